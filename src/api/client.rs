@@ -1,0 +1,468 @@
+//! The HTTP side of the client: one shared `ureq::Agent` (connection pool), explicit timeouts,
+//! TLS verification always on, plain http only to loopback, every value percent-encoded.
+//!
+//! The request URL carries the reseller's password, so it is built here, used once and never
+//! stored, logged or put in an error.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+
+use super::answer::{self, CallPage, Created, Transaction, UserInfo};
+use super::{ApiError, Command, UnknownCause};
+use crate::config::{ApiSettings, ConfigError, Secret};
+
+/// Largest `recordcount` the platform accepts.
+pub const MAX_RECORD_COUNT: u32 = 500;
+
+/// A client for one reseller login. Cheap to clone: clones share the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    username: String,
+    password: Secret,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+/// Paging direction of calloverview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Backward,
+}
+
+/// The optional parameters of calloverview; `None` leaves the platform's default.
+#[derive(Debug, Clone, Default)]
+pub struct CallQuery {
+    /// UTC; an exclusive bound.
+    pub date: Option<NaiveDateTime>,
+    pub call_id: Option<u64>,
+    /// 1 to 500.
+    pub record_count: Option<u32>,
+    pub direction: Option<Direction>,
+}
+
+/// Percent-encodes everything but the unreserved characters, so `+` becomes `%2B` and a value
+/// is encoded exactly once.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `http://` is accepted only for loopback hosts; everything else must be `https://`.
+fn check_base_url(url: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        field: "API URL".to_string(),
+        reason: format!("{url:?} {reason}"),
+    };
+    let uri: ureq::http::Uri = url.parse().map_err(|_| invalid("is not a URL"))?;
+    let host = uri.host().ok_or_else(|| invalid("has no host"))?;
+    if uri.query().is_some() || url.contains('@') {
+        return Err(invalid("must not carry a query or a login"));
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") => {
+            let h = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = h.eq_ignore_ascii_case("localhost")
+                || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(invalid("uses plain http to a non-loopback host; use https"))
+            }
+        }
+        _ => Err(invalid("must start with https://")),
+    }
+}
+
+impl Client {
+    /// A client whose pool keeps up to `pool_size` idle connections (one per worker).
+    pub fn new(settings: &ApiSettings, pool_size: usize) -> Result<Client, ConfigError> {
+        check_base_url(&settings.url)?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .https_only(false)
+            .max_redirects(0)
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_global(Some(settings.timeout))
+            .max_idle_connections(pool_size.max(1) * 2)
+            .max_idle_connections_per_host(pool_size.max(1))
+            .user_agent(concat!("cardmint/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Ok(Client {
+            agent,
+            base: settings.url.clone(),
+            username: settings.credentials.username.clone(),
+            password: settings.credentials.password.clone(),
+        })
+    }
+
+    /// The reseller's username (not secret).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// Sends one command and returns the raw body of a 200 answer.
+    fn send(&self, command: Command, params: &[(&str, &str)]) -> Result<Vec<u8>, ApiError> {
+        let mut url = format!(
+            "{}?command={}&username={}&password={}",
+            self.base,
+            command.wire_name(),
+            encode(&self.username),
+            encode(self.password.expose())
+        );
+        for (name, value) in params {
+            url.push('&');
+            url.push_str(name);
+            url.push('=');
+            url.push_str(&encode(value));
+        }
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| classify(command, e))?;
+        // Read the body whatever the status, so the connection goes back to the pool.
+        let body = response
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| match classify(command, e) {
+                // The request was sent: whatever failed while reading, its outcome is unknown.
+                ApiError::NotSent { cause, .. } => ApiError::UnknownOutcome {
+                    command,
+                    cause: UnknownCause::ConnectionLost(cause),
+                },
+                other => other,
+            })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(ApiError::UnknownOutcome {
+                command,
+                cause: UnknownCause::HttpStatus(status),
+            });
+        }
+        Ok(body)
+    }
+
+    pub fn create_customer(
+        &self,
+        customer: &str,
+        password: &Secret,
+        cli: Option<&str>,
+        tariff: Option<i64>,
+    ) -> Result<Created, ApiError> {
+        let command = Command::CreateCustomer;
+        check_customer(command, customer)?;
+        check_password(command, password)?;
+        let tariff = tariff.map(|t| t.to_string());
+        let mut params = vec![
+            ("customer", customer),
+            ("customerpassword", password.expose()),
+        ];
+        if let Some(cli) = cli {
+            check_number(command, cli)?;
+            params.push(("geocallcli", cli));
+        }
+        if let Some(t) = &tariff {
+            params.push(("tariffrate", t));
+        }
+        let body = self.send(command, &params)?;
+        answer::create_customer(&body, customer)
+    }
+
+    /// Loads (positive) or deducts (negative) credit. **Not idempotent**: after an unknown
+    /// outcome read the balance before sending again.
+    pub fn set_transaction(
+        &self,
+        customer: &str,
+        amount: Decimal,
+    ) -> Result<Transaction, ApiError> {
+        let command = Command::SetTransaction;
+        check_customer(command, customer)?;
+        let wire = format_amount(amount).map_err(|reason| ApiError::InvalidArgument {
+            command,
+            field: "amount",
+            reason,
+        })?;
+        let body = self.send(command, &[("customer", customer), ("amount", &wire)])?;
+        answer::set_transaction(&body, customer, amount)
+    }
+
+    pub fn set_blocked(&self, customer: &str, blocked: bool) -> Result<(), ApiError> {
+        let command = Command::ChangeUserInfo;
+        check_customer(command, customer)?;
+        let flag = if blocked { "true" } else { "false" };
+        let body = self.send(
+            command,
+            &[("customer", customer), ("customerblocked", flag)],
+        )?;
+        answer::plain(command, &body, customer)
+    }
+
+    /// Attaches a CLI number (E.164). Adding a number that is already there succeeds.
+    pub fn add_number(&self, customer: &str, number: &str) -> Result<(), ApiError> {
+        self.change_number(customer, "add", number)
+    }
+
+    pub fn delete_number(&self, customer: &str, number: &str) -> Result<(), ApiError> {
+        self.change_number(customer, "delete", number)
+    }
+
+    fn change_number(&self, customer: &str, option: &str, number: &str) -> Result<(), ApiError> {
+        let command = Command::ChangeUserInfo;
+        check_customer(command, customer)?;
+        check_number(command, number)?;
+        let body = self.send(
+            command,
+            &[
+                ("customer", customer),
+                ("geocallcli_options", option),
+                ("geocallcli", number),
+            ],
+        )?;
+        answer::plain(command, &body, customer)
+    }
+
+    pub fn change_password(
+        &self,
+        customer: &str,
+        old: &Secret,
+        new: &Secret,
+    ) -> Result<(), ApiError> {
+        let command = Command::ChangePassword;
+        check_customer(command, customer)?;
+        check_password(command, new)?;
+        let body = self.send(
+            command,
+            &[
+                ("customer", customer),
+                ("oldcustomerpassword", old.expose()),
+                ("newcustomerpassword", new.expose()),
+            ],
+        )?;
+        answer::plain(command, &body, customer)
+    }
+
+    /// `true` when `password` is this customer's password.
+    pub fn validate_user(&self, customer: &str, password: &Secret) -> Result<bool, ApiError> {
+        let command = Command::ValidateUser;
+        check_customer(command, customer)?;
+        let body = self.send(
+            command,
+            &[
+                ("customer", customer),
+                ("customerpassword", password.expose()),
+            ],
+        )?;
+        answer::validate_user(&body, customer)
+    }
+
+    pub fn get_user_info(&self, customer: &str) -> Result<UserInfo, ApiError> {
+        let command = Command::GetUserInfo;
+        check_customer(command, customer)?;
+        let body = self.send(command, &[("customer", customer)])?;
+        answer::get_user_info(&body, customer)
+    }
+
+    pub fn call_overview(&self, customer: &str, query: &CallQuery) -> Result<CallPage, ApiError> {
+        let command = Command::CallOverview;
+        check_customer(command, customer)?;
+        let date = query
+            .date
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string());
+        let call_id = query.call_id.map(|c| c.to_string());
+        let count = match query.record_count {
+            Some(n @ 1..=MAX_RECORD_COUNT) => Some(n.to_string()),
+            Some(n) => {
+                return Err(ApiError::InvalidArgument {
+                    command,
+                    field: "recordcount",
+                    reason: format!("{n} is not between 1 and {MAX_RECORD_COUNT}"),
+                });
+            }
+            None => None,
+        };
+        let mut params = vec![("customer", customer)];
+        if let Some(d) = &date {
+            params.push(("date", d));
+        }
+        if let Some(c) = &call_id {
+            params.push(("callid", c));
+        }
+        if let Some(n) = &count {
+            params.push(("recordcount", n));
+        }
+        match query.direction {
+            Some(Direction::Forward) => params.push(("direction", "forward")),
+            Some(Direction::Backward) => params.push(("direction", "backward")),
+            None => {}
+        }
+        let body = self.send(command, &params)?;
+        answer::call_overview(&body)
+    }
+
+    pub fn reset_password(&self, customer: &str, new: &Secret) -> Result<(), ApiError> {
+        let command = Command::ResetPassword;
+        check_customer(command, customer)?;
+        check_password(command, new)?;
+        let body = self.send(
+            command,
+            &[
+                ("customer", customer),
+                ("newcustomerpassword", new.expose()),
+            ],
+        )?;
+        answer::plain(command, &body, customer)
+    }
+}
+
+/// Amounts go out with a point and exactly two decimals, at most 10 characters.
+pub fn format_amount(amount: Decimal) -> Result<String, String> {
+    if amount.normalize().scale() > 2 {
+        return Err(format!("{amount} has more than two decimals"));
+    }
+    let wire = format!("{:.2}", amount);
+    if wire.len() > 10 {
+        return Err(format!("{wire} is longer than 10 characters"));
+    }
+    Ok(wire)
+}
+
+fn check_customer(command: Command, customer: &str) -> Result<(), ApiError> {
+    let ok = !customer.is_empty()
+        && customer.len() <= 140
+        && customer
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidArgument {
+            command,
+            field: "customer",
+            reason: format!("{customer:?} must be 1 to 140 characters of A-Z a-z 0-9 _"),
+        })
+    }
+}
+
+fn check_password(command: Command, password: &Secret) -> Result<(), ApiError> {
+    let p = password.expose();
+    let ok = (4..=39).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'@' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidArgument {
+            command,
+            field: "customer password",
+            reason: "must be 4 to 39 characters of a-z A-Z 0-9 - _ @ .".to_string(),
+        })
+    }
+}
+
+fn check_number(command: Command, number: &str) -> Result<(), ApiError> {
+    let digits = number.strip_prefix('+').unwrap_or("");
+    let ok = number.len() <= 23 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidArgument {
+            command,
+            field: "geocallcli",
+            reason: format!("{number:?} is not an international number (+ and up to 22 digits)"),
+        })
+    }
+}
+
+/// Maps a ureq error to our classes. Only failures that certainly happened before the request
+/// left are `NotSent`; everything else is an unknown outcome. The ureq error's own text is not
+/// kept: it may quote the URL, which carries passwords.
+fn classify(command: Command, error: ureq::Error) -> ApiError {
+    use ureq::Timeout;
+    let not_sent = |cause: &str| ApiError::NotSent {
+        command,
+        cause: cause.to_string(),
+    };
+    let unknown = |cause: UnknownCause| ApiError::UnknownOutcome { command, cause };
+    match error {
+        ureq::Error::HostNotFound => not_sent("host not found"),
+        ureq::Error::ConnectionFailed => not_sent("connection failed"),
+        ureq::Error::Timeout(Timeout::Resolve) => not_sent("name resolution timed out"),
+        ureq::Error::Timeout(Timeout::Connect) => not_sent("connect timed out"),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+            not_sent("tls handshake failed")
+        }
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => not_sent("invalid request"),
+        ureq::Error::Timeout(_) => unknown(UnknownCause::Timeout),
+        ureq::Error::Io(e) => match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => not_sent("connection refused"),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                unknown(UnknownCause::Timeout)
+            }
+            kind => unknown(UnknownCause::ConnectionLost(kind.to_string())),
+        },
+        ureq::Error::Protocol(_) => unknown(UnknownCause::BadBody("malformed http".into())),
+        ureq::Error::BodyExceedsLimit(n) => {
+            unknown(UnknownCause::BadBody(format!("body larger than {n} bytes")))
+        }
+        _ => unknown(UnknownCause::ConnectionLost("transport error".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_plus_once() {
+        assert_eq!(encode("+4412 34"), "%2B4412%2034");
+        assert_eq!(encode("a%2B"), "a%252B");
+        assert_eq!(encode("Ab9-._~"), "Ab9-._~");
+        assert_eq!(encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn amounts_use_a_point_and_two_decimals() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(format_amount(d("5")).unwrap(), "5.00");
+        assert_eq!(format_amount(d("2.5")).unwrap(), "2.50");
+        assert_eq!(format_amount(d("-2.50")).unwrap(), "-2.50");
+        assert_eq!(format_amount(d("2.500")).unwrap(), "2.50");
+        assert!(format_amount(d("2.505")).is_err());
+        assert!(format_amount(d("12345678.00")).is_err());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_base_url("https://www.voipinfocenter.com/API/Request.ashx").is_ok());
+        assert!(check_base_url("http://127.0.0.1:8080/API/Request.ashx").is_ok());
+        assert!(check_base_url("http://localhost/API/Request.ashx").is_ok());
+        assert!(check_base_url("http://[::1]:9/API/Request.ashx").is_ok());
+        assert!(check_base_url("http://www.voipinfocenter.com/API/Request.ashx").is_err());
+        assert!(check_base_url("http://10.0.0.1/API/Request.ashx").is_err());
+        assert!(check_base_url("ftp://127.0.0.1/x").is_err());
+        assert!(check_base_url("https://h/x?password=1").is_err());
+    }
+}

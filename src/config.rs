@@ -1,0 +1,350 @@
+//! Credentials and settings: environment, then the config file, into one validated `Config`.
+//!
+//! Owns the `Secret` type and the rule that a reseller login never comes from argv. Knows
+//! nothing of HTTP, SQL or cards: other modules receive the validated values.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The platform's production endpoint.
+pub const DEFAULT_API_URL: &str = "https://www.voipinfocenter.com/API/Request.ashx";
+/// Reseller username the sandbox accepts when `CARDMINT_USERNAME` is unset.
+pub const SANDBOX_USERNAME: &str = "sandbox";
+/// Reseller password the sandbox accepts when `CARDMINT_PASSWORD` is unset.
+pub const SANDBOX_PASSWORD: &str = "sandbox-password";
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+///
+/// The only way to the text is [`Secret::expose`], so every use is deliberate and greppable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The reseller's own login on the platform.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret,
+}
+
+impl Credentials {
+    /// The login the sandbox expects when none is configured.
+    pub fn sandbox_default() -> Self {
+        Credentials {
+            username: SANDBOX_USERNAME.to_string(),
+            password: Secret::new(SANDBOX_PASSWORD),
+        }
+    }
+}
+
+/// Everything the API client needs, validated.
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    pub url: String,
+    pub credentials: Credentials,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "config file {path} can be read or written by other users (mode {mode:o}); \
+         run `chmod 600 {path}` and try again"
+    )]
+    FileTooOpen { path: PathBuf, mode: u32 },
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "no reseller login: set CARDMINT_USERNAME and CARDMINT_PASSWORD, or put \
+         [reseller] username and password in {hint} (or use --sandbox)"
+    )]
+    MissingCredentials { hint: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+/// The config file as written by the user; unknown keys are an error so typos are caught.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    reseller: FileReseller,
+    #[serde(default)]
+    api: FileApi,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileReseller {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileApi {
+    url: Option<String>,
+    timeout_secs: Option<f64>,
+    connect_timeout_secs: Option<f64>,
+}
+
+/// Where settings come from; a seam so tests can supply an environment without touching the
+/// process's own.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// The config file to read: `CARDMINT_CONFIG`, else `./cardmint.toml`, else
+/// `$XDG_CONFIG_HOME/cardmint/cardmint.toml` (or `~/.config/...`), the first that exists.
+fn config_path(env: &dyn Env) -> Option<PathBuf> {
+    if let Some(p) = env.var("CARDMINT_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    let local = PathBuf::from("cardmint.toml");
+    if local.exists() {
+        return Some(local);
+    }
+    let base = env
+        .var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.var("HOME").map(|h| Path::new(&h).join(".config")))?;
+    let user = base.join("cardmint").join("cardmint.toml");
+    user.exists().then_some(user)
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::FileTooOpen {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // toml's message names the line and column and quotes the offending line; that line may
+    // hold the password, so only the first line of the message (the position and what was
+    // wrong) is kept.
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: describe_toml_error(&text, &e),
+    })
+}
+
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let reason = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start].matches('\n').count() + 1;
+            let column = span.start - text[..span.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {reason}")
+        }
+        None => reason,
+    }
+}
+
+fn seconds(field: &str, value: Option<f64>, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.is_finite() && v > 0.0 && v <= 600.0 => Ok(Duration::from_secs_f64(v)),
+        Some(v) => Err(ConfigError::Invalid {
+            field: field.to_string(),
+            reason: format!("{v} is not a number of seconds between 0 and 600"),
+        }),
+    }
+}
+
+/// Builds the API settings. With `sandbox_url` the embedded sandbox is the target and its
+/// default login stands in when none is configured.
+pub fn api_settings(env: &dyn Env, sandbox_url: Option<&str>) -> Result<ApiSettings, ConfigError> {
+    let file_path = config_path(env);
+    let file = match &file_path {
+        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(p)?,
+        _ => FileConfig::default(),
+    };
+    let username = env.var("CARDMINT_USERNAME").or(file.reseller.username);
+    let password = env.var("CARDMINT_PASSWORD").or(file.reseller.password);
+    let credentials = match (username, password) {
+        (Some(username), Some(password)) => Credentials {
+            username,
+            password: Secret::new(password),
+        },
+        (None, None) if sandbox_url.is_some() => Credentials::sandbox_default(),
+        _ => {
+            return Err(ConfigError::MissingCredentials {
+                hint: file_path
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "cardmint.toml".to_string()),
+            });
+        }
+    };
+    let url = match sandbox_url {
+        Some(u) => u.to_string(),
+        None => env
+            .var("CARDMINT_API_URL")
+            .or(file.api.url)
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
+    };
+    let mut timeout = seconds("api.timeout_secs", file.api.timeout_secs, DEFAULT_TIMEOUT)?;
+    if let Some(ms) = env.var("CARDMINT_TIMEOUT_MS") {
+        timeout = ms
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| (1..=600_000).contains(ms))
+            .map(Duration::from_millis)
+            .ok_or_else(|| ConfigError::Invalid {
+                field: "CARDMINT_TIMEOUT_MS".to_string(),
+                reason: format!("{ms:?} is not a number of milliseconds between 1 and 600000"),
+            })?;
+    }
+    let connect_timeout = seconds(
+        "api.connect_timeout_secs",
+        file.api.connect_timeout_secs,
+        DEFAULT_CONNECT_TIMEOUT,
+    )?
+    .min(timeout);
+    Ok(ApiSettings {
+        url,
+        credentials,
+        connect_timeout,
+        timeout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, String>);
+    impl Env for MapEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    fn env_with_file(dir: &Path, text: &str, mode: u32) -> MapEnv {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("cardmint.toml");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        MapEnv(HashMap::from([(
+            "CARDMINT_CONFIG",
+            path.display().to_string(),
+        )]))
+    }
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        let c = Credentials {
+            username: "r".into(),
+            password: s,
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn refuses_config_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_with_file(
+            dir.path(),
+            "[reseller]\nusername = \"r\"\npassword = \"p\"\n",
+            0o644,
+        );
+        let err = api_settings(&env, None).unwrap_err();
+        assert!(matches!(err, ConfigError::FileTooOpen { mode: 0o644, .. }));
+        assert!(err.to_string().contains("chmod 600"));
+    }
+
+    #[test]
+    fn reads_owner_only_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_with_file(
+            dir.path(),
+            "[reseller]\nusername = \"r\"\npassword = \"p\"\n[api]\ntimeout_secs = 3\n",
+            0o600,
+        );
+        let s = api_settings(&env, None).unwrap();
+        assert_eq!(s.credentials.username, "r");
+        assert_eq!(s.credentials.password.expose(), "p");
+        assert_eq!(s.url, DEFAULT_API_URL);
+        assert_eq!(s.timeout, Duration::from_secs(3));
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn config_errors_name_the_line_and_hide_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_with_file(
+            dir.path(),
+            "[reseller]\nusername = \"r\"\npasword = \"topsecret\"\n",
+            0o600,
+        );
+        let msg = api_settings(&env, None).unwrap_err().to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("pasword"), "{msg}");
+        assert!(!msg.contains("topsecret"), "{msg}");
+    }
+
+    #[test]
+    fn environment_overrides_file_and_sandbox_has_a_default_login() {
+        let env = MapEnv(HashMap::from([("HOME", "/nonexistent".to_string())]));
+        assert!(matches!(
+            api_settings(&env, None),
+            Err(ConfigError::MissingCredentials { .. })
+        ));
+        let s = api_settings(&env, Some("http://127.0.0.1:1/API/Request.ashx")).unwrap();
+        assert_eq!(s.credentials.username, SANDBOX_USERNAME);
+    }
+}

@@ -1,0 +1,19 @@
+//! cardmint issues prepaid calling cards on the voipinfocenter reseller platform.
+//!
+//! The map of the crate (see `DESIGN.md` for the whole pipeline):
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`config`] | credentials and settings from the environment and `cardmint.toml`; `Secret` |
+//! | [`api`] | the typed platform client: one method per remote command, `ApiError` |
+//! | [`sandbox`] | a local server that behaves like the platform, for tests and demos |
+//! | `cli` | the command line: parsing, exit codes, printing results |
+//! | [`error`] | the top-level error wrapping each module's own |
+
+pub mod api;
+mod cli;
+pub mod config;
+pub mod error;
+pub mod sandbox;
+
+pub use cli::run;

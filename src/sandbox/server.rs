@@ -1,0 +1,450 @@
+//! The sandbox's HTTP server: hyper (http1, keep-alive) on a small tokio runtime of its own, on
+//! a background thread, so the rest of cardmint stays blocking and simple.
+//!
+//! Routes: `GET /API/Request.ashx` (the platform), and the sandbox-only test endpoints under
+//! `/__sandbox/` (state, stats, synthetic calls, reseller credit), documented in the README.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::NaiveDateTime;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::faults::{Fault, FaultPlan};
+use super::platform::{Params, Platform, decode_query};
+use super::state::{Call, Op, State, Store, StoreError};
+use crate::config::Credentials;
+
+/// The URL path of the platform's API.
+pub const API_PATH: &str = "/API/Request.ashx";
+
+/// How to run a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub addr: SocketAddr,
+    /// Where the state is kept; in memory only when `None`.
+    pub state_path: Option<PathBuf>,
+    /// Mean added latency per API request (jitter ± 20 %).
+    pub latency: Duration,
+    /// Probability that an API request meets one of `fault_kinds`.
+    pub fault_rate: f64,
+    pub fault_kinds: Vec<Fault>,
+    pub seed: u64,
+    /// How late a `Slow` fault answers.
+    pub slow: Duration,
+    pub credentials: Credentials,
+    /// The reseller credit of a fresh state.
+    pub reseller_credit: Decimal,
+}
+
+impl SandboxOptions {
+    /// Loopback, any free port, in memory, no latency, no faults.
+    pub fn new(credentials: Credentials) -> Self {
+        SandboxOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_path: None,
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            fault_kinds: vec![Fault::LostAnswer, Fault::ErrorPage, Fault::Slow],
+            seed: 1,
+            slow: Duration::from_secs(30),
+            credentials,
+            reseller_credit: Decimal::from(1_000_000),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("sandbox: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("sandbox: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sandbox: {0}")]
+    Request(String),
+}
+
+/// What the sandbox has seen, for tests and benchmarks.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// API requests per command name (as sent).
+    pub requests: BTreeMap<String, u64>,
+    /// Faults injected, per kind.
+    pub faults: BTreeMap<String, u64>,
+    /// Arrival time of every API request, in milliseconds since the sandbox started.
+    pub arrivals_ms: Vec<u64>,
+}
+
+impl Stats {
+    pub fn total_requests(&self) -> u64 {
+        self.requests.values().sum()
+    }
+}
+
+/// What a test may ask for: synthetic call records for one customer.
+#[derive(Debug, Clone)]
+pub struct SyntheticCalls {
+    pub count: u32,
+    /// Start of the first call; the others follow at `spacing`.
+    pub first_start: NaiveDateTime,
+    pub spacing: Duration,
+    pub duration_secs: u32,
+    pub charge: Decimal,
+}
+
+struct Shared {
+    platform: Platform,
+    store: Mutex<Store>,
+    faults: Mutex<FaultPlan>,
+    stats: Mutex<Stats>,
+    slow: Duration,
+    started: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind; keep serving.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn add_calls(&self, customer: &str, spec: &SyntheticCalls) -> Result<(u64, u64), String> {
+        let mut store = lock(&self.store);
+        let state = store.state();
+        let c = state
+            .customers
+            .get(customer)
+            .ok_or_else(|| format!("unknown customer {customer:?}"))?;
+        let total = spec.charge * Decimal::from(spec.count);
+        if total > c.balance {
+            return Err(format!(
+                "the calls cost {total}, more than the balance {}",
+                c.balance
+            ));
+        }
+        let first = state.next_call_id;
+        let calls: Vec<Call> = (0..spec.count)
+            .map(|i| Call {
+                call_id: first + u64::from(i),
+                call_type: "PSTNOutSip".to_string(),
+                start: spec.first_start + spec.spacing * i,
+                destination: format!("+3212345{:04}", i % 10_000),
+                duration_secs: spec.duration_secs,
+                charge: spec.charge,
+            })
+            .collect();
+        let last = first + u64::from(spec.count.max(1)) - 1;
+        store
+            .commit(Op::AddCalls {
+                customer: customer.to_string(),
+                calls,
+            })
+            .map_err(|e| e.to_string())?;
+        Ok((first, last))
+    }
+}
+
+/// A running sandbox. Stops (and saves its state) when dropped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds the address (so it accepts connections when this returns) and starts serving.
+    pub fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+        let store = match &options.state_path {
+            Some(path) => Store::open(path, options.reseller_credit)?,
+            None => Store::memory(options.reseller_credit),
+        };
+        let bind = |source| SandboxError::Bind {
+            addr: options.addr,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(options.addr).map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
+        let shared = Arc::new(Shared {
+            platform: Platform {
+                username: options.credentials.username.clone(),
+                password: options.credentials.password.expose().to_string(),
+            },
+            store: Mutex::new(store),
+            faults: Mutex::new(FaultPlan::new(
+                options.fault_rate,
+                options.fault_kinds.clone(),
+                options.latency,
+                options.seed,
+            )),
+            stats: Mutex::new(Stats::default()),
+            slow: options.slow,
+            started: Instant::now(),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sandbox")
+            .enable_all()
+            .build()
+            .map_err(SandboxError::Runtime)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let serving = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("sandbox-accept".into())
+            .spawn(move || runtime.block_on(serve(listener, serving, rx)))
+            .map_err(SandboxError::Runtime)?;
+        Ok(Sandbox {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API URL clients use.
+    pub fn url(&self) -> String {
+        format!("http://{}{API_PATH}", self.addr)
+    }
+
+    /// A copy of the whole state.
+    pub fn state(&self) -> State {
+        lock(&self.shared.store).state().clone()
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Adds synthetic call records to a customer (charges come off the balance); returns the
+    /// first and last call ids.
+    pub fn add_calls(
+        &self,
+        customer: &str,
+        calls: &SyntheticCalls,
+    ) -> Result<(u64, u64), SandboxError> {
+        self.shared
+            .add_calls(customer, calls)
+            .map_err(SandboxError::Request)
+    }
+
+    /// Stops serving and saves the state.
+    pub fn stop(mut self) -> Result<(), SandboxError> {
+        self.shutdown_now()
+    }
+
+    fn shutdown_now(&mut self) -> Result<(), SandboxError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        lock(&self.shared.store).snapshot()?;
+        Ok(())
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown_now() {
+            eprintln!("{e}");
+        }
+    }
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("sandbox: {e}");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let shared = Arc::clone(&shared);
+                    tokio::spawn(async move {
+                        let service = service_fn(move |req| respond(Arc::clone(&shared), req));
+                        // A connection ends with an error when a fault drops it on purpose.
+                        let _ = http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                // Out of file descriptors or similar: wait a moment, keep serving.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
+}
+
+/// Returned by the service to make hyper close the connection without an answer.
+#[derive(Debug)]
+struct DroppedAnswer;
+
+impl std::fmt::Display for DroppedAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("answer dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DroppedAnswer {}
+
+fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(body.into()))
+        .expect("static response parts are valid")
+}
+
+fn json(value: &impl Serialize) -> Response<Full<Bytes>> {
+    text(
+        StatusCode::OK,
+        "application/json",
+        serde_json::to_vec(value).expect("serializable"),
+    )
+}
+
+async fn respond(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DroppedAnswer> {
+    let path = req.uri().path().to_string();
+    let params = decode_query(req.uri().query().unwrap_or(""));
+    let method = req.method().clone();
+    if path.eq_ignore_ascii_case(API_PATH) {
+        return api(&shared, &params).await;
+    }
+    let not_found = || text(StatusCode::NOT_FOUND, "text/plain", "not found\n");
+    let bad = |msg: String| text(StatusCode::BAD_REQUEST, "text/plain", msg + "\n");
+    Ok(match (method.as_str(), path.as_str()) {
+        ("GET", "/__sandbox/state") => json(lock(&shared.store).state()),
+        ("GET", "/__sandbox/stats") => json(&*lock(&shared.stats)),
+        ("POST", "/__sandbox/calls") => match synthetic_calls(&params) {
+            Ok(spec) => match shared.add_calls(params.get("customer").unwrap_or(""), &spec) {
+                Ok((first, last)) => json(&serde_json::json!({
+                    "added": spec.count, "first_call_id": first, "last_call_id": last
+                })),
+                Err(e) => bad(e),
+            },
+            Err(e) => bad(e),
+        },
+        ("POST", "/__sandbox/credit") => {
+            match params.get("amount").and_then(|a| a.parse::<Decimal>().ok()) {
+                Some(credit) => {
+                    let result = lock(&shared.store).commit(Op::SetResellerCredit { credit });
+                    match result {
+                        Ok(()) => json(&serde_json::json!({ "reseller_credit": credit })),
+                        Err(e) => text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "text/plain",
+                            e.to_string(),
+                        ),
+                    }
+                }
+                None => bad("amount: a decimal number is required".into()),
+            }
+        }
+        _ => not_found(),
+    })
+}
+
+fn synthetic_calls(params: &Params) -> Result<SyntheticCalls, String> {
+    fn field<T: std::str::FromStr>(params: &Params, name: &str, default: T) -> Result<T, String> {
+        match params.get(name) {
+            Some(v) => v.parse().map_err(|_| format!("{name}: {v:?} is not valid")),
+            None => Ok(default),
+        }
+    }
+    let start = match params.get("start") {
+        Some(s) => NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+            .map_err(|_| format!("start: {s:?} is not YYYY-MM-DD hh:mm:ss"))?,
+        None => NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")
+            .expect("constant date"),
+    };
+    Ok(SyntheticCalls {
+        count: field(params, "count", 1u32)?,
+        first_start: start,
+        spacing: Duration::from_secs(field(params, "spacing_secs", 60u64)?),
+        duration_secs: field(params, "duration_secs", 60u32)?,
+        charge: field(params, "charge", Decimal::new(1, 2))?,
+    })
+}
+
+async fn api(shared: &Shared, params: &Params) -> Result<Response<Full<Bytes>>, DroppedAnswer> {
+    let (fault, latency) = lock(&shared.faults).next();
+    {
+        let mut stats = lock(&shared.stats);
+        let name = params.get("command").unwrap_or("").to_ascii_lowercase();
+        *stats.requests.entry(name).or_default() += 1;
+        let ms = shared.started.elapsed().as_millis() as u64;
+        stats.arrivals_ms.push(ms);
+        if let Some(f) = fault {
+            *stats.faults.entry(format!("{f:?}")).or_default() += 1;
+        }
+    }
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if fault == Some(Fault::ErrorPage) {
+        return Ok(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/html",
+            "<html><head><title>Service Unavailable</title></head>\
+             <body><h1>Service Unavailable</h1></body></html>",
+        ));
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let result = {
+        let mut store = lock(&shared.store);
+        shared.platform.handle(&mut store, params, now)
+    };
+    let xml = match result {
+        Ok(xml) => xml,
+        Err(e) => {
+            return Ok(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                e.to_string(),
+            ));
+        }
+    };
+    match fault {
+        Some(Fault::LostAnswer) => Err(DroppedAnswer),
+        Some(Fault::Slow) => {
+            tokio::time::sleep(shared.slow).await;
+            Ok(text(StatusCode::OK, "text/xml; charset=utf-8", xml))
+        }
+        _ => Ok(text(StatusCode::OK, "text/xml; charset=utf-8", xml)),
+    }
+}
