@@ -12,8 +12,10 @@
 
 pub mod api;
 mod cli;
+pub mod codes;
 pub mod config;
 pub mod error;
+pub mod ledger;
 pub mod sandbox;
 
 pub use cli::run;

@@ -1,0 +1,317 @@
+//! Batches: one issue run, its settings, its cards and where its outputs live.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use rusqlite::{OptionalExtension, Row, params};
+use rust_decimal::Decimal;
+
+use super::cards::{CardState, NewCard};
+use super::store::{Ledger, LedgerError, is_unique_violation, now};
+use crate::codes::{CodeSpec, serial};
+
+/// What a new batch is.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    /// Face value of cards that do not say otherwise.
+    pub value: Decimal,
+    pub currency: String,
+    pub tariff: Option<i64>,
+    /// Cards are created usable (no block step): imported customers.
+    pub active: bool,
+    pub code: CodeSpec,
+    pub password_length: usize,
+    /// The customer CSV it came from, if any.
+    pub source: Option<String>,
+    /// Output folder; `None` means `out/<batch id>` resolved by the caller.
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub id: String,
+    pub created_at: String,
+    pub value: Decimal,
+    pub currency: String,
+    pub tariff: Option<i64>,
+    pub active: bool,
+    pub code: CodeSpec,
+    pub password_length: usize,
+    pub source: Option<String>,
+    pub out_dir: PathBuf,
+}
+
+/// How many cards of a batch are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub pending: usize,
+    pub ready: usize,
+    pub active: usize,
+    pub blocked: usize,
+    pub failed: usize,
+}
+
+impl BatchCounts {
+    pub fn total(&self) -> usize {
+        self.pending + self.ready + self.active + self.blocked + self.failed
+    }
+
+    fn add(&mut self, state: CardState, n: usize) {
+        match state {
+            CardState::Pending => self.pending += n,
+            CardState::Ready => self.ready += n,
+            CardState::Active => self.active += n,
+            CardState::Blocked => self.blocked += n,
+            CardState::Failed => self.failed += n,
+        }
+    }
+}
+
+const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
+    code_prefix, password_length, source, out_dir";
+
+fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
+    let bad = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    let value: String = row.get(2)?;
+    let length: i64 = row.get(6)?;
+    let prefix: String = row.get(7)?;
+    let out_dir: String = row.get(10)?;
+    Ok(Batch {
+        id: row.get(0)?,
+        created_at: row.get(1)?,
+        value: Decimal::from_str(&value).map_err(|e| bad(2, e.to_string()))?,
+        currency: row.get(3)?,
+        tariff: row.get(4)?,
+        active: row.get(5)?,
+        code: CodeSpec::new(length as usize, &prefix).map_err(|e| bad(6, e.to_string()))?,
+        password_length: row.get::<_, i64>(8)? as usize,
+        source: row.get(9)?,
+        out_dir: PathBuf::from(out_dir),
+    })
+}
+
+impl Ledger {
+    /// The id the next batch will get (`B0001`, `B0002`, ...).
+    pub fn next_batch_id(&self) -> Result<String, LedgerError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))?;
+        Ok(format!("B{:04}", n + 1))
+    }
+
+    /// The sequence number the next card will get.
+    pub fn next_seq(&self) -> Result<u64, LedgerError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM cards", [], |r| r.get(0))?;
+        Ok(n as u64 + 1)
+    }
+
+    /// Records a batch and all its cards in one transaction, before any request is sent.
+    /// `out_dir` maps the new batch id to its output folder.
+    pub fn create_batch(
+        &mut self,
+        new: &NewBatch,
+        cards: &[NewCard],
+        out_dir: impl FnOnce(&str) -> PathBuf,
+    ) -> Result<Batch, LedgerError> {
+        let id = self.next_batch_id()?;
+        let first_seq = self.next_seq()?;
+        let out_dir = new.out_dir.clone().unwrap_or_else(|| out_dir(&id));
+        let created_at = now();
+        self.write(|w| {
+            w.tx.execute(
+                &format!(
+                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ),
+                params![
+                    id,
+                    created_at,
+                    new.value.to_string(),
+                    new.currency,
+                    new.tariff,
+                    new.active,
+                    new.code.length() as i64,
+                    new.code.prefix(),
+                    new.password_length as i64,
+                    new.source,
+                    out_dir.to_string_lossy(),
+                ],
+            )?;
+            let mut stmt = w.tx.prepare(
+                "INSERT INTO cards (batch_id, seq, serial, customer, password, value, tariff, \
+                 numbers, label, generated, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for (i, c) in cards.iter().enumerate() {
+                let seq = first_seq + i as u64;
+                stmt.execute(params![
+                    id,
+                    seq as i64,
+                    serial(seq),
+                    c.customer,
+                    c.password.expose(),
+                    c.value.to_string(),
+                    c.tariff,
+                    c.numbers.join(" "),
+                    c.label,
+                    c.generated,
+                    created_at,
+                ])
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        LedgerError::DuplicateCustomer(c.customer.clone())
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+            Ok(())
+        })?;
+        self.batch(&id)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("batch {id} vanished after insert")))
+    }
+
+    pub fn batch(&self, id: &str) -> Result<Option<Batch>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"),
+                [id],
+                batch_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every batch, oldest first.
+    pub fn batches(&self) -> Result<Vec<Batch>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {BATCH_COLUMNS} FROM batches ORDER BY id"))?;
+        let rows = stmt
+            .query_map([], batch_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn counts(&self, batch_id: &str) -> Result<BatchCounts, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, count(*) FROM cards WHERE batch_id = ?1 GROUP BY state")?;
+        let mut counts = BatchCounts::default();
+        let rows = stmt.query_map([batch_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (state, n) = row?;
+            let state = CardState::from_str(&state).map_err(LedgerError::Corrupt)?;
+            counts.add(state, n as usize);
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn new_batch() -> NewBatch {
+        NewBatch {
+            value: Decimal::from(5),
+            currency: "EUR".into(),
+            tariff: None,
+            active: false,
+            code: CodeSpec::new(12, "").unwrap(),
+            password_length: 10,
+            source: None,
+            out_dir: None,
+        }
+    }
+
+    fn card(customer: &str) -> NewCard {
+        NewCard {
+            customer: customer.into(),
+            password: Secret::new("Xk7-mQ2p"),
+            value: Decimal::from(5),
+            tariff: None,
+            numbers: vec!["+442071234567".into()],
+            label: String::new(),
+            generated: true,
+        }
+    }
+
+    #[test]
+    fn batches_get_sequential_ids_and_serials() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let b1 = l
+            .create_batch(
+                &new_batch(),
+                &[card("111111111111"), card("222222222222")],
+                |id| PathBuf::from(format!("out/{id}")),
+            )
+            .unwrap();
+        let b2 = l
+            .create_batch(&new_batch(), &[card("333333333333")], |id| {
+                PathBuf::from(id)
+            })
+            .unwrap();
+        assert_eq!((b1.id.as_str(), b2.id.as_str()), ("B0001", "B0002"));
+        assert_eq!(b1.out_dir, PathBuf::from("out/B0001"));
+        let cards = l.cards("B0001").unwrap();
+        assert_eq!(cards[0].serial, serial(1));
+        assert_eq!(cards[1].serial, serial(2));
+        assert_eq!(cards[0].numbers, vec!["+442071234567"]);
+        assert_eq!(cards[0].password.expose(), "Xk7-mQ2p");
+        assert_eq!(l.cards("B0002").unwrap()[0].seq, 3);
+        assert_eq!(l.counts("B0001").unwrap().pending, 2);
+        assert_eq!(l.live_codes(&CodeSpec::new(12, "").unwrap()).unwrap(), 3);
+        assert_eq!(l.live_codes(&CodeSpec::new(12, "2").unwrap()).unwrap(), 1);
+        assert_eq!(
+            l.find_card(&serial(3)).unwrap().unwrap().customer,
+            "333333333333"
+        );
+    }
+
+    #[test]
+    fn a_customer_is_unique_across_the_ledger_and_a_failed_batch_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("l.db")).unwrap();
+        l.create_batch(&new_batch(), &[card("111111111111")], |id: &str| {
+            PathBuf::from(id)
+        })
+        .unwrap();
+        let err = l
+            .create_batch(
+                &new_batch(),
+                &[card("999999999999"), card("111111111111")],
+                |id: &str| PathBuf::from(id),
+            )
+            .unwrap_err();
+        assert!(matches!(err, LedgerError::DuplicateCustomer(ref c) if c == "111111111111"));
+        assert_eq!(l.batches().unwrap().len(), 1);
+        assert!(!l.known_customers().unwrap().contains("999999999999"));
+    }
+
+    #[test]
+    fn a_retired_code_is_never_drawn_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let spec = CodeSpec::new(12, "").unwrap();
+        l.create_batch(&new_batch(), &[card("111111111111")], |id: &str| {
+            PathBuf::from(id)
+        })
+        .unwrap();
+        let id = l.cards("B0001").unwrap()[0].id;
+        let new = l
+            .write(|w| w.replace_code(id, &spec, "belongs to another account"))
+            .unwrap();
+        assert!(spec.matches(&new));
+        let known = l.known_customers().unwrap();
+        assert!(known.contains("111111111111") && known.contains(&new));
+        assert_eq!(l.cards("B0001").unwrap()[0].customer, new);
+    }
+}

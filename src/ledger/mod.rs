@@ -1,0 +1,14 @@
+//! The ledger: one SQLite file (bundled), the source of truth for batches, cards and the
+//! journal of every request. Owner-only, WAL, numbered migrations.
+//!
+//! Knows nothing of HTTP or PDF; the provisioning engine writes to it through one writer.
+
+mod batches;
+mod cards;
+mod journal;
+mod store;
+
+pub use batches::{Batch, BatchCounts, NewBatch};
+pub use cards::{Card, CardState, NewCard, Progress};
+pub use journal::JournalEntry;
+pub use store::{Ledger, LedgerError, LedgerTx};

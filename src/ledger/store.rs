@@ -1,0 +1,244 @@
+//! Opening the ledger (owner-only file, pragmas, migrations) and its write transactions.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// Numbered migrations: index + 1 is the schema version stored in `user_version`.
+const MIGRATIONS: &[&str] = &[
+    // 1: batches, cards, retired codes, journal.
+    "CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        value TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        tariff INTEGER,
+        active INTEGER NOT NULL,
+        code_length INTEGER NOT NULL,
+        code_prefix TEXT NOT NULL,
+        password_length INTEGER NOT NULL,
+        source TEXT,
+        out_dir TEXT NOT NULL
+    );
+    CREATE TABLE cards (
+        id INTEGER PRIMARY KEY,
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        seq INTEGER NOT NULL UNIQUE,
+        serial TEXT NOT NULL UNIQUE,
+        customer TEXT NOT NULL UNIQUE,
+        password TEXT NOT NULL,
+        value TEXT NOT NULL,
+        tariff INTEGER,
+        numbers TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL DEFAULT '',
+        generated INTEGER NOT NULL,
+        created INTEGER NOT NULL DEFAULT 0,
+        blocked_done INTEGER NOT NULL DEFAULT 0,
+        credited INTEGER NOT NULL DEFAULT 0,
+        numbers_done INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending',
+        failure TEXT,
+        block_reason TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX cards_by_batch ON cards(batch_id, seq);
+    CREATE TABLE retired_codes (
+        code TEXT PRIMARY KEY,
+        card_id INTEGER NOT NULL REFERENCES cards(id),
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        batch_id TEXT,
+        card_id INTEGER,
+        command TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        duration_ms INTEGER NOT NULL,
+        attempt INTEGER NOT NULL
+    );
+    CREATE INDEX journal_by_card ON journal(card_id);",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "ledger {path} can be read or written by other users (mode {mode:o}); it holds card \
+         secrets: run `chmod 600 {path}`"
+    )]
+    TooOpen { path: PathBuf, mode: u32 },
+    #[error(
+        "ledger {path}: schema version {found} is newer than this cardmint knows ({known}); upgrade cardmint"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("ledger: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("ledger: customer {0:?} is already in the ledger")]
+    DuplicateCustomer(String),
+    #[error("ledger: {0}")]
+    Corrupt(String),
+    #[error("ledger: {0}")]
+    Code(#[from] crate::codes::CodeError),
+}
+
+/// An open ledger.
+pub struct Ledger {
+    pub(super) conn: Connection,
+    path: PathBuf,
+}
+
+/// A write transaction; dropped without [`Ledger::write`] returning Ok, it rolls back.
+pub struct LedgerTx<'a> {
+    pub(super) tx: rusqlite::Transaction<'a>,
+}
+
+pub(super) fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+impl Ledger {
+    /// Opens (creating owner-only if missing) and migrates the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let open_err = |source| LedgerError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mode = std::fs::metadata(path)
+                    .map_err(open_err)?
+                    .permissions()
+                    .mode()
+                    & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(LedgerError::TooOpen {
+                        path: path.to_path_buf(),
+                        mode,
+                    });
+                }
+            }
+            Err(e) => return Err(open_err(e)),
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    fn migrate(&mut self) -> Result<(), LedgerError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(LedgerError::NewerSchema {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one transaction, committed when it returns Ok.
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&LedgerTx<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let tx = LedgerTx {
+            tx: self.conn.transaction()?,
+        };
+        let value = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// True for a UNIQUE constraint violation.
+pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_owner_only_with_wal_and_migrated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let ledger = Ledger::open(&path).unwrap();
+        let mode: String = ledger
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(ledger);
+        let ledger = Ledger::open(&path).unwrap();
+        let version: i64 = ledger
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        for f in ["l.db", "l.db-wal", "l.db-shm"] {
+            let p = dir.path().join(f);
+            if p.exists() {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{f}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_a_ledger_others_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(Ledger::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            Ledger::open(&path),
+            Err(LedgerError::TooOpen { .. })
+        ));
+    }
+}
