@@ -15,7 +15,9 @@ mod cli;
 pub mod codes;
 pub mod config;
 pub mod error;
+pub mod import;
 pub mod ledger;
+pub mod provision;
 pub mod sandbox;
 
 pub use cli::run;

@@ -69,7 +69,8 @@ pub struct Progress {
     pub numbers: bool,
 }
 
-/// A card to record.
+/// A card to record. `Debug` shows the password as `***`.
+#[derive(Debug)]
 pub struct NewCard {
     pub customer: String,
     pub password: Secret,

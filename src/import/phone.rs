@@ -1,0 +1,87 @@
+//! Phone numbers, read with libphonenumber's data (the `phonenumber` crate) in national or
+//! international form, stored as E.164.
+
+use phonenumber::Mode;
+use phonenumber::country::Id;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("{0:?} is not a phone number")]
+    NotANumber(String),
+    #[error(
+        "{0:?} is a national number: give --region (for example --region GB) or write it with +country code"
+    )]
+    NeedsRegion(String),
+    #[error("{number:?} is not a valid number{}", region.map(|r| format!(" for region {r:?}")).unwrap_or_default())]
+    Invalid { number: String, region: Option<Id> },
+}
+
+/// Reads one number: spaces, dots, dashes, slashes and brackets are formatting. Returns E.164.
+pub fn normalize_number(text: &str, region: Option<Id>) -> Result<String, PhoneError> {
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '/' | '(' | ')' | '[' | ']' | '\u{a0}'))
+        .collect();
+    let international = cleaned.starts_with('+');
+    let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PhoneError::NotANumber(text.trim().to_string()));
+    }
+    if !international && region.is_none() {
+        return Err(PhoneError::NeedsRegion(text.trim().to_string()));
+    }
+    let invalid = || PhoneError::Invalid {
+        number: text.trim().to_string(),
+        region: if international { None } else { region },
+    };
+    let number = phonenumber::parse(if international { None } else { region }, &cleaned)
+        .map_err(|_| invalid())?;
+    if !phonenumber::is_valid(&number) {
+        return Err(invalid());
+    }
+    Ok(number.format().mode(Mode::E164).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_and_international_forms() {
+        let gb = Some(Id::GB);
+        assert_eq!(
+            normalize_number("020 7946 0958", gb).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize_number("(020) 7946-0958", gb).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize_number("+44 20 7946 0958", None).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize_number("0044 20 7946 0958", gb).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize_number("06.12.34.56.78", Some(Id::FR)).unwrap(),
+            "+33612345678"
+        );
+        assert!(matches!(
+            normalize_number("020 7946 0958", None),
+            Err(PhoneError::NeedsRegion(_))
+        ));
+        assert!(matches!(
+            normalize_number("12ab", gb),
+            Err(PhoneError::NotANumber(_))
+        ));
+        // The platform's own example is not a valid GB number: libphonenumber is strict.
+        assert!(matches!(
+            normalize_number("+4412345678", None),
+            Err(PhoneError::Invalid { .. })
+        ));
+    }
+}

@@ -1,0 +1,344 @@
+//! Validating a customer file row by row into card requests. Every problem is collected; the
+//! caller gets either every row, valid, or every problem.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+
+use phonenumber::country::Id;
+use rust_decimal::Decimal;
+
+use super::phone::normalize_number;
+use super::reader::{Encoding, decode, detect_delimiter, unterminated_quote};
+use super::{ImportError, Problem};
+use crate::codes::check_password;
+use crate::config::Secret;
+use crate::provision::plan::CardRequest;
+
+/// The columns a customer file may have (any order, any case, all optional).
+const COLUMNS: [&str; 6] = [
+    "customer", "password", "numbers", "value", "tariff", "label",
+];
+const MAX_LABEL: usize = 200;
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub encoding: Encoding,
+    /// Region for national-format numbers.
+    pub region: Option<Id>,
+    /// Face value of rows without a `value`.
+    pub value: Option<Decimal>,
+    /// Tariff of rows without a `tariff`.
+    pub tariff: Option<i64>,
+}
+
+/// Reads and validates `path`. `known` holds every customer name the ledger has used.
+pub fn read_customers(
+    path: &Path,
+    options: &ImportOptions,
+    known: &HashSet<String>,
+) -> Result<Vec<CardRequest>, ImportError> {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |problems: Vec<Problem>| ImportError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    };
+    let text = decode(&bytes, options.encoding).map_err(|p| invalid(vec![p]))?;
+    if let Some(line) = unterminated_quote(&text) {
+        return Err(invalid(vec![Problem {
+            line,
+            column: None,
+            reason: "a quoted field starts here and is never closed".into(),
+        }]));
+    }
+    let delimiter = detect_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| invalid(vec![csv_problem(&e)]))?
+        .clone();
+    let columns = header_columns(&header).map_err(invalid)?;
+    let mut problems = Vec::new();
+    let mut rows = Vec::new();
+    let mut seen_customers: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(csv_problem(&e));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != header.len() {
+            problems.push(Problem {
+                line,
+                column: None,
+                reason: format!(
+                    "{} fields, but the header has {} (a stray delimiter or a missing one?)",
+                    record.len(),
+                    header.len()
+                ),
+            });
+            continue;
+        }
+        let row = Row {
+            line,
+            record: &record,
+            columns: &columns,
+            delimiter,
+            problems: &mut problems,
+        };
+        if let Some(request) = row.parse(options) {
+            if let Some(customer) = &request.customer {
+                if let Some(first) = seen_customers.get(customer) {
+                    problems.push(columns.problem(
+                        line,
+                        "customer",
+                        format!("customer {customer:?} is also on line {first}"),
+                    ));
+                } else if known.contains(customer) {
+                    problems.push(columns.problem(
+                        line,
+                        "customer",
+                        format!("customer {customer:?} is already in the ledger"),
+                    ));
+                }
+                seen_customers.entry(customer.clone()).or_insert(line);
+            }
+            rows.push(request);
+        }
+    }
+    if rows.is_empty() && problems.is_empty() {
+        problems.push(Problem {
+            line: 1,
+            column: None,
+            reason: "the file has a header but no rows".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        problems.sort_by_key(|p| (p.line, p.column.as_ref().map(|c| c.0)));
+        Err(invalid(problems))
+    }
+}
+
+fn csv_problem(e: &csv::Error) -> Problem {
+    Problem {
+        line: e.position().map_or(0, |p| p.line()),
+        column: None,
+        reason: format!("unreadable CSV: {e}"),
+    }
+}
+
+/// Column positions by name.
+struct Columns(HashMap<&'static str, (usize, String)>);
+
+impl Columns {
+    fn problem(&self, line: u64, name: &str, reason: String) -> Problem {
+        Problem {
+            line,
+            column: self.0.get(name).map(|(i, h)| (i + 1, h.clone())),
+            reason,
+        }
+    }
+}
+
+fn header_columns(header: &csv::StringRecord) -> Result<Columns, Vec<Problem>> {
+    let mut columns = HashMap::new();
+    let mut problems = Vec::new();
+    for (i, raw) in header.iter().enumerate() {
+        let name = raw.trim().to_ascii_lowercase();
+        let column = Some((i + 1, raw.trim().to_string()));
+        match COLUMNS.iter().find(|c| **c == name) {
+            Some(known) if columns.contains_key(known) => problems.push(Problem {
+                line: 1,
+                column,
+                reason: format!("column {known:?} appears twice"),
+            }),
+            Some(known) => {
+                columns.insert(*known, (i, raw.trim().to_string()));
+            }
+            None => problems.push(Problem {
+                line: 1,
+                column,
+                reason: format!(
+                    "unknown column {:?}; the columns are {} (any order, any case)",
+                    raw.trim(),
+                    COLUMNS.join(", ")
+                ),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Columns(columns))
+    } else {
+        Err(problems)
+    }
+}
+
+struct Row<'a> {
+    line: u64,
+    record: &'a csv::StringRecord,
+    columns: &'a Columns,
+    delimiter: u8,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Row<'_> {
+    fn field(&self, name: &str) -> Option<&str> {
+        let (i, _) = self.columns.0.get(name)?;
+        self.record.get(*i)
+    }
+
+    fn trimmed(&self, name: &str) -> Option<&str> {
+        self.field(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    fn problem(&mut self, name: &str, reason: String) {
+        let p = self.columns.problem(self.line, name, reason);
+        self.problems.push(p);
+    }
+
+    /// The row's request, or `None` after recording its problems.
+    fn parse(mut self, options: &ImportOptions) -> Option<CardRequest> {
+        let before = self.problems.len();
+        let customer = self.trimmed("customer").map(str::to_string);
+        if let Some(c) = &customer {
+            let ok = c.len() <= 140 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                self.problem(
+                    "customer",
+                    format!("{c:?} must be 1 to 140 characters of A-Z a-z 0-9 _"),
+                );
+            }
+        }
+        let password = self
+            .field("password")
+            .filter(|p| !p.is_empty())
+            .map(str::to_string);
+        if let Some(p) = &password
+            && let Err(v) = check_password(p)
+        {
+            // The password itself is never repeated back.
+            self.problem("password", format!("the password fails the policy: {v}"));
+        }
+        let mut numbers: Vec<String> = Vec::new();
+        if let Some(field) = self.field("numbers").map(str::to_string) {
+            for (i, piece) in field
+                .split('|')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .enumerate()
+            {
+                match normalize_number(piece, options.region) {
+                    Ok(n) if !numbers.contains(&n) => numbers.push(n),
+                    Ok(_) => {}
+                    Err(e) => self.problem("numbers", format!("number {}: {e}", i + 1)),
+                }
+            }
+        }
+        let value = match self.trimmed("value").map(str::to_string) {
+            Some(v) => match parse_value(&v, self.delimiter) {
+                Ok(v) => Some(v),
+                Err(reason) => {
+                    self.problem("value", reason);
+                    None
+                }
+            },
+            None if options.value.is_none() => {
+                self.problem("value", "no value on this row and no --value given".into());
+                None
+            }
+            None => options.value,
+        };
+        let tariff = match self.trimmed("tariff").map(str::to_string) {
+            Some(t) => match t.parse::<i64>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    self.problem(
+                        "tariff",
+                        format!("{t:?} is not a whole number (a rate-list id)"),
+                    );
+                    None
+                }
+            },
+            None => options.tariff,
+        };
+        let label = self.trimmed("label").unwrap_or("").to_string();
+        if label.chars().count() > MAX_LABEL {
+            self.problem("label", format!("longer than {MAX_LABEL} characters"));
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(CardRequest {
+            customer,
+            password: password.map(Secret::new),
+            numbers,
+            value: value?,
+            tariff,
+            label,
+        })
+    }
+}
+
+/// A face value: digits with a decimal point (or a decimal comma when the delimiter is not a
+/// comma and the comma can only be decimal), more than 0, at most two decimals.
+pub fn parse_value(text: &str, delimiter: u8) -> Result<Decimal, String> {
+    let normalized = match text.split_once(',') {
+        Some((int, frac))
+            if delimiter != b','
+                && !text.contains('.')
+                && (1..=2).contains(&frac.len())
+                && !frac.contains(',') =>
+        {
+            format!("{int}.{frac}")
+        }
+        _ => text.to_string(),
+    };
+    let well_formed = !normalized.is_empty()
+        && normalized.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && normalized.matches('.').count() <= 1
+        && !normalized.starts_with('.')
+        && !normalized.ends_with('.');
+    let value = well_formed
+        .then(|| Decimal::from_str(&normalized).ok())
+        .flatten()
+        .ok_or_else(|| format!("{text:?} is not an amount like 5.00"))?;
+    if value <= Decimal::ZERO {
+        return Err(format!("{text:?}: the value must be more than 0"));
+    }
+    if value.normalize().scale() > 2 {
+        return Err(format!("{text:?} has more than two decimals"));
+    }
+    if value >= Decimal::from(10_000_000) {
+        return Err(format!("{text:?} is too large"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values() {
+        assert_eq!(parse_value("5.00", b',').unwrap(), Decimal::from(5));
+        assert_eq!(parse_value("2,5", b';').unwrap().to_string(), "2.5");
+        assert!(parse_value("2,5", b',').is_err());
+        assert!(parse_value("1,000", b';').is_err(), "ambiguous thousands");
+        assert!(parse_value("0", b',').is_err());
+        assert!(parse_value("-5", b',').is_err());
+        assert!(parse_value("5.001", b',').is_err());
+        assert!(parse_value("€5", b',').is_err());
+    }
+}
