@@ -136,6 +136,57 @@ impl Env for ProcessEnv {
     }
 }
 
+/// Where the ledger is: `--ledger`, else `CARDMINT_LEDGER`, else `./cardmint.db`.
+pub fn ledger_path(flag: Option<&Path>, env: &dyn Env) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| env.var("CARDMINT_LEDGER").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("cardmint.db"))
+}
+
+/// The embedded sandbox's state file: beside the ledger, named after it.
+pub fn sandbox_state_path(ledger: &Path) -> PathBuf {
+    let mut name = ledger.as_os_str().to_owned();
+    name.push(".sandbox.json");
+    PathBuf::from(name)
+}
+
+/// Test and demo knobs of the embedded sandbox (`--sandbox`), from the environment:
+/// `CARDMINT_SANDBOX_LATENCY_MS`, `CARDMINT_SANDBOX_FAULTS` (0 to 1), `CARDMINT_SANDBOX_SEED`.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxKnobs {
+    pub latency_ms: u64,
+    pub faults: f64,
+    pub seed: u64,
+}
+
+pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
+    fn parse<T: std::str::FromStr>(
+        env: &dyn Env,
+        name: &str,
+        default: T,
+        ok: impl Fn(&T) -> bool,
+    ) -> Result<T, ConfigError> {
+        match env.var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<T>()
+                .ok()
+                .filter(|x| ok(x))
+                .ok_or_else(|| ConfigError::Invalid {
+                    field: name.to_string(),
+                    reason: format!("{v:?} is not valid"),
+                }),
+        }
+    }
+    Ok(SandboxKnobs {
+        latency_ms: parse(env, "CARDMINT_SANDBOX_LATENCY_MS", 0, |_| true)?,
+        faults: parse(env, "CARDMINT_SANDBOX_FAULTS", 0.0, |p: &f64| {
+            (0.0..=1.0).contains(p)
+        })?,
+        seed: parse(env, "CARDMINT_SANDBOX_SEED", 1, |_| true)?,
+    })
+}
+
 /// The config file to read: `CARDMINT_CONFIG`, else `./cardmint.toml`, else
 /// `$XDG_CONFIG_HOME/cardmint/cardmint.toml` (or `~/.config/...`), the first that exists.
 fn config_path(env: &dyn Env) -> Option<PathBuf> {

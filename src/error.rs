@@ -2,7 +2,13 @@
 //! (`cli::exit`), which also maps each to an exit code.
 
 use crate::api::ApiError;
+use crate::codes::CodeError;
 use crate::config::ConfigError;
+use crate::import::ImportError;
+use crate::ledger::LedgerError;
+use crate::manifest::ManifestError;
+use crate::provision::EngineError;
+use crate::provision::plan::PlanError;
 use crate::sandbox::SandboxError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +19,21 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Code(#[from] CodeError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A batch or card the ledger does not have.
+    #[error("{0}")]
+    NotFound(String),
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),

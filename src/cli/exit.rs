@@ -3,15 +3,20 @@
 use std::process::ExitCode;
 
 use crate::error::Error;
+use crate::provision::plan::PlanError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything asked for was done.
     Success = 0,
-    /// The command failed (platform refused, network down, bad input, I/O error).
+    /// The command failed (platform refused, network down, unknown batch, I/O error).
     Failure = 1,
-    /// The command line itself is wrong (unknown flag, missing argument).
+    /// The command line itself is wrong (unknown flag, missing or contradictory arguments).
     Usage = 2,
+    /// The run finished with cards failed or left unfinished: see the summary and resume.
+    Incomplete = 3,
+    /// An input file or value failed validation; nothing was sent.
+    InvalidInput = 4,
 }
 
 impl From<Exit> for ExitCode {
@@ -25,7 +30,15 @@ pub fn report(error: &Error) -> ExitCode {
     eprintln!("error: {error}");
     match error {
         Error::Usage(_) => Exit::Usage,
-        Error::Config(_) | Error::Api(_) | Error::Sandbox(_) => Exit::Failure,
+        Error::Import(_) | Error::Code(_) | Error::Plan(PlanError::Code(_)) => Exit::InvalidInput,
+        Error::Config(_)
+        | Error::Api(_)
+        | Error::Sandbox(_)
+        | Error::Ledger(_)
+        | Error::Plan(_)
+        | Error::Manifest(_)
+        | Error::Engine(_)
+        | Error::NotFound(_) => Exit::Failure,
     }
     .into()
 }

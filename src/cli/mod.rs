@@ -1,30 +1,52 @@
 //! The command line: clap definitions (one file per subcommand under `cmd/`), exit codes, and
-//! how results are shown. No logic of its own: each subcommand is a short recipe calling the
-//! stage modules.
+//! how results and progress are shown. No logic of its own: each subcommand is a short recipe
+//! calling the stage modules.
 
 mod cmd;
+mod context;
 mod exit;
+mod progress;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use context::Global;
 pub use exit::Exit;
 
 /// Issue and manage prepaid calling cards on the voipinfocenter reseller platform.
 ///
 /// The reseller login comes from CARDMINT_USERNAME / CARDMINT_PASSWORD or from cardmint.toml,
-/// never from the command line.
+/// never from the command line. Try everything with --sandbox first: it runs against a local
+/// simulator of the platform whose accounts are kept beside the ledger.
 #[derive(Parser, Debug)]
 #[command(name = "cardmint", version, propagate_version = true)]
 struct Cli {
+    /// The ledger file (default: CARDMINT_LEDGER, else ./cardmint.db)
+    #[arg(long, global = true, value_name = "PATH")]
+    ledger: Option<PathBuf>,
+    /// Run against an embedded sandbox (state kept beside the ledger) instead of the platform
+    #[arg(long, global = true)]
+    sandbox: bool,
+    /// Print nothing but errors and the final result
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more detail (retries, reconciliations); never a secret
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    Issue(cmd::issue::Args),
+    Resume(cmd::resume::Args),
+    Batches(cmd::batches::Args),
+    Show(cmd::show::Args),
+    CheckPassword(cmd::check_password::Args),
     Sandbox(cmd::sandbox::Args),
 }
 
@@ -45,7 +67,18 @@ where
             };
         }
     };
+    let global = Global {
+        ledger: cli.ledger,
+        sandbox: cli.sandbox,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
     let result = match cli.command {
+        Command::Issue(args) => cmd::issue::run(&global, args),
+        Command::Resume(args) => cmd::resume::run(&global, args),
+        Command::Batches(args) => cmd::batches::run(&global, args),
+        Command::Show(args) => cmd::show::run(&global, args),
+        Command::CheckPassword(args) => cmd::check_password::run(&global, args),
         Command::Sandbox(args) => cmd::sandbox::run(args),
     };
     match result {

@@ -54,7 +54,7 @@ pub enum ImportError {
 fn list(problems: &[Problem], path: &std::path::Path) -> String {
     problems
         .iter()
-        .map(|p| format!("  {}:{p}", path.display()))
+        .map(|p| format!("  {}: {p}", path.display()))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -1,8 +1,11 @@
 //! Integration tests: one binary (fast to link), one module per area.
 
+mod batch_cli;
 mod client;
+mod csv_files;
 mod faults;
 mod fixtures;
+mod issue;
 mod sandbox_cli;
 mod secrets;
 mod support;

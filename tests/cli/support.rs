@@ -125,3 +125,187 @@ pub fn http(method: &str, url: &str) -> (u16, String) {
     let status = response.status().as_u16();
     (status, response.body_mut().read_to_string().unwrap())
 }
+
+/// The outcome of one run of the binary.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub command: String,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` exited {}\n--- stdout\n{}--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The real binary in a fresh temporary directory, with an environment of our choosing (no
+/// CARDMINT_* variables inherited, HOME inside the directory).
+pub struct Cardmint {
+    pub dir: tempfile::TempDir,
+    envs: Vec<(String, String)>,
+}
+
+impl Cardmint {
+    pub fn new() -> Cardmint {
+        Cardmint {
+            dir: tempfile::tempdir().unwrap(),
+            envs: Vec::new(),
+        }
+    }
+
+    /// Points the binary at an external sandbox with the test reseller login.
+    pub fn against(url: &str) -> Cardmint {
+        Cardmint::new()
+            .env("CARDMINT_API_URL", url)
+            .env("CARDMINT_USERNAME", RESELLER)
+            .env("CARDMINT_PASSWORD", RESELLER_PASSWORD)
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Cardmint {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cardmint"));
+        cmd.args(args).current_dir(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CARDMINT_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("HOME", self.dir.path());
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        self.run_full(args, stdin, &[])
+    }
+
+    /// Runs with some variables overridden for this run only.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.run_full(args, "", env)
+    }
+
+    fn run_full(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+        use std::io::Write;
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            command: format!("cardmint {}", args.join(" ")),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, "")
+    }
+
+    /// Runs and asserts the exit code, printing everything when it differs.
+    pub fn expect(&self, code: i32, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_eq!(out.code, code, "{out:?}");
+        out
+    }
+}
+
+/// The rows of a CSV file as maps from header to value.
+pub fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// The sandbox state through its test endpoint.
+pub fn remote_state(base: &str) -> cardmint::sandbox::State {
+    let (status, body) = http("GET", &format!("{base}/__sandbox/state"));
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
+pub fn remote_stats(base: &str) -> cardmint::sandbox::Stats {
+    let (status, body) = http("GET", &format!("{base}/__sandbox/stats"));
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The invariant of a finished batch: every manifest row is an account on the platform with
+/// the manifest's password, exactly one credit of the face value, the manifest's numbers and
+/// the blocked flag of its state; and the platform has no account the manifest lacks.
+pub fn assert_platform_matches_manifest(manifest: &Path, state: &cardmint::sandbox::State) {
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+    let rows = csv_rows(manifest);
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let customer = &row["customer"];
+        let account = state
+            .customers
+            .get(customer)
+            .unwrap_or_else(|| panic!("no account for {customer} ({})", row["serial"]));
+        assert_eq!(&account.password, &row["password"], "{customer}");
+        let value = Decimal::from_str(&row["value"]).unwrap();
+        let credits: Vec<Decimal> = account.transactions.iter().map(|t| t.amount).collect();
+        assert_eq!(
+            credits,
+            vec![value],
+            "{customer}: exactly one credit of the face value"
+        );
+        let numbers: Vec<&str> = row["numbers"].split_whitespace().collect();
+        assert_eq!(account.numbers, numbers, "{customer}");
+        let blocked = match row["state"].as_str() {
+            "ready" | "blocked" => true,
+            "active" => false,
+            other => panic!("{customer}: state {other}"),
+        };
+        assert_eq!(account.blocked, blocked, "{customer}");
+    }
+    let known: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r["customer"].as_str()).collect();
+    for name in state.customers.keys() {
+        assert!(
+            known.contains(name.as_str()),
+            "account {name} is not in the manifest"
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! `cardmint issue`: plan a batch (codes, passwords, customer file), record it, provision it,
+//! write its outputs.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use phonenumber::country::Id;
+use rust_decimal::Decimal;
+
+use super::EngineArgs;
+use crate::cli::{Exit, Global};
+use crate::codes::{CodeSpec, PasswordSpec};
+use crate::error::Error;
+use crate::import::{self, Encoding, ImportOptions};
+use crate::ledger::{Batch, Card, CardState, NewBatch, Progress as Steps};
+use crate::manifest;
+use crate::provision::plan::{CardRequest, plan_cards};
+
+/// Issue a batch of cards: draw codes and passwords, create the accounts, load the credit,
+/// attach numbers, write the manifest.
+///
+/// Retail cards are created blocked (inert until sold); `cardmint activate` unblocks them.
+/// Every card is recorded in the ledger before its first request, so an interrupted batch is
+/// finished with `cardmint resume BATCH`.
+///
+/// Examples:
+///   cardmint issue --sandbox --count 50 --value 5.00
+///   cardmint issue --from customers.csv --value 10 --region GB --active --tariff 3
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// How many retail cards to issue
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
+    count: Option<usize>,
+    /// Face value loaded on each card (rows of --from may give their own)
+    #[arg(long, value_name = "AMOUNT")]
+    value: Option<Decimal>,
+    /// Currency printed with the value (the platform account's own currency)
+    #[arg(long, default_value = "EUR")]
+    currency: String,
+    /// Rate list (tariff) id for the accounts
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    tariff: Option<i64>,
+    /// A customer CSV: columns customer, password, numbers, value, tariff, label (all optional)
+    #[arg(long, value_name = "FILE")]
+    from: Option<PathBuf>,
+    /// Region of national-format phone numbers in --from (ISO code, e.g. GB)
+    #[arg(long, value_name = "XX")]
+    region: Option<String>,
+    /// Encoding of --from
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    encoding: Encoding,
+    /// Create the accounts usable (for known customers) instead of blocked
+    #[arg(long)]
+    active: bool,
+    /// Output folder (default out/<batch id>)
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Digits in an access code
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    code_length: usize,
+    /// Fixed leading digits of every access code
+    #[arg(long, value_name = "DIGITS", default_value = "")]
+    prefix: String,
+    /// Characters in a generated password
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    password_length: usize,
+    /// Plan and validate, write the outputs marked as a dry run; send nothing, record nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+fn check_value(value: Decimal) -> Result<Decimal, Error> {
+    if value <= Decimal::ZERO || value.normalize().scale() > 2 || value >= Decimal::from(10_000_000)
+    {
+        return Err(Error::Usage(format!(
+            "--value {value}: must be more than 0, below 10000000, with at most two decimals"
+        )));
+    }
+    Ok(value)
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let code = CodeSpec::new(args.code_length, &args.prefix)?;
+    let password = PasswordSpec::new(args.password_length).map_err(Error::Usage)?;
+    let value = args.value.map(check_value).transpose()?;
+    let currency = args.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Error::Usage(format!(
+            "--currency {:?}: give a three-letter code such as EUR",
+            args.currency
+        )));
+    }
+    let region = args
+        .region
+        .as_deref()
+        .map(|r| {
+            Id::from_str(&r.trim().to_ascii_uppercase()).map_err(|_| {
+                Error::Usage(format!(
+                    "--region {r:?}: not a known region code (use ISO codes such as GB, FR, US)"
+                ))
+            })
+        })
+        .transpose()?;
+    let mut ledger = global.open_ledger()?;
+    let known = ledger.known_customers()?;
+    let requests = match (&args.from, args.count) {
+        (Some(path), _) => import::read_customers(
+            path,
+            &ImportOptions {
+                encoding: args.encoding,
+                region,
+                value,
+                tariff: args.tariff,
+            },
+            &known,
+        )?,
+        (None, Some(0)) | (None, None) => {
+            return Err(Error::Usage("--count must be at least 1".into()));
+        }
+        (None, Some(n)) => {
+            let value =
+                value.ok_or_else(|| Error::Usage("--value is required with --count".into()))?;
+            vec![CardRequest::retail(value, args.tariff); n]
+        }
+    };
+    let cards = plan_cards(requests, &code, password, &known, ledger.live_codes(&code)?)?;
+    let new = NewBatch {
+        value: value.unwrap_or_else(|| cards.first().map_or(Decimal::ZERO, |c| c.value)),
+        currency,
+        tariff: args.tariff,
+        active: args.active,
+        code,
+        password_length: password.length(),
+        source: args.from.as_ref().map(|p| p.display().to_string()),
+        out_dir: args.out.as_ref().map(|o| absolute(o)),
+    };
+    let next_id = ledger.next_batch_id()?;
+    if args.dry_run {
+        return dry_run(global, &ledger, new, cards, &next_id);
+    }
+    let out_dir = new.out_dir.clone().unwrap_or_else(|| default_out(&next_id));
+    manifest::check_dir(&out_dir, &next_id)?;
+    // Fail on settings before anything is recorded; nothing is sent yet.
+    drop(global.connect(1)?);
+    let batch = ledger.create_batch(&new, &cards, default_out)?;
+    manifest::claim_dir(&batch.out_dir, &batch.id)?;
+    if !global.quiet {
+        eprintln!(
+            "batch {} recorded: {} cards; provisioning",
+            batch.id,
+            cards.len()
+        );
+    }
+    super::resume::finish_batch(global, &ledger, &batch, &options)
+}
+
+fn absolute(path: &std::path::Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|c| c.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn default_out(batch_id: &str) -> PathBuf {
+    absolute(&PathBuf::from("out").join(batch_id))
+}
+
+/// Writes the outputs of the planned cards, marked as a dry run, into `out/<id>-dry-run`.
+fn dry_run(
+    global: &Global,
+    ledger: &crate::ledger::Ledger,
+    new: NewBatch,
+    cards: Vec<crate::ledger::NewCard>,
+    next_id: &str,
+) -> Result<Exit, Error> {
+    let id = format!("{next_id}-dry-run");
+    let first_seq = ledger.next_seq()?;
+    let batch = Batch {
+        id: id.clone(),
+        created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        value: new.value,
+        currency: new.currency,
+        tariff: new.tariff,
+        active: new.active,
+        code: new.code,
+        password_length: new.password_length,
+        source: new.source,
+        out_dir: new.out_dir.unwrap_or_else(|| default_out(&id)),
+    };
+    let cards: Vec<Card> = cards
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Card {
+            id: 0,
+            batch_id: id.clone(),
+            seq: first_seq + i as u64,
+            serial: crate::codes::serial(first_seq + i as u64),
+            customer: c.customer,
+            password: c.password,
+            value: c.value,
+            tariff: c.tariff,
+            numbers: c.numbers,
+            label: c.label,
+            generated: c.generated,
+            progress: Steps::default(),
+            state: CardState::Pending,
+            failure: None,
+            block_reason: None,
+        })
+        .collect();
+    manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;
+    if !global.quiet {
+        eprintln!("dry run: nothing was sent and nothing was recorded in the ledger");
+    }
+    println!("dry run: {} cards planned", cards.len());
+    println!("outputs in {}", batch.out_dir.display());
+    Ok(Exit::Success)
+}

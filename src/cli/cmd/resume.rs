@@ -1,0 +1,121 @@
+//! `cardmint resume BATCH`: finish an interrupted batch. Also the end of `issue`: provision
+//! what is left, bring the batch's outputs up to date, print the summary.
+
+use std::path::Path;
+
+use super::EngineArgs;
+use crate::cli::progress::Progress;
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+use crate::ledger::{Batch, Ledger};
+use crate::manifest;
+use crate::provision::{self, EngineOptions};
+
+/// Finish an interrupted batch: killed, network down, or cards that failed.
+///
+/// Cards the ledger saw created are checked on the platform first, so nothing is created
+/// twice and no credit is loaded twice. Safe to run any number of times.
+///
+/// Example:
+///   cardmint resume B0001
+///   cardmint --sandbox resume B0001 --rate 20
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The batch id (see `cardmint batches`)
+    batch: String,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let ledger = global.open_ledger()?;
+    let batch = ledger.batch(&args.batch)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "no batch {} in {}",
+            args.batch,
+            ledger.path().display()
+        ))
+    })?;
+    finish_batch(global, &ledger, &batch, &options)
+}
+
+/// Provisions the unfinished cards of `batch`, writes its outputs and prints the summary.
+pub fn finish_batch(
+    global: &Global,
+    ledger: &Ledger,
+    batch: &Batch,
+    options: &EngineOptions,
+) -> Result<Exit, Error> {
+    let cards = ledger.cards(&batch.id)?;
+    let todo = ledger.counts(&batch.id)?;
+    let todo = todo.pending + todo.failed;
+    let report = if todo > 0 {
+        let connection = global.connect(options.concurrency)?;
+        let progress = Progress::new(&batch.id, todo, global.quiet, global.verbose);
+        let report = provision::provision(
+            &connection.client,
+            ledger.path(),
+            batch,
+            cards,
+            options,
+            &progress,
+        )?;
+        progress.finish();
+        Some(report)
+    } else {
+        None
+    };
+    let cards = ledger.cards(&batch.id)?;
+    manifest::write_outputs(&batch.out_dir, batch, &cards, false)?;
+    let counts = ledger.counts(&batch.id)?;
+    let mut exit = Exit::Success;
+    let mut line = format!(
+        "batch {}: {} cards, {} ready, {} active, {} failed",
+        batch.id,
+        counts.total(),
+        counts.ready,
+        counts.active,
+        counts.failed
+    );
+    if counts.pending > 0 {
+        line.push_str(&format!(", {} unfinished", counts.pending));
+    }
+    if let Some(r) = &report {
+        line.push_str(&format!(
+            " ({} requests in {:.1} s)",
+            r.requests,
+            r.elapsed.as_secs_f64()
+        ));
+    }
+    println!("{line}");
+    println!("outputs in {}", display_dir(&batch.out_dir));
+    if counts.failed > 0 || counts.pending > 0 {
+        exit = Exit::Incomplete;
+        for card in cards
+            .iter()
+            .filter(|c| c.failure.is_some() && c.state == crate::ledger::CardState::Failed)
+        {
+            println!(
+                "  {} failed: {}",
+                card.serial,
+                card.failure.as_deref().unwrap_or("")
+            );
+        }
+        if let Some(reason) = report.as_ref().and_then(|r| r.stopped.as_ref()) {
+            println!("stopped: {reason}");
+        }
+        println!(
+            "to finish the batch, run: {}",
+            global.command_for("resume", &batch.id)
+        );
+    }
+    Ok(exit)
+}
+
+fn display_dir(dir: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    cwd.and_then(|c| dir.strip_prefix(&c).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| dir.display().to_string())
+}

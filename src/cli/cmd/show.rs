@@ -1,0 +1,71 @@
+//! `cardmint show BATCH`: one batch with its settings and counts.
+
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+
+/// Show one batch: settings, card counts by state, serial range, output folder.
+///
+/// Exits non-zero when the ledger has no such batch.
+///
+/// Example:
+///   cardmint show B0001
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The batch id (see `cardmint batches`)
+    batch: String,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let ledger = global.open_ledger()?;
+    let b = ledger.batch(&args.batch)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "no batch {} in {}",
+            args.batch,
+            ledger.path().display()
+        ))
+    })?;
+    let c = ledger.counts(&b.id)?;
+    let cards = ledger.cards(&b.id)?;
+    println!("batch      {}", b.id);
+    println!("created    {}", b.created_at);
+    println!("value      {:.2} {}", b.value, b.currency);
+    println!(
+        "tariff     {}",
+        b.tariff.map_or("-".to_string(), |t| t.to_string())
+    );
+    println!(
+        "issued     {}",
+        if b.active {
+            "active"
+        } else {
+            "blocked (retail)"
+        }
+    );
+    println!(
+        "codes      {} digits{}",
+        b.code.length(),
+        if b.code.prefix().is_empty() {
+            String::new()
+        } else {
+            format!(", prefix {}", b.code.prefix())
+        }
+    );
+    if let Some(source) = &b.source {
+        println!("source     {source}");
+    }
+    if let (Some(first), Some(last)) = (cards.first(), cards.last()) {
+        println!("serials    {}-{}", first.serial, last.serial);
+    }
+    println!(
+        "cards      {} (ready {}, active {}, blocked {}, failed {}, pending {})",
+        c.total(),
+        c.ready,
+        c.active,
+        c.blocked,
+        c.failed,
+        c.pending
+    );
+    println!("outputs    {}", b.out_dir.display());
+    Ok(Exit::Success)
+}

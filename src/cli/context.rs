@@ -1,0 +1,87 @@
+//! What every subcommand shares: the global flags, turned once into a ledger and a client
+//! (the platform, or an embedded sandbox beside the ledger).
+
+use std::path::{Path, PathBuf};
+
+use crate::api::Client;
+use crate::config::{self, ProcessEnv};
+use crate::error::Error;
+use crate::ledger::Ledger;
+use crate::sandbox::{Sandbox, SandboxOptions};
+
+/// The global flags.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub ledger: Option<PathBuf>,
+    pub sandbox: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+/// A client and, with `--sandbox`, the sandbox it talks to (stopped and saved on drop).
+pub struct Connection {
+    pub client: Client,
+    _sandbox: Option<Sandbox>,
+}
+
+impl Global {
+    pub fn ledger_path(&self) -> PathBuf {
+        config::ledger_path(self.ledger.as_deref(), &ProcessEnv)
+    }
+
+    pub fn open_ledger(&self) -> Result<Ledger, Error> {
+        Ok(Ledger::open(&self.ledger_path())?)
+    }
+
+    /// The client for the platform, or for an embedded sandbox with `--sandbox`. Nothing is
+    /// sent yet.
+    pub fn connect(&self, pool: usize) -> Result<Connection, Error> {
+        let env = ProcessEnv;
+        if !self.sandbox {
+            let settings = config::api_settings(&env, None)?;
+            return Ok(Connection {
+                client: Client::new(&settings, pool)?,
+                _sandbox: None,
+            });
+        }
+        let mut settings = config::api_settings(&env, Some("http://127.0.0.1/"))?;
+        let knobs = config::sandbox_knobs(&env)?;
+        let sandbox = Sandbox::start(SandboxOptions {
+            state_path: Some(config::sandbox_state_path(&self.ledger_path())),
+            latency: std::time::Duration::from_millis(knobs.latency_ms),
+            fault_rate: knobs.faults,
+            seed: knobs.seed,
+            slow: settings.timeout + std::time::Duration::from_secs(1),
+            ..SandboxOptions::new(settings.credentials.clone())
+        })?;
+        settings.url = sandbox.url();
+        Ok(Connection {
+            client: Client::new(&settings, pool)?,
+            _sandbox: Some(sandbox),
+        })
+    }
+
+    /// The command line that repeats a batch command with the same ledger and target.
+    pub fn command_for(&self, subcommand: &str, batch: &str) -> String {
+        let mut line = String::from("cardmint");
+        if let Some(l) = &self.ledger {
+            line.push_str(&format!(" --ledger {}", shell_quote(l)));
+        }
+        if self.sandbox {
+            line.push_str(" --sandbox");
+        }
+        line.push_str(&format!(" {subcommand} {batch}"));
+        line
+    }
+}
+
+fn shell_quote(path: &Path) -> String {
+    let s = path.display().to_string();
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,289 @@
+//! The batch's files for people and print shops: `manifest.csv` (every field, secrets
+//! included, owner-only), `manifest.xlsx` (the same, every cell text so leading zeros and long
+//! codes survive a spreadsheet), `inventory.csv` (no secrets) and `summary.txt`.
+//!
+//! Files are written atomically (temporary file, then rename) into a folder that belongs to one
+//! batch: a marker file names it, and another batch's folder is never written into.
+//! Takes card records; knows nothing of the API or SQL.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::ledger::{Batch, Card};
+
+/// Names the batch a folder belongs to.
+pub const MARKER: &str = ".cardmint-batch";
+/// The files cardmint writes into a batch folder.
+pub const OUTPUT_FILES: [&str; 4] = [
+    "manifest.csv",
+    "manifest.xlsx",
+    "inventory.csv",
+    "summary.txt",
+];
+const MANIFEST_HEADER: [&str; 11] = [
+    "batch", "serial", "customer", "password", "value", "currency", "tariff", "numbers", "state",
+    "label", "failure",
+];
+const INVENTORY_HEADER: [&str; 5] = ["batch", "serial", "value", "currency", "state"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{dir} holds the outputs of batch {owner}; choose another --out for batch {batch}")]
+    OtherBatch {
+        dir: PathBuf,
+        owner: String,
+        batch: String,
+    },
+    #[error("{path} exists and was not written for batch {batch}; choose another --out")]
+    Foreign { path: PathBuf, batch: String },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {message}")]
+    Xlsx { path: PathBuf, message: String },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ManifestError + '_ {
+    move |source| ManifestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks that `dir` is free or already this batch's, without writing anything.
+pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
+    let marker = dir.join(MARKER);
+    match std::fs::read_to_string(&marker) {
+        Ok(owner) if owner.trim() == batch_id => return Ok(()),
+        Ok(owner) => {
+            return Err(ManifestError::OtherBatch {
+                dir: dir.to_path_buf(),
+                owner: owner.trim().to_string(),
+                batch: batch_id.to_string(),
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&marker)(e)),
+    }
+    for name in OUTPUT_FILES {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(ManifestError::Foreign {
+                path,
+                batch: batch_id.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Makes `dir` this batch's folder (checked first).
+pub fn claim_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
+    check_dir(dir, batch_id)?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    write_atomic(&dir.join(MARKER), format!("{batch_id}\n").as_bytes(), 0o644)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ManifestError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    file.write_all(bytes).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// What the state column says: the card's state, or `dry-run` for a dry run.
+fn state(card: &Card, dry_run: bool) -> &'static str {
+    if dry_run {
+        "dry-run"
+    } else {
+        card.state.as_str()
+    }
+}
+
+fn manifest_rows<'a>(
+    batch: &'a Batch,
+    cards: &'a [Card],
+    dry_run: bool,
+) -> impl Iterator<Item = [String; 11]> + 'a {
+    cards.iter().map(move |c| {
+        [
+            batch.id.clone(),
+            c.serial.clone(),
+            c.customer.clone(),
+            c.password.expose().to_string(),
+            format!("{:.2}", c.value),
+            batch.currency.clone(),
+            c.tariff.map(|t| t.to_string()).unwrap_or_default(),
+            c.numbers.join(" "),
+            state(c, dry_run).to_string(),
+            c.label.clone(),
+            c.failure.clone().unwrap_or_default(),
+        ]
+    })
+}
+
+fn csv_bytes<const N: usize>(
+    path: &Path,
+    header: [&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> Result<Vec<u8>, ManifestError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| io(path)(std::io::Error::other(e.to_string()));
+    w.write_record(header).map_err(err)?;
+    for row in rows {
+        w.write_record(&row).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| io(path)(std::io::Error::other(e.to_string())))
+}
+
+fn xlsx_bytes(
+    path: &Path,
+    batch: &Batch,
+    cards: &[Card],
+    dry_run: bool,
+) -> Result<Vec<u8>, ManifestError> {
+    let err = |e: rust_xlsxwriter::XlsxError| ManifestError::Xlsx {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("manifest").map_err(err)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (col, name) in MANIFEST_HEADER.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, col as u16, *name, &bold)
+            .map_err(err)?;
+    }
+    for (i, row) in manifest_rows(batch, cards, dry_run).enumerate() {
+        for (col, value) in row.iter().enumerate() {
+            // Text cells: codes and serials keep their leading zeros and all their digits.
+            sheet
+                .write_string(i as u32 + 1, col as u16, value)
+                .map_err(err)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(err)?;
+    book.save_to_buffer().map_err(err)
+}
+
+fn summary(batch: &Batch, cards: &[Card], dry_run: bool) -> String {
+    let count = |s: &str| cards.iter().filter(|c| state(c, dry_run) == s).count();
+    let total: rust_decimal::Decimal = cards.iter().map(|c| c.value).sum();
+    let mut text = format!(
+        "batch {}{}\ncreated {}\ncards {}\nface value total {:.2} {}\n",
+        batch.id,
+        if dry_run {
+            " (DRY RUN: nothing was sent or recorded)"
+        } else {
+            ""
+        },
+        batch.created_at,
+        cards.len(),
+        total,
+        batch.currency
+    );
+    for s in ["ready", "active", "blocked", "failed", "pending", "dry-run"] {
+        let n = count(s);
+        if n > 0 {
+            text.push_str(&format!("{s} {n}\n"));
+        }
+    }
+    if let (Some(first), Some(last)) = (cards.first(), cards.last()) {
+        text.push_str(&format!("serials {}-{}\n", first.serial, last.serial));
+    }
+    text
+}
+
+/// Writes every output of the batch into `dir` (claimed for the batch), in serial order.
+pub fn write_outputs(
+    dir: &Path,
+    batch: &Batch,
+    cards: &[Card],
+    dry_run: bool,
+) -> Result<Vec<PathBuf>, ManifestError> {
+    claim_dir(dir, &batch.id)?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: Vec<u8>, mode: u32| -> Result<(), ManifestError> {
+        let path = dir.join(name);
+        write_atomic(&path, &bytes, mode)?;
+        written.push(path);
+        Ok(())
+    };
+    let manifest = dir.join("manifest.csv");
+    put(
+        "manifest.csv",
+        csv_bytes(
+            &manifest,
+            MANIFEST_HEADER,
+            manifest_rows(batch, cards, dry_run),
+        )?,
+        0o600,
+    )?;
+    put(
+        "manifest.xlsx",
+        xlsx_bytes(&dir.join("manifest.xlsx"), batch, cards, dry_run)?,
+        0o600,
+    )?;
+    let inventory = cards.iter().map(|c| {
+        [
+            batch.id.clone(),
+            c.serial.clone(),
+            format!("{:.2}", c.value),
+            batch.currency.clone(),
+            state(c, dry_run).to_string(),
+        ]
+    });
+    put(
+        "inventory.csv",
+        csv_bytes(&dir.join("inventory.csv"), INVENTORY_HEADER, inventory)?,
+        0o644,
+    )?;
+    put(
+        "summary.txt",
+        summary(batch, cards, dry_run).into_bytes(),
+        0o644,
+    )?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_belongs_to_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        claim_dir(&out, "B0001").unwrap();
+        claim_dir(&out, "B0001").unwrap();
+        assert!(matches!(
+            claim_dir(&out, "B0002"),
+            Err(ManifestError::OtherBatch { .. })
+        ));
+        let foreign = dir.path().join("foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("manifest.csv"), "x").unwrap();
+        assert!(matches!(
+            check_dir(&foreign, "B0003"),
+            Err(ManifestError::Foreign { .. })
+        ));
+    }
+}

@@ -1,0 +1,147 @@
+//! The rest of the batch command line: dry runs, output folders, the guard, listing, showing,
+//! and the password checker.
+
+use crate::support::*;
+
+#[test]
+fn dry_run_writes_marked_outputs_and_sends_and_records_nothing() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let out = cm.expect(0, &["issue", "--count", "5", "--value", "5", "--dry-run"]);
+    assert!(out.stdout.contains("dry run: 5 cards planned"), "{out:?}");
+    let rows = csv_rows(&cm.path("out/B0001-dry-run/manifest.csv"));
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows.iter()
+            .all(|r| r["state"] == "dry-run" && r["batch"] == "B0001-dry-run")
+    );
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
+}
+
+#[test]
+fn another_batch_folder_is_never_overwritten() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "1",
+            "--out",
+            "cards",
+        ],
+    );
+    let manifest = std::fs::read(cm.path("cards/manifest.csv")).unwrap();
+    let out = cm.expect(
+        1,
+        &[
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "1",
+            "--out",
+            "cards",
+            "--sandbox",
+        ],
+    );
+    assert!(
+        out.stderr.contains("holds the outputs of batch B0001"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read(cm.path("cards/manifest.csv")).unwrap(),
+        manifest
+    );
+    assert!(
+        cm.expect(0, &["batches"]).stdout.lines().count() == 2,
+        "no second batch recorded"
+    );
+}
+
+#[test]
+fn the_guard_refuses_a_code_space_too_small_and_names_a_safe_length() {
+    let cm = Cardmint::new();
+    let out = cm.expect(
+        4,
+        &[
+            "issue",
+            "--sandbox",
+            "--count",
+            "2",
+            "--value",
+            "1",
+            "--code-length",
+            "6",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("2 live codes of length 6 in a space of 900000 codes"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("use --code-length 7 or longer"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn batches_and_show() {
+    let cm = Cardmint::new().env("CARDMINT_LEDGER", "my.db");
+    cm.expect(
+        0,
+        &["issue", "--count", "3", "--value", "2.5", "--sandbox", "-q"],
+    );
+    let list = cm.expect(0, &["batches"]).stdout;
+    assert!(
+        list.contains("B0001") && list.contains("2.50 EUR"),
+        "{list}"
+    );
+    let show = cm.expect(0, &["show", "B0001"]).stdout;
+    assert!(show.contains("cards      3 (ready 3"), "{show}");
+    assert!(show.contains("serials    0000000013-"), "{show}");
+    let out = cm.expect(1, &["show", "B0002"]);
+    assert!(out.stderr.contains("no batch B0002 in my.db"), "{out:?}");
+    assert!(cm.path("my.db").exists() && cm.path("my.db.sandbox.json").exists());
+}
+
+#[test]
+fn check_password_reads_lines_and_never_echoes_them() {
+    let cm = Cardmint::new();
+    let out = cm.run_with_stdin(
+        &["check-password"],
+        "Xk7-mQ2p\nabc123x\nHn4.rT8w\r\n\nxyz\n",
+    );
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.stdout.contains("line 1: ok"));
+    assert!(
+        out.stdout.contains("line 2: characters 1-3 run up or down"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("line 3: ok"), "{out:?}");
+    assert!(out.stdout.contains("line 5: 3 characters"), "{out:?}");
+    assert!(out.stdout.contains("4 checked, 2 failed"), "{out:?}");
+    assert!(!out.stdout.contains("abc123x") && !out.stdout.contains("xyz\n"));
+    assert_eq!(cm.run_with_stdin(&["check-password"], "Xk7-mQ2p\n").code, 0);
+}
+
+#[test]
+fn every_command_help_has_an_example() {
+    let cm = Cardmint::new();
+    for cmd in [
+        "issue",
+        "resume",
+        "batches",
+        "show",
+        "check-password",
+        "sandbox",
+    ] {
+        let out = cm.expect(0, &[cmd, "--help"]);
+        assert!(out.stdout.contains("Example"), "{cmd}: {}", out.stdout);
+    }
+}

@@ -1,0 +1,167 @@
+//! Bad customer files: every kind is reported with its line and column, and nothing is sent.
+
+use crate::support::*;
+
+const INVALID_INPUT: i32 = 4;
+
+/// (name, file contents, what the error must say)
+type Case = (&'static str, Vec<u8>, Vec<&'static str>);
+
+fn cases() -> Vec<Case> {
+    vec![
+        (
+            "unknown column",
+            b"customer,nmbers\nalice,+442079460958\n".to_vec(),
+            vec!["line 1, column 2 (nmbers): unknown column"],
+        ),
+        (
+            "duplicate column",
+            b"customer,Customer\na,b\n".to_vec(),
+            vec!["line 1, column 2 (Customer): column \"customer\" appears twice"],
+        ),
+        (
+            "invalid number",
+            b"customer,numbers\nalice,+4412345678\n".to_vec(),
+            vec!["line 2, column 2 (numbers): number 1: \"+4412345678\" is not a valid number"],
+        ),
+        (
+            "national number without region",
+            b"customer;numbers\nalice;020 7946 0958\n".to_vec(),
+            vec!["line 2, column 2 (numbers)", "--region"],
+        ),
+        (
+            "weak password",
+            b"customer,password\nalice,abc123x\n".to_vec(),
+            vec![
+                "line 2, column 2 (password): the password fails the policy: characters 1-3 run up or down",
+            ],
+        ),
+        (
+            "bad customer name",
+            b"customer\nal ice\n".to_vec(),
+            vec!["line 2, column 1 (customer)"],
+        ),
+        (
+            "duplicate customer",
+            b"customer\nalice\nbob\nalice\n".to_vec(),
+            vec!["line 4, column 1 (customer): customer \"alice\" is also on line 2"],
+        ),
+        (
+            "bad value",
+            b"customer,value\nalice,5.001\nbob,\xe2\x82\xac5\n".to_vec(),
+            vec!["line 2, column 2 (value)", "line 3, column 2 (value)"],
+        ),
+        (
+            "no value anywhere",
+            b"customer\nalice\n".to_vec(),
+            vec!["line 2: no value on this row and no --value given"],
+        ),
+        (
+            "bad tariff",
+            b"customer,tariff\nalice,3.5\n".to_vec(),
+            vec!["line 2, column 2 (tariff)"],
+        ),
+        (
+            "field count",
+            b"customer,label\nalice,a,b\nbob,x\n".to_vec(),
+            vec!["line 2: 3 fields, but the header has 2"],
+        ),
+        (
+            "unterminated quote",
+            b"customer,label\nalice,\"open\nbob,x\n".to_vec(),
+            vec!["line 2: a quoted field starts here and is never closed"],
+        ),
+        (
+            "not utf-8",
+            b"customer,label\nalice,Ren\xe9\n".to_vec(),
+            vec!["line 2: the file is not UTF-8", "--encoding windows-1252"],
+        ),
+        (
+            "header only",
+            b"customer,label\n".to_vec(),
+            vec!["the file has a header but no rows"],
+        ),
+    ]
+}
+
+#[test]
+fn every_bad_file_is_reported_whole_and_sends_nothing() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    for (name, bytes, expected) in cases() {
+        std::fs::write(cm.path("bad.csv"), &bytes).unwrap();
+        let mut args = vec!["issue", "--from", "bad.csv"];
+        if name != "no value anywhere" {
+            args.extend(["--value", "5"]);
+        }
+        let out = cm.run(&args);
+        assert_eq!(out.code, INVALID_INPUT, "{name}: {out:?}");
+        for e in expected {
+            assert!(
+                out.stderr.contains(e),
+                "{name}: expected {e:?} in\n{}",
+                out.stderr
+            );
+        }
+        assert!(
+            out.stderr.contains("bad.csv:"),
+            "{name}: the file is named: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("nothing was sent"), "{name}");
+        assert!(
+            !out.stderr.contains("abc123x"),
+            "{name}: a password was echoed"
+        );
+    }
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
+}
+
+#[test]
+fn a_customer_already_in_the_ledger_is_refused() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    std::fs::write(cm.path("a.csv"), "customer,value\nalice,5\n").unwrap();
+    cm.expect(
+        0,
+        &["issue", "--from", "a.csv", "--active", "--out", "first"],
+    );
+    let before = remote_stats(&sb.base()).total_requests();
+    std::fs::write(cm.path("b.csv"), "customer,value\nbob,5\nalice,5\n").unwrap();
+    let out = cm.expect(INVALID_INPUT, &["issue", "--from", "b.csv", "--active"]);
+    assert!(
+        out.stderr
+            .contains("line 3, column 1 (customer): customer \"alice\" is already in the ledger"),
+        "{out:?}"
+    );
+    assert_eq!(remote_stats(&sb.base()).total_requests(), before);
+}
+
+#[test]
+fn windows_1252_files_read_with_the_flag() {
+    let cm = Cardmint::new();
+    std::fs::write(
+        cm.path("w.csv"),
+        b"customer\tlabel\ttariff\nrene\tRen\xe9 \x80 shop\t-2\n",
+    )
+    .unwrap();
+    let out = cm.expect(
+        0,
+        &[
+            "issue",
+            "--sandbox",
+            "--from",
+            "w.csv",
+            "--value",
+            "5",
+            "--encoding",
+            "windows-1252",
+            "--active",
+        ],
+    );
+    assert!(out.stdout.contains("1 cards, 0 ready, 1 active"), "{out:?}");
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    assert_eq!(rows[0]["label"], "René € shop");
+    assert_eq!(rows[0]["tariff"], "-2");
+}
