@@ -8,13 +8,17 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Extra room on the one-second window: a request reserved for instant t may leave a little
-/// after t (scheduling), and the server must still never see more than `rate` in any second.
-const WINDOW_MARGIN: Duration = Duration::from_millis(15);
+/// Extra room on the one-second window: requests leave the client and reach the server with
+/// some jitter (on a loaded 2-core machine, up to ~20 ms was measured between two requests), and
+/// the server must still never see more than `rate` in any second. 40 ms costs 4 % of the
+/// nominal rate (100/s sustains about 96/s).
+const WINDOW_MARGIN: Duration = Duration::from_millis(40);
 const WINDOW: Duration = Duration::from_secs(1);
 
-/// Request pacing: GCRA (a leaky bucket with a small burst) plus a log of the last `rate`
-/// slots, so that no window of one second holds more than `rate` requests.
+/// Request pacing: GCRA (a leaky bucket with a small burst) spaces the requests; a log of the
+/// last `rate` departures holds back any request that would make a one-second window exceed
+/// `rate`. The log records actual departures (not reserved slots), so a worker that wakes late
+/// from its sleep cannot squeeze a window.
 #[derive(Debug)]
 pub struct Pacer {
     interval: Duration,
@@ -38,17 +42,26 @@ impl Pacer {
         }
     }
 
-    /// Reserves the next slot at or after `now` and returns it.
+    /// Reserves the next paced slot at or after `now` and returns it.
     pub fn reserve(&mut self, now: Instant) -> Instant {
         let tat = self.tat.unwrap_or(now);
-        let mut slot = now.max(tat.checked_sub(self.tolerance).unwrap_or(now));
-        if self.window.len() == self.window_cap {
-            let oldest = self.window.pop_front().expect("full window");
-            slot = slot.max(oldest + WINDOW + WINDOW_MARGIN);
-        }
-        self.window.push_back(slot);
+        let slot = now.max(tat.checked_sub(self.tolerance).unwrap_or(now));
         self.tat = Some(tat.max(slot) + self.interval);
         slot
+    }
+
+    /// Records a departure at `now`, or says until when it must wait so that no one-second
+    /// window holds more than `rate` departures.
+    pub fn depart(&mut self, now: Instant) -> Result<(), Instant> {
+        if self.window.len() == self.window_cap {
+            let allowed = self.window[0] + WINDOW + WINDOW_MARGIN;
+            if now < allowed {
+                return Err(allowed);
+            }
+            self.window.pop_front();
+        }
+        self.window.push_back(now);
+        Ok(())
     }
 }
 
@@ -99,11 +112,14 @@ impl Throttle {
         limit.in_flight += 1;
         drop(limit);
         let slot = lock(&self.pacer).reserve(Instant::now());
-        let now = Instant::now();
-        if slot > now {
-            std::thread::sleep(slot - now);
+        sleep_until(slot);
+        loop {
+            let verdict = lock(&self.pacer).depart(Instant::now());
+            match verdict {
+                Ok(()) => return Permit(()),
+                Err(until) => sleep_until(until),
+            }
         }
-        Permit(())
     }
 
     /// Gives the place back. On overload the cap halves (at most once a second); each success
@@ -131,6 +147,13 @@ impl Throttle {
     /// The current cap on requests in flight.
     pub fn concurrency(&self) -> usize {
         lock(&self.limit).current.floor() as usize
+    }
+}
+
+fn sleep_until(t: Instant) {
+    let now = Instant::now();
+    if t > now {
+        std::thread::sleep(t - now);
     }
 }
 
@@ -165,14 +188,22 @@ mod tests {
         for (rate, burst) in [(100.0, 5), (10.0, 3), (1000.0, 20), (2.0, 2)] {
             let mut p = Pacer::new(rate, burst);
             let t0 = Instant::now();
-            // Everyone asks at once, all the time.
-            let slots: Vec<Instant> = (0..3000).map(|_| p.reserve(t0)).collect();
-            assert!(slots.windows(2).all(|w| w[0] <= w[1]));
+            // Everyone asks at once, all the time, and some wake up late from their sleep.
+            let mut slots: Vec<Instant> = Vec::new();
+            for i in 0..3000u32 {
+                let late = Duration::from_millis(u64::from(i * 7919 % 41));
+                let mut t = p.reserve(t0) + late;
+                while let Err(until) = p.depart(t) {
+                    t = until;
+                }
+                slots.push(t);
+            }
+            slots.sort();
             assert!(max_in_any_window(&slots) <= rate.floor() as usize, "{rate}");
             // And the sustained rate is close to the limit.
             let span = (*slots.last().unwrap() - slots[0]).as_secs_f64();
             let achieved = (slots.len() - 1) as f64 / span;
-            assert!(achieved >= rate * 0.97, "{rate}: {achieved}");
+            assert!(achieved >= rate * 0.95, "{rate}: {achieved}");
         }
     }
 
@@ -180,7 +211,13 @@ mod tests {
     fn burst_goes_out_at_once_then_pacing() {
         let mut p = Pacer::new(10.0, 3);
         let t0 = Instant::now();
-        let slots: Vec<Duration> = (0..5).map(|_| p.reserve(t0) - t0).collect();
+        let slots: Vec<Duration> = (0..5)
+            .map(|_| {
+                let t = p.reserve(t0);
+                p.depart(t).unwrap();
+                t - t0
+            })
+            .collect();
         assert_eq!(&slots[..3], &[Duration::ZERO; 3]);
         assert_eq!(slots[3], Duration::from_millis(100));
         assert_eq!(slots[4], Duration::from_millis(200));

@@ -3,6 +3,7 @@
 mod batch_cli;
 mod client;
 mod csv_files;
+mod engine;
 mod faults;
 mod fixtures;
 mod issue;
