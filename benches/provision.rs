@@ -89,6 +89,8 @@ fn batch(
                 password_length: 10,
                 source: None,
                 out_dir: None,
+                template: None,
+                sheet: None,
             },
             &new_cards,
             |id: &str| std::path::PathBuf::from(id),

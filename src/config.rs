@@ -3,6 +3,7 @@
 //! Owns the `Secret` type and the rule that a reseller login never comes from argv. Knows
 //! nothing of HTTP, SQL or cards: other modules receive the validated values.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -104,6 +105,45 @@ struct FileConfig {
     reseller: FileReseller,
     #[serde(default)]
     api: FileApi,
+    /// Values for card templates (brand, access_numbers, support, ...).
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+    /// Calibration per printer, in mm.
+    #[serde(default)]
+    printers: BTreeMap<String, PrinterOffsets>,
+}
+
+/// A printer's calibration: where its fronts and backs land, relative to where they should.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterOffsets {
+    #[serde(default)]
+    pub front_x: f64,
+    #[serde(default)]
+    pub front_y: f64,
+    #[serde(default)]
+    pub back_x: f64,
+    #[serde(default)]
+    pub back_y: f64,
+}
+
+/// What rendering takes from the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSettings {
+    pub values: BTreeMap<String, String>,
+    pub printers: BTreeMap<String, PrinterOffsets>,
+}
+
+/// Template values and printer calibrations from the config file (none without one).
+pub fn render_settings(env: &dyn Env) -> Result<RenderSettings, ConfigError> {
+    let file = match config_path(env) {
+        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(&p)?,
+        _ => FileConfig::default(),
+    };
+    Ok(RenderSettings {
+        values: file.values,
+        printers: file.printers,
+    })
 }
 
 #[derive(Deserialize, Default)]

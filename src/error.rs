@@ -9,6 +9,7 @@ use crate::ledger::LedgerError;
 use crate::manifest::ManifestError;
 use crate::provision::EngineError;
 use crate::provision::plan::PlanError;
+use crate::render::{RenderError, TemplateError};
 use crate::sandbox::SandboxError;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,10 @@ pub enum Error {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     /// A batch or card the ledger does not have.
     #[error("{0}")]
     NotFound(String),

@@ -19,6 +19,7 @@ pub mod import;
 pub mod ledger;
 pub mod manifest;
 pub mod provision;
+pub mod render;
 pub mod sandbox;
 
 pub use cli::run;

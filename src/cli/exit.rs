@@ -30,7 +30,10 @@ pub fn report(error: &Error) -> ExitCode {
     eprintln!("error: {error}");
     match error {
         Error::Usage(_) => Exit::Usage,
-        Error::Import(_) | Error::Code(_) | Error::Plan(PlanError::Code(_)) => Exit::InvalidInput,
+        Error::Import(_)
+        | Error::Code(_)
+        | Error::Template(_)
+        | Error::Plan(PlanError::Code(_)) => Exit::InvalidInput,
         Error::Config(_)
         | Error::Api(_)
         | Error::Sandbox(_)
@@ -38,6 +41,7 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Plan(_)
         | Error::Manifest(_)
         | Error::Engine(_)
+        | Error::Render(_)
         | Error::NotFound(_) => Exit::Failure,
     }
     .into()

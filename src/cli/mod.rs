@@ -46,6 +46,8 @@ enum Command {
     Resume(cmd::resume::Args),
     Batches(cmd::batches::Args),
     Show(cmd::show::Args),
+    Render(cmd::render::Args),
+    Preview(cmd::preview::Args),
     CheckPassword(cmd::check_password::Args),
     Sandbox(cmd::sandbox::Args),
 }
@@ -78,6 +80,8 @@ where
         Command::Resume(args) => cmd::resume::run(&global, args),
         Command::Batches(args) => cmd::batches::run(&global, args),
         Command::Show(args) => cmd::show::run(&global, args),
+        Command::Render(args) => cmd::render::run(&global, args),
+        Command::Preview(args) => cmd::preview::run(&global, args),
         Command::CheckPassword(args) => cmd::check_password::run(&global, args),
         Command::Sandbox(args) => cmd::sandbox::run(args),
     };

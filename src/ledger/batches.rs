@@ -25,6 +25,9 @@ pub struct NewBatch {
     pub source: Option<String>,
     /// Output folder; `None` means `out/<batch id>` resolved by the caller.
     pub out_dir: Option<PathBuf>,
+    /// Card design and sheet layout (names or paths); `None` for the defaults.
+    pub template: Option<String>,
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct Batch {
     pub password_length: usize,
     pub source: Option<String>,
     pub out_dir: PathBuf,
+    pub template: Option<String>,
+    pub sheet: Option<String>,
 }
 
 /// How many cards of a batch are in each state.
@@ -68,7 +73,7 @@ impl BatchCounts {
 }
 
 const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
-    code_prefix, password_length, source, out_dir";
+    code_prefix, password_length, source, out_dir, template, sheet";
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     let bad = |i: usize, e: String| {
@@ -89,6 +94,8 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
         password_length: row.get::<_, i64>(8)? as usize,
         source: row.get(9)?,
         out_dir: PathBuf::from(out_dir),
+        template: row.get(11)?,
+        sheet: row.get(12)?,
     })
 }
 
@@ -124,7 +131,7 @@ impl Ledger {
         self.write(|w| {
             w.tx.execute(
                 &format!(
-                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ),
                 params![
                     id,
@@ -138,6 +145,8 @@ impl Ledger {
                     new.password_length as i64,
                     new.source,
                     out_dir.to_string_lossy(),
+                    new.template,
+                    new.sheet,
                 ],
             )?;
             let mut stmt = w.tx.prepare(
@@ -228,6 +237,8 @@ mod tests {
             password_length: 10,
             source: None,
             out_dir: None,
+            template: None,
+            sheet: None,
         }
     }
 

@@ -63,6 +63,9 @@ const MIGRATIONS: &[&str] = &[
         attempt INTEGER NOT NULL
     );
     CREATE INDEX journal_by_card ON journal(card_id);",
+    // 2: the card design and sheet layout a batch is rendered with.
+    "ALTER TABLE batches ADD COLUMN template TEXT;
+    ALTER TABLE batches ADD COLUMN sheet TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

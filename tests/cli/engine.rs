@@ -21,6 +21,8 @@ fn new_batch(active: bool) -> NewBatch {
         password_length: 10,
         source: None,
         out_dir: None,
+        template: None,
+        sheet: None,
     }
 }
 

@@ -75,6 +75,10 @@ pub struct Args {
     dry_run: bool,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    layout: super::render::Layout,
+    #[command(flatten)]
+    printing: super::render::Printing,
 }
 
 fn check_value(value: Decimal) -> Result<Decimal, Error> {
@@ -142,10 +146,21 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         password_length: password.length(),
         source: args.from.as_ref().map(|p| p.display().to_string()),
         out_dir: args.out.as_ref().map(|o| absolute(o)),
+        template: args.layout.template.clone(),
+        sheet: args.layout.sheet.clone(),
     };
+    super::render::check_layout(&args.layout, args.from.is_some())?;
     let next_id = ledger.next_batch_id()?;
     if args.dry_run {
-        return dry_run(global, &ledger, new, cards, &next_id);
+        return dry_run(
+            global,
+            &ledger,
+            new,
+            cards,
+            &next_id,
+            &args.layout,
+            &args.printing,
+        );
     }
     let out_dir = new.out_dir.clone().unwrap_or_else(|| default_out(&next_id));
     manifest::check_dir(&out_dir, &next_id)?;
@@ -160,7 +175,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             cards.len()
         );
     }
-    super::resume::finish_batch(global, &ledger, &batch, &options)
+    super::resume::finish_batch(
+        global,
+        &ledger,
+        &batch,
+        &options,
+        &args.layout,
+        &args.printing,
+    )
 }
 
 fn absolute(path: &std::path::Path) -> PathBuf {
@@ -180,6 +202,8 @@ fn dry_run(
     new: NewBatch,
     cards: Vec<crate::ledger::NewCard>,
     next_id: &str,
+    layout: &super::render::Layout,
+    printing: &super::render::Printing,
 ) -> Result<Exit, Error> {
     let id = format!("{next_id}-dry-run");
     let first_seq = ledger.next_seq()?;
@@ -194,6 +218,8 @@ fn dry_run(
         password_length: new.password_length,
         source: new.source,
         out_dir: new.out_dir.unwrap_or_else(|| default_out(&id)),
+        template: new.template,
+        sheet: new.sheet,
     };
     let cards: Vec<Card> = cards
         .into_iter()
@@ -211,12 +237,20 @@ fn dry_run(
             label: c.label,
             generated: c.generated,
             progress: Steps::default(),
-            state: CardState::Pending,
+            // Drawn as if provisioned, so the proof shows every card.
+            state: if new.active {
+                CardState::Active
+            } else {
+                CardState::Ready
+            },
             failure: None,
             block_reason: None,
         })
         .collect();
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;
+    for line in super::render::render_cards(&batch, &cards, layout, printing, &batch.out_dir)? {
+        println!("{line}");
+    }
     if !global.quiet {
         eprintln!("dry run: nothing was sent and nothing was recorded in the ledger");
     }

@@ -3,6 +3,8 @@
 pub mod batches;
 pub mod check_password;
 pub mod issue;
+pub mod preview;
+pub mod render;
 pub mod resume;
 pub mod sandbox;
 pub mod show;

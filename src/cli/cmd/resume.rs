@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::EngineArgs;
+use super::render::{Layout, Printing, render_cards};
 use crate::cli::progress::Progress;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
@@ -26,6 +27,8 @@ pub struct Args {
     batch: String,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    layout: Layout,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
@@ -38,7 +41,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             ledger.path().display()
         ))
     })?;
-    finish_batch(global, &ledger, &batch, &options)
+    finish_batch(
+        global,
+        &ledger,
+        &batch,
+        &options,
+        &args.layout,
+        &Printing::default(),
+    )
 }
 
 /// Provisions the unfinished cards of `batch`, writes its outputs and prints the summary.
@@ -47,6 +57,8 @@ pub fn finish_batch(
     ledger: &Ledger,
     batch: &Batch,
     options: &EngineOptions,
+    layout: &Layout,
+    printing: &Printing,
 ) -> Result<Exit, Error> {
     let cards = ledger.cards(&batch.id)?;
     let todo = ledger.counts(&batch.id)?;
@@ -91,6 +103,18 @@ pub fn finish_batch(
     }
     println!("{line}");
     println!("outputs in {}", display_dir(&batch.out_dir));
+    // The accounts are provisioned whatever happens to the PDF: say how to redo just that.
+    match render_cards(batch, &cards, layout, printing, &batch.out_dir) {
+        Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+        Err(e) => {
+            eprintln!("error: the cards are provisioned but the PDF failed: {e}");
+            eprintln!(
+                "fix it and run: {}",
+                global.command_for("render", &batch.id)
+            );
+            exit = Exit::Failure;
+        }
+    }
     if counts.failed > 0 || counts.pending > 0 {
         exit = Exit::Incomplete;
         for card in cards

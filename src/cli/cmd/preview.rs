@@ -1,0 +1,57 @@
+//! `cardmint preview`: one sheet of a design with sample data, for designers.
+
+use std::path::PathBuf;
+
+use super::render::{Layout, Printing};
+use crate::cli::{Exit, Global};
+use crate::config::{self, ProcessEnv};
+use crate::error::Error;
+use crate::render::{self, Job, Target};
+
+/// Render one sheet of a card design with sample data (Cyrillic, Greek and accented labels
+/// included), to check a design before a batch uses it. Nothing is sent or recorded.
+///
+/// Example:
+///   cardmint preview --template templates/cards/retail.toml --sheet a4-10up --out preview.pdf
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    layout: Layout,
+    #[command(flatten)]
+    printing: Printing,
+    /// Where to write the PDF
+    #[arg(long, value_name = "FILE", default_value = "preview.pdf")]
+    out: PathBuf,
+}
+
+pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
+    let mut values = config::render_settings(&ProcessEnv)?.values;
+    values.extend(args.layout.set.iter().cloned());
+    let design = render::load_design(args.layout.template.as_deref().unwrap_or("retail"), &values)?;
+    let sheet = render::load_sheet(
+        args.layout.sheet.as_deref().unwrap_or("a4-10up"),
+        &design.card,
+    )?;
+    let cards = render::sample_cards(sheet.per_sheet());
+    let job = Job {
+        design: &design,
+        sheet: &sheet,
+        duplex: args.printing.duplex,
+        offsets: Default::default(),
+        start: 1,
+        cards: &cards,
+    };
+    let target = match args.printing.duplex {
+        render::Duplex::None => Target::Two {
+            fronts: args.out.with_extension("fronts.pdf"),
+            backs: args.out.with_extension("backs.pdf"),
+        },
+        _ => Target::One(args.out.clone()),
+    };
+    let out = render::render(&job, &target)?;
+    for (path, size) in out.files {
+        println!("{} ({} bytes)", path.display(), size);
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,312 @@
+//! `cardmint render BATCH`: the batch's card sheets from the ledger, with no request to the
+//! platform. Also the last step of `issue` and `resume`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::cli::{Exit, Global};
+use crate::codes::parse_serial_ranges;
+use crate::config::{self, ProcessEnv};
+use crate::error::Error;
+use crate::ledger::{Batch, Card, CardState, Ledger};
+use crate::render::{self, CardFields, Duplex, Job, Offsets, Target};
+
+/// How cards are laid out on paper: shared by `render`, `issue` and `preview`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Layout {
+    /// Card design: retail, welcome, or a path to a .toml design
+    #[arg(long, value_name = "T")]
+    pub template: Option<String>,
+    /// Sheet layout: a4-10up, letter-10up, cr80, or a path to a .toml layout
+    #[arg(long, value_name = "S")]
+    pub sheet: Option<String>,
+    /// Set a template value (brand, access_numbers, support, ...); repeatable
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub set: Vec<(String, String)>,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    let k = k.trim();
+    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!("{k:?}: a key is letters, digits and _"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// Printing options: duplex, calibration, partly used sheets.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Printing {
+    /// Duplex: long (backs mirrored for a long-edge flip), short, or none (fronts.pdf and backs.pdf)
+    #[arg(long, value_enum, default_value_t = Duplex::Long)]
+    pub duplex: Duplex,
+    /// Use the calibration saved for this printer in the config file ([printers.NAME])
+    #[arg(long, value_name = "NAME")]
+    pub printer: Option<String>,
+    /// Shift fronts right by MM (overrides the printer's)
+    #[arg(long, value_name = "MM", allow_negative_numbers = true)]
+    pub front_offset_x: Option<f64>,
+    /// Shift fronts down by MM
+    #[arg(long, value_name = "MM", allow_negative_numbers = true)]
+    pub front_offset_y: Option<f64>,
+    /// Shift backs right by MM
+    #[arg(long, value_name = "MM", allow_negative_numbers = true)]
+    pub back_offset_x: Option<f64>,
+    /// Shift backs down by MM
+    #[arg(long, value_name = "MM", allow_negative_numbers = true)]
+    pub back_offset_y: Option<f64>,
+    /// Begin on card position N of the first sheet (a partly used sheet)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub start: usize,
+}
+
+impl Default for Printing {
+    fn default() -> Self {
+        Printing {
+            duplex: Duplex::Long,
+            printer: None,
+            front_offset_x: None,
+            front_offset_y: None,
+            back_offset_x: None,
+            back_offset_y: None,
+            start: 1,
+        }
+    }
+}
+
+impl Printing {
+    fn offsets(&self) -> Result<Offsets, Error> {
+        let settings = config::render_settings(&ProcessEnv)?;
+        let saved = match &self.printer {
+            Some(name) => *settings.printers.get(name).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--printer {name}: no [printers.{name}] in the config file"
+                ))
+            })?,
+            None => Default::default(),
+        };
+        let o = Offsets {
+            front_x: self.front_offset_x.unwrap_or(saved.front_x),
+            front_y: self.front_offset_y.unwrap_or(saved.front_y),
+            back_x: self.back_offset_x.unwrap_or(saved.back_x),
+            back_y: self.back_offset_y.unwrap_or(saved.back_y),
+        };
+        if [o.front_x, o.front_y, o.back_x, o.back_y]
+            .iter()
+            .any(|v| !v.is_finite() || v.abs() > 20.0)
+        {
+            return Err(Error::Usage("offsets are at most 20 mm either way".into()));
+        }
+        Ok(o)
+    }
+}
+
+/// Render a batch's cards into a PDF from the ledger (no request to the platform).
+///
+/// Only provisioned cards (ready, active, blocked) are drawn. The file goes into the batch's
+/// folder (or --out): cards.pdf, or fronts.pdf and backs.pdf with --duplex none. With --proof,
+/// proof.pdf: an alignment sheet with trim outlines and a millimetre scale, to calibrate a
+/// printer (save the offsets under [printers.NAME] in cardmint.toml).
+///
+/// Examples:
+///   cardmint render B0001
+///   cardmint render B0001 --serials 0000000013-0000000102 --sheet cr80 --duplex none
+///   cardmint render B0001 --proof --printer office --front-offset-x 0.4
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The batch id
+    batch: String,
+    #[command(flatten)]
+    layout: Layout,
+    #[command(flatten)]
+    printing: Printing,
+    /// Only these serials: FIRST-LAST or single serials, comma-separated, as printed
+    #[arg(long, value_name = "RANGES")]
+    serials: Option<String>,
+    /// Output folder (default: the batch's)
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Draw the alignment sheet instead of the cards
+    #[arg(long)]
+    proof: bool,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let ledger = global.open_ledger()?;
+    let batch = find_batch(&ledger, &args.batch)?;
+    let mut cards = ledger.cards(&batch.id)?;
+    if let Some(text) = &args.serials {
+        let ranges =
+            parse_serial_ranges(text).map_err(|e| Error::Usage(format!("--serials: {e}")))?;
+        for r in &ranges {
+            if !cards.iter().any(|c| r.contains(c.seq)) {
+                return Err(Error::Usage(format!(
+                    "--serials: {r} has no card of batch {}",
+                    batch.id
+                )));
+            }
+        }
+        cards.retain(|c| ranges.iter().any(|r| r.contains(c.seq)));
+    }
+    let dir = args.out.clone().unwrap_or_else(|| batch.out_dir.clone());
+    if args.out.is_none() {
+        crate::manifest::claim_dir(&dir, &batch.id)?;
+    } else {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let layout = &args.layout;
+    if args.proof {
+        let (design, sheet) = load(layout, &batch)?;
+        let job = Job {
+            design: &design,
+            sheet: &sheet,
+            duplex: args.printing.duplex,
+            offsets: args.printing.offsets()?,
+            start: 1,
+            cards: &[],
+        };
+        let out = render::proof(&job, &dir.join("proof.pdf"))?;
+        println!("proof: {}", out.files[0].0.display());
+        return Ok(Exit::Success);
+    }
+    let files = render_cards(&batch, &cards, layout, &args.printing, &dir)?;
+    for line in files {
+        println!("{line}");
+    }
+    Ok(Exit::Success)
+}
+
+fn find_batch(ledger: &Ledger, id: &str) -> Result<Batch, Error> {
+    ledger
+        .batch(id)?
+        .ok_or_else(|| Error::NotFound(format!("no batch {id} in {}", ledger.path().display())))
+}
+
+/// The design and sheet for a batch: as asked, else as recorded with the batch, else retail
+/// for drawn codes and welcome for imported customers, on A4 10-up.
+fn load(layout: &Layout, batch: &Batch) -> Result<(render::Design, render::Sheet), Error> {
+    let mut values: BTreeMap<String, String> = config::render_settings(&ProcessEnv)?.values;
+    values.extend(layout.set.iter().cloned());
+    let default = if batch.source.is_some() {
+        "welcome"
+    } else {
+        "retail"
+    };
+    let template = layout
+        .template
+        .as_deref()
+        .or(batch.template.as_deref())
+        .unwrap_or(default);
+    let design = render::load_design(template, &values)?;
+    let sheet_name = layout
+        .sheet
+        .as_deref()
+        .or(batch.sheet.as_deref())
+        .unwrap_or("a4-10up");
+    let sheet = render::load_sheet(sheet_name, &design.card)?;
+    Ok((design, sheet))
+}
+
+/// Checks that a layout loads for a batch-to-be (before anything is recorded or sent).
+pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
+    let probe = Batch {
+        id: String::new(),
+        created_at: String::new(),
+        value: Default::default(),
+        currency: String::new(),
+        tariff: None,
+        active: false,
+        code: crate::codes::CodeSpec::new(12, "").expect("valid"),
+        password_length: 10,
+        source: imported.then(String::new),
+        out_dir: PathBuf::new(),
+        template: None,
+        sheet: None,
+    };
+    load(layout, &probe).map(|_| ())
+}
+
+fn fields(batch: &Batch, card: &Card) -> CardFields {
+    CardFields {
+        serial: card.serial.clone(),
+        code: card.customer.clone(),
+        password: card.password.expose().to_string(),
+        value: format!("{:.2}", card.value),
+        currency: batch.currency.clone(),
+        batch: batch.id.clone(),
+        label: card.label.clone(),
+        numbers: card.numbers.join(", "),
+    }
+}
+
+/// Renders the provisioned cards among `cards` into `dir`; returns lines for the user.
+pub fn render_cards(
+    batch: &Batch,
+    cards: &[Card],
+    layout: &Layout,
+    printing: &Printing,
+    dir: &std::path::Path,
+) -> Result<Vec<String>, Error> {
+    let (design, sheet) = load(layout, batch)?;
+    let printable: Vec<CardFields> = cards
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.state,
+                CardState::Ready | CardState::Active | CardState::Blocked
+            )
+        })
+        .map(|c| fields(batch, c))
+        .collect();
+    let mut lines = Vec::new();
+    let skipped = cards.len() - printable.len();
+    if skipped > 0 {
+        lines.push(format!(
+            "{skipped} card(s) not provisioned (failed or pending) are left out of the PDF"
+        ));
+    }
+    if printable.is_empty() {
+        lines.push("no provisioned card to render".into());
+        return Ok(lines);
+    }
+    if printing.start == 0 || printing.start > sheet.per_sheet() {
+        return Err(Error::Usage(format!(
+            "--start {}: a {} sheet has positions 1 to {}",
+            printing.start,
+            sheet.name,
+            sheet.per_sheet()
+        )));
+    }
+    let job = Job {
+        design: &design,
+        sheet: &sheet,
+        duplex: printing.duplex,
+        offsets: printing.offsets()?,
+        start: printing.start,
+        cards: &printable,
+    };
+    let target = match printing.duplex {
+        Duplex::None => Target::Two {
+            fronts: dir.join("fronts.pdf"),
+            backs: dir.join("backs.pdf"),
+        },
+        _ => Target::One(dir.join("cards.pdf")),
+    };
+    let out = render::render(&job, &target)?;
+    lines.push(format!(
+        "{} cards on {} sheet(s), {} pages: {}",
+        printable.len(),
+        out.sheets,
+        out.pages,
+        out.files
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(lines)
+}

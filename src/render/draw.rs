@@ -1,0 +1,389 @@
+//! Content streams: one card side at a placement (elements in order, clipped to its bleed),
+//! crop marks, and the proof sheet. Millimetres in, PDF points out (y flipped).
+
+use pdf_writer::types::ColorSpaceOperand;
+use pdf_writer::{Content, Name, Str};
+
+use super::font::Font;
+use super::layout::{Mark, Placement, Rect, Sheet};
+use super::pdf::{LAYER_NAME, SPOT_NAME, font_name, image_name, pt};
+use super::qr::{Matrix, QUIET_ZONE};
+use super::template::{Align, Design, Element, Fit, Text};
+
+/// What a card prints: the card fields, and the values shared by the batch.
+pub struct Fields<'a> {
+    pub card: &'a CardFields,
+    pub values: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// The card fields of one card, formatted for print.
+#[derive(Debug, Clone, Default)]
+pub struct CardFields {
+    pub serial: String,
+    pub code: String,
+    pub password: String,
+    pub value: String,
+    pub currency: String,
+    pub batch: String,
+    pub label: String,
+    /// The card's CLI numbers, space-separated.
+    pub numbers: String,
+}
+
+impl Fields<'_> {
+    pub fn get(&self, name: &str) -> &str {
+        let c = self.card;
+        match name {
+            "serial" => &c.serial,
+            "code" => &c.code,
+            "password" => &c.password,
+            "value" => &c.value,
+            "currency" => &c.currency,
+            "batch" => &c.batch,
+            "label" => &c.label,
+            "numbers" => &c.numbers,
+            other => self.values.get(other).map_or("", String::as_str),
+        }
+    }
+}
+
+/// A page under construction.
+pub struct Page {
+    pub content: Content,
+    pub height: f64,
+}
+
+impl Page {
+    pub fn new(height: f64) -> Page {
+        Page {
+            content: Content::new(),
+            height,
+        }
+    }
+
+    fn rect(&mut self, r: &Rect) {
+        self.content.rect(
+            pt(r.x),
+            pt(self.height - r.y - r.height),
+            pt(r.width),
+            pt(r.height),
+        );
+    }
+
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64) {
+        self.content.move_to(pt(x1), pt(self.height - y1));
+        self.content.line_to(pt(x2), pt(self.height - y2));
+    }
+}
+
+fn offset(r: &Rect, origin: &Rect) -> Rect {
+    Rect {
+        x: origin.x + r.x,
+        y: origin.y + r.y,
+        ..*r
+    }
+}
+
+/// Draws one side of one card. Errors name the element (never the secret text).
+pub fn card_side(
+    page: &mut Page,
+    design: &Design,
+    elements: &[(String, Element)],
+    at: &Placement,
+    fields: &Fields<'_>,
+    fonts: &[Font],
+) -> Result<(), String> {
+    page.content.save_state();
+    page.rect(&at.clip);
+    page.content.clip_nonzero();
+    page.content.end_path();
+    for (label, element) in elements {
+        match element {
+            Element::Text(t) => {
+                let text = t.text.render(|f| fields.get(f));
+                draw_text(page, t, &text, &fonts[t.font], t.font, &at.trim).map_err(|e| {
+                    format!(
+                        "card {}: {} ({label}): {e}",
+                        fields.card.serial, design.source
+                    )
+                })?;
+            }
+            Element::Rect {
+                rect,
+                fill,
+                stroke,
+                stroke_width,
+            } => {
+                let r = offset(rect, &at.trim);
+                if let Some([red, g, b]) = fill {
+                    page.content.set_fill_rgb(*red, *g, *b);
+                }
+                if let Some([red, g, b]) = stroke {
+                    page.content.set_stroke_rgb(*red, *g, *b);
+                    page.content.set_line_width(*stroke_width);
+                }
+                page.rect(&r);
+                match (fill.is_some(), stroke.is_some()) {
+                    (true, true) => page.content.fill_nonzero_and_stroke(),
+                    (true, false) => page.content.fill_nonzero(),
+                    _ => page.content.stroke(),
+                };
+            }
+            Element::Image { rect, image } => {
+                let r = offset(rect, &at.trim);
+                let c = &mut page.content;
+                c.save_state();
+                c.transform([
+                    pt(r.width),
+                    0.0,
+                    0.0,
+                    pt(r.height),
+                    pt(r.x),
+                    pt(page.height - r.y - r.height),
+                ]);
+                c.x_object(Name(image_name(*image).as_bytes()));
+                c.restore_state();
+            }
+            Element::Qr {
+                rect,
+                payload,
+                color,
+            } => {
+                let text = payload.render(|f| fields.get(f));
+                let m = Matrix::encode(&text)
+                    .map_err(|e| format!("card {}: {label}: {e}", fields.card.serial))?;
+                let r = offset(rect, &at.trim);
+                let module = r.width / m.span() as f64;
+                page.content.set_fill_rgb(color[0], color[1], color[2]);
+                for (x, y, len) in m.runs() {
+                    page.rect(&Rect {
+                        x: r.x + (QUIET_ZONE + x) as f64 * module,
+                        y: r.y + (QUIET_ZONE + y) as f64 * module,
+                        width: len as f64 * module,
+                        height: module,
+                    });
+                }
+                page.content.fill_nonzero();
+            }
+            Element::Panel { rect, .. } => {
+                let r = offset(rect, &at.trim);
+                page.content
+                    .begin_marked_content_with_properties(Name(b"OC"))
+                    .properties_named(Name(LAYER_NAME));
+                page.content
+                    .set_fill_color_space(ColorSpaceOperand::Named(Name(SPOT_NAME)));
+                page.content.set_fill_color([1.0]);
+                page.rect(&r);
+                page.content.fill_nonzero();
+                page.content.end_marked_content();
+            }
+        }
+    }
+    page.content.restore_state();
+    Ok(())
+}
+
+/// The size at which `lines` fit the element's box, or why they cannot.
+pub fn fit_size(t: &Text, lines: &[&str], font: &Font) -> Result<f32, String> {
+    let (box_w, box_h) = (pt(t.rect.width), pt(t.rect.height));
+    let mut size = t.size;
+    loop {
+        let width = lines
+            .iter()
+            .map(|l| font.width(l, size))
+            .fold(0.0, f32::max);
+        let height = size * t.line_height * lines.len() as f32;
+        if width <= box_w + 0.01 && height <= box_h + 0.01 {
+            return Ok(size);
+        }
+        if t.fit == Fit::Error || size <= t.min_size {
+            return Err(format!(
+                "the text needs {:.1} x {:.1} mm at {size:.1} pt and its box is {} x {} mm{}",
+                width * 25.4 / 72.0,
+                height * 25.4 / 72.0,
+                t.rect.width,
+                t.rect.height,
+                if t.fit == Fit::Error {
+                    " (fit = \"error\")"
+                } else {
+                    "; enlarge the box or lower min_size"
+                }
+            ));
+        }
+        let scaled = size * (box_w / width).min(box_h / height);
+        size = (scaled.min(size - 0.1) * 10.0).floor() / 10.0;
+        size = size.max(t.min_size);
+    }
+}
+
+fn draw_text(
+    page: &mut Page,
+    t: &Text,
+    text: &str,
+    font: &Font,
+    font_index: usize,
+    origin: &Rect,
+) -> Result<(), String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let size = fit_size(t, &lines, font)?;
+    let r = offset(&t.rect, origin);
+    let line_h = f64::from(size * t.line_height) * 25.4 / 72.0;
+    let (asc, desc) = (font.em(font.ascender), font.em(font.descender));
+    let glyph_h = f64::from((asc - desc) * size) * 25.4 / 72.0;
+    let block = line_h * lines.len() as f64;
+    let top = r.y + (r.height - block) / 2.0;
+    let c = &mut page.content;
+    c.begin_text();
+    c.set_font(Name(font_name(font_index).as_bytes()), size);
+    c.set_fill_rgb(t.color[0], t.color[1], t.color[2]);
+    for (i, line) in lines.iter().enumerate() {
+        let width = f64::from(font.width(line, size)) * 25.4 / 72.0;
+        let x = match t.align {
+            Align::Left => r.x,
+            Align::Center => r.x + (r.width - width) / 2.0,
+            Align::Right => r.x + r.width - width,
+        };
+        let baseline = top
+            + line_h * i as f64
+            + (line_h - glyph_h) / 2.0
+            + f64::from(asc * size) * 25.4 / 72.0;
+        c.set_text_matrix([1.0, 0.0, 0.0, 1.0, pt(x), pt(page.height - baseline)]);
+        c.show(Str(&font.encode(line)));
+    }
+    c.end_text();
+    Ok(())
+}
+
+/// Crop marks in registration colour (every plate).
+pub fn crop_marks(page: &mut Page, marks: &[Mark]) {
+    if marks.is_empty() {
+        return;
+    }
+    page.content.set_stroke_cmyk(1.0, 1.0, 1.0, 1.0);
+    page.content.set_line_width(0.25);
+    for m in marks {
+        page.line(m.x1, m.y1, m.x2, m.y2);
+    }
+    page.content.stroke();
+}
+
+/// Texts the proof sheet prints (their glyphs must be in the font subset).
+pub fn proof_labels(sheet: &Sheet) -> Vec<String> {
+    let mut labels: Vec<String> = (0..=((sheet.page_width.max(sheet.page_height) / 10.0) as usize))
+        .map(|i| (i * 10).to_string())
+        .collect();
+    labels.push(format!(
+        "PROOF {} front back mm trim bleed offsets x y -.0123456789",
+        sheet.name
+    ));
+    labels
+}
+
+/// An alignment sheet: every slot's trim box (rounded corners) and bleed, a millimetre scale
+/// along the top and left edges, and a caption.
+pub fn proof(
+    page: &mut Page,
+    sheet: &Sheet,
+    placements: &[Placement],
+    radius: f64,
+    caption: &str,
+    font: &Font,
+) {
+    let c = &mut page.content;
+    c.set_stroke_rgb(0.0, 0.0, 0.0);
+    c.set_line_width(0.3);
+    for p in placements {
+        rounded(page, &p.trim, radius);
+    }
+    page.content.stroke();
+    page.content.set_stroke_rgb(0.8, 0.1, 0.1);
+    page.content.set_line_width(0.2);
+    for p in placements {
+        page.rect(&p.clip);
+    }
+    page.content.stroke();
+    // Scale: a tick every mm, longer every 5 and 10 mm, numbered every 10.
+    page.content.set_stroke_rgb(0.0, 0.0, 0.0);
+    page.content.set_line_width(0.15);
+    for i in 0..=(sheet.page_width as usize) {
+        let len = if i % 10 == 0 {
+            4.0
+        } else if i % 5 == 0 {
+            2.5
+        } else {
+            1.5
+        };
+        page.line(i as f64, 0.0, i as f64, len);
+    }
+    for i in 0..=(sheet.page_height as usize) {
+        let len = if i % 10 == 0 {
+            4.0
+        } else if i % 5 == 0 {
+            2.5
+        } else {
+            1.5
+        };
+        page.line(0.0, i as f64, len, i as f64);
+    }
+    page.content.stroke();
+    let label = |page: &mut Page, text: &str, x: f64, y: f64, size: f32| {
+        let c = &mut page.content;
+        c.begin_text();
+        c.set_font(Name(font_name(0).as_bytes()), size);
+        c.set_fill_rgb(0.0, 0.0, 0.0);
+        c.set_text_matrix([1.0, 0.0, 0.0, 1.0, pt(x), pt(page.height - y)]);
+        c.show(Str(&font.encode(text)));
+        c.end_text();
+    };
+    for i in (10..(sheet.page_width as usize)).step_by(10) {
+        label(page, &i.to_string(), i as f64 + 0.5, 7.0, 5.0);
+    }
+    for i in (10..(sheet.page_height as usize)).step_by(10) {
+        label(page, &i.to_string(), 5.0, i as f64 + 1.8, 5.0);
+    }
+    label(page, caption, 12.0, sheet.page_height / 2.0, 7.0);
+}
+
+fn rounded(page: &mut Page, r: &Rect, radius: f64) {
+    let k = 0.552_284_8 * radius;
+    let (x0, y0, x1, y1) = (r.x, r.y, r.right(), r.bottom());
+    let h = page.height;
+    let p = |x: f64, y: f64| (pt(x), pt(h - y));
+    let c = &mut page.content;
+    let (sx, sy) = p(x0 + radius, y0);
+    c.move_to(sx, sy);
+    let (ex, ey) = p(x1 - radius, y0);
+    c.line_to(ex, ey);
+    let corners = [
+        (
+            (x1 - radius + k, y0),
+            (x1, y0 + radius - k),
+            (x1, y0 + radius),
+            (x1, y1 - radius),
+        ),
+        (
+            (x1, y1 - radius + k),
+            (x1 - radius + k, y1),
+            (x1 - radius, y1),
+            (x0 + radius, y1),
+        ),
+        (
+            (x0 + radius - k, y1),
+            (x0, y1 - radius + k),
+            (x0, y1 - radius),
+            (x0, y0 + radius),
+        ),
+        (
+            (x0, y0 + radius - k),
+            (x0 + radius - k, y0),
+            (x0 + radius, y0),
+            (x0 + radius, y0),
+        ),
+    ];
+    for (a, b, end, next) in corners {
+        let (a, b, end, next) = (p(a.0, a.1), p(b.0, b.1), p(end.0, end.1), p(next.0, next.1));
+        c.cubic_to(a.0, a.1, b.0, b.1, end.0, end.1);
+        c.line_to(next.0, next.1);
+    }
+    c.close_path();
+}

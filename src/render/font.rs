@@ -1,0 +1,184 @@
+//! Fonts: metrics and glyph lookup from the TrueType file, the subset actually used (glyph ids
+//! renumbered in sorted order, so the output does not depend on drawing order), widths and the
+//! ToUnicode map that keeps text extractable.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use subsetter::GlyphRemapper;
+
+/// One font of a document, with the glyphs of every character it will draw.
+pub struct Font {
+    pub name: String,
+    pub data: Vec<u8>,
+    pub units_per_em: f32,
+    pub ascender: f32,
+    pub descender: f32,
+    pub cap_height: f32,
+    pub bbox: [f32; 4],
+    pub italic_angle: f32,
+    /// char -> (new glyph id in the subset, advance in font units)
+    glyphs: BTreeMap<char, (u16, u16)>,
+    remapper: GlyphRemapper,
+    /// new glyph id -> advance in font units
+    advances: Vec<u16>,
+}
+
+impl Font {
+    /// Prepares `data` for drawing `chars`. A character the font lacks is an error: it would
+    /// print as an empty box.
+    pub fn new(file: &str, data: Vec<u8>, chars: &BTreeSet<char>) -> Result<Font, String> {
+        let face = ttf_parser::Face::parse(&data, 0).map_err(|e| format!("font {file}: {e}"))?;
+        let mut old: BTreeMap<char, u16> = BTreeMap::new();
+        for &c in chars {
+            if c == '\n' {
+                continue;
+            }
+            let gid = face.glyph_index(c).ok_or_else(|| {
+                format!("font {file} has no glyph for {c:?} (U+{:04X})", c as u32)
+            })?;
+            old.insert(c, gid.0);
+        }
+        let gids: Vec<u16> = old.values().copied().collect();
+        let remapper = GlyphRemapper::new_from_glyphs_sorted(&gids);
+        let advance = |gid: u16| {
+            face.glyph_hor_advance(ttf_parser::GlyphId(gid))
+                .unwrap_or(0)
+        };
+        let glyphs = old
+            .iter()
+            .map(|(&c, &g)| (c, (remapper.get(g).expect("remapped"), advance(g))))
+            .collect();
+        let advances = remapper.remapped_gids().map(advance).collect();
+        let b = face.global_bounding_box();
+        let name = file
+            .trim_end_matches(".ttf")
+            .trim_end_matches(".otf")
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "");
+        let (units_per_em, ascender, descender) = (
+            face.units_per_em() as f32,
+            face.ascender() as f32,
+            face.descender() as f32,
+        );
+        let cap_height = face.capital_height().unwrap_or(face.ascender()) as f32;
+        let italic_angle = face.italic_angle();
+        Ok(Font {
+            name,
+            units_per_em,
+            ascender,
+            descender,
+            cap_height,
+            bbox: [
+                b.x_min as f32,
+                b.y_min as f32,
+                b.x_max as f32,
+                b.y_max as f32,
+            ],
+            italic_angle,
+            glyphs,
+            remapper,
+            advances,
+            data,
+        })
+    }
+
+    /// Width of `text` at `size`, in points.
+    pub fn width(&self, text: &str, size: f32) -> f32 {
+        let units: u32 = text
+            .chars()
+            .filter_map(|c| self.glyphs.get(&c))
+            .map(|g| u32::from(g.1))
+            .sum();
+        units as f32 * size / self.units_per_em
+    }
+
+    /// The bytes that show `text` (two-byte glyph ids of the subset, Identity-H).
+    pub fn encode(&self, text: &str) -> Vec<u8> {
+        text.chars()
+            .filter_map(|c| self.glyphs.get(&c))
+            .flat_map(|g| g.0.to_be_bytes())
+            .collect()
+    }
+
+    /// True when every character of `text` has a glyph here.
+    pub fn covers(&self, text: &str) -> bool {
+        text.chars()
+            .all(|c| c == '\n' || self.glyphs.contains_key(&c))
+    }
+
+    /// The subset font file.
+    pub fn subset(&self) -> Result<Vec<u8>, String> {
+        subsetter::subset(&self.data, 0, &self.remapper)
+            .map_err(|e| format!("font {}: subsetting failed: {e}", self.name))
+    }
+
+    /// Widths per new glyph id, in 1/1000 em.
+    pub fn pdf_widths(&self) -> Vec<f32> {
+        self.advances
+            .iter()
+            .map(|&a| a as f32 * 1000.0 / self.units_per_em)
+            .collect()
+    }
+
+    /// (new glyph id, character) pairs for the ToUnicode map.
+    pub fn unicode_pairs(&self) -> impl Iterator<Item = (u16, char)> + '_ {
+        self.glyphs.iter().map(|(&c, &(g, _))| (g, c))
+    }
+
+    /// `ABCDEF+Name`: the six letters come from a hash of the glyph set, as subsets must differ
+    /// in name when their glyphs differ.
+    pub fn subset_name(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (c, (g, _)) in &self.glyphs {
+            for b in (*c as u32).to_le_bytes().into_iter().chain(g.to_le_bytes()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        let tag: String = (0..6)
+            .map(|i| char::from(b'A' + ((h >> (i * 8)) % 26) as u8))
+            .collect();
+        format!("{tag}+{}", self.name)
+    }
+
+    /// Font units to a fraction of the size.
+    pub fn em(&self, units: f32) -> f32 {
+        units / self.units_per_em
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dejavu(chars: &str) -> Result<Font, String> {
+        let data = include_bytes!("../../templates/fonts/DejaVuSans.ttf").to_vec();
+        Font::new("DejaVuSans.ttf", data, &chars.chars().collect())
+    }
+
+    #[test]
+    fn greek_cyrillic_and_accents_have_glyphs_in_a_sorted_subset() {
+        let f = dejavu("Ωμέγα Привет café 0123 Wi").unwrap();
+        assert!(f.covers("Привет"));
+        assert_eq!(f.encode("a").len(), 2);
+        let gids: Vec<u16> = "0123"
+            .chars()
+            .map(|c| u16::from_be_bytes(f.encode(&c.to_string()).try_into().unwrap()))
+            .collect();
+        assert!(
+            gids.windows(2).all(|w| w[0] < w[1]),
+            "sorted remap keeps glyph order"
+        );
+        assert!(f.width("WWW", 10.0) > f.width("iii", 10.0));
+        assert!(
+            f.subset_name()
+                .starts_with(|c: char| c.is_ascii_uppercase())
+                && f.subset_name().ends_with("+DejaVuSans")
+        );
+        assert!(!f.subset().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_glyph_is_an_error() {
+        let err = dejavu("中").err().unwrap();
+        assert!(err.contains("no glyph for '中' (U+4E2D)"), "{err}");
+    }
+}

@@ -1,0 +1,142 @@
+//! Artwork: PNG (decoded, re-compressed, alpha as a soft mask) and JPEG (passed through as
+//! DCT data; only its header is read).
+
+/// An image ready for a PDF image XObject.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub width: u32,
+    pub height: u32,
+    pub data: ImageData,
+}
+
+#[derive(Debug, Clone)]
+pub enum ImageData {
+    /// 8-bit samples: 1 (gray) or 3 (RGB) per pixel, and an optional 8-bit alpha plane.
+    Raw {
+        samples: Vec<u8>,
+        components: u8,
+        alpha: Option<Vec<u8>>,
+    },
+    /// A baseline or progressive JPEG with 1, 3 or 4 components.
+    Jpeg { bytes: Vec<u8>, components: u8 },
+}
+
+impl Image {
+    pub fn decode(bytes: &[u8]) -> Result<Image, String> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            decode_png(bytes)
+        } else if bytes.starts_with(&[0xFF, 0xD8]) {
+            jpeg_header(bytes)
+        } else {
+            Err("not a PNG or JPEG file".into())
+        }
+    }
+}
+
+fn decode_png(bytes: &[u8]) -> Result<Image, String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+    let size = reader.output_buffer_size().ok_or("image too large")?;
+    let mut buf = vec![0; size];
+    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    buf.truncate(info.buffer_size());
+    let (components, has_alpha) = match info.color_type {
+        png::ColorType::Grayscale => (1, false),
+        png::ColorType::GrayscaleAlpha => (1, true),
+        png::ColorType::Rgb => (3, false),
+        png::ColorType::Rgba => (3, true),
+        png::ColorType::Indexed => return Err("palette PNG was not expanded".into()),
+    };
+    let (samples, alpha) = if has_alpha {
+        let stride = components + 1;
+        let mut samples = Vec::with_capacity(buf.len() / stride * components);
+        let mut alpha = Vec::with_capacity(buf.len() / stride);
+        for px in buf.chunks_exact(stride) {
+            samples.extend_from_slice(&px[..components]);
+            alpha.push(px[components]);
+        }
+        (samples, Some(alpha))
+    } else {
+        (buf, None)
+    };
+    Ok(Image {
+        width: info.width,
+        height: info.height,
+        data: ImageData::Raw {
+            samples,
+            components: components as u8,
+            alpha,
+        },
+    })
+}
+
+/// Reads a JPEG's size and components from its start-of-frame segment.
+fn jpeg_header(bytes: &[u8]) -> Result<Image, String> {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return Err("malformed JPEG".into());
+        }
+        let marker = bytes[i + 1];
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let seg = bytes.get(i + 4..i + 2 + len).ok_or("truncated JPEG")?;
+            if seg.len() < 6 {
+                return Err("truncated JPEG".into());
+            }
+            let height = u16::from_be_bytes([seg[1], seg[2]]) as u32;
+            let width = u16::from_be_bytes([seg[3], seg[4]]) as u32;
+            let components = seg[5];
+            if !matches!(components, 1 | 3 | 4) || width == 0 || height == 0 {
+                return Err(format!(
+                    "unsupported JPEG ({components} components, {width} x {height})"
+                ));
+            }
+            return Ok(Image {
+                width,
+                height,
+                data: ImageData::Jpeg {
+                    bytes: bytes.to_vec(),
+                    components,
+                },
+            });
+        }
+        i += 2 + len;
+    }
+    Err("JPEG without a frame header".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_logo_decodes_with_alpha() {
+        let img = Image::decode(include_bytes!("../../templates/images/logo.png")).unwrap();
+        assert_eq!((img.width, img.height), (96, 96));
+        let ImageData::Raw {
+            samples,
+            components,
+            alpha,
+        } = img.data
+        else {
+            panic!()
+        };
+        assert_eq!(components, 3);
+        assert_eq!(samples.len(), 96 * 96 * 3);
+        assert_eq!(alpha.unwrap()[0], 0, "the corner is transparent");
+    }
+
+    #[test]
+    fn jpeg_headers_and_junk() {
+        // SOI, APP0 (len 4), SOF0: len 11, precision 8, height 2, width 3, 3 components.
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC0, 0, 11, 8, 0, 2, 0, 3, 3, 1, 0x11, 0,
+        ];
+        let img = Image::decode(&jpeg).unwrap();
+        assert_eq!((img.width, img.height), (3, 2));
+        assert!(Image::decode(b"GIF89a").is_err());
+    }
+}

@@ -1,0 +1,435 @@
+//! Imposition maths, pure: where each card of a sheet goes, front and back (mirrored for
+//! duplex), with calibration offsets and a partly used first sheet, and where the crop marks
+//! go. Millimetres, origin at the page's top-left corner, y downwards.
+
+/// A card's size and bleed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CardGeometry {
+    pub width: f64,
+    pub height: f64,
+    pub bleed: f64,
+    pub radius: f64,
+}
+
+impl Default for CardGeometry {
+    /// ISO/IEC 7810 ID-1 (CR80), 3 mm bleed.
+    fn default() -> Self {
+        CardGeometry {
+            width: 85.60,
+            height: 53.98,
+            bleed: 3.0,
+            radius: 3.18,
+        }
+    }
+}
+
+/// A sheet layout: page size, grid, first card origin and pitch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    pub name: String,
+    pub page_width: f64,
+    pub page_height: f64,
+    pub rows: usize,
+    pub columns: usize,
+    /// Top-left corner of the first card's trim box.
+    pub origin_x: f64,
+    pub origin_y: f64,
+    /// Distance between the top-left corners of neighbouring cards.
+    pub pitch_x: f64,
+    pub pitch_y: f64,
+    pub crop_marks: bool,
+}
+
+/// How backs are laid out against their fronts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Duplex {
+    /// Backs mirrored left-right, each sheet's fronts then its backs: flip on the long edge.
+    Long,
+    /// Backs mirrored top-bottom: flip on the short edge.
+    Short,
+    /// Fronts and backs in two files; backs laid out for a long-edge flip.
+    None,
+}
+
+/// Calibration offsets in mm, added after mirroring (a printer's own drift).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Offsets {
+    pub front_x: f64,
+    pub front_y: f64,
+    pub back_x: f64,
+    pub back_y: f64,
+}
+
+/// A rectangle in mm (top-left corner and size).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Rect {
+    pub fn right(&self) -> f64 {
+        self.x + self.width
+    }
+
+    pub fn bottom(&self) -> f64 {
+        self.y + self.height
+    }
+
+    pub fn contains(&self, other: &Rect) -> bool {
+        const EPS: f64 = 1e-6;
+        other.x >= self.x - EPS
+            && other.y >= self.y - EPS
+            && other.right() <= self.right() + EPS
+            && other.bottom() <= self.bottom() + EPS
+    }
+
+    pub fn intersects(&self, other: &Rect) -> bool {
+        self.x < other.right()
+            && other.x < self.right()
+            && self.y < other.bottom()
+            && other.y < self.bottom()
+    }
+
+    pub fn grow(&self, dx: f64, dy: f64) -> Rect {
+        Rect {
+            x: self.x - dx,
+            y: self.y - dy,
+            width: self.width + 2.0 * dx,
+            height: self.height + 2.0 * dy,
+        }
+    }
+}
+
+/// One card on a page: its trim box and the area it may paint (the bleed, cut back to half
+/// the gap where neighbours are closer than two bleeds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    pub slot: usize,
+    pub trim: Rect,
+    pub clip: Rect,
+}
+
+/// A crop mark: a line segment in mm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+}
+
+const MARK_GAP: f64 = 1.0;
+const MARK_LENGTH: f64 = 4.0;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("sheet {sheet}: {reason}")]
+    Sheet { sheet: String, reason: String },
+}
+
+impl Sheet {
+    pub fn per_sheet(&self) -> usize {
+        self.rows * self.columns
+    }
+
+    /// Checks that the grid fits the page and cards do not overlap.
+    pub fn check(&self, card: &CardGeometry) -> Result<(), LayoutError> {
+        let err = |reason: String| LayoutError::Sheet {
+            sheet: self.name.clone(),
+            reason,
+        };
+        if self.rows == 0 || self.columns == 0 {
+            return Err(err("rows and columns must be at least 1".into()));
+        }
+        if (self.columns > 1 && self.pitch_x + 1e-9 < card.width)
+            || (self.rows > 1 && self.pitch_y + 1e-9 < card.height)
+        {
+            return Err(err(format!(
+                "pitch {} x {} mm is smaller than the card ({} x {} mm): cards would overlap",
+                self.pitch_x, self.pitch_y, card.width, card.height
+            )));
+        }
+        let page = Rect {
+            x: 0.0,
+            y: 0.0,
+            width: self.page_width,
+            height: self.page_height,
+        };
+        let last = Rect {
+            x: self.origin_x + self.pitch_x * (self.columns - 1) as f64,
+            y: self.origin_y + self.pitch_y * (self.rows - 1) as f64,
+            width: card.width,
+            height: card.height,
+        };
+        let first = Rect {
+            x: self.origin_x,
+            y: self.origin_y,
+            width: card.width,
+            height: card.height,
+        };
+        if !page.contains(&first) || !page.contains(&last) {
+            return Err(err(format!(
+                "the {} x {} grid does not fit on the {} x {} mm page",
+                self.columns, self.rows, self.page_width, self.page_height
+            )));
+        }
+        Ok(())
+    }
+
+    /// The bleed each card may paint, horizontally and vertically.
+    pub fn bleed(&self, card: &CardGeometry) -> (f64, f64) {
+        let half_gap = |pitch: f64, size: f64, count: usize| {
+            if count > 1 {
+                ((pitch - size) / 2.0).max(0.0)
+            } else {
+                f64::INFINITY
+            }
+        };
+        (
+            card.bleed
+                .min(half_gap(self.pitch_x, card.width, self.columns)),
+            card.bleed
+                .min(half_gap(self.pitch_y, card.height, self.rows)),
+        )
+    }
+
+    fn placement(&self, card: &CardGeometry, slot: usize, x: f64, y: f64) -> Placement {
+        let trim = Rect {
+            x,
+            y,
+            width: card.width,
+            height: card.height,
+        };
+        let (bx, by) = self.bleed(card);
+        Placement {
+            slot,
+            trim,
+            clip: trim.grow(bx, by),
+        }
+    }
+
+    /// Where the front of the card in `slot` goes (row-major, left to right, top to bottom).
+    pub fn front(&self, card: &CardGeometry, slot: usize, offsets: &Offsets) -> Placement {
+        let (row, col) = (slot / self.columns, slot % self.columns);
+        self.placement(
+            card,
+            slot,
+            self.origin_x + self.pitch_x * col as f64 + offsets.front_x,
+            self.origin_y + self.pitch_y * row as f64 + offsets.front_y,
+        )
+    }
+
+    /// Where the back of the card in `slot` goes, so that it lands behind its own front.
+    pub fn back(
+        &self,
+        card: &CardGeometry,
+        slot: usize,
+        duplex: Duplex,
+        offsets: &Offsets,
+    ) -> Placement {
+        let (row, col) = (slot / self.columns, slot % self.columns);
+        let x = self.origin_x + self.pitch_x * col as f64;
+        let y = self.origin_y + self.pitch_y * row as f64;
+        let (x, y) = match duplex {
+            Duplex::Long | Duplex::None => (self.page_width - x - card.width, y),
+            Duplex::Short => (x, self.page_height - y - card.height),
+        };
+        self.placement(card, slot, x + offsets.back_x, y + offsets.back_y)
+    }
+
+    /// Crop marks outside the trim box at every card corner, short of the bleed, dropped where
+    /// they would run into another card's printed area or off the page.
+    pub fn crop_marks(&self, placements: &[Placement]) -> Vec<Mark> {
+        if !self.crop_marks {
+            return Vec::new();
+        }
+        let page = Rect {
+            x: 0.0,
+            y: 0.0,
+            width: self.page_width,
+            height: self.page_height,
+        };
+        let mut marks = Vec::new();
+        for p in placements {
+            let t = p.trim;
+            let (bx, by) = (t.x - p.clip.x, t.y - p.clip.y);
+            for (cx, cy, sx, sy) in [
+                (t.x, t.y, -1.0, -1.0),
+                (t.right(), t.y, 1.0, -1.0),
+                (t.x, t.bottom(), -1.0, 1.0),
+                (t.right(), t.bottom(), 1.0, 1.0),
+            ] {
+                // Horizontal mark along the corner's horizontal trim line, outward in x.
+                let h0 = cx + sx * (bx + MARK_GAP);
+                let h1 = h0 + sx * MARK_LENGTH;
+                // Vertical mark along the vertical trim line, outward in y.
+                let v0 = cy + sy * (by + MARK_GAP);
+                let v1 = v0 + sy * MARK_LENGTH;
+                for m in [
+                    Mark {
+                        x1: h0,
+                        y1: cy,
+                        x2: h1,
+                        y2: cy,
+                    },
+                    Mark {
+                        x1: cx,
+                        y1: v0,
+                        x2: cx,
+                        y2: v1,
+                    },
+                ] {
+                    let bounds = Rect {
+                        x: m.x1.min(m.x2),
+                        y: m.y1.min(m.y2),
+                        width: (m.x2 - m.x1).abs(),
+                        height: (m.y2 - m.y1).abs(),
+                    };
+                    let hits_card = placements.iter().any(|o| {
+                        o.clip
+                            .grow(0.01, 0.01)
+                            .intersects(&bounds.grow(0.001, 0.001))
+                    });
+                    if page.contains(&bounds) && !hits_card && !marks.contains(&m) {
+                        marks.push(m);
+                    }
+                }
+            }
+        }
+        marks
+    }
+}
+
+/// Assigns `count` cards to (sheet, slot), starting at position `start` (1-based) of the first
+/// sheet; positions before it stay empty.
+pub fn assign(count: usize, start: usize, per_sheet: usize) -> Vec<(usize, usize)> {
+    let skip = start.saturating_sub(1);
+    (0..count)
+        .map(|i| ((i + skip) / per_sheet, (i + skip) % per_sheet))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a4() -> Sheet {
+        Sheet {
+            name: "a4".into(),
+            page_width: 210.0,
+            page_height: 297.0,
+            rows: 5,
+            columns: 2,
+            origin_x: 14.4,
+            origin_y: 11.51,
+            pitch_x: 95.6,
+            pitch_y: 55.0,
+            crop_marks: true,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn fronts_go_row_major_and_backs_land_behind_their_fronts() {
+        let s = a4();
+        let c = CardGeometry::default();
+        let o = Offsets::default();
+        s.check(&c).unwrap();
+        let f = s.front(&c, 3, &o); // row 1, column 1
+        assert!(close(f.trim.x, 14.4 + 95.6) && close(f.trim.y, 11.51 + 55.0));
+        // Long edge: same row, mirrored column, so x' = W - x - w.
+        let b = s.back(&c, 3, Duplex::Long, &o);
+        assert!(close(b.trim.x, 210.0 - f.trim.x - 85.6), "{b:?}");
+        assert!(close(b.trim.y, f.trim.y));
+        assert!(
+            close(b.trim.x, s.front(&c, 2, &o).trim.x),
+            "lands on column 0"
+        );
+        // Short edge: same column, mirrored row.
+        let b = s.back(&c, 3, Duplex::Short, &o);
+        assert!(close(b.trim.x, f.trim.x) && close(b.trim.y, 297.0 - f.trim.y - 53.98));
+        assert!(close(b.trim.y, s.front(&c, 7, &o).trim.y), "lands on row 3");
+    }
+
+    #[test]
+    fn offsets_apply_per_side_after_mirroring() {
+        let s = a4();
+        let c = CardGeometry::default();
+        let o = Offsets {
+            front_x: 0.5,
+            front_y: -0.25,
+            back_x: -1.0,
+            back_y: 2.0,
+        };
+        let plain = Offsets::default();
+        let f = s.front(&c, 0, &o);
+        let f0 = s.front(&c, 0, &plain);
+        assert!(close(f.trim.x - f0.trim.x, 0.5) && close(f.trim.y - f0.trim.y, -0.25));
+        let b = s.back(&c, 0, Duplex::Long, &o);
+        let b0 = s.back(&c, 0, Duplex::Long, &plain);
+        assert!(close(b.trim.x - b0.trim.x, -1.0) && close(b.trim.y - b0.trim.y, 2.0));
+    }
+
+    #[test]
+    fn bleed_is_cut_back_to_half_the_gap() {
+        let s = a4();
+        let c = CardGeometry::default();
+        let (bx, by) = s.bleed(&c);
+        assert!(close(bx, 3.0));
+        assert!(close(by, (55.0 - 53.98) / 2.0));
+        let p = s.front(&c, 0, &Offsets::default());
+        assert!(close(p.clip.x, p.trim.x - 3.0) && close(p.clip.height, 53.98 + 2.0 * by));
+    }
+
+    #[test]
+    fn start_position_skips_used_slots() {
+        assert_eq!(assign(3, 9, 10), vec![(0, 8), (0, 9), (1, 0)]);
+        assert_eq!(assign(2, 1, 10), vec![(0, 0), (0, 1)]);
+        assert_eq!(assign(1, 0, 10), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn crop_marks_stay_outside_every_card_and_on_the_page() {
+        let s = a4();
+        let c = CardGeometry::default();
+        let placements: Vec<Placement> = (0..10)
+            .map(|i| s.front(&c, i, &Offsets::default()))
+            .collect();
+        let marks = s.crop_marks(&placements);
+        assert!(!marks.is_empty());
+        for m in &marks {
+            for p in &placements {
+                let inside = |x: f64, y: f64| {
+                    x > p.clip.x && x < p.clip.right() && y > p.clip.y && y < p.clip.bottom()
+                };
+                assert!(!inside(m.x1, m.y1) && !inside(m.x2, m.y2), "{m:?} in {p:?}");
+            }
+            assert!(
+                m.x1.min(m.x2) >= 0.0
+                    && m.x1.max(m.x2) <= 210.0
+                    && m.y1.min(m.y2) >= 0.0
+                    && m.y1.max(m.y2) <= 297.0
+            );
+        }
+        // Every cut line gets marks: the outer corners of the top-left card carry both.
+        let tl = placements[0].trim;
+        assert!(marks.iter().any(|m| m.y1 == tl.y && m.x2 < tl.x));
+        assert!(marks.iter().any(|m| m.x1 == tl.x && m.y2 < tl.y));
+    }
+
+    #[test]
+    fn a_grid_that_does_not_fit_is_refused() {
+        let mut s = a4();
+        s.rows = 6;
+        assert!(s.check(&CardGeometry::default()).is_err());
+        let mut s = a4();
+        s.pitch_x = 80.0;
+        assert!(s.check(&CardGeometry::default()).is_err());
+    }
+}

@@ -1,0 +1,405 @@
+//! Card sheets as PDF: templates, imposition, QR codes, fonts, and the PDF writer.
+//!
+//! Takes card records (already formatted fields); knows nothing of the API or the ledger.
+//! Page contents are built in parallel (rayon) a chunk of sheets at a time while one thread
+//! streams finished pages to disk, so memory stays flat at any batch size.
+
+mod assets;
+pub mod draw;
+pub mod font;
+pub mod image;
+pub mod layout;
+mod pdf;
+pub mod qr;
+pub mod template;
+
+pub use draw::CardFields;
+pub use layout::{Duplex, Offsets, Sheet};
+pub use template::{Design, TemplateError, load_design, load_sheet};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::OpenOptions;
+use std::io::BufWriter;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use draw::{Fields, Page};
+use font::Font;
+use image::Image;
+use layout::Placement;
+use pdf::{PdfWriter, Spot};
+use template::Element;
+
+/// Sheets built in parallel before they are written out.
+const SHEETS_PER_CHUNK: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("{0}")]
+    Card(String),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Pdf(String),
+}
+
+/// What to render and how.
+pub struct Job<'a> {
+    pub design: &'a Design,
+    pub sheet: &'a Sheet,
+    pub duplex: Duplex,
+    pub offsets: Offsets,
+    /// First position used on the first sheet (1-based).
+    pub start: usize,
+    pub cards: &'a [CardFields],
+}
+
+/// Where the pages go: one file (fronts then backs, sheet by sheet) or two.
+pub enum Target {
+    One(PathBuf),
+    Two { fronts: PathBuf, backs: PathBuf },
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub files: Vec<(PathBuf, u64)>,
+    pub pages: usize,
+    pub sheets: usize,
+}
+
+/// Every character each font will draw, checked against the font (the card and element are
+/// named when a glyph is missing).
+fn glyph_sets(job: &Job<'_>, extra: &[String]) -> Result<Vec<BTreeSet<char>>, RenderError> {
+    let design = job.design;
+    let n = design.fonts.len();
+    let per_card = |card: &CardFields| -> Result<Vec<BTreeSet<char>>, RenderError> {
+        let fields = Fields {
+            card,
+            values: &design.values,
+        };
+        let mut sets = vec![BTreeSet::new(); n];
+        for (label, e) in design.front.iter().chain(&design.back) {
+            if let Element::Text(t) = e {
+                let text = t.text.render(|f| fields.get(f));
+                sets[t.font].extend(text.chars().filter(|c| *c != '\n'));
+                let _ = label;
+            }
+        }
+        Ok(sets)
+    };
+    let mut sets = job.cards.par_iter().map(per_card).try_reduce(
+        || vec![BTreeSet::new(); n],
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.extend(y);
+            }
+            Ok(a)
+        },
+    )?;
+    if n > 0 {
+        for s in extra {
+            sets[0].extend(s.chars());
+        }
+    }
+    Ok(sets)
+}
+
+/// Names the first card and element whose text the font cannot draw.
+fn missing_glyph(job: &Job<'_>, font: usize) -> Option<String> {
+    let design = job.design;
+    let face = ttf_parser::Face::parse(&design.fonts[font].1, 0).ok()?;
+    job.cards.iter().find_map(|card| {
+        let fields = Fields {
+            card,
+            values: &design.values,
+        };
+        design
+            .front
+            .iter()
+            .chain(&design.back)
+            .find_map(|(label, e)| match e {
+                Element::Text(t) if t.font == font => {
+                    let text = t.text.render(|f| fields.get(f));
+                    let c = text
+                        .chars()
+                        .find(|c| *c != '\n' && face.glyph_index(*c).is_none())?;
+                    let what = if t.text.uses_secret() {
+                        String::new()
+                    } else {
+                        format!(" {c:?} (U+{:04X})", c as u32)
+                    };
+                    Some(format!(
+                        "card {}: {} ({label}): the font {} has no glyph for a character{what}",
+                        card.serial, design.source, design.fonts[font].0
+                    ))
+                }
+                _ => None,
+            })
+    })
+}
+
+fn load_fonts(job: &Job<'_>, extra: &[String]) -> Result<Vec<Font>, RenderError> {
+    let sets = glyph_sets(job, extra)?;
+    job.design
+        .fonts
+        .iter()
+        .zip(sets)
+        .enumerate()
+        .map(|(i, ((name, data), chars))| {
+            Font::new(name, data.clone(), &chars)
+                .map_err(|e| RenderError::Card(missing_glyph(job, i).unwrap_or(e)))
+        })
+        .collect()
+}
+
+fn spot(design: &Design) -> Spot {
+    Spot {
+        colour: design.spot.clone(),
+        cmyk: design.spot_cmyk,
+        layer: "ScratchOff".into(),
+    }
+}
+
+/// A file written beside its final name, renamed into place when complete (owner-only: the
+/// pages carry the codes).
+struct PendingFile {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl PendingFile {
+    fn create(path: &Path) -> Result<(PendingFile, BufWriter<std::fs::File>), RenderError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|source| RenderError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+        Ok((
+            PendingFile {
+                tmp,
+                path: path.to_path_buf(),
+            },
+            BufWriter::with_capacity(1 << 20, file),
+        ))
+    }
+
+    fn commit(self, writer: BufWriter<std::fs::File>) -> Result<(PathBuf, u64), RenderError> {
+        let io = |source| RenderError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        Ok((self.path, size))
+    }
+}
+
+/// One sheet's pages, deflated: front and back.
+fn build_sheet(
+    job: &Job<'_>,
+    fonts: &[Font],
+    slots: &[(usize, &CardFields)],
+) -> Result<(Vec<u8>, Vec<u8>), RenderError> {
+    let (design, sheet) = (job.design, job.sheet);
+    let mut front = Page::new(sheet.page_height);
+    let mut back = Page::new(sheet.page_height);
+    let mut placed: Vec<Placement> = Vec::with_capacity(slots.len());
+    for (slot, card) in slots {
+        let fields = Fields {
+            card,
+            values: &design.values,
+        };
+        let f = sheet.front(&design.card, *slot, &job.offsets);
+        draw::card_side(&mut front, design, &design.front, &f, &fields, fonts)
+            .map_err(RenderError::Card)?;
+        placed.push(f);
+        let b = sheet.back(&design.card, *slot, job.duplex, &job.offsets);
+        draw::card_side(&mut back, design, &design.back, &b, &fields, fonts)
+            .map_err(RenderError::Card)?;
+    }
+    draw::crop_marks(&mut front, &sheet.crop_marks(&placed));
+    Ok((
+        pdf::deflate(&front.content.finish()),
+        pdf::deflate(&back.content.finish()),
+    ))
+}
+
+/// Renders every card of the job into `target`.
+pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
+    let fonts = load_fonts(job, &[])?;
+    let images: Vec<Image> = job
+        .design
+        .images
+        .iter()
+        .map(|(name, bytes)| {
+            Image::decode(bytes).map_err(|e| RenderError::Pdf(format!("image {name}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let per_sheet = job.sheet.per_sheet();
+    let assignment = layout::assign(job.cards.len(), job.start, per_sheet);
+    let sheet_count = assignment.last().map_or(0, |a| a.0 + 1);
+    let mut sheets: Vec<Vec<(usize, &CardFields)>> = vec![Vec::new(); sheet_count];
+    for ((sheet, slot), card) in assignment.into_iter().zip(job.cards) {
+        sheets[sheet].push((slot, card));
+    }
+    let (w, h) = (job.sheet.page_width, job.sheet.page_height);
+    let trim = (per_sheet == 1).then(|| {
+        let p = job.sheet.front(&job.design.card, 0, &Offsets::default());
+        [p.trim.x, p.trim.y, p.trim.width, p.trim.height]
+    });
+    let pdf_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Io {
+            path: path.clone(),
+            source,
+        }
+    };
+    let (first_path, second_path) = match target {
+        Target::One(p) => (p.clone(), None),
+        Target::Two { fronts, backs } => (fronts.clone(), Some(backs.clone())),
+    };
+    let (first_file, first_out) = PendingFile::create(&first_path)?;
+    let mut first = PdfWriter::new(first_out).map_err(pdf_err(&first_path))?;
+    let mut second = match &second_path {
+        Some(p) => {
+            let (file, out) = PendingFile::create(p)?;
+            Some((file, PdfWriter::new(out).map_err(pdf_err(p))?))
+        }
+        None => None,
+    };
+    for chunk in sheets.chunks(SHEETS_PER_CHUNK) {
+        let pages: Vec<(Vec<u8>, Vec<u8>)> = chunk
+            .par_iter()
+            .map(|slots| build_sheet(job, &fonts, slots))
+            .collect::<Result<_, _>>()?;
+        for (front, back) in pages {
+            first
+                .page(w, h, trim, &front)
+                .map_err(pdf_err(&first_path))?;
+            match &mut second {
+                Some((_, backs)) => backs.page(w, h, trim, &back),
+                None => first.page(w, h, trim, &back),
+            }
+            .map_err(pdf_err(second_path.as_ref().unwrap_or(&first_path)))?;
+        }
+    }
+    let spot = spot(job.design);
+    let mut pages = first.page_count();
+    let mut files = vec![
+        first_file.commit(
+            first
+                .finish(&fonts, &images, &spot)
+                .map_err(RenderError::Pdf)?,
+        )?,
+    ];
+    if let Some((file, backs)) = second {
+        pages += backs.page_count();
+        files.push(
+            file.commit(
+                backs
+                    .finish(&fonts, &images, &spot)
+                    .map_err(RenderError::Pdf)?,
+            )?,
+        );
+    }
+    Ok(Rendered {
+        files,
+        pages,
+        sheets: sheet_count,
+    })
+}
+
+/// An alignment sheet for `job.sheet` with its offsets: front and back (mirrored per duplex).
+pub fn proof(job: &Job<'_>, path: &Path) -> Result<Rendered, RenderError> {
+    let sheet = job.sheet;
+    let labels = draw::proof_labels(sheet);
+    let fonts = load_fonts(job, &labels)?;
+    let font = fonts
+        .first()
+        .ok_or_else(|| RenderError::Pdf("the design has no font for the proof's labels".into()))?;
+    let card = &job.design.card;
+    let o = &job.offsets;
+    let mut pages = Vec::new();
+    for (side, placements) in [
+        (
+            "front",
+            (0..sheet.per_sheet())
+                .map(|s| sheet.front(card, s, o))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "back",
+            (0..sheet.per_sheet())
+                .map(|s| sheet.back(card, s, job.duplex, o))
+                .collect::<Vec<_>>(),
+        ),
+    ] {
+        let mut page = Page::new(sheet.page_height);
+        let (dx, dy) = if side == "front" {
+            (o.front_x, o.front_y)
+        } else {
+            (o.back_x, o.back_y)
+        };
+        let caption = format!("PROOF {} {side} offsets x {dx:.2} y {dy:.2} mm", sheet.name);
+        draw::proof(&mut page, sheet, &placements, card.radius, &caption, font);
+        pages.push(pdf::deflate(&page.content.finish()));
+    }
+    let (file, out) = PendingFile::create(path)?;
+    let io = |source| RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = PdfWriter::new(out).map_err(io)?;
+    for p in &pages {
+        w.page(sheet.page_width, sheet.page_height, None, p)
+            .map_err(io)?;
+    }
+    let count = w.page_count();
+    let out = w
+        .finish(&fonts, &[], &spot(job.design))
+        .map_err(RenderError::Pdf)?;
+    Ok(Rendered {
+        files: vec![file.commit(out)?],
+        pages: count,
+        sheets: 1,
+    })
+}
+
+/// Sample cards for `cardmint preview`: one sheet's worth.
+pub fn sample_cards(count: usize) -> Vec<CardFields> {
+    (0..count)
+        .map(|i| CardFields {
+            serial: crate::codes::serial(i as u64 + 1),
+            code: format!("{}", 482_913_605_117u64 + i as u64 * 7_919),
+            password: "Xk7-mQ2p".into(),
+            value: "5.00".into(),
+            currency: "EUR".into(),
+            batch: "PREVIEW".into(),
+            label: ["Иван Петров", "Ζωή Παπαδοπούλου", "Renée Dubois", "Shop 12"][i % 4].into(),
+            numbers: "+442079460958".into(),
+        })
+        .collect()
+}
+
+/// Values for the value fields: the config file's, then `--set`.
+pub type Values = BTreeMap<String, String>;
