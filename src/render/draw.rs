@@ -154,16 +154,25 @@ pub fn card_side(
                     .map_err(|e| format!("card {}: {label}: {e}", fields.card.serial))?;
                 let r = offset(rect, &at.trim);
                 let module = r.width / m.span() as f64;
-                page.content.set_fill_rgb(color[0], color[1], color[2]);
+                let quiet = QUIET_ZONE as f64 * module;
+                // Drawn in module units, y down from the symbol's corner: small integers keep
+                // the content stream short, which is most of the cost of a page.
+                let c = &mut page.content;
+                c.save_state();
+                c.transform([
+                    pt(module),
+                    0.0,
+                    0.0,
+                    -pt(module),
+                    pt(r.x + quiet),
+                    pt(page.height - r.y - quiet),
+                ]);
+                c.set_fill_rgb(color[0], color[1], color[2]);
                 for (x, y, len) in m.runs() {
-                    page.rect(&Rect {
-                        x: r.x + (QUIET_ZONE + x) as f64 * module,
-                        y: r.y + (QUIET_ZONE + y) as f64 * module,
-                        width: len as f64 * module,
-                        height: module,
-                    });
+                    c.rect(x as f32, y as f32, len as f32, 1.0);
                 }
-                page.content.fill_nonzero();
+                c.fill_nonzero();
+                c.restore_state();
             }
             Element::Panel { rect, .. } => {
                 let r = offset(rect, &at.trim);

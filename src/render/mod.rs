@@ -33,7 +33,7 @@ use pdf::{PdfWriter, Spot};
 use template::Element;
 
 /// Sheets built in parallel before they are written out.
-const SHEETS_PER_CHUNK: usize = 32;
+const SHEETS_PER_CHUNK: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

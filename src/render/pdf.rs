@@ -13,7 +13,7 @@ use super::font::Font;
 use super::image::{Image, ImageData};
 
 /// Zlib level for content streams and fonts: fast, and close to the best size on this data.
-const DEFLATE_LEVEL: u8 = 6;
+const DEFLATE_LEVEL: u8 = 3;
 
 pub fn deflate(data: &[u8]) -> Vec<u8> {
     compress_to_vec_zlib(data, DEFLATE_LEVEL)

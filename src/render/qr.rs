@@ -1,7 +1,7 @@
 //! QR codes as vector geometry: the module matrix, merged into horizontal runs so a symbol is
 //! a few dozen rectangles rather than hundreds.
 
-use qrcode::{Color, EcLevel, QrCode};
+use fast_qr::{ECL, QRBuilder};
 
 /// Light modules around the symbol, as the standard asks.
 pub const QUIET_ZONE: usize = 4;
@@ -16,19 +16,21 @@ pub struct Matrix {
 impl Matrix {
     /// Encodes `payload` with medium error correction.
     pub fn encode(payload: &str) -> Result<Matrix, String> {
-        let code =
-            QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
+        let code = QRBuilder::new(payload.as_bytes())
+            .ecl(ECL::M)
+            .build()
+            .map_err(|e| {
                 format!(
-                    "QR payload of {} bytes cannot be encoded: {e}",
+                    "QR payload of {} bytes cannot be encoded: {e:?}",
                     payload.len()
                 )
             })?;
+        let width = code.size;
         Ok(Matrix {
-            width: code.width(),
-            dark: code
-                .to_colors()
-                .into_iter()
-                .map(|c| c == Color::Dark)
+            width,
+            dark: code.data[..width * width]
+                .iter()
+                .map(|m| m.value())
                 .collect(),
         })
     }

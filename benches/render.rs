@@ -1,0 +1,81 @@
+//! Rendering benchmark (not a test): the retail design, A4 10-up, duplex, a QR on every card.
+//!
+//! For 1,000, 10,000 and 100,000 cards: wall time, peak memory (VmHWM, each size in a fresh
+//! process so peaks do not carry over), and bytes per card.
+//!
+//! Run: `cargo bench --bench render` (BENCH_RENDER_SIZES=1000,10000 to choose sizes).
+
+use std::process::Command;
+use std::time::Instant;
+
+use cardmint::render::{self, Duplex, Job, Target};
+
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn one(count: usize) {
+    let design = render::load_design("retail", &Default::default()).unwrap();
+    let sheet = render::load_sheet("a4-10up", &design.card).unwrap();
+    let cards: Vec<_> = (0..count)
+        .map(|i| render::CardFields {
+            serial: cardmint::codes::serial(i as u64 + 1),
+            code: format!(
+                "{}",
+                100_000_000_000u64 + (i as u64).wrapping_mul(7_919_777) % 899_999_999_999
+            ),
+            password: "Xk7-mQ2p".into(),
+            value: "5.00".into(),
+            currency: "EUR".into(),
+            batch: "B0001".into(),
+            ..Default::default()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cards.pdf");
+    let before = peak_kib();
+    let started = Instant::now();
+    let job = Job {
+        design: &design,
+        sheet: &sheet,
+        duplex: Duplex::Long,
+        offsets: Default::default(),
+        start: 1,
+        cards: &cards,
+    };
+    let out = render::render(&job, &Target::One(path)).unwrap();
+    let elapsed = started.elapsed();
+    let size = out.files[0].1;
+    println!(
+        "{count:>7} cards: {:>7.3} s, {:>6.0} cards/s, {} pages, {:.1} MB ({:.0} bytes/card), peak memory {:.1} MiB (card data alone {:.1} MiB before rendering)",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        out.pages,
+        size as f64 / 1e6,
+        size as f64 / count as f64,
+        peak_kib() as f64 / 1024.0,
+        before as f64 / 1024.0,
+    );
+}
+
+fn main() {
+    if let Ok(n) = std::env::var("BENCH_RENDER_ONE") {
+        one(n.parse().unwrap());
+        return;
+    }
+    let sizes = std::env::var("BENCH_RENDER_SIZES").unwrap_or_else(|_| "1000,10000,100000".into());
+    println!("rayon threads: {}", rayon::current_num_threads());
+    for n in sizes.split(',') {
+        let status = Command::new(std::env::current_exe().unwrap())
+            .env("BENCH_RENDER_ONE", n.trim())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}

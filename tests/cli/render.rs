@@ -1,0 +1,334 @@
+//! Card sheets checked with the tools a print shop would use: qpdf, pdffonts, pdftotext,
+//! pdftoppm + zbarimg (poppler-utils, qpdf, zbar-tools; `.ci/run` installs them).
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use crate::support::*;
+
+fn tool(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} is needed by this test (.ci/run installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tokens(text: &str) -> HashMap<&str, usize> {
+    let mut counts = HashMap::new();
+    for t in text.split_whitespace() {
+        *counts.entry(t).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn a_retail_batch_prints_every_serial_and_code_exactly_once_and_checks_clean() {
+    let cm = Cardmint::new();
+    let out = cm.expect(
+        0,
+        &[
+            "issue",
+            "--sandbox",
+            "--count",
+            "23",
+            "--value",
+            "5.00",
+            "--rate",
+            "500",
+        ],
+    );
+    assert!(
+        out.stdout.contains("23 cards on 3 sheet(s), 6 pages"),
+        "{out:?}"
+    );
+    let pdf = cm.path("out/B0001/cards.pdf");
+    let pdf_s = pdf.to_str().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&pdf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    tool("qpdf", &["--check", pdf_s]);
+    let fonts = tool("pdffonts", &[pdf_s]);
+    let font_lines: Vec<&str> = fonts.lines().skip(2).collect();
+    assert_eq!(font_lines.len(), 2, "{fonts}");
+    for line in font_lines {
+        assert!(
+            line.contains("CID TrueType") && line.contains("yes yes yes"),
+            "embedded, subset, unicode: {line}"
+        );
+        assert!(
+            line.split('+').next().unwrap().len() == 6,
+            "subset tag: {line}"
+        );
+    }
+    let text = tool("pdftotext", &[pdf_s, "-"]);
+    let counts = tokens(&text);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    for row in &rows {
+        assert_eq!(
+            counts.get(row["serial"].as_str()),
+            Some(&1),
+            "serial {}",
+            row["serial"]
+        );
+        assert_eq!(
+            counts.get(row["customer"].as_str()),
+            Some(&1),
+            "code of {}",
+            row["serial"]
+        );
+        assert_eq!(
+            counts.get(row["password"].as_str()),
+            None,
+            "a retail card does not print the password"
+        );
+    }
+    // The scratch layer and its spot colour.
+    let bytes = std::fs::read(&pdf).unwrap();
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(
+        raw.contains("/OCG")
+            && raw.contains("(ScratchOff)")
+            && raw.contains("/Separation/ScratchOff"),
+        "layer and spot colour"
+    );
+    // The QR codes on the first backs decode to a tel: URI with each card's code.
+    let png = cm.path("back");
+    tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "300",
+            "-f",
+            "2",
+            "-l",
+            "2",
+            "-png",
+            pdf_s,
+            png.to_str().unwrap(),
+        ],
+    );
+    let decoded = tool(
+        "zbarimg",
+        &["-q", "--raw", cm.path("back-2.png").to_str().unwrap()],
+    );
+    let payloads: Vec<&str> = decoded.lines().collect();
+    assert_eq!(payloads.len(), 10, "{decoded}");
+    for row in &rows[..10] {
+        let expected = format!("tel:+442079460000,,{}%23", row["customer"]);
+        assert!(
+            payloads.contains(&expected.as_str()),
+            "{expected} in {payloads:?}"
+        );
+    }
+}
+
+#[test]
+fn the_same_batch_renders_to_identical_bytes() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "issue",
+            "--sandbox",
+            "--count",
+            "12",
+            "--value",
+            "5",
+            "--rate",
+            "500",
+            "-q",
+        ],
+    );
+    cm.expect(0, &["render", "B0001", "--out", "a"]);
+    cm.expect(0, &["render", "B0001", "--out", "b"]);
+    let a = std::fs::read(cm.path("a/cards.pdf")).unwrap();
+    assert_eq!(a, std::fs::read(cm.path("b/cards.pdf")).unwrap());
+    assert_eq!(a, std::fs::read(cm.path("out/B0001/cards.pdf")).unwrap());
+}
+
+#[test]
+fn welcome_cards_keep_cyrillic_greek_and_accents() {
+    let cm = Cardmint::new();
+    std::fs::write(
+        cm.path("c.csv"),
+        "customer,label,numbers\nivan_p,Иван Петров,+44 20 7946 0001\nzoi,Ζωή Παπαδοπούλου,+44 20 7946 0002\nrenee,Renée Dubois,+44 20 7946 0003\n",
+    )
+    .unwrap();
+    let out = cm.expect(
+        0,
+        &[
+            "issue",
+            "--sandbox",
+            "--from",
+            "c.csv",
+            "--value",
+            "10",
+            "--active",
+            "--sheet",
+            "cr80",
+            "--duplex",
+            "none",
+        ],
+    );
+    assert!(
+        out.stdout.contains("3 cards on 3 sheet(s), 6 pages"),
+        "{out:?}"
+    );
+    let fronts = cm.path("out/B0001/fronts.pdf");
+    let text = tool("pdftotext", &[fronts.to_str().unwrap(), "-"]);
+    for label in ["Иван Петров", "Ζωή Παπαδοπούλου", "Renée Dubois"] {
+        assert!(
+            text.contains(&format!("Welcome, {label}")),
+            "{label} in {text}"
+        );
+    }
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    assert!(text.contains(&format!("Password: {}", rows[0]["password"])));
+    let backs = tool(
+        "pdftotext",
+        &[cm.path("out/B0001/backs.pdf").to_str().unwrap(), "-"],
+    );
+    assert!(backs.contains(&format!("Serial {}", rows[2]["serial"])));
+    // One card per page, the page the card plus its bleed.
+    let info = tool("pdfinfo", &[fronts.to_str().unwrap()]);
+    assert!(info.contains("Pages:           3"), "{info}");
+    assert!(
+        info.contains("259.654 x 170.022 pts"),
+        "91.6 x 59.98 mm: {info}"
+    );
+}
+
+#[test]
+fn a_character_the_font_lacks_names_the_card_and_the_fix() {
+    let cm = Cardmint::new();
+    std::fs::write(cm.path("c.csv"), "customer,label\nwang,王小明\n").unwrap();
+    let out = cm.expect(
+        1,
+        &[
+            "issue",
+            "--sandbox",
+            "--from",
+            "c.csv",
+            "--value",
+            "10",
+            "--active",
+        ],
+    );
+    assert!(out.stdout.contains("1 cards, 0 ready, 1 active"), "{out:?}");
+    assert!(
+        out.stderr.contains("card 0000000013") && out.stderr.contains("has no glyph"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("cardmint --sandbox render B0001"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn render_selects_serials_and_refuses_a_typo_before_drawing() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "issue",
+            "--sandbox",
+            "--count",
+            "15",
+            "--value",
+            "5",
+            "--rate",
+            "500",
+            "-q",
+        ],
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let range = format!(
+        "{}-{},{}",
+        rows[2]["serial"], rows[4]["serial"], rows[9]["serial"]
+    );
+    let out = cm.expect(
+        0,
+        &[
+            "render",
+            "B0001",
+            "--serials",
+            &range,
+            "--out",
+            "sel",
+            "--start",
+            "9",
+        ],
+    );
+    assert!(out.stdout.contains("4 cards on 2 sheet(s)"), "{out:?}");
+    let text = tool(
+        "pdftotext",
+        &[cm.path("sel/cards.pdf").to_str().unwrap(), "-"],
+    );
+    let counts = tokens(&text);
+    for (i, row) in rows.iter().enumerate() {
+        let want = usize::from([2, 3, 4, 9].contains(&i));
+        assert_eq!(
+            counts.get(row["serial"].as_str()).copied().unwrap_or(0),
+            want,
+            "{i}"
+        );
+    }
+    let mut typo = rows[2]["serial"].clone();
+    typo.replace_range(9..10, if typo.ends_with('0') { "1" } else { "0" });
+    let out = cm.expect(2, &["render", "B0001", "--serials", &typo]);
+    assert!(out.stderr.contains("wrong check digit"), "{out:?}");
+}
+
+#[test]
+fn preview_proof_and_template_errors() {
+    let cm = Cardmint::new();
+    let out = cm.expect(
+        0,
+        &[
+            "preview",
+            "--template",
+            "welcome",
+            "--sheet",
+            "letter-10up",
+            "--out",
+            "p.pdf",
+        ],
+    );
+    assert!(out.stdout.contains("p.pdf"), "{out:?}");
+    let text = tool("pdftotext", &[cm.path("p.pdf").to_str().unwrap(), "-"]);
+    assert!(text.contains("Иван Петров"));
+    cm.expect(
+        0,
+        &["issue", "--sandbox", "--count", "2", "--value", "5", "-q"],
+    );
+    cm.expect(
+        0,
+        &["render", "B0001", "--proof", "--front-offset-x", "0.5"],
+    );
+    let proof = tool(
+        "pdftotext",
+        &[cm.path("out/B0001/proof.pdf").to_str().unwrap(), "-"],
+    );
+    assert!(
+        proof.contains("PROOF A4 10-up front offsets x 0.50 y 0.00 mm"),
+        "{proof}"
+    );
+    let bad = "kind = \"retail\"\n[[back]]\ntype = \"text\"\ntext = \"{code}\"\nx = 5\ny = 5\nwidth = 40\nheight = 6\nsize = 9\n";
+    std::fs::write(cm.path("bad.toml"), bad).unwrap();
+    let out = cm.expect(4, &["preview", "--template", "bad.toml"]);
+    assert!(
+        out.stderr.contains(
+            "bad.toml: back element 1 (text): shows the code or password outside the scratch panel"
+        ),
+        "{out:?}"
+    );
+}
