@@ -6,6 +6,7 @@ use crate::codes::CodeError;
 use crate::config::ConfigError;
 use crate::import::ImportError;
 use crate::ledger::LedgerError;
+use crate::lifecycle::SelectError;
 use crate::manifest::ManifestError;
 use crate::provision::EngineError;
 use crate::provision::plan::PlanError;
@@ -36,6 +37,8 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    Select(#[from] SelectError),
     /// A batch or card the ledger does not have.
     #[error("{0}")]
     NotFound(String),

@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod import;
 pub mod ledger;
+pub mod lifecycle;
 pub mod manifest;
 pub mod provision;
 pub mod render;

@@ -9,7 +9,7 @@ mod error;
 mod xml;
 
 pub use answer::{CallPage, CallRecord, Created, Transaction, UserInfo};
-pub use client::{CallQuery, Client, Direction};
+pub use client::{CallQuery, Client, Direction, MAX_RECORD_COUNT};
 pub use error::{ApiError, Refusal, UnknownCause};
 
 use std::fmt;

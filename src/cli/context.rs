@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use crate::api::Client;
 use crate::config::{self, ProcessEnv};
 use crate::error::Error;
-use crate::ledger::Ledger;
+use crate::ledger::{Batch, Card, Ledger};
+use crate::provision::engine::Run;
+use crate::provision::{EngineError, EngineOptions};
 use crate::sandbox::{Sandbox, SandboxOptions};
+
+use super::progress::Progress;
 
 /// The global flags.
 #[derive(Debug, Clone)]
@@ -59,6 +63,54 @@ impl Global {
             client: Client::new(&settings, pool)?,
             _sandbox: Some(sandbox),
         })
+    }
+
+    pub fn batch(&self, ledger: &Ledger, id: &str) -> Result<Batch, Error> {
+        ledger
+            .batch(id)?
+            .ok_or_else(|| Error::NotFound(format!("no batch {id} in {}", ledger.path().display())))
+    }
+
+    /// A card by serial (check digit verified first) or by customer name.
+    pub fn card(&self, ledger: &Ledger, key: &str) -> Result<Card, Error> {
+        let key = key.trim();
+        let looks_like_serial =
+            key.len() == crate::codes::SERIAL_WIDTH && key.bytes().all(|b| b.is_ascii_digit());
+        if looks_like_serial
+            && let Err(e) = crate::codes::parse_serial(key)
+            && ledger.find_card(key)?.is_none()
+        {
+            return Err(Error::Usage(e.to_string()));
+        }
+        ledger.find_card(key)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no card with serial or customer {key:?} in {}",
+                ledger.path().display()
+            ))
+        })
+    }
+
+    /// Runs `f` through the engine against the platform (or `--sandbox`), with progress.
+    pub fn run_engine<T>(
+        &self,
+        ledger: &Ledger,
+        batch_id: Option<&str>,
+        items: usize,
+        options: &EngineOptions,
+        f: impl FnOnce(&Run<'_>) -> Result<T, EngineError>,
+    ) -> Result<T, Error> {
+        let connection = self.connect(options.concurrency)?;
+        let progress = Progress::new(batch_id.unwrap_or("cards"), items, self.quiet, self.verbose);
+        let run = Run {
+            client: &connection.client,
+            ledger: ledger.path(),
+            batch_id,
+            options,
+            observer: &progress,
+        };
+        let result = f(&run);
+        progress.finish();
+        Ok(result?)
     }
 
     /// The command line that repeats a batch command with the same ledger and target.

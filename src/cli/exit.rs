@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crate::error::Error;
+use crate::lifecycle::SelectError;
 use crate::provision::plan::PlanError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub enum Exit {
     Incomplete = 3,
     /// An input file or value failed validation; nothing was sent.
     InvalidInput = 4,
+    /// The audit found cards whose platform account differs from the ledger.
+    Mismatch = 5,
 }
 
 impl From<Exit> for ExitCode {
@@ -33,7 +36,9 @@ pub fn report(error: &Error) -> ExitCode {
         Error::Import(_)
         | Error::Code(_)
         | Error::Template(_)
-        | Error::Plan(PlanError::Code(_)) => Exit::InvalidInput,
+        | Error::Plan(PlanError::Code(_))
+        | Error::Select(SelectError::SoldList { .. }) => Exit::InvalidInput,
+        Error::Select(_) => Exit::Usage,
         Error::Config(_)
         | Error::Api(_)
         | Error::Sandbox(_)

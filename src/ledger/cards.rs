@@ -102,11 +102,31 @@ pub struct Card {
     pub state: CardState,
     pub failure: Option<String>,
     pub block_reason: Option<String>,
+    /// Credit loaded after issue (net of deductions).
+    pub topups: Decimal,
+    /// A new password sent but not yet confirmed by the platform.
+    pub pending_password: Option<Secret>,
+}
+
+impl Card {
+    /// Everything loaded on the card: face value plus top-ups.
+    pub fn loaded(&self) -> Decimal {
+        self.value + self.topups
+    }
+
+    /// Whether the platform should show the account blocked, from its lifecycle state.
+    pub fn expect_blocked(&self) -> Option<bool> {
+        match self.state {
+            CardState::Ready | CardState::Blocked => Some(true),
+            CardState::Active => Some(false),
+            CardState::Pending | CardState::Failed => None,
+        }
+    }
 }
 
 pub(super) const CARD_COLUMNS: &str = "id, batch_id, seq, serial, customer, password, value, \
     tariff, numbers, label, generated, created, blocked_done, credited, numbers_done, state, \
-    failure, block_reason";
+    failure, block_reason, topups, pending_password";
 
 pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<Card> {
     let bad = |i: usize, e: String| {
@@ -136,6 +156,11 @@ pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<Card> {
         state: CardState::from_str(&state).map_err(|e| bad(15, e))?,
         failure: row.get(16)?,
         block_reason: row.get(17)?,
+        topups: {
+            let t: String = row.get(18)?;
+            Decimal::from_str(&t).map_err(|e| bad(18, e.to_string()))?
+        },
+        pending_password: row.get::<_, Option<String>>(19)?.map(Secret::new),
     })
 }
 
@@ -223,6 +248,38 @@ impl LedgerTx<'_> {
         self.tx.execute(
             "UPDATE cards SET password = ?2, updated_at = ?3 WHERE id = ?1",
             params![card_id, password.expose(), now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_pending_password(&self, card_id: i64, password: &Secret) -> Result<(), LedgerError> {
+        self.tx.execute(
+            "UPDATE cards SET pending_password = ?2, updated_at = ?3 WHERE id = ?1",
+            params![card_id, password.expose(), now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn confirm_password(&self, card_id: i64) -> Result<(), LedgerError> {
+        self.tx.execute(
+            "UPDATE cards SET password = pending_password, pending_password = NULL, updated_at = ?2 \
+             WHERE id = ?1 AND pending_password IS NOT NULL",
+            params![card_id, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn add_topup(&self, card_id: i64, amount: Decimal) -> Result<(), LedgerError> {
+        let current: String =
+            self.tx
+                .query_row("SELECT topups FROM cards WHERE id = ?1", [card_id], |r| {
+                    r.get(0)
+                })?;
+        let total =
+            Decimal::from_str(&current).map_err(|e| LedgerError::Corrupt(e.to_string()))? + amount;
+        self.tx.execute(
+            "UPDATE cards SET topups = ?2, updated_at = ?3 WHERE id = ?1",
+            params![card_id, total.to_string(), now()],
         )?;
         Ok(())
     }

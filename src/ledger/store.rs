@@ -66,6 +66,9 @@ const MIGRATIONS: &[&str] = &[
     // 2: the card design and sheet layout a batch is rendered with.
     "ALTER TABLE batches ADD COLUMN template TEXT;
     ALTER TABLE batches ADD COLUMN sheet TEXT;",
+    // 3: credit loaded after issue, and a new password kept until the platform confirms it.
+    "ALTER TABLE cards ADD COLUMN topups TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE cards ADD COLUMN pending_password TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

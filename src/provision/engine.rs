@@ -60,6 +60,12 @@ impl Observer for Silent {}
 pub(crate) enum Update {
     Progress(i64, Progress),
     State(i64, CardState, Option<String>),
+    BlockReason(i64, Option<String>),
+    /// The pending password is the account's now.
+    ConfirmPassword(i64),
+    Numbers(i64, Vec<String>),
+    /// Credit loaded after issue (negative: deducted).
+    Topup(i64, rust_decimal::Decimal),
     Journal(JournalEntry),
     /// Retire a card's code and draw a new one; the reply comes after the commit.
     ReplaceCode {
@@ -403,6 +409,10 @@ fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), LedgerError>
                 match update {
                     Update::Progress(id, p) => w.set_progress(*id, *p)?,
                     Update::State(id, s, why) => w.set_state(*id, *s, why.as_deref())?,
+                    Update::BlockReason(id, why) => w.set_block_reason(*id, why.as_deref())?,
+                    Update::ConfirmPassword(id) => w.confirm_password(*id)?,
+                    Update::Numbers(id, n) => w.set_numbers(*id, n)?,
+                    Update::Topup(id, amount) => w.add_topup(*id, *amount)?,
                     Update::Journal(e) => w.journal(e)?,
                     Update::ReplaceCode {
                         card_id,

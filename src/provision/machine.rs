@@ -118,6 +118,8 @@ mod tests {
             state: CardState::Pending,
             failure: None,
             block_reason: None,
+            topups: Decimal::ZERO,
+            pending_password: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod engine;
 mod faults;
 mod fixtures;
 mod issue;
+mod lifecycle;
 mod render;
 mod sandbox_cli;
 mod secrets;

@@ -245,6 +245,8 @@ fn dry_run(
             },
             failure: None,
             block_reason: None,
+            topups: Decimal::ZERO,
+            pending_password: None,
         })
         .collect();
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;

@@ -1,0 +1,51 @@
+//! `cardmint activate`: unblock sold cards.
+
+use std::path::PathBuf;
+
+use super::{EngineArgs, SelectArgs, summarize};
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+use crate::lifecycle::{self, SelectError, Selection};
+
+/// Activate sold cards: unblock their accounts; their state becomes `active`.
+///
+/// Choose the cards with --serials (as printed, ranges allowed), a shop's --sold-list (a CSV
+/// with a `serial` column, or one serial per line), or --all. Serials are checked (check digit,
+/// batch) before anything is sent.
+///
+/// Examples:
+///   cardmint activate B0001 --serials 0000000013-0000000102,0000000137
+///   cardmint activate B0001 --sold-list shop12-sold.csv
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The batch id
+    batch: String,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// A CSV of serials a shop reports as sold
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["serials", "all"])]
+    sold_list: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let ledger = global.open_ledger()?;
+    let batch = global.batch(&ledger, &args.batch)?;
+    let how = match (&args.sold_list, args.select.selection()) {
+        (Some(path), _) => Selection::SoldList(path),
+        (None, Some(s)) => s,
+        (None, None) => return Err(SelectError::Nothing.into()),
+    };
+    let cards = lifecycle::select(ledger.cards(&batch.id)?, &batch.id, how)?;
+    let (cards, skipped) = lifecycle::provisioned(cards);
+    for c in &skipped {
+        println!("  {} skipped: not provisioned ({})", c.serial, c.state);
+    }
+    let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
+        lifecycle::set_blocked(run, cards, false, None)
+    })?;
+    Ok(summarize(&report, "activated"))
+}

@@ -1,0 +1,57 @@
+//! `cardmint audit`: the platform against the ledger, card by card.
+
+use super::{EngineArgs, summarize};
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+use crate::lifecycle;
+
+/// Check every provisioned card of a batch on the platform against the ledger: the account
+/// exists, the ledger's password opens it, the blocked flag matches the card's state, the
+/// numbers match, and the balance is not above what was loaded. Prints each mismatch; exits 5
+/// when there is one.
+///
+/// Example:
+///   cardmint audit B0001
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The batch id
+    batch: String,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let ledger = global.open_ledger()?;
+    let batch = global.batch(&ledger, &args.batch)?;
+    let (cards, skipped) = lifecycle::provisioned(ledger.cards(&batch.id)?);
+    let (results, report) =
+        global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
+            lifecycle::audit(run, cards)
+        })?;
+    let mut mismatches = 0;
+    for (card, problems) in &results {
+        for p in problems {
+            mismatches += 1;
+            println!("{} {}: {p}", card.serial, card.customer);
+        }
+    }
+    println!(
+        "{} cards audited, {mismatches} mismatch(es){}",
+        results.len(),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not provisioned (not audited)", skipped.len())
+        }
+    );
+    if !report.failed.is_empty() {
+        return Ok(summarize(&report, "audited"));
+    }
+    Ok(if mismatches > 0 {
+        Exit::Mismatch
+    } else {
+        Exit::Success
+    })
+}

@@ -1,0 +1,104 @@
+//! `cardmint calls`: every call record of a batch or a card, as CSV.
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::{EngineArgs, summarize};
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+use crate::lifecycle;
+use crate::manifest::write_atomic;
+
+/// Every call record of a batch's cards (or one card, by serial or customer), paged from the
+/// platform 500 at a time until it says there is no more, as CSV: serial, customer, call id,
+/// start time (UTC, ISO 8601), destination, duration in seconds, charge.
+///
+/// Examples:
+///   cardmint calls B0001 --since 2026-11-01 --out november.csv
+///   cardmint calls 0000000013
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A batch id, or one card's serial or customer name
+    target: String,
+    /// Only calls after this UTC date or time (YYYY-MM-DD or "YYYY-MM-DD hh:mm:ss")
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    since: Option<NaiveDateTime>,
+    /// Write the CSV here (default: standard output)
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+fn parse_since(s: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+        })
+        .map_err(|_| format!("{s:?} is not YYYY-MM-DD or \"YYYY-MM-DD hh:mm:ss\""))
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let ledger = global.open_ledger()?;
+    let (batch_id, cards) = match ledger.batch(&args.target)? {
+        Some(b) => (b.id.clone(), lifecycle::provisioned(ledger.cards(&b.id)?).0),
+        None => {
+            let card = global.card(&ledger, &args.target)?;
+            (card.batch_id.clone(), vec![card])
+        }
+    };
+    let (found, report) =
+        global.run_engine(&ledger, Some(&batch_id), cards.len(), &options, |run| {
+            lifecycle::calls(run, cards, args.since)
+        })?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| Error::Usage(e.to_string());
+    w.write_record([
+        "serial",
+        "customer",
+        "call_id",
+        "start_utc",
+        "destination",
+        "duration_seconds",
+        "charge",
+    ])
+    .map_err(io)?;
+    let mut count = 0;
+    for (card, calls) in &found {
+        for c in calls {
+            count += 1;
+            w.write_record([
+                card.serial.clone(),
+                card.customer.clone(),
+                c.call_id.to_string(),
+                c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                c.destination.clone(),
+                c.duration_secs.to_string(),
+                c.charge.normalize().to_string(),
+            ])
+            .map_err(io)?;
+        }
+    }
+    let bytes = w.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
+    match &args.out {
+        Some(path) => {
+            write_atomic(path, &bytes, 0o644)?;
+            println!(
+                "{count} call records of {} cards in {}",
+                found.len(),
+                path.display()
+            );
+        }
+        None => print!("{}", String::from_utf8_lossy(&bytes)),
+    }
+    Ok(if report.failed.is_empty() {
+        Exit::Success
+    } else {
+        summarize(&report, "read")
+    })
+}

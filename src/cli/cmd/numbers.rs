@@ -1,0 +1,71 @@
+//! `cardmint numbers`: add or delete a card's caller-ID numbers.
+
+use phonenumber::country::Id;
+use std::str::FromStr;
+
+use super::{EngineArgs, summarize};
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+use crate::import::normalize_number;
+use crate::lifecycle;
+
+/// Add or delete a CLI (caller-ID) number of one card. Numbers are read with libphonenumber's
+/// data, in international form or national form with --region, and sent as E.164.
+///
+/// Examples:
+///   cardmint numbers 0000000013 --add "+44 20 7946 0958"
+///   cardmint numbers shop_3 --delete "020 7946 0958" --region GB
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Serial (as printed) or customer name
+    card: String,
+    /// Number to attach
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "delete",
+        conflicts_with = "delete"
+    )]
+    add: Option<String>,
+    /// Number to remove
+    #[arg(long, value_name = "N")]
+    delete: Option<String>,
+    /// Region of a national-format number (ISO code, e.g. GB)
+    #[arg(long, value_name = "XX")]
+    region: Option<String>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let region = args
+        .region
+        .as_deref()
+        .map(|r| {
+            Id::from_str(&r.trim().to_ascii_uppercase())
+                .map_err(|_| Error::Usage(format!("--region {r:?}: not a known region code")))
+        })
+        .transpose()?;
+    let (raw, add) = match (&args.add, &args.delete) {
+        (Some(n), _) => (n.as_str(), true),
+        (None, Some(n)) => (n.as_str(), false),
+        (None, None) => return Err(Error::Usage("give --add N or --delete N".into())),
+    };
+    let number = normalize_number(raw, region).map_err(|e| Error::Usage(e.to_string()))?;
+    let ledger = global.open_ledger()?;
+    let card = global.card(&ledger, &args.card)?;
+    let batch = card.batch_id.clone();
+    let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
+        lifecycle::change_number(run, card, &number, add)
+    })?;
+    Ok(summarize(
+        &report,
+        if add {
+            "number added"
+        } else {
+            "number deleted"
+        },
+    ))
+}

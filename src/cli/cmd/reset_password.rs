@@ -1,0 +1,70 @@
+//! `cardmint reset-password`: a new password for one card.
+
+use super::render::{Layout, Printing, render_cards};
+use super::{EngineArgs, summarize};
+use crate::cli::{Exit, Global};
+use crate::codes::{Draw, OsRandom, PasswordSpec};
+use crate::error::Error;
+use crate::lifecycle;
+
+/// Give one card (by serial or customer) a new policy-compliant password. It is recorded in
+/// the ledger before it is sent, confirmed when the platform accepts it, and printed once.
+/// With --print, a replacement welcome card is rendered into the batch's folder.
+///
+/// Example:
+///   cardmint reset-password 0000000013 --print
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Serial (as printed) or customer name
+    card: String,
+    /// Render a replacement welcome card (reset-SERIAL.pdf, one card per page)
+    #[arg(long)]
+    print: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let mut ledger = global.open_ledger()?;
+    let card = global.card(&ledger, &args.card)?;
+    let batch = global.batch(&ledger, &card.batch_id)?;
+    // A reset that was interrupted is finished with the password it sent; otherwise draw one.
+    let new = match &card.pending_password {
+        Some(p) => p.clone(),
+        None => {
+            let spec = PasswordSpec::new(batch.password_length.max(8)).map_err(Error::Usage)?;
+            spec.generate(&mut Draw::new(OsRandom))
+                .map_err(|e| Error::Usage(e.to_string()))?
+        }
+    };
+    // Recorded before it is sent: a kill after sending never loses the new password.
+    ledger.write(|w| w.set_pending_password(card.id, &new))?;
+    let serial = card.serial.clone();
+    let report = global.run_engine(&ledger, Some(&batch.id), 1, &options, |run| {
+        lifecycle::reset_password(run, card, &new)
+    })?;
+    let exit = summarize(&report, "password reset");
+    if exit != Exit::Success {
+        return Ok(exit);
+    }
+    println!("new password for {serial}: {}", new.expose());
+    if args.print {
+        let card = global.card(&ledger, &serial)?;
+        let dir = batch.out_dir.join(format!("reset-{serial}"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
+        let layout = Layout {
+            template: Some("welcome".into()),
+            sheet: Some("cr80".into()),
+            set: Vec::new(),
+        };
+        let mut card = card;
+        card.state = crate::ledger::CardState::Active;
+        for line in render_cards(&batch, &[card], &layout, &Printing::default(), &dir)? {
+            println!("{line}");
+        }
+    }
+    Ok(exit)
+}

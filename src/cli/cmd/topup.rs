@@ -1,0 +1,60 @@
+//! `cardmint topup`: load (or deduct) credit on one card, exactly once.
+
+use rust_decimal::Decimal;
+
+use super::{EngineArgs, summarize};
+use crate::cli::{Exit, Global};
+use crate::error::Error;
+use crate::lifecycle;
+
+/// Load credit on one card (by serial or customer). The balance is read first and again after
+/// any lost answer, so the credit is never loaded twice. A negative amount deducts and needs
+/// --yes.
+///
+/// Examples:
+///   cardmint topup 0000000013 10.00
+///   cardmint topup 0000000013 -2.50 --yes
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Serial (as printed) or customer name
+    card: String,
+    /// Amount with a decimal point, at most two decimals
+    #[arg(allow_negative_numbers = true)]
+    amount: Decimal,
+    /// Confirm a deduction (negative amount)
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let amount = args.amount;
+    if amount.is_zero()
+        || amount.normalize().scale() > 2
+        || amount.abs() >= Decimal::from(10_000_000)
+    {
+        return Err(Error::Usage(format!(
+            "amount {amount}: not zero, at most two decimals, below 10000000"
+        )));
+    }
+    if amount.is_sign_negative() && !args.yes {
+        return Err(Error::Usage(format!(
+            "{amount} deducts credit from the card: add --yes to confirm"
+        )));
+    }
+    let ledger = global.open_ledger()?;
+    let card = global.card(&ledger, &args.card)?;
+    let (serial, batch) = (card.serial.clone(), card.batch_id.clone());
+    let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
+        lifecycle::topup(run, card, amount)
+    })?;
+    let exit = summarize(&report, &format!("topped up with {amount}"));
+    if exit == Exit::Success {
+        let card = global.card(&ledger, &serial)?;
+        println!("card {serial}: {} loaded in all", card.loaded());
+    }
+    Ok(exit)
+}
