@@ -396,3 +396,54 @@ fn rounded(page: &mut Page, r: &Rect, radius: f64) {
     }
     c.close_path();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::template::{Fit, Pattern};
+
+    fn text(width: f64, fit: Fit) -> Text {
+        Text {
+            text: Pattern::parse("x").unwrap(),
+            rect: Rect {
+                x: 0.0,
+                y: 0.0,
+                width,
+                height: 6.0,
+            },
+            size: 12.0,
+            min_size: 6.0,
+            font: 0,
+            color: [0.0; 3],
+            align: Align::Left,
+            fit,
+            line_height: 1.2,
+        }
+    }
+
+    fn font() -> Font {
+        let data = include_bytes!("../../templates/fonts/DejaVuSans.ttf").to_vec();
+        Font::new("DejaVuSans.ttf", data, &"0123456789".chars().collect()).unwrap()
+    }
+
+    #[test]
+    fn text_shrinks_to_fit_or_is_an_error_never_clipped() {
+        let f = font();
+        let line = ["123456789012"];
+        // 12 digits at 12 pt are about 34 mm wide.
+        assert_eq!(fit_size(&text(50.0, Fit::Shrink), &line, &f).unwrap(), 12.0);
+        let size = fit_size(&text(25.0, Fit::Shrink), &line, &f).unwrap();
+        assert!(size < 12.0 && size >= 6.0, "{size}");
+        assert!(f.width(line[0], size) <= pt(25.0) + 0.01);
+        assert!(
+            fit_size(&text(10.0, Fit::Shrink), &line, &f)
+                .unwrap_err()
+                .contains("enlarge the box")
+        );
+        assert!(
+            fit_size(&text(25.0, Fit::Error), &line, &f)
+                .unwrap_err()
+                .contains("fit = \"error\"")
+        );
+    }
+}
