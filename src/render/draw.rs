@@ -433,7 +433,7 @@ mod tests {
         // 12 digits at 12 pt are about 34 mm wide.
         assert_eq!(fit_size(&text(50.0, Fit::Shrink), &line, &f).unwrap(), 12.0);
         let size = fit_size(&text(25.0, Fit::Shrink), &line, &f).unwrap();
-        assert!(size < 12.0 && size >= 6.0, "{size}");
+        assert!((6.0..12.0).contains(&size), "{size}");
         assert!(f.width(line[0], size) <= pt(25.0) + 0.01);
         assert!(
             fit_size(&text(10.0, Fit::Shrink), &line, &f)
