@@ -16,6 +16,14 @@ pub enum PhoneError {
     Invalid { number: String, region: Option<Id> },
 }
 
+/// Reads a region code such as `GB` (case-insensitive) for national-format numbers.
+pub fn parse_region(text: &str) -> Result<Id, String> {
+    use std::str::FromStr;
+    Id::from_str(&text.trim().to_ascii_uppercase()).map_err(|_| {
+        format!("--region {text:?}: not a known region code (use ISO codes such as GB, FR, US)")
+    })
+}
+
 /// Reads one number: spaces, dots, dashes, slashes and brackets are formatting. Returns E.164.
 pub fn normalize_number(text: &str, region: Option<Id>) -> Result<String, PhoneError> {
     let cleaned: String = text

@@ -2,9 +2,7 @@
 //! write its outputs.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
-use phonenumber::country::Id;
 use rust_decimal::Decimal;
 
 use super::EngineArgs;
@@ -106,13 +104,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let region = args
         .region
         .as_deref()
-        .map(|r| {
-            Id::from_str(&r.trim().to_ascii_uppercase()).map_err(|_| {
-                Error::Usage(format!(
-                    "--region {r:?}: not a known region code (use ISO codes such as GB, FR, US)"
-                ))
-            })
-        })
+        .map(|r| crate::import::parse_region(r).map_err(Error::Usage))
         .transpose()?;
     let mut ledger = global.open_ledger()?;
     let known = ledger.known_customers()?;

@@ -1,8 +1,5 @@
 //! `cardmint numbers`: add or delete a card's caller-ID numbers.
 
-use phonenumber::country::Id;
-use std::str::FromStr;
-
 use super::{EngineArgs, summarize};
 use crate::cli::{Exit, Global};
 use crate::error::Error;
@@ -43,10 +40,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let region = args
         .region
         .as_deref()
-        .map(|r| {
-            Id::from_str(&r.trim().to_ascii_uppercase())
-                .map_err(|_| Error::Usage(format!("--region {r:?}: not a known region code")))
-        })
+        .map(|r| crate::import::parse_region(r).map_err(Error::Usage))
         .transpose()?;
     let (raw, add) = match (&args.add, &args.delete) {
         (Some(n), _) => (n.as_str(), true),
