@@ -22,6 +22,7 @@ use std::fs::OpenOptions;
 use std::io::BufWriter;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -214,12 +215,31 @@ impl PendingFile {
     }
 }
 
+/// A deflated content stream, shared when pages repeat one.
+type Stream = Arc<Vec<u8>>;
+
+/// The last front page built and its deflated stream: a retail batch's fronts are all alike,
+/// so most are deflated once.
+type FrontCache = Mutex<Option<(Vec<u8>, Stream)>>;
+
+fn deflate_front(cache: &FrontCache, raw: Vec<u8>) -> Stream {
+    if let Some((known, stream)) = &*cache.lock().unwrap_or_else(|e| e.into_inner())
+        && *known == raw
+    {
+        return Arc::clone(stream);
+    }
+    let stream = Arc::new(pdf::deflate(&raw));
+    *cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((raw, Arc::clone(&stream)));
+    stream
+}
+
 /// One sheet's pages, deflated: front and back.
 fn build_sheet(
     job: &Job<'_>,
     fonts: &[Font],
     slots: &[(usize, &CardFields)],
-) -> Result<(Vec<u8>, Vec<u8>), RenderError> {
+    cache: &FrontCache,
+) -> Result<(Stream, Stream), RenderError> {
     let (design, sheet) = (job.design, job.sheet);
     let mut front = Page::new(sheet.page_height);
     let mut back = Page::new(sheet.page_height);
@@ -239,8 +259,8 @@ fn build_sheet(
     }
     draw::crop_marks(&mut front, &sheet.crop_marks(&placed));
     Ok((
-        pdf::deflate(&front.content.finish()),
-        pdf::deflate(&back.content.finish()),
+        deflate_front(cache, front.content.finish().into_vec()),
+        Arc::new(pdf::deflate(&back.content.finish())),
     ))
 }
 
@@ -287,10 +307,11 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
         }
         None => None,
     };
+    let cache = FrontCache::default();
     for chunk in sheets.chunks(SHEETS_PER_CHUNK) {
-        let pages: Vec<(Vec<u8>, Vec<u8>)> = chunk
+        let pages: Vec<(Stream, Stream)> = chunk
             .par_iter()
-            .map(|slots| build_sheet(job, &fonts, slots))
+            .map(|slots| build_sheet(job, &fonts, slots, &cache))
             .collect::<Result<_, _>>()?;
         for (front, back) in pages {
             first
@@ -362,7 +383,7 @@ pub fn proof(job: &Job<'_>, path: &Path) -> Result<Rendered, RenderError> {
         };
         let caption = format!("PROOF {} {side} offsets x {dx:.2} y {dy:.2} mm", sheet.name);
         draw::proof(&mut page, sheet, &placements, card.radius, &caption, font);
-        pages.push(pdf::deflate(&page.content.finish()));
+        pages.push(Arc::new(pdf::deflate(&page.content.finish())));
     }
     let (file, out) = PendingFile::create(path)?;
     let io = |source| RenderError::Io {

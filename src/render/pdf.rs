@@ -46,6 +46,9 @@ pub struct PdfWriter<W: Write> {
     pages: Ref,
     resources: Ref,
     page_refs: Vec<Ref>,
+    /// Recently written content streams: a page with the same content points at the same
+    /// stream (retail fronts are all alike).
+    recent: std::collections::VecDeque<(std::sync::Arc<Vec<u8>>, Ref)>,
 }
 
 fn chunk() -> Chunk {
@@ -65,6 +68,7 @@ impl<W: Write> PdfWriter<W> {
             pages: Ref::new(1),
             resources: Ref::new(1),
             page_refs: Vec::new(),
+            recent: std::collections::VecDeque::new(),
         };
         w.catalog = w.alloc();
         w.pages = w.alloc();
@@ -92,12 +96,28 @@ impl<W: Write> PdfWriter<W> {
         width_mm: f64,
         height_mm: f64,
         trim: Option<[f64; 4]>,
-        deflated: &[u8],
+        deflated: &std::sync::Arc<Vec<u8>>,
     ) -> std::io::Result<()> {
-        let (page_id, content_id) = (self.alloc(), self.alloc());
-        let mut c = chunk();
-        c.stream(content_id, deflated).filter(Filter::FlateDecode);
-        self.put(content_id, &c)?;
+        let page_id = self.alloc();
+        let known = self
+            .recent
+            .iter()
+            .find(|(bytes, _)| std::sync::Arc::ptr_eq(bytes, deflated) || **bytes == **deflated)
+            .map(|(_, r)| *r);
+        let content_id = match known {
+            Some(r) => r,
+            None => {
+                let id = self.alloc();
+                let mut c = chunk();
+                c.stream(id, deflated).filter(Filter::FlateDecode);
+                self.put(id, &c)?;
+                if self.recent.len() == 4 {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back((std::sync::Arc::clone(deflated), id));
+                id
+            }
+        };
         let mut c = chunk();
         let mut page = c.page(page_id);
         page.media_box(Rect::new(0.0, 0.0, pt(width_mm), pt(height_mm)))
