@@ -12,8 +12,10 @@ use pdf_writer::{Chunk, Filter, Finish, Name, Rect, Ref, Settings, Str};
 use super::font::Font;
 use super::image::{Image, ImageData};
 
-/// Zlib level for content streams and fonts: fast, and close to the best size on this data.
-const DEFLATE_LEVEL: u8 = 3;
+/// Zlib level for content streams and fonts. miniz's level 1 is its fast path: measured on
+/// 10,000 cards, 1.8 CPU-s and 1.2 KB a card, against 2.4 CPU-s and 0.7 KB at level 3; the
+/// 1 s / 1.5 KB budget of the renderer asks for speed first.
+const DEFLATE_LEVEL: u8 = 1;
 
 pub fn deflate(data: &[u8]) -> Vec<u8> {
     compress_to_vec_zlib(data, DEFLATE_LEVEL)

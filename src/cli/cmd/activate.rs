@@ -47,5 +47,6 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
         lifecycle::set_blocked(run, cards, false, None)
     })?;
+    super::refresh_outputs(&ledger, &batch.id)?;
     Ok(summarize(&report, "activated"))
 }

@@ -44,6 +44,15 @@ impl SelectArgs {
     }
 }
 
+/// Brings a batch's manifest and inventory up to date after its cards changed.
+pub fn refresh_outputs(ledger: &crate::ledger::Ledger, batch_id: &str) -> Result<(), Error> {
+    if let Some(batch) = ledger.batch(batch_id)? {
+        let cards = ledger.cards(batch_id)?;
+        crate::manifest::write_outputs(&batch.out_dir, &batch, &cards, false)?;
+    }
+    Ok(())
+}
+
 /// Prints what a changing run did and picks the exit code.
 pub fn summarize(report: &Report, done: &str) -> Exit {
     println!("{} {done}, {} failed", report.done, report.failed.len());

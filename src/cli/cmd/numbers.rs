@@ -54,6 +54,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
         lifecycle::change_number(run, card, &number, add)
     })?;
+    super::refresh_outputs(&ledger, &batch)?;
     Ok(summarize(
         &report,
         if add {

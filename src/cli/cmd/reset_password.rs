@@ -45,6 +45,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let report = global.run_engine(&ledger, Some(&batch.id), 1, &options, |run| {
         lifecycle::reset_password(run, card, &new)
     })?;
+    super::refresh_outputs(&ledger, &batch.id)?;
     let exit = summarize(&report, "password reset");
     if exit != Exit::Success {
         return Ok(exit);

@@ -51,6 +51,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
         lifecycle::topup(run, card, amount)
     })?;
+    super::refresh_outputs(&ledger, &batch)?;
     let exit = summarize(&report, &format!("topped up with {amount}"));
     if exit == Exit::Success {
         let card = global.card(&ledger, &serial)?;
