@@ -97,8 +97,9 @@ impl SandboxProcess {
 
     /// Stops it with SIGTERM and waits, so it saves its state.
     pub fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        // The shell's own kill: no procps needed on a fresh machine.
+        let pid = self.child.id();
+        Command::new("sh").args(["-c", &format!("kill -TERM {pid}")]).status().unwrap();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "sandbox exited with {status}");
     }
