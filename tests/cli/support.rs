@@ -99,7 +99,10 @@ impl SandboxProcess {
     pub fn terminate(mut self) {
         // The shell's own kill: no procps needed on a fresh machine.
         let pid = self.child.id();
-        Command::new("sh").args(["-c", &format!("kill -TERM {pid}")]).status().unwrap();
+        Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
+            .status()
+            .unwrap();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "sandbox exited with {status}");
     }
