@@ -134,6 +134,97 @@ pub struct RenderSettings {
     pub printers: BTreeMap<String, PrinterOffsets>,
 }
 
+/// Saves a printer's calibration in the config file (`./cardmint.toml` when there is none yet):
+/// its `[printers.NAME]` table is replaced, or appended; every other line stays as it was. The
+/// file is written atomically and owner-only. Returns the file's path.
+pub fn save_printer(
+    env: &dyn Env,
+    name: &str,
+    offsets: &PrinterOffsets,
+) -> Result<PathBuf, ConfigError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(ConfigError::Invalid {
+            field: "--printer".into(),
+            reason: format!("{name:?}: a printer name is letters, digits, - and _"),
+        });
+    }
+    let path = config_path(env).unwrap_or_else(|| PathBuf::from("cardmint.toml"));
+    let text = if path.exists() {
+        read_file(&path)?; // refuses a file others can read, and a broken one
+        std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?
+    } else {
+        String::new()
+    };
+    let updated = with_printer(&text, name, offsets);
+    // The result must still be a valid config with these offsets.
+    let parsed: FileConfig = toml::from_str(&updated).map_err(|e| ConfigError::Parse {
+        path: path.clone(),
+        message: describe_toml_error(&updated, &e),
+    })?;
+    debug_assert_eq!(parsed.printers.get(name), Some(offsets));
+    let tmp = path.with_extension("toml.tmp");
+    let write = |p: &Path, data: &[u8]| -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(p)?;
+        f.write_all(data)?;
+        f.sync_all()
+    };
+    write(&tmp, updated.as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(path)
+}
+
+/// The config text with `[printers.NAME]` set to `offsets`.
+fn with_printer(text: &str, name: &str, o: &PrinterOffsets) -> String {
+    let header = format!("[printers.{name}]");
+    let table = format!(
+        "{header}\nfront_x = {}\nfront_y = {}\nback_x = {}\nback_y = {}\n",
+        o.front_x, o.front_y, o.back_x, o.back_y
+    );
+    let mut out = String::new();
+    let mut skipping = false;
+    let mut replaced = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            skipping = trimmed == header;
+            if skipping {
+                out.push_str(&table);
+                replaced = true;
+                continue;
+            }
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !replaced {
+        if !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(&table);
+    }
+    out
+}
+
 /// Template values and printer calibrations from the config file (none without one).
 pub fn render_settings(env: &dyn Env) -> Result<RenderSettings, ConfigError> {
     let file = match config_path(env) {
@@ -372,6 +463,40 @@ mod tests {
             "CARDMINT_CONFIG",
             path.display().to_string(),
         )]))
+    }
+
+    #[test]
+    fn a_printer_is_saved_without_touching_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "# mine\n[reseller]\nusername = \"r\"\npassword = \"p\"\n\n[printers.office]\nfront_x = 1\n\n[values]\nbrand = \"B\"\n";
+        let env = env_with_file(dir.path(), text, 0o600);
+        let o = PrinterOffsets {
+            front_x: 0.4,
+            front_y: -0.2,
+            back_x: 0.0,
+            back_y: 1.5,
+        };
+        let path = save_printer(&env, "office", &o).unwrap();
+        save_printer(&env, "lab", &PrinterOffsets::default()).unwrap();
+        let saved = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            saved.starts_with("# mine\n[reseller]\nusername = \"r\"\npassword = \"p\"\n"),
+            "{saved}"
+        );
+        assert!(
+            saved.contains("[values]\nbrand = \"B\"") && saved.contains("[printers.lab]"),
+            "{saved}"
+        );
+        assert_eq!(saved.matches("[printers.office]").count(), 1);
+        let settings = render_settings(&env).unwrap();
+        assert_eq!(settings.printers["office"], o);
+        assert_eq!(settings.values["brand"], "B");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(save_printer(&env, "bad name", &o).is_err());
     }
 
     #[test]

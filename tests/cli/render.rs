@@ -312,8 +312,24 @@ fn preview_proof_and_template_errors() {
     );
     cm.expect(
         0,
-        &["render", "B0001", "--proof", "--front-offset-x", "0.5"],
+        &[
+            "render",
+            "B0001",
+            "--proof",
+            "--printer",
+            "office",
+            "--front-offset-x",
+            "0.5",
+            "--save-printer",
+        ],
     );
+    assert!(
+        std::fs::read_to_string(cm.path("cardmint.toml"))
+            .unwrap()
+            .contains("[printers.office]\nfront_x = 0.5")
+    );
+    std::fs::remove_file(cm.path("out/B0001/proof.pdf")).unwrap();
+    cm.expect(0, &["render", "B0001", "--proof", "--printer", "office"]);
     let proof = tool(
         "pdftotext",
         &[cm.path("out/B0001/proof.pdf").to_str().unwrap(), "-"],

@@ -60,6 +60,9 @@ pub struct Printing {
     /// Begin on card position N of the first sheet (a partly used sheet)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub start: usize,
+    /// Save the offsets as the calibration of --printer NAME in the config file
+    #[arg(long, requires = "printer")]
+    pub save_printer: bool,
 }
 
 impl Default for Printing {
@@ -72,6 +75,7 @@ impl Default for Printing {
             back_offset_x: None,
             back_offset_y: None,
             start: 1,
+            save_printer: false,
         }
     }
 }
@@ -80,11 +84,17 @@ impl Printing {
     fn offsets(&self) -> Result<Offsets, Error> {
         let settings = config::render_settings(&ProcessEnv)?;
         let saved = match &self.printer {
-            Some(name) => *settings.printers.get(name).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--printer {name}: no [printers.{name}] in the config file"
-                ))
-            })?,
+            Some(name) => match settings.printers.get(name) {
+                Some(saved) => *saved,
+                // A new printer is being calibrated: its offsets come from the flags.
+                None if self.save_printer => Default::default(),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "--printer {name}: no [printers.{name}] in the config file \
+                         (calibrate it with --proof --save-printer)"
+                    )));
+                }
+            },
             None => Default::default(),
         };
         let o = Offsets {
@@ -98,6 +108,16 @@ impl Printing {
             .any(|v| !v.is_finite() || v.abs() > 20.0)
         {
             return Err(Error::Usage("offsets are at most 20 mm either way".into()));
+        }
+        if let (true, Some(name)) = (self.save_printer, &self.printer) {
+            let saved = config::PrinterOffsets {
+                front_x: o.front_x,
+                front_y: o.front_y,
+                back_x: o.back_x,
+                back_y: o.back_y,
+            };
+            let path = config::save_printer(&ProcessEnv, name, &saved)?;
+            println!("calibration of printer {name} saved in {}", path.display());
         }
         Ok(o)
     }
@@ -113,7 +133,7 @@ impl Printing {
 /// Examples:
 ///   cardmint render B0001
 ///   cardmint render B0001 --serials 0000000013-0000000102 --sheet cr80 --duplex none
-///   cardmint render B0001 --proof --printer office --front-offset-x 0.4
+///   cardmint render B0001 --proof --printer office --front-offset-x 0.4 --save-printer
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
