@@ -307,23 +307,45 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
         }
         None => None,
     };
+    // Sheets are drawn in parallel a chunk at a time while a writer thread streams the
+    // previous chunk's pages out, so the cores do not wait for the disk.
     let cache = FrontCache::default();
-    for chunk in sheets.chunks(SHEETS_PER_CHUNK) {
-        let pages: Vec<(Stream, Stream)> = chunk
-            .par_iter()
-            .map(|slots| build_sheet(job, &fonts, slots, &cache))
-            .collect::<Result<_, _>>()?;
-        for (front, back) in pages {
-            first
-                .page(w, h, trim, &front)
-                .map_err(pdf_err(&first_path))?;
-            match &mut second {
-                Some((_, backs)) => backs.page(w, h, trim, &back),
-                None => first.page(w, h, trim, &back),
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Stream, Stream)>>(1);
+    let written = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| -> Result<(), RenderError> {
+            for pages in rx {
+                for (front, back) in pages {
+                    first
+                        .page(w, h, trim, &front)
+                        .map_err(pdf_err(&first_path))?;
+                    match &mut second {
+                        Some((_, backs)) => backs.page(w, h, trim, &back),
+                        None => first.page(w, h, trim, &back),
+                    }
+                    .map_err(pdf_err(second_path.as_ref().unwrap_or(&first_path)))?;
+                }
             }
-            .map_err(pdf_err(second_path.as_ref().unwrap_or(&first_path)))?;
-        }
-    }
+            Ok(())
+        });
+        let built = (|| {
+            for chunk in sheets.chunks(SHEETS_PER_CHUNK) {
+                let pages: Vec<(Stream, Stream)> = chunk
+                    .par_iter()
+                    .map(|slots| build_sheet(job, &fonts, slots, &cache))
+                    .collect::<Result<_, _>>()?;
+                if tx.send(pages).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+            }
+            Ok::<(), RenderError>(())
+        })();
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(RenderError::Pdf("the PDF writer thread panicked".into())));
+        built.and(written)
+    });
+    written?;
     let spot = spot(job.design);
     let mut pages = first.page_count();
     let mut files = vec![
