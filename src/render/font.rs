@@ -18,6 +18,8 @@ pub struct Font {
     pub italic_angle: f32,
     /// char -> (new glyph id in the subset, advance in font units)
     glyphs: BTreeMap<char, (u16, u16)>,
+    /// The same for ASCII, by code: the hot path of measuring and encoding.
+    ascii: [Option<(u16, u16)>; 128],
     remapper: GlyphRemapper,
     /// new glyph id -> advance in font units
     advances: Vec<u16>,
@@ -44,7 +46,7 @@ impl Font {
             face.glyph_hor_advance(ttf_parser::GlyphId(gid))
                 .unwrap_or(0)
         };
-        let glyphs = old
+        let glyphs: BTreeMap<char, (u16, u16)> = old
             .iter()
             .map(|(&c, &g)| (c, (remapper.get(g).expect("remapped"), advance(g))))
             .collect();
@@ -74,6 +76,7 @@ impl Font {
                 b.y_max as f32,
             ],
             italic_angle,
+            ascii: std::array::from_fn(|i| glyphs.get(&char::from(i as u8)).copied()),
             glyphs,
             remapper,
             advances,
@@ -85,7 +88,7 @@ impl Font {
     pub fn width(&self, text: &str, size: f32) -> f32 {
         let units: u32 = text
             .chars()
-            .filter_map(|c| self.glyphs.get(&c))
+            .filter_map(|c| self.glyph(c))
             .map(|g| u32::from(g.1))
             .sum();
         units as f32 * size / self.units_per_em
@@ -94,9 +97,17 @@ impl Font {
     /// The bytes that show `text` (two-byte glyph ids of the subset, Identity-H).
     pub fn encode(&self, text: &str) -> Vec<u8> {
         text.chars()
-            .filter_map(|c| self.glyphs.get(&c))
+            .filter_map(|c| self.glyph(c))
             .flat_map(|g| g.0.to_be_bytes())
             .collect()
+    }
+
+    fn glyph(&self, c: char) -> Option<(u16, u16)> {
+        if c.is_ascii() {
+            self.ascii[c as usize]
+        } else {
+            self.glyphs.get(&c).copied()
+        }
     }
 
     /// True when every character of `text` has a glyph here.

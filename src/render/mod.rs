@@ -76,41 +76,102 @@ pub struct Rendered {
     pub sheets: usize,
 }
 
-/// Every character each font will draw, checked against the font (the card and element are
-/// named when a glyph is missing).
-fn glyph_sets(job: &Job<'_>, extra: &[String]) -> Result<Vec<BTreeSet<char>>, RenderError> {
+/// A set of characters with an array for ASCII (most of what cards print).
+#[derive(Clone)]
+struct CharSet {
+    ascii: [bool; 128],
+    other: BTreeSet<char>,
+}
+
+impl CharSet {
+    fn new() -> Self {
+        CharSet {
+            ascii: [false; 128],
+            other: BTreeSet::new(),
+        }
+    }
+
+    fn add(&mut self, text: &str) {
+        for c in text.chars() {
+            match c {
+                '\n' => {}
+                c if c.is_ascii() => self.ascii[c as usize] = true,
+                c => {
+                    self.other.insert(c);
+                }
+            }
+        }
+    }
+
+    fn merge(mut self, other: CharSet) -> CharSet {
+        for (a, b) in self.ascii.iter_mut().zip(other.ascii) {
+            *a |= b;
+        }
+        self.other.extend(other.other);
+        self
+    }
+
+    fn into_set(self) -> BTreeSet<char> {
+        let ascii = (0..128u8)
+            .filter(|&i| self.ascii[i as usize])
+            .map(char::from);
+        ascii.chain(self.other).collect()
+    }
+}
+
+/// Every character each font will draw: the literal text and the values shared by the batch
+/// once, then the card fields of every card (in parallel).
+fn glyph_sets(job: &Job<'_>, extra: &[String]) -> Vec<BTreeSet<char>> {
     let design = job.design;
     let n = design.fonts.len();
-    let per_card = |card: &CardFields| -> Result<Vec<BTreeSet<char>>, RenderError> {
+    let mut shared = vec![CharSet::new(); n];
+    // Per font: the card fields its texts print.
+    let mut card_fields: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); n];
+    for (_, e) in design.front.iter().chain(&design.back) {
+        if let Element::Text(t) = e {
+            for segment in &t.text.0 {
+                match segment {
+                    template::Segment::Literal(l) => shared[t.font].add(l),
+                    template::Segment::Field(f) if template::CARD_FIELDS.contains(&f.as_str()) => {
+                        card_fields[t.font].insert(f.as_str());
+                    }
+                    template::Segment::Field(f) => {
+                        shared[t.font].add(design.values.get(f).map_or("", String::as_str))
+                    }
+                }
+            }
+        }
+    }
+    if n > 0 {
+        for s in extra {
+            shared[0].add(s);
+        }
+    }
+    let per_card = |card: &CardFields| {
         let fields = Fields {
             card,
             values: &design.values,
         };
-        let mut sets = vec![BTreeSet::new(); n];
-        for (label, e) in design.front.iter().chain(&design.back) {
-            if let Element::Text(t) = e {
-                let text = t.text.render(|f| fields.get(f));
-                sets[t.font].extend(text.chars().filter(|c| *c != '\n'));
-                let _ = label;
-            }
-        }
-        Ok(sets)
+        card_fields
+            .iter()
+            .map(|names| {
+                let mut set = CharSet::new();
+                for name in names {
+                    set.add(fields.get(name));
+                }
+                set
+            })
+            .collect::<Vec<_>>()
     };
-    let mut sets = job.cards.par_iter().map(per_card).try_reduce(
-        || vec![BTreeSet::new(); n],
-        |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                x.extend(y);
-            }
-            Ok(a)
-        },
-    )?;
-    if n > 0 {
-        for s in extra {
-            sets[0].extend(s.chars());
-        }
-    }
-    Ok(sets)
+    let from_cards = job.cards.par_iter().map(per_card).reduce(
+        || vec![CharSet::new(); n],
+        |a, b| a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect(),
+    );
+    shared
+        .into_iter()
+        .zip(from_cards)
+        .map(|(a, b)| a.merge(b).into_set())
+        .collect()
 }
 
 /// Names the first card and element whose text the font cannot draw.
@@ -148,7 +209,7 @@ fn missing_glyph(job: &Job<'_>, font: usize) -> Option<String> {
 }
 
 fn load_fonts(job: &Job<'_>, extra: &[String]) -> Result<Vec<Font>, RenderError> {
-    let sets = glyph_sets(job, extra)?;
+    let sets = glyph_sets(job, extra);
     job.design
         .fonts
         .iter()
