@@ -413,6 +413,63 @@ fn pack(dark: &[bool], size: usize, rows: &mut [u64], cols: &mut [u64]) {
     }
 }
 
+/// For one mask, what turns the unmasked symbol (drawn with mask 0's format bits) into the
+/// masked one: the data modules the mask inverts, and the format bits changing from mask 0's
+/// to this mask's. Packed like [`pack`].
+struct MaskTable {
+    rows: Vec<u64>,
+    cols: Vec<u64>,
+}
+
+/// The eight mask tables of a version (up to 64 modules wide), computed once per thread.
+fn mask_tables(ver: usize) -> std::rc::Rc<Vec<MaskTable>> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<Option<std::rc::Rc<Vec<MaskTable>>>>> =
+            std::cell::RefCell::new(vec![None; 41]);
+    }
+    CACHE.with(|cache| {
+        if let Some(t) = &cache.borrow()[ver] {
+            return std::rc::Rc::clone(t);
+        }
+        let blank = Symbol::new(ver);
+        let size = blank.size;
+        let modules = blank.data_modules();
+        let format_of = |mask: u32| {
+            let mut s = Symbol {
+                size,
+                dark: vec![false; size * size],
+                function: blank.function.clone(),
+            };
+            s.format_bits(mask);
+            let (mut r, mut c) = (vec![0u64; size], vec![0u64; size]);
+            pack(&s.dark, size, &mut r, &mut c);
+            (r, c)
+        };
+        let (f0_rows, f0_cols) = format_of(0);
+        let tables: Vec<MaskTable> = (0..8)
+            .map(|mask| {
+                let mut s = Symbol {
+                    size,
+                    dark: vec![false; size * size],
+                    function: blank.function.clone(),
+                };
+                s.apply_mask(&modules, mask);
+                let (mut rows, mut cols) = (vec![0u64; size], vec![0u64; size]);
+                pack(&s.dark, size, &mut rows, &mut cols);
+                let (fr, fc) = format_of(mask);
+                for i in 0..size {
+                    rows[i] ^= f0_rows[i] ^ fr[i];
+                    cols[i] ^= f0_cols[i] ^ fc[i];
+                }
+                MaskTable { rows, cols }
+            })
+            .collect();
+        let tables = std::rc::Rc::new(tables);
+        cache.borrow_mut()[ver] = Some(std::rc::Rc::clone(&tables));
+        tables
+    })
+}
+
 /// The penalty on bit-packed lines, for symbols up to 64 modules wide (versions 1 to 11, what
 /// cards carry): runs come from the bits where the colour changes, 2x2 blocks from XORs and
 /// popcounts. Same rules and weights as [`Symbol::penalty`].
@@ -528,21 +585,34 @@ impl Matrix {
         let modules = symbol.data_modules();
         let mut runs = Vec::with_capacity(symbol.size + 2);
         let mut best = (u32::MAX, 0);
-        let packed = symbol.size <= 64;
-        let (mut rows, mut cols) = (vec![0u64; symbol.size], vec![0u64; symbol.size]);
-        for mask in 0..8 {
-            symbol.apply_mask(&modules, mask);
-            symbol.format_bits(mask);
-            let score = if packed {
-                pack(&symbol.dark, symbol.size, &mut rows, &mut cols);
-                penalty_packed(&rows, &cols, symbol.size, &mut runs)
-            } else {
-                symbol.penalty(&mut runs)
-            };
-            if score < best.0 {
-                best = (score, mask);
+        if symbol.size <= 64 {
+            // Each mask's lines come from the unmasked symbol by XOR with per-version tables.
+            let size = symbol.size;
+            let tables = mask_tables(ver);
+            let (mut base_rows, mut base_cols) = (vec![0u64; size], vec![0u64; size]);
+            pack(&symbol.dark, size, &mut base_rows, &mut base_cols);
+            let (mut rows, mut cols) = (vec![0u64; size], vec![0u64; size]);
+            for mask in 0..8 {
+                let t = &tables[mask];
+                for (i, (r, c)) in rows.iter_mut().zip(cols.iter_mut()).enumerate() {
+                    *r = base_rows[i] ^ t.rows[i];
+                    *c = base_cols[i] ^ t.cols[i];
+                }
+                let score = penalty_packed(&rows, &cols, size, &mut runs);
+                if score < best.0 {
+                    best = (score, mask as u32);
+                }
             }
-            symbol.apply_mask(&modules, mask);
+        } else {
+            for mask in 0..8 {
+                symbol.apply_mask(&modules, mask);
+                symbol.format_bits(mask);
+                let score = symbol.penalty(&mut runs);
+                if score < best.0 {
+                    best = (score, mask);
+                }
+                symbol.apply_mask(&modules, mask);
+            }
         }
         symbol.apply_mask(&modules, best.1);
         symbol.format_bits(best.1);
@@ -618,11 +688,20 @@ mod tests {
             let modules = symbol.data_modules();
             let size = symbol.size;
             let mut runs = Vec::new();
+            let (mut base_rows, mut base_cols) = (vec![0u64; size], vec![0u64; size]);
+            pack(&symbol.dark, size, &mut base_rows, &mut base_cols);
+            let tables = mask_tables(ver);
             for mask in 0..8 {
                 symbol.apply_mask(&modules, mask);
                 symbol.format_bits(mask);
                 let (mut rows, mut cols) = (vec![0u64; size], vec![0u64; size]);
                 pack(&symbol.dark, size, &mut rows, &mut cols);
+                // The XOR tables give exactly the masked symbol's lines.
+                let t = &tables[mask as usize];
+                for i in 0..size {
+                    assert_eq!(base_rows[i] ^ t.rows[i], rows[i], "mask {mask} row {i}");
+                    assert_eq!(base_cols[i] ^ t.cols[i], cols[i], "mask {mask} column {i}");
+                }
                 let plain = symbol.penalty(&mut runs);
                 assert_eq!(
                     penalty_packed(&rows, &cols, size, &mut runs),
