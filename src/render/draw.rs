@@ -314,25 +314,16 @@ pub fn proof(
     // Scale: a tick every mm, longer every 5 and 10 mm, numbered every 10.
     page.content.set_stroke_rgb(0.0, 0.0, 0.0);
     page.content.set_line_width(0.15);
+    let tick = |i: usize| match (i % 10, i % 5) {
+        (0, _) => 4.0,
+        (_, 0) => 2.5,
+        _ => 1.5,
+    };
     for i in 0..=(sheet.page_width as usize) {
-        let len = if i % 10 == 0 {
-            4.0
-        } else if i % 5 == 0 {
-            2.5
-        } else {
-            1.5
-        };
-        page.line(i as f64, 0.0, i as f64, len);
+        page.line(i as f64, 0.0, i as f64, tick(i));
     }
     for i in 0..=(sheet.page_height as usize) {
-        let len = if i % 10 == 0 {
-            4.0
-        } else if i % 5 == 0 {
-            2.5
-        } else {
-            1.5
-        };
-        page.line(0.0, i as f64, len, i as f64);
+        page.line(0.0, i as f64, tick(i), i as f64);
     }
     page.content.stroke();
     let label = |page: &mut Page, text: &str, x: f64, y: f64, size: f32| {
