@@ -17,7 +17,7 @@ pub use draw::CardFields;
 pub use layout::{Duplex, Offsets, Sheet};
 pub use template::{Design, TemplateError, load_design, load_sheet};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::OpenOptions;
 use std::io::BufWriter;
 use std::os::unix::fs::OpenOptionsExt;
@@ -504,6 +504,3 @@ pub fn sample_cards(count: usize) -> Vec<CardFields> {
         })
         .collect()
 }
-
-/// Values for the value fields: the config file's, then `--set`.
-pub type Values = BTreeMap<String, String>;

@@ -8,7 +8,7 @@ use crate::cli::{Exit, Global};
 use crate::codes::parse_serial_ranges;
 use crate::config::{self, ProcessEnv};
 use crate::error::Error;
-use crate::ledger::{Batch, Card, CardState, Ledger};
+use crate::ledger::{Batch, Card, CardState};
 use crate::render::{self, CardFields, Duplex, Job, Offsets, Target};
 
 /// How cards are laid out on paper: shared by `render`, `issue` and `preview`.
@@ -156,7 +156,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let ledger = global.open_ledger()?;
-    let batch = find_batch(&ledger, &args.batch)?;
+    let batch = global.batch(&ledger, &args.batch)?;
     let mut cards = ledger.cards(&batch.id)?;
     if let Some(text) = &args.serials {
         let ranges =
@@ -198,12 +198,6 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         println!("{line}");
     }
     Ok(Exit::Success)
-}
-
-fn find_batch(ledger: &Ledger, id: &str) -> Result<Batch, Error> {
-    ledger
-        .batch(id)?
-        .ok_or_else(|| Error::NotFound(format!("no batch {id} in {}", ledger.path().display())))
 }
 
 /// The design and sheet for a batch: as asked, else as recorded with the batch, else retail

@@ -34,13 +34,7 @@ pub struct Args {
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
     let ledger = global.open_ledger()?;
-    let batch = ledger.batch(&args.batch)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "no batch {} in {}",
-            args.batch,
-            ledger.path().display()
-        ))
-    })?;
+    let batch = global.batch(&ledger, &args.batch)?;
     finish_batch(
         global,
         &ledger,

@@ -18,13 +18,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let ledger = global.open_ledger()?;
-    let b = ledger.batch(&args.batch)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "no batch {} in {}",
-            args.batch,
-            ledger.path().display()
-        ))
-    })?;
+    let b = global.batch(&ledger, &args.batch)?;
     let c = ledger.counts(&b.id)?;
     let cards = ledger.cards(&b.id)?;
     println!("batch      {}", b.id);
