@@ -44,6 +44,13 @@ pub struct UserInfo {
     pub numbers: Vec<String>,
 }
 
+impl UserInfo {
+    /// The balance to the fifth decimal when the platform sends it, else the truncated one.
+    pub fn exact_balance(&self) -> Decimal {
+        self.specific_balance.unwrap_or(self.balance)
+    }
+}
+
 /// One call record of calloverview.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {

@@ -152,11 +152,13 @@ pub fn topup_applied(before: Decimal, after: Decimal, amount: Decimal) -> Option
 /// Loads (or deducts) credit exactly once: the balance is read before, and after any unknown
 /// outcome, so a lost answer never leads to a second load.
 pub fn topup(ctx: &mut Ctx<'_>, card: &Card, amount: Decimal) -> ItemOutcome {
-    let before = match settle_read(ctx, card) {
-        Ok(b) => b,
-        Err(o) => return o,
-    };
     let customer = card.customer.clone();
+    let read = |c: &crate::api::Client| c.get_user_info(&customer);
+    let before = match super::report::read(ctx, card, Command::GetUserInfo, &read) {
+        Ok(info) => info.exact_balance(),
+        Err(ItemOutcome::Failed(reason)) => return fail(ctx, card, reason),
+        Err(other) => return other,
+    };
     let act = |ctx: &mut Ctx<'_>| {
         let customer = customer.clone();
         ctx.request(Some(card.id), Command::SetTransaction, move |c| {
@@ -165,7 +167,7 @@ pub fn topup(ctx: &mut Ctx<'_>, card: &Card, amount: Decimal) -> ItemOutcome {
         .map(|_| ())
     };
     let check = |ctx: &mut Ctx<'_>| {
-        let after = balance(&info(ctx, card)?);
+        let after = info(ctx, card)?.exact_balance();
         topup_applied(before, after, amount).ok_or_else(|| {
             Failure::Refused(crate::api::ApiError::Protocol {
                 command: Command::SetTransaction,
@@ -180,26 +182,6 @@ pub fn topup(ctx: &mut Ctx<'_>, card: &Card, amount: Decimal) -> ItemOutcome {
     }
     ctx.send(Update::Topup(card.id, amount));
     ItemOutcome::Done
-}
-
-fn balance(info: &crate::api::UserInfo) -> Decimal {
-    info.specific_balance.unwrap_or(info.balance)
-}
-
-fn settle_read(ctx: &mut Ctx<'_>, card: &Card) -> Result<Decimal, ItemOutcome> {
-    let max = ctx.options().max_attempts;
-    for attempt in 1..=max {
-        match info(ctx, card) {
-            Ok(i) => return Ok(balance(&i)),
-            Err(Failure::Stopped) => return Err(ItemOutcome::Stopped),
-            Err(Failure::Refused(e)) => return Err(fail(ctx, card, e.to_string())),
-            Err(Failure::Unknown(_) | Failure::GaveUp(_)) if attempt < max => ctx.back_off(attempt),
-            Err(Failure::Unknown(e) | Failure::GaveUp(e)) => {
-                return Err(fail(ctx, card, format!("gave up: {e}")));
-            }
-        }
-    }
-    unreachable!("the loop returns")
 }
 
 /// Sets the card's pending password on the platform (the ledger already holds it as pending)

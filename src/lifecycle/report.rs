@@ -11,7 +11,7 @@ use crate::ledger::Card;
 use crate::provision::engine::{Ctx, Failure, ItemOutcome};
 
 /// Reads with retries: reads change nothing, so an unknown outcome is simply asked again.
-fn read<T>(
+pub(super) fn read<T>(
     ctx: &mut Ctx<'_>,
     card: &Card,
     command: Command,
@@ -54,10 +54,6 @@ impl Status {
     }
 }
 
-fn balance(info: &UserInfo) -> Decimal {
-    info.specific_balance.unwrap_or(info.balance)
-}
-
 /// Compares the platform's view with the ledger's.
 pub fn differences(card: &Card, info: &UserInfo) -> Vec<String> {
     let mut out = Vec::new();
@@ -78,10 +74,10 @@ pub fn differences(card: &Card, info: &UserInfo) -> Vec<String> {
             card.numbers.join(" ")
         ));
     }
-    if balance(info) > card.loaded() {
+    if info.exact_balance() > card.loaded() {
         out.push(format!(
             "balance {} is above the {} loaded",
-            balance(info),
+            info.exact_balance(),
             card.loaded()
         ));
     }
@@ -97,7 +93,7 @@ pub fn status(ctx: &mut Ctx<'_>, card: &Card) -> Result<Status, ItemOutcome> {
         serial: card.serial.clone(),
         customer: card.customer.clone(),
         loaded: card.loaded(),
-        balance: balance(&info),
+        balance: info.exact_balance(),
         blocked: info.blocked,
         numbers: info.numbers.clone(),
         differences: differences(card, &info),

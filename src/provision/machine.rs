@@ -66,7 +66,7 @@ pub fn reconcile(
         return Reconciled::NotOurs;
     }
     // A fresh account holds nothing until we credit it, so its balance is 0 or the face value.
-    let balance = info.specific_balance.unwrap_or(info.balance);
+    let balance = info.exact_balance();
     let credited = if balance == Decimal::ZERO {
         false
     } else if balance == card.value {
