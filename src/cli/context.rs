@@ -100,6 +100,19 @@ impl Global {
         f: impl FnOnce(&Run<'_>) -> Result<T, EngineError>,
     ) -> Result<T, Error> {
         let connection = self.connect(options.concurrency)?;
+        self.run_engine_with(&connection, ledger, batch_id, items, options, f)
+    }
+
+    /// [`Global::run_engine`] on a connection already made.
+    pub fn run_engine_with<T>(
+        &self,
+        connection: &Connection,
+        ledger: &Ledger,
+        batch_id: Option<&str>,
+        items: usize,
+        options: &EngineOptions,
+        f: impl FnOnce(&Run<'_>) -> Result<T, EngineError>,
+    ) -> Result<T, Error> {
         let progress = Progress::new(batch_id.unwrap_or("cards"), items, self.quiet, self.verbose);
         let run = Run {
             client: &connection.client,

@@ -157,7 +157,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let out_dir = new.out_dir.clone().unwrap_or_else(|| default_out(&next_id));
     manifest::check_dir(&out_dir, &next_id)?;
     // Fail on settings before anything is recorded; nothing is sent yet.
-    drop(global.connect(1)?);
+    let connection = global.connect(options.concurrency)?;
     let batch = ledger.create_batch(&new, &cards, default_out)?;
     manifest::claim_dir(&batch.out_dir, &batch.id)?;
     if !global.quiet {
@@ -174,6 +174,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         &options,
         &args.layout,
         &args.printing,
+        Some(connection),
     )
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::EngineArgs;
 use super::render::{Layout, Printing, render_cards};
-use crate::cli::progress::Progress;
+use crate::cli::context::Connection;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{Batch, Ledger};
@@ -42,10 +42,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         &options,
         &args.layout,
         &Printing::default(),
+        None,
     )
 }
 
-/// Provisions the unfinished cards of `batch`, writes its outputs and prints the summary.
+/// Provisions the unfinished cards of `batch` (over `connection` when the caller already made
+/// one), writes its outputs and prints the summary.
 pub fn finish_batch(
     global: &Global,
     ledger: &Ledger,
@@ -53,23 +55,33 @@ pub fn finish_batch(
     options: &EngineOptions,
     layout: &Layout,
     printing: &Printing,
+    connection: Option<Connection>,
 ) -> Result<Exit, Error> {
     let cards = ledger.cards(&batch.id)?;
     let todo = ledger.counts(&batch.id)?;
     let todo = todo.pending + todo.failed;
     let report = if todo > 0 {
-        let connection = global.connect(options.concurrency)?;
-        let progress = Progress::new(&batch.id, todo, global.quiet, global.verbose);
-        let report = provision::provision(
-            &connection.client,
-            ledger.path(),
-            batch,
-            cards,
+        let connection = match connection {
+            Some(c) => c,
+            None => global.connect(options.concurrency)?,
+        };
+        Some(global.run_engine_with(
+            &connection,
+            ledger,
+            Some(&batch.id),
+            todo,
             options,
-            &progress,
-        )?;
-        progress.finish();
-        Some(report)
+            |run| {
+                provision::provision(
+                    run.client,
+                    run.ledger,
+                    batch,
+                    cards,
+                    run.options,
+                    run.observer,
+                )
+            },
+        )?)
     } else {
         None
     };
