@@ -160,7 +160,9 @@ fn a_sold_list_activates_its_serials_and_a_bad_line_sends_nothing() {
 
 #[test]
 fn a_topup_is_loaded_exactly_once_when_answers_are_lost() {
-    let sb = faulty("33", "lost", "0.4");
+    // A quarter of all answers lost: at 40 %, a card of the issue step itself sometimes met
+    // eight losses in a row and was (rightly) given up, which made this test flaky.
+    let sb = faulty("33", "lost", "0.25");
     let cm = Cardmint::against(&sb.url);
     cm.expect(
         0,
