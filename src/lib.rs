@@ -9,6 +9,7 @@
 //! | [`sandbox`] | a local server that behaves like the platform, for tests and demos |
 //! | `cli` | the command line: parsing, exit codes, printing results |
 //! | [`error`] | the top-level error wrapping each module's own |
+//! | [`lockfile`] | exclusive OS locks with a named holder (one writer per ledger) |
 
 pub mod api;
 mod cli;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod import;
 pub mod ledger;
 pub mod lifecycle;
+pub mod lockfile;
 pub mod manifest;
 pub mod provision;
 pub mod render;

@@ -20,6 +20,8 @@ pub struct Global {
     pub sandbox: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// This process's command line, to name it as the ledger's lock holder.
+    pub command_line: String,
 }
 
 /// A client and, with `--sandbox`, the sandbox it talks to (stopped and saved on drop).
@@ -33,8 +35,18 @@ impl Global {
         config::ledger_path(self.ledger.as_deref(), &ProcessEnv)
     }
 
+    /// The ledger for reading (commands that change no card).
     pub fn open_ledger(&self) -> Result<Ledger, Error> {
         Ok(Ledger::open(&self.ledger_path())?)
+    }
+
+    /// The ledger for a command that sends changes or changes cards: locked for this process
+    /// until it ends, so a second one is refused with the holder's name.
+    pub fn open_ledger_for_changes(&self) -> Result<Ledger, Error> {
+        Ok(Ledger::open_for_changes(
+            &self.ledger_path(),
+            &self.command_line,
+        )?)
     }
 
     /// The client for the platform, or for an embedded sandbox with `--sandbox`. Nothing is

@@ -66,6 +66,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Named as the holder of the ledger's lock; credentials never come from argv.
+    let command_line = std::iter::once("cardmint".to_string())
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -82,6 +92,7 @@ where
         sandbox: cli.sandbox,
         quiet: cli.quiet,
         verbose: cli.verbose,
+        command_line,
     };
     let result = match cli.command {
         Command::Issue(args) => cmd::issue::run(&global, args),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use crate::lockfile::{self, Lock};
+
 /// Numbered migrations: index + 1 is the schema version stored in `user_version`.
 const MIGRATIONS: &[&str] = &[
     // 1: batches, cards, retired codes, journal.
@@ -99,12 +101,17 @@ pub enum LedgerError {
     Corrupt(String),
     #[error("ledger: {0}")]
     Code(#[from] crate::codes::CodeError),
+    /// Another process holds the ledger for changes.
+    #[error("ledger {0}")]
+    Locked(#[from] crate::lockfile::LockError),
 }
 
 /// An open ledger.
 pub struct Ledger {
     pub(super) conn: Connection,
     path: PathBuf,
+    /// Held by a ledger opened for changes: one writer per ledger.
+    lock: Option<Lock>,
 }
 
 /// A write transaction; dropped without [`Ledger::write`] returning Ok, it rolls back.
@@ -153,9 +160,26 @@ impl Ledger {
         let mut ledger = Ledger {
             conn,
             path: path.to_path_buf(),
+            lock: None,
         };
         ledger.migrate()?;
         Ok(ledger)
+    }
+
+    /// Opens the ledger for a command that sends changes or changes cards: takes the exclusive
+    /// lock first (held until the ledger is dropped or the process ends), so one process at a
+    /// time writes it. A second process gets [`LedgerError::Locked`] naming the holder.
+    /// `command` describes this process for that message.
+    pub fn open_for_changes(path: &Path, command: &str) -> Result<Ledger, LedgerError> {
+        let lock = lockfile::acquire(path, command)?;
+        let mut ledger = Ledger::open(path)?;
+        ledger.lock = Some(lock);
+        Ok(ledger)
+    }
+
+    /// Whether this process holds the ledger's lock.
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
     }
 
     fn migrate(&mut self) -> Result<(), LedgerError> {

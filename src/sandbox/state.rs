@@ -198,6 +198,8 @@ pub struct Store {
     path: Option<PathBuf>,
     log: Option<File>,
     ops_since_snapshot: u64,
+    /// One sandbox per state file: two would overwrite each other's snapshots.
+    _lock: Option<crate::lockfile::Lock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +215,8 @@ pub enum StoreError {
         line: usize,
         message: String,
     },
+    #[error("sandbox state {0}")]
+    Locked(#[from] crate::lockfile::LockError),
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -236,11 +240,14 @@ impl Store {
             path: None,
             log: None,
             ops_since_snapshot: 0,
+            _lock: None,
         }
     }
 
     /// Loads the snapshot and replays its log, then starts a fresh snapshot and log.
     pub fn open(path: &Path, reseller_credit: Decimal) -> Result<Self, StoreError> {
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let lock = crate::lockfile::acquire(path, &command)?;
         let mut state = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
                 path: path.to_path_buf(),
@@ -261,6 +268,7 @@ impl Store {
             path: Some(path.to_path_buf()),
             log: None,
             ops_since_snapshot: 0,
+            _lock: Some(lock),
         };
         store.snapshot()?;
         Ok(store)

@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let ledger = global.open_ledger()?;
+    let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = args.select.selection().ok_or(SelectError::Nothing)?;
     let cards = lifecycle::select(ledger.cards(&batch.id)?, &batch.id, how)?;

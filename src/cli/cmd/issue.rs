@@ -106,7 +106,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         .as_deref()
         .map(|r| crate::import::parse_region(r).map_err(Error::Usage))
         .transpose()?;
-    let mut ledger = global.open_ledger()?;
+    let mut ledger = global.open_ledger_for_changes()?;
     let known = ledger.known_customers()?;
     let requests = match (&args.from, args.count) {
         (Some(path), _) => import::read_customers(

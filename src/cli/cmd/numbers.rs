@@ -48,7 +48,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         (None, None) => return Err(Error::Usage("give --add N or --delete N".into())),
     };
     let number = normalize_number(raw, region).map_err(|e| Error::Usage(e.to_string()))?;
-    let ledger = global.open_ledger()?;
+    let ledger = global.open_ledger_for_changes()?;
     let card = global.card(&ledger, &args.card)?;
     let batch = card.batch_id.clone();
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {

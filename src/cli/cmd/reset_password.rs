@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let mut ledger = global.open_ledger()?;
+    let mut ledger = global.open_ledger_for_changes()?;
     let card = global.card(&ledger, &args.card)?;
     let batch = global.batch(&ledger, &card.batch_id)?;
     // A reset that was interrupted is finished with the password it sent; otherwise draw one.

@@ -33,7 +33,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let ledger = global.open_ledger()?;
+    let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     finish_batch(
         global,

@@ -45,7 +45,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "{amount} deducts credit from the card: add --yes to confirm"
         )));
     }
-    let ledger = global.open_ledger()?;
+    let ledger = global.open_ledger_for_changes()?;
     let card = global.card(&ledger, &args.card)?;
     let (serial, batch) = (card.serial.clone(), card.batch_id.clone());
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {

@@ -1,0 +1,137 @@
+//! An exclusive OS lock on a file, with its holder named for whoever finds it taken.
+//!
+//! The lock is `flock`-style (std's `File::try_lock`) on a separate `NAME.lock` file beside the
+//! file it guards: the OS releases it when the holding process ends, however it ends (kill -9
+//! included), so there is nothing to clean up by hand. The holder writes its pid, its command
+//! line and the time into the lock file, so a second process can say who holds it.
+//!
+//! Knows nothing of what the guarded file is (the ledger, the sandbox's state).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// A held lock; released when dropped (or when the process ends).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds the lock.
+    #[error("{guarded} is in use by {holder}; wait for it to finish (nothing was done)")]
+    Held { guarded: PathBuf, holder: String },
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The lock file that guards `guarded`: `guarded` + `.lock`.
+pub fn lock_path(guarded: &Path) -> PathBuf {
+    let mut name = guarded.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the exclusive lock on `guarded` for `command` (a description of this process, e.g.
+/// its command line), without waiting: a held lock is [`LockError::Held`] naming the holder.
+pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
+    let path = lock_path(guarded);
+    let io = |source| LockError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(LockError::Held {
+                guarded: guarded.to_path_buf(),
+                holder: holder(&mut file),
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(io(e)),
+    }
+    let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let line = format!(
+        "pid {}, `{}`, since {since}\n",
+        std::process::id(),
+        one_line(command)
+    );
+    file.set_len(0).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(line.as_bytes()).map_err(io)?;
+    file.flush().map_err(io)?;
+    Ok(Lock { _file: file, path })
+}
+
+/// What the holder wrote, or a plain description while it has not written yet.
+fn holder(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let text = text.trim();
+    if text.is_empty() {
+        "another process (it has not said which yet)".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The command on one line, at most 200 characters (it goes into messages).
+fn one_line(command: &str) -> String {
+    let flat: String = command
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match flat.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &flat[..i]),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_and_told_who_holds_it_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let guarded = dir.path().join("cardmint.db");
+        let first = acquire(&guarded, "cardmint resume B0001").unwrap();
+        let err = acquire(&guarded, "cardmint topup X 5").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(msg.contains("`cardmint resume B0001`"), "{msg}");
+        assert!(msg.contains("since 20"), "{msg}");
+        drop(first);
+        let again = acquire(&guarded, "cardmint topup X 5").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(again.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
