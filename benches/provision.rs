@@ -91,6 +91,7 @@ fn batch(
                 out_dir: None,
                 template: None,
                 sheet: None,
+                platform: cardmint::ledger::Platform::Sandbox,
             },
             &new_cards,
             |id: &str| std::path::PathBuf::from(id),

@@ -5,7 +5,7 @@ use crate::api::ApiError;
 use crate::codes::CodeError;
 use crate::config::ConfigError;
 use crate::import::ImportError;
-use crate::ledger::LedgerError;
+use crate::ledger::{LedgerError, Platform};
 use crate::lifecycle::SelectError;
 use crate::manifest::ManifestError;
 use crate::provision::EngineError;
@@ -42,7 +42,29 @@ pub enum Error {
     /// A batch or card the ledger does not have.
     #[error("{0}")]
     NotFound(String),
+    /// A command on a batch aimed at another platform than the batch's own.
+    #[error(
+        "batch {batch} lives on {recorded}, but this command would talk to {current}: nothing \
+         was sent; {}",
+        platform_hint(recorded)
+    )]
+    OtherPlatform {
+        batch: String,
+        recorded: Platform,
+        current: Platform,
+    },
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),
+}
+
+/// How to reach the platform a batch lives on.
+fn platform_hint(recorded: &Platform) -> String {
+    match recorded {
+        Platform::Sandbox => "run it with --sandbox".to_string(),
+        Platform::Endpoint { url, reseller } => format!(
+            "run it without --sandbox, with CARDMINT_API_URL (or [api] url) {url} and the \
+             login of reseller {reseller}"
+        ),
+    }
 }

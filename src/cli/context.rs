@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::api::Client;
 use crate::config::{self, ProcessEnv};
 use crate::error::Error;
-use crate::ledger::{Batch, Card, Ledger};
+use crate::ledger::{Batch, Card, Ledger, Platform};
 use crate::provision::engine::Run;
 use crate::provision::{EngineError, EngineOptions};
 use crate::sandbox::{Sandbox, SandboxOptions};
@@ -27,7 +27,23 @@ pub struct Global {
 /// A client and, with `--sandbox`, the sandbox it talks to (stopped and saved on drop).
 pub struct Connection {
     pub client: Client,
+    /// What the client talks to, as a batch records it.
+    pub platform: Platform,
     _sandbox: Option<Sandbox>,
+}
+
+impl Connection {
+    /// Refuses a batch that lives on another platform, before any request.
+    pub fn check_batch(&self, batch: &Batch) -> Result<(), Error> {
+        match &batch.platform {
+            Some(recorded) if *recorded != self.platform => Err(Error::OtherPlatform {
+                batch: batch.id.clone(),
+                recorded: recorded.clone(),
+                current: self.platform.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Global {
@@ -57,6 +73,10 @@ impl Global {
             let settings = config::api_settings(&env, None)?;
             return Ok(Connection {
                 client: Client::new(&settings, pool)?,
+                platform: Platform::Endpoint {
+                    url: settings.url.clone(),
+                    reseller: settings.credentials.username.clone(),
+                },
                 _sandbox: None,
             });
         }
@@ -73,6 +93,7 @@ impl Global {
         settings.url = sandbox.url();
         Ok(Connection {
             client: Client::new(&settings, pool)?,
+            platform: Platform::Sandbox,
             _sandbox: Some(sandbox),
         })
     }
@@ -125,6 +146,9 @@ impl Global {
         options: &EngineOptions,
         f: impl FnOnce(&Run<'_>) -> Result<T, EngineError>,
     ) -> Result<T, Error> {
+        if let Some(id) = batch_id {
+            connection.check_batch(&self.batch(ledger, id)?)?;
+        }
         let progress = Progress::new(batch_id.unwrap_or("cards"), items, self.quiet, self.verbose);
         let run = Run {
             client: &connection.client,

@@ -47,6 +47,7 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Manifest(_)
         | Error::Engine(_)
         | Error::Render(_)
+        | Error::OtherPlatform { .. }
         | Error::NotFound(_) => Exit::Failure,
     }
     .into()

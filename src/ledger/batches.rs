@@ -10,6 +10,45 @@ use super::cards::{CardState, NewCard};
 use super::store::{Ledger, LedgerError, is_unique_violation, now};
 use crate::codes::{CodeSpec, serial};
 
+/// Where a batch's accounts live: the embedded sandbox, or an endpoint with a reseller login.
+/// Every command on the batch must talk to the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Platform {
+    /// The sandbox embedded with `--sandbox` (its state beside the ledger).
+    Sandbox,
+    /// An API endpoint (the platform, or a sandbox run by hand) and the reseller login.
+    Endpoint { url: String, reseller: String },
+}
+
+impl Platform {
+    /// The stored form: `sandbox`, or the URL (the reseller is its own column).
+    fn columns(&self) -> (&str, Option<&str>) {
+        match self {
+            Platform::Sandbox => ("sandbox", None),
+            Platform::Endpoint { url, reseller } => (url, Some(reseller)),
+        }
+    }
+
+    fn from_columns(endpoint: Option<String>, reseller: Option<String>) -> Option<Platform> {
+        match (endpoint?.as_str(), reseller) {
+            ("sandbox", _) => Some(Platform::Sandbox),
+            (url, reseller) => Some(Platform::Endpoint {
+                url: url.to_string(),
+                reseller: reseller.unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Platform::Sandbox => f.write_str("the embedded sandbox (--sandbox)"),
+            Platform::Endpoint { url, reseller } => write!(f, "{url} as reseller {reseller}"),
+        }
+    }
+}
+
 /// What a new batch is.
 #[derive(Debug, Clone)]
 pub struct NewBatch {
@@ -28,6 +67,8 @@ pub struct NewBatch {
     /// Card design and sheet layout (names or paths); `None` for the defaults.
     pub template: Option<String>,
     pub sheet: Option<String>,
+    /// Where its accounts are created.
+    pub platform: Platform,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +85,8 @@ pub struct Batch {
     pub out_dir: PathBuf,
     pub template: Option<String>,
     pub sheet: Option<String>,
+    /// `None` for batches recorded before cardmint remembered it.
+    pub platform: Option<Platform>,
 }
 
 /// How many cards of a batch are in each state.
@@ -73,7 +116,7 @@ impl BatchCounts {
 }
 
 const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
-    code_prefix, password_length, source, out_dir, template, sheet";
+    code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller";
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     let bad = |i: usize, e: String| {
@@ -96,6 +139,7 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
         out_dir: PathBuf::from(out_dir),
         template: row.get(11)?,
         sheet: row.get(12)?,
+        platform: Platform::from_columns(row.get(13)?, row.get(14)?),
     })
 }
 
@@ -131,7 +175,7 @@ impl Ledger {
         self.write(|w| {
             w.tx.execute(
                 &format!(
-                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
                 ),
                 params![
                     id,
@@ -147,6 +191,8 @@ impl Ledger {
                     out_dir.to_string_lossy(),
                     new.template,
                     new.sheet,
+                    new.platform.columns().0,
+                    new.platform.columns().1,
                 ],
             )?;
             let mut stmt = w.tx.prepare(
@@ -239,6 +285,7 @@ mod tests {
             out_dir: None,
             template: None,
             sheet: None,
+            platform: Platform::Sandbox,
         }
     }
 
@@ -272,6 +319,7 @@ mod tests {
             .unwrap();
         assert_eq!((b1.id.as_str(), b2.id.as_str()), ("B0001", "B0002"));
         assert_eq!(b1.out_dir, PathBuf::from("out/B0001"));
+        assert_eq!(b1.platform, Some(Platform::Sandbox));
         let cards = l.cards("B0001").unwrap();
         assert_eq!(cards[0].serial, serial(1));
         assert_eq!(cards[1].serial, serial(2));

@@ -8,7 +8,7 @@ mod cards;
 mod journal;
 mod store;
 
-pub use batches::{Batch, BatchCounts, NewBatch};
+pub use batches::{Batch, BatchCounts, NewBatch, Platform};
 pub use cards::{Card, CardState, NewCard, Progress};
 pub use journal::JournalEntry;
 pub use store::{Ledger, LedgerError, LedgerTx};

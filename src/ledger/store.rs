@@ -71,6 +71,9 @@ const MIGRATIONS: &[&str] = &[
     // 3: credit loaded after issue, and a new password kept until the platform confirms it.
     "ALTER TABLE cards ADD COLUMN topups TEXT NOT NULL DEFAULT '0';
     ALTER TABLE cards ADD COLUMN pending_password TEXT;",
+    // 4: the platform a batch lives on (`sandbox`, or the endpoint URL and reseller login).
+    "ALTER TABLE batches ADD COLUMN endpoint TEXT;
+    ALTER TABLE batches ADD COLUMN reseller TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,7 @@ fn new_batch(active: bool) -> NewBatch {
         out_dir: None,
         template: None,
         sheet: None,
+        platform: cardmint::ledger::Platform::Sandbox,
     }
 }
 

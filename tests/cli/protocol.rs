@@ -66,3 +66,54 @@ fn a_second_writer_is_refused_with_the_holders_name_and_readers_work_alongside()
         &remote_state(&sb.base()),
     );
 }
+
+#[test]
+fn a_batch_remembers_its_platform_and_refuses_another_before_any_request() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    // A --sandbox batch, then the same ledger aimed at an endpoint.
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "3", "--value", "5", "-q"],
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    for args in [
+        vec!["activate", "B0001", "--all"],
+        vec!["topup", rows[0]["serial"].as_str(), "5"],
+        vec!["status", "B0001"],
+        vec!["audit", "B0001"],
+    ] {
+        let out = cm.expect(1, &args);
+        assert!(
+            out.stderr
+                .contains("batch B0001 lives on the embedded sandbox (--sandbox)")
+                && out.stderr.contains("run it with --sandbox"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    let out = cm.expect(0, &["show", "B0001"]);
+    assert!(
+        out.stdout.contains("platform   the embedded sandbox"),
+        "{out:?}"
+    );
+    // The reverse: a batch on the endpoint, then --sandbox.
+    cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
+    let before = remote_stats(&sb.base()).total_requests();
+    let out = cm.expect(1, &["--sandbox", "activate", "B0002", "--all"]);
+    assert!(
+        out.stderr.contains(&format!(
+            "batch B0002 lives on {} as reseller {RESELLER}",
+            sb.url
+        )),
+        "{out:?}"
+    );
+    assert_eq!(remote_stats(&sb.base()).total_requests(), before);
+    let out = cm.expect(0, &["batches"]);
+    assert!(
+        out.stdout.contains("sandbox") && out.stdout.contains(&format!("{RESELLER}@127.0.0.1")),
+        "{out:?}"
+    );
+    cm.expect(0, &["--sandbox", "audit", "B0001"]);
+    cm.expect(0, &["audit", "B0002"]);
+}

@@ -2,6 +2,7 @@
 
 use crate::cli::{Exit, Global};
 use crate::error::Error;
+use crate::ledger::Platform;
 
 /// List the batches in the ledger with their card counts.
 ///
@@ -19,13 +20,22 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
         return Ok(Exit::Success);
     }
     println!(
-        "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  out",
-        "batch", "created", "cards", "ready", "active", "blocked", "failed", "pending", "value"
+        "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} out",
+        "batch",
+        "created",
+        "cards",
+        "ready",
+        "active",
+        "blocked",
+        "failed",
+        "pending",
+        "value",
+        "platform"
     );
     for b in batches {
         let c = ledger.counts(&b.id)?;
         println!(
-            "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {}",
+            "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} {}",
             b.id,
             b.created_at,
             c.total(),
@@ -35,8 +45,25 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
             c.failed,
             c.pending,
             format!("{:.2} {}", b.value, b.currency),
+            short_platform(b.platform.as_ref()),
             b.out_dir.display()
         );
     }
     Ok(Exit::Success)
+}
+
+/// The platform in a column: `sandbox`, or the endpoint's host and the reseller.
+fn short_platform(platform: Option<&Platform>) -> String {
+    match platform {
+        None => "-".to_string(),
+        Some(Platform::Sandbox) => "sandbox".to_string(),
+        Some(Platform::Endpoint { url, reseller }) => {
+            let host = url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or(url);
+            format!("{reseller}@{host}")
+        }
+    }
 }

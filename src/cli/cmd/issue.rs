@@ -10,7 +10,7 @@ use crate::cli::{Exit, Global};
 use crate::codes::{CodeSpec, PasswordSpec};
 use crate::error::Error;
 use crate::import::{self, Encoding, ImportOptions};
-use crate::ledger::{Batch, Card, CardState, NewBatch, Progress as Steps};
+use crate::ledger::{Batch, Card, CardState, NewBatch, Platform, Progress as Steps};
 use crate::manifest;
 use crate::provision::plan::{CardRequest, plan_cards};
 
@@ -129,6 +129,19 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     };
     let cards = plan_cards(requests, &code, password, &known, ledger.live_codes(&code)?)?;
+    super::render::check_layout(&args.layout, args.from.is_some())?;
+    let next_id = ledger.next_batch_id()?;
+    let out_dir = args.out.as_ref().map(|o| absolute(o));
+    // Fail on settings before anything is recorded; nothing is sent yet.
+    let connection = if args.dry_run {
+        None
+    } else {
+        manifest::check_dir(
+            &out_dir.clone().unwrap_or_else(|| default_out(&next_id)),
+            &next_id,
+        )?;
+        Some(global.connect(options.concurrency)?)
+    };
     let new = NewBatch {
         value: value.unwrap_or_else(|| cards.first().map_or(Decimal::ZERO, |c| c.value)),
         currency,
@@ -137,13 +150,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         code,
         password_length: password.length(),
         source: args.from.as_ref().map(|p| p.display().to_string()),
-        out_dir: args.out.as_ref().map(|o| absolute(o)),
+        out_dir,
         template: args.layout.template.clone(),
         sheet: args.layout.sheet.clone(),
+        platform: connection
+            .as_ref()
+            .map_or(Platform::Sandbox, |c| c.platform.clone()),
     };
-    super::render::check_layout(&args.layout, args.from.is_some())?;
-    let next_id = ledger.next_batch_id()?;
-    if args.dry_run {
+    let Some(connection) = connection else {
         return dry_run(
             global,
             &ledger,
@@ -153,11 +167,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             &args.layout,
             &args.printing,
         );
-    }
-    let out_dir = new.out_dir.clone().unwrap_or_else(|| default_out(&next_id));
-    manifest::check_dir(&out_dir, &next_id)?;
-    // Fail on settings before anything is recorded; nothing is sent yet.
-    let connection = global.connect(options.concurrency)?;
+    };
     let batch = ledger.create_batch(&new, &cards, default_out)?;
     manifest::claim_dir(&batch.out_dir, &batch.id)?;
     if !global.quiet {
@@ -213,6 +223,7 @@ fn dry_run(
         out_dir: new.out_dir.unwrap_or_else(|| default_out(&id)),
         template: new.template,
         sheet: new.sheet,
+        platform: None,
     };
     let cards: Vec<Card> = cards
         .into_iter()

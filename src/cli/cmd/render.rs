@@ -240,6 +240,7 @@ pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
         out_dir: PathBuf::new(),
         template: None,
         sheet: None,
+        platform: None,
     };
     load(layout, &probe).map(|_| ())
 }

@@ -60,6 +60,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         c.failed,
         c.pending
     );
+    println!(
+        "platform   {}",
+        b.platform.as_ref().map_or(
+            "not recorded (issued before cardmint remembered it)".to_string(),
+            |p| p.to_string()
+        )
+    );
     println!("outputs    {}", b.out_dir.display());
     Ok(Exit::Success)
 }
