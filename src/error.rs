@@ -53,6 +53,9 @@ pub enum Error {
         recorded: Platform,
         current: Platform,
     },
+    /// The check before a batch is recorded failed: nothing was recorded or changed.
+    #[error("{platform}: {cause}; nothing was recorded")]
+    Unreachable { platform: Platform, cause: ApiError },
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -10,6 +10,11 @@ use std::net::IpAddr;
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
+
 use super::answer::{self, CallPage, Created, Transaction, UserInfo};
 use super::{ApiError, Command, UnknownCause};
 use crate::config::{ApiSettings, ConfigError, Secret};
@@ -99,7 +104,7 @@ impl Client {
     /// A client whose pool keeps up to `pool_size` idle connections (one per worker).
     pub fn new(settings: &ApiSettings, pool_size: usize) -> Result<Client, ConfigError> {
         check_base_url(&settings.url)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .https_only(false)
             .max_redirects(0)
@@ -108,8 +113,12 @@ impl Client {
             .max_idle_connections(pool_size.max(1) * 2)
             .max_idle_connections_per_host(pool_size.max(1))
             .user_agent(concat!("cardmint/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            BeforeSendingConnector(DefaultConnector::default()),
+            BeforeSendingResolver(DefaultResolver::default()),
+        );
         Ok(Client {
             agent,
             base: settings.url.clone(),
@@ -396,6 +405,77 @@ fn check_number(command: Command, number: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A failure while a new connection was being made (name resolution, TCP connect, TLS
+/// handshake): no byte of the request has left, so it is certainly not sent. The resolver and
+/// the connector below wrap their errors in it, because ureq's own errors do not say in which
+/// phase they happened (a DNS failure is a plain `Io` error, like a reset after sending).
+#[derive(Debug)]
+struct BeforeSending(String);
+
+impl fmt::Display for BeforeSending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BeforeSending {}
+
+/// Describes a connect-phase error without its URL (ureq's texts do not carry the query, but
+/// only the error's kind and the OS or TLS text are kept, to be sure).
+fn before_sending(phase: &str, error: ureq::Error) -> ureq::Error {
+    let detail = match &error {
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            format!("tls handshake failed: {e}")
+        }
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".to_string()
+        }
+        ureq::Error::Io(e) => format!("{phase} failed: {e}"),
+        ureq::Error::Tls(e) => format!("tls handshake failed: {e}"),
+        ureq::Error::Rustls(e) => format!("tls handshake failed: {e}"),
+        ureq::Error::Timeout(_) => format!("{phase} timed out"),
+        ureq::Error::HostNotFound => "the host name does not resolve".to_string(),
+        _ => format!("{phase} failed"),
+    };
+    ureq::Error::Other(Box::new(BeforeSending(detail)))
+}
+
+#[derive(Debug)]
+struct BeforeSendingConnector(DefaultConnector);
+
+impl Connector<()> for BeforeSendingConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0
+            .connect(details, chained)
+            .map_err(|e| before_sending("connect", e))
+    }
+}
+
+#[derive(Debug)]
+struct BeforeSendingResolver(DefaultResolver);
+
+impl Resolver for BeforeSendingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout).map_err(|e| match e {
+            ureq::Error::Io(io) => ureq::Error::Other(Box::new(BeforeSending(format!(
+                "the host name does not resolve ({io})"
+            )))),
+            other => before_sending("name resolution", other),
+        })
+    }
+}
+
 /// Maps a ureq error to our classes. Only failures that certainly happened before the request
 /// left are `NotSent`; everything else is an unknown outcome. The ureq error's own text is not
 /// kept: it may quote the URL, which carries passwords.
@@ -415,6 +495,7 @@ fn classify(command: Command, error: ureq::Error) -> ApiError {
             not_sent("tls handshake failed")
         }
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => not_sent("invalid request"),
+        ureq::Error::Other(e) if e.is::<BeforeSending>() => not_sent(&e.to_string()),
         ureq::Error::Timeout(_) => unknown(UnknownCause::Timeout),
         ureq::Error::Io(e) => match e.kind() {
             std::io::ErrorKind::ConnectionRefused => not_sent("connection refused"),

@@ -33,6 +33,27 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// One harmless read (getuserinfo of a name no card uses), sent once: proves that the
+    /// endpoint resolves, connects, speaks TLS with a valid certificate, answers like the
+    /// platform, and accepts the reseller login. Nothing is changed.
+    pub fn check_login(&self) -> Result<(), Error> {
+        use crate::api::{ApiError, Refusal};
+        let fail = |cause: ApiError| {
+            Err(Error::Unreachable {
+                platform: self.platform.clone(),
+                cause,
+            })
+        };
+        match self.client.get_user_info("cardmint_login_check") {
+            Ok(_) => Ok(()),
+            Err(ApiError::Refused {
+                reason: Refusal::UnknownCustomer,
+                ..
+            }) => Ok(()),
+            Err(e) => fail(e),
+        }
+    }
+
     /// Refuses a batch that lives on another platform, before any request.
     pub fn check_batch(&self, batch: &Batch) -> Result<(), Error> {
         match &batch.platform {

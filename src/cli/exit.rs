@@ -48,6 +48,7 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Engine(_)
         | Error::Render(_)
         | Error::OtherPlatform { .. }
+        | Error::Unreachable { .. }
         | Error::NotFound(_) => Exit::Failure,
     }
     .into()

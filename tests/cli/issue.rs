@@ -190,39 +190,24 @@ fn a_killed_batch_is_resumed_to_exactly_the_same_result() {
 }
 
 #[test]
-fn a_wrong_reseller_login_stops_the_batch_after_the_first_answer() {
+fn a_wrong_reseller_login_records_nothing_and_says_so_in_one_line() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url).env("CARDMINT_PASSWORD", "not-the-password");
-    let out = cm.expect(
-        INCOMPLETE,
-        &[
-            "issue",
-            "--count",
-            "40",
-            "--value",
-            "5",
-            "--concurrency",
-            "4",
-        ],
-    );
+    let out = cm.expect(1, &["issue", "--count", "40", "--value", "5"]);
     assert!(
-        out.stdout
-            .contains("stopped: createcustomer: refused: wrong reseller login"),
+        out.stderr.contains("wrong reseller login") && out.stderr.contains("nothing was recorded"),
         "{out:?}"
     );
-    assert!(
-        out.stdout
-            .contains("to finish the batch, run: cardmint resume B0001"),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("40 unfinished"), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     assert!(!out.stdout.contains("not-the-password") && !out.stderr.contains("not-the-password"));
-    // At most one request per worker went out before the stop.
-    assert!(remote_stats(&sb.base()).total_requests() <= 4);
+    // One harmless read went out, and nothing was recorded.
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 1);
     assert!(remote_state(&sb.base()).customers.is_empty());
-    // With the right login, resume finishes it.
+    let out = cm.expect(0, &["batches"]);
+    assert!(out.stdout.contains("no batches"), "{out:?}");
+    // With the right login the batch is B0001.
     let out = cm.run_env(
-        &["resume", "B0001"],
+        &["issue", "--count", "3", "--value", "5", "-q"],
         &[("CARDMINT_PASSWORD", RESELLER_PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
@@ -230,4 +215,43 @@ fn a_wrong_reseller_login_stops_the_batch_after_the_first_answer() {
         &cm.path("out/B0001/manifest.csv"),
         &remote_state(&sb.base()),
     );
+}
+
+#[test]
+fn an_endpoint_that_does_not_resolve_connect_or_speak_tls_records_nothing_within_seconds() {
+    // A port nobody listens on, a plain-http server spoken to with TLS, a name that does not
+    // resolve: each is "not sent", said in one line, and records nothing.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let tls_to_plain = sb.url.replace("http://", "https://");
+    let cases = [
+        (
+            format!("http://{closed}/API/Request.ashx"),
+            "not sent: connection refused",
+        ),
+        (tls_to_plain, "not sent: tls handshake failed"),
+        (
+            "https://no-such-host.invalid/API/Request.ashx".to_string(),
+            "not sent: the host name does not resolve",
+        ),
+    ];
+    for (url, expected) in cases {
+        let cm = Cardmint::against(&url);
+        let started = std::time::Instant::now();
+        let out = cm.expect(1, &["issue", "--count", "5", "--value", "5"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{out:?}"
+        );
+        assert!(
+            out.stderr.contains(expected) && out.stderr.contains("nothing was recorded"),
+            "{out:?}"
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(!out.stderr.contains(RESELLER_PASSWORD), "{out:?}");
+        assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
+    }
 }

@@ -140,7 +140,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             &out_dir.clone().unwrap_or_else(|| default_out(&next_id)),
             &next_id,
         )?;
-        Some(global.connect(options.concurrency)?)
+        let connection = global.connect(options.concurrency)?;
+        connection.check_login()?;
+        Some(connection)
     };
     let new = NewBatch {
         value: value.unwrap_or_else(|| cards.first().map_or(Decimal::ZERO, |c| c.value)),
