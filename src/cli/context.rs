@@ -44,13 +44,22 @@ impl Connection {
                 cause,
             })
         };
-        match self.client.get_user_info("cardmint_login_check") {
-            Ok(_) => Ok(()),
-            Err(ApiError::Refused {
-                reason: Refusal::UnknownCustomer,
-                ..
-            }) => Ok(()),
-            Err(e) => fail(e),
+        // A read is safe to repeat: a lost or garbled answer is asked again, twice at most.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.client.get_user_info("cardmint_login_check") {
+                Ok(_) => return Ok(()),
+                Err(ApiError::Refused {
+                    reason: Refusal::UnknownCustomer,
+                    ..
+                }) => return Ok(()),
+                Err(e @ ApiError::UnknownOutcome { .. }) if tries < 3 => {
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(200 * tries));
+                }
+                Err(e) => return fail(e),
+            }
         }
     }
 

@@ -5,8 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-const INCOMPLETE: i32 = 3;
-
 /// A sandbox process with faults: lost answers, error pages and answers slower than the
 /// client's timeout (set with CARDMINT_TIMEOUT_MS below).
 fn faulty_sandbox(seed: &str) -> SandboxProcess {

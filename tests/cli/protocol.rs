@@ -55,9 +55,19 @@ fn a_second_writer_is_refused_with_the_holders_name_and_readers_work_alongside()
         );
         assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     }
-    // Reading the ledger works while it is held.
+    // Reading the ledger works while it is held (the batch is recorded a moment after the lock
+    // is taken: after the login check).
     cm.expect(0, &["batches"]);
-    cm.expect(0, &["show", "B0001"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cm.run(&["show", "B0001"]).code != 0 {
+        assert!(Instant::now() < deadline, "B0001 never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        issue.try_wait().unwrap(),
+        None,
+        "issue finished too soon for this test"
+    );
     let status = issue.wait().unwrap();
     assert!(status.success());
     cm.expect(0, &["audit", "B0001"]);
