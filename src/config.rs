@@ -282,11 +282,21 @@ pub fn sandbox_state_path(ledger: &Path) -> PathBuf {
 }
 
 /// Test and demo knobs of the embedded sandbox (`--sandbox`), from the environment:
-/// `CARDMINT_SANDBOX_LATENCY_MS`, `CARDMINT_SANDBOX_FAULTS` (0 to 1), `CARDMINT_SANDBOX_SEED`.
+/// `CARDMINT_SANDBOX_LATENCY_MS`, `CARDMINT_SANDBOX_FAULTS` (0 to 1),
+/// `CARDMINT_SANDBOX_FAULT_KINDS`, `CARDMINT_SANDBOX_LATE_MS`, `CARDMINT_SANDBOX_CALLS_PER_MIN`,
+/// `CARDMINT_SANDBOX_PRICE_PER_MIN`, `CARDMINT_SANDBOX_SEED`.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxKnobs {
     pub latency_ms: u64,
     pub faults: f64,
+    /// `CARDMINT_SANDBOX_FAULT_KINDS` (`lost,error,slow,late`), as given; `None`: the default.
+    pub fault_kinds: Option<String>,
+    /// `CARDMINT_SANDBOX_LATE_MS`: how long after the request a late change lands.
+    pub late_ms: Option<u64>,
+    /// `CARDMINT_SANDBOX_CALLS_PER_MIN`: calls per minute on each unblocked account with credit.
+    pub calls_per_min: f64,
+    /// `CARDMINT_SANDBOX_PRICE_PER_MIN`: what a minute of those calls costs.
+    pub price_per_min: Option<rust_decimal::Decimal>,
     pub seed: u64,
 }
 
@@ -314,6 +324,25 @@ pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
         faults: parse(env, "CARDMINT_SANDBOX_FAULTS", 0.0, |p: &f64| {
             (0.0..=1.0).contains(p)
         })?,
+        fault_kinds: env.var("CARDMINT_SANDBOX_FAULT_KINDS"),
+        late_ms: env
+            .var("CARDMINT_SANDBOX_LATE_MS")
+            .map(|_| parse(env, "CARDMINT_SANDBOX_LATE_MS", 0, |_| true))
+            .transpose()?,
+        calls_per_min: parse(env, "CARDMINT_SANDBOX_CALLS_PER_MIN", 0.0, |r: &f64| {
+            (0.0..=600.0).contains(r)
+        })?,
+        price_per_min: env
+            .var("CARDMINT_SANDBOX_PRICE_PER_MIN")
+            .map(|_| {
+                parse(
+                    env,
+                    "CARDMINT_SANDBOX_PRICE_PER_MIN",
+                    rust_decimal::Decimal::ZERO,
+                    |p| !p.is_sign_negative(),
+                )
+            })
+            .transpose()?,
         seed: parse(env, "CARDMINT_SANDBOX_SEED", 1, |_| true)?,
     })
 }

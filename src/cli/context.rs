@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::ledger::{Batch, Card, Ledger, Platform};
 use crate::provision::engine::Run;
 use crate::provision::{EngineError, EngineOptions};
-use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::sandbox::{Fault, Sandbox, SandboxOptions, Usage};
 
 use super::progress::Progress;
 
@@ -112,13 +112,33 @@ impl Global {
         }
         let mut settings = config::api_settings(&env, Some("http://127.0.0.1/"))?;
         let knobs = config::sandbox_knobs(&env)?;
+        let defaults = SandboxOptions::new(settings.credentials.clone());
+        let fault_kinds = match &knobs.fault_kinds {
+            Some(kinds) => {
+                Fault::parse_list(kinds).map_err(|reason| config::ConfigError::Invalid {
+                    field: "CARDMINT_SANDBOX_FAULT_KINDS".into(),
+                    reason,
+                })?
+            }
+            None => defaults.fault_kinds.clone(),
+        };
         let sandbox = Sandbox::start(SandboxOptions {
             state_path: Some(config::sandbox_state_path(&self.ledger_path())),
             latency: std::time::Duration::from_millis(knobs.latency_ms),
             fault_rate: knobs.faults,
+            fault_kinds,
             seed: knobs.seed,
             slow: settings.timeout + std::time::Duration::from_secs(1),
-            ..SandboxOptions::new(settings.credentials.clone())
+            // Past the client's timeout by default: the client has given up when it lands.
+            late: knobs.late_ms.map_or(
+                settings.timeout + std::time::Duration::from_millis(500),
+                std::time::Duration::from_millis,
+            ),
+            usage: Usage {
+                calls_per_min: knobs.calls_per_min,
+                price_per_min: knobs.price_per_min.unwrap_or(defaults.usage.price_per_min),
+            },
+            ..defaults
         })?;
         settings.url = sandbox.url();
         Ok(Connection {

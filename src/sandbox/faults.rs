@@ -16,6 +16,9 @@ pub enum Fault {
     /// The change is applied and the answer comes after the slow delay (past a client's
     /// timeout).
     Slow,
+    /// The connection is closed at once without an answer, and the change is applied after
+    /// the late delay, when the client has given up (a slow backend, a queue).
+    Late,
 }
 
 impl Fault {
@@ -25,8 +28,9 @@ impl Fault {
                 "lost" => Ok(Fault::LostAnswer),
                 "error" => Ok(Fault::ErrorPage),
                 "slow" => Ok(Fault::Slow),
+                "late" => Ok(Fault::Late),
                 other => Err(format!(
-                    "unknown fault kind {other:?}: use lost, error and/or slow"
+                    "unknown fault kind {other:?}: use lost, error, slow and/or late"
                 )),
             })
             .collect()

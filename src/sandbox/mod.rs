@@ -8,8 +8,10 @@ mod faults;
 mod platform;
 mod server;
 mod state;
+mod world;
 mod xml;
 
 pub use faults::Fault;
 pub use server::{API_PATH, Sandbox, SandboxError, SandboxOptions, Stats, SyntheticCalls};
 pub use state::{Call, Customer, State, TransactionRecord};
+pub use world::Usage;

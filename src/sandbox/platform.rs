@@ -22,6 +22,7 @@ pub struct Platform {
 }
 
 /// Decoded query parameters, looked up by lower-case name.
+#[derive(Clone)]
 pub struct Params(Vec<(String, String)>);
 
 impl Params {

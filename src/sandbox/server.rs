@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::faults::{Fault, FaultPlan};
 use super::platform::{Params, Platform, decode_query};
 use super::state::{Call, Op, State, Store, StoreError};
+use super::world::{TICK, Usage, World};
 use crate::config::Credentials;
 
 /// The URL path of the platform's API.
@@ -43,6 +44,10 @@ pub struct SandboxOptions {
     pub seed: u64,
     /// How late a `Slow` fault answers.
     pub slow: Duration,
+    /// How long after the request a `Late` fault's change lands.
+    pub late: Duration,
+    /// Calls made by the holders of unblocked accounts with credit.
+    pub usage: Usage,
     pub credentials: Credentials,
     /// The reseller credit of a fresh state.
     pub reseller_credit: Decimal,
@@ -59,6 +64,8 @@ impl SandboxOptions {
             fault_kinds: vec![Fault::LostAnswer, Fault::ErrorPage, Fault::Slow],
             seed: 1,
             slow: Duration::from_secs(30),
+            late: Duration::from_secs(3),
+            usage: Usage::default(),
             credentials,
             reseller_credit: Decimal::from(1_000_000),
         }
@@ -114,6 +121,8 @@ struct Shared {
     faults: Mutex<FaultPlan>,
     stats: Mutex<Stats>,
     slow: Duration,
+    late: Duration,
+    world: World,
     started: Instant,
 }
 
@@ -123,6 +132,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Moves the world on: late changes that are due land, card holders make calls. At
+    /// shutdown (`everything`) every late change lands: the platform does not forget them.
+    fn tick(&self, everything: bool) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let wall = chrono::Utc::now().naive_utc();
+        let due = self.world.due(now, everything);
+        let mut store = lock(&self.store);
+        for params in due {
+            self.platform.handle(&mut store, &params, wall)?;
+        }
+        for op in self.world.calls(store.state(), now, wall) {
+            store.commit(op)?;
+        }
+        Ok(())
+    }
+
     fn add_calls(&self, customer: &str, spec: &SyntheticCalls) -> Result<(u64, u64), String> {
         let mut store = lock(&self.store);
         let state = store.state();
@@ -195,6 +220,8 @@ impl Sandbox {
             )),
             stats: Mutex::new(Stats::default()),
             slow: options.slow,
+            late: options.late,
+            world: World::new(options.usage.clone(), options.seed),
             started: Instant::now(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -258,6 +285,7 @@ impl Sandbox {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+            self.shared.tick(true)?;
         }
         lock(&self.shared.store).snapshot()?;
         Ok(())
@@ -284,6 +312,17 @@ async fn serve(
             return;
         }
     };
+    let world = Arc::clone(&shared);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TICK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = world.tick(false) {
+                eprintln!("sandbox: {e}");
+            }
+        }
+    });
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
@@ -343,7 +382,7 @@ async fn respond(
     let params = decode_query(req.uri().query().unwrap_or(""));
     let method = req.method().clone();
     if path.eq_ignore_ascii_case(API_PATH) {
-        return api(&shared, &params).await;
+        return api(&shared, params).await;
     }
     let not_found = || text(StatusCode::NOT_FOUND, "text/plain", "not found\n");
     let bad = |msg: String| text(StatusCode::BAD_REQUEST, "text/plain", msg + "\n");
@@ -401,7 +440,7 @@ fn synthetic_calls(params: &Params) -> Result<SyntheticCalls, String> {
     })
 }
 
-async fn api(shared: &Shared, params: &Params) -> Result<Response<Full<Bytes>>, DroppedAnswer> {
+async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, DroppedAnswer> {
     let (fault, latency) = lock(&shared.faults).next();
     {
         let mut stats = lock(&shared.stats);
@@ -424,10 +463,16 @@ async fn api(shared: &Shared, params: &Params) -> Result<Response<Full<Bytes>>, 
              <body><h1>Service Unavailable</h1></body></html>",
         ));
     }
+    if fault == Some(Fault::Late) {
+        shared
+            .world
+            .land_later(Instant::now() + shared.late, params);
+        return Err(DroppedAnswer);
+    }
     let now = chrono::Utc::now().naive_utc();
     let result = {
         let mut store = lock(&shared.store);
-        shared.platform.handle(&mut store, params, now)
+        shared.platform.handle(&mut store, &params, now)
     };
     let xml = match result {
         Ok(xml) => xml,

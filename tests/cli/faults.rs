@@ -108,3 +108,86 @@ fn sandbox_binary_with_faults_loses_answers_after_applying() {
     assert_eq!(g1.transactions.len(), 1);
     assert_eq!(g1.balance, Decimal::from_str("2.5").unwrap());
 }
+
+/// Polls `done` on the sandbox's state until it holds (bounded): the world moves on a ticker.
+fn eventually(sb: &Sandbox, what: &str, done: impl Fn(&cardmint::sandbox::State) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done(&sb.state()) {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_late_change_is_not_there_when_the_client_gives_up_and_lands_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    drop(faulty_sandbox(Fault::LostAnswer, dir.path()));
+    let sb = Sandbox::start(cardmint::sandbox::SandboxOptions {
+        late: Duration::from_millis(400),
+        ..faulty(Fault::Late, &state)
+    })
+    .unwrap();
+    let c = client(&sb);
+    let err = c.set_transaction("f1", Decimal::from(5)).unwrap_err();
+    assert!(matches!(cause(err), UnknownCause::ConnectionLost(_)));
+    let err = c.set_blocked("f1", true).unwrap_err();
+    assert!(matches!(cause(err), UnknownCause::ConnectionLost(_)));
+    // The client has its answer (none); the platform has not applied anything yet.
+    let f1 = &sb.state().customers["f1"];
+    assert!(f1.transactions.is_empty() && !f1.blocked);
+    eventually(&sb, "the late changes land", |s| {
+        s.customers["f1"].transactions.len() == 1 && s.customers["f1"].blocked
+    });
+    assert_eq!(sb.stats().faults.get("Late"), Some(&2));
+    // A change still waiting when the sandbox stops lands before its state is saved.
+    c.set_transaction("f1", Decimal::from(2)).unwrap_err();
+    sb.stop().unwrap();
+    let sb = Sandbox::start(cardmint::sandbox::SandboxOptions {
+        state_path: Some(state),
+        ..options()
+    })
+    .unwrap();
+    assert_eq!(sb.state().customers["f1"].balance, Decimal::from(7));
+}
+
+#[test]
+fn card_holders_call_on_unblocked_accounts_with_credit_and_the_charges_add_up() {
+    let sb = Sandbox::start(cardmint::sandbox::SandboxOptions {
+        usage: cardmint::sandbox::Usage {
+            calls_per_min: 600.0,
+            price_per_min: Decimal::from_str("0.5").unwrap(),
+        },
+        ..options()
+    })
+    .unwrap();
+    let c = client(&sb);
+    for name in ["u1", "u2", "u3"] {
+        c.create_customer(name, &secret("Xk7-mQ2p"), None, None)
+            .unwrap();
+    }
+    c.set_transaction("u1", Decimal::from(5)).unwrap();
+    c.set_transaction("u2", Decimal::from(5)).unwrap();
+    c.set_blocked("u2", true).unwrap();
+    eventually(&sb, "u1 calls", |s| s.customers["u1"].calls.len() >= 3);
+    let s = sb.state();
+    // Blocked or empty accounts make no calls.
+    assert!(s.customers["u2"].calls.is_empty() && s.customers["u3"].calls.is_empty());
+    let u1 = &s.customers["u1"];
+    let charged: Decimal = u1.calls.iter().map(|c| c.charge).sum();
+    assert_eq!(u1.balance + charged, Decimal::from(5));
+    assert!(u1.balance >= Decimal::ZERO);
+    // The calls are what calloverview shows.
+    let page = c
+        .call_overview(
+            "u1",
+            &cardmint::api::CallQuery {
+                record_count: Some(500),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(page.calls.len() >= 3);
+    let info = c.get_user_info("u1").unwrap();
+    assert!(info.exact_balance() <= u1.balance);
+}

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use crate::cli::Exit;
 use crate::config::{Credentials, Env, ProcessEnv, Secret};
 use crate::error::Error;
-use crate::sandbox::{Fault, Sandbox, SandboxOptions};
+use crate::sandbox::{Fault, Sandbox, SandboxOptions, Usage};
 
 /// Run a local server that behaves like the reseller platform (for tests and demos).
 ///
@@ -36,18 +36,37 @@ pub struct Args {
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     faults: f64,
     /// Which faults to inject: lost (answer dropped after the change), error (HTML 503 before
-    /// it), slow (answer after --slow-ms)
+    /// it), slow (answer after --slow-ms), late (answer dropped, the change lands --late-ms
+    /// later)
     #[arg(long, value_name = "KINDS", default_value = "lost,error,slow", value_parser = Fault::parse_list)]
     fault_kinds: std::vec::Vec<Fault>,
     /// How late a slow answer comes, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 30_000)]
     slow_ms: u64,
+    /// How long after the request a late change lands, in milliseconds
+    #[arg(long, value_name = "N", default_value_t = 3_000)]
+    late_ms: u64,
+    /// Calls per minute made by the holder of each unblocked account with credit (0: none)
+    #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = rate)]
+    calls_per_min: f64,
+    /// What a minute of those calls costs
+    #[arg(long, value_name = "AMOUNT", default_value = "0.05")]
+    price_per_min: Decimal,
     /// Seed of the fault and latency draws
     #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
     /// Reseller credit of a fresh state
     #[arg(long, value_name = "AMOUNT", default_value = "1000000")]
     credit: Decimal,
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=600.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a number of calls per minute between 0 and 600"
+        )),
+    }
 }
 
 fn probability(s: &str) -> Result<f64, String> {
@@ -85,6 +104,11 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         fault_kinds: args.fault_kinds,
         seed: args.seed,
         slow: Duration::from_millis(args.slow_ms),
+        late: Duration::from_millis(args.late_ms),
+        usage: Usage {
+            calls_per_min: args.calls_per_min,
+            price_per_min: args.price_per_min,
+        },
         credentials,
         reseller_credit: args.credit,
     };
