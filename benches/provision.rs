@@ -17,7 +17,8 @@ use cardmint::codes::{CodeSpec, PasswordSpec};
 use cardmint::config::{ApiSettings, Credentials};
 use cardmint::ledger::{Ledger, NewBatch};
 use cardmint::provision::plan::{CardRequest, plan_cards};
-use cardmint::provision::{EngineOptions, Silent, provision};
+use cardmint::provision::provision;
+use cardmint::runner::{Options as EngineOptions, Silent};
 use cardmint::sandbox::{Sandbox, SandboxOptions};
 use rust_decimal::Decimal;
 
@@ -126,7 +127,16 @@ fn engine_run(cards: usize, concurrency: usize, rate: f64) -> (Duration, u64, us
         ..EngineOptions::default()
     };
     let started = Instant::now();
-    let report = provision(&s.client, s.ledger.path(), &b, todo, &options, &Silent).unwrap();
+    let report = provision(
+        &s.client,
+        s.ledger.path(),
+        &b,
+        todo,
+        Vec::new(),
+        &options,
+        &Silent,
+    )
+    .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(report.done, cards, "every card provisioned: {report:?}");
     let stats = s.sandbox.stats();

@@ -250,6 +250,8 @@ struct FileApi {
     url: Option<String>,
     timeout_secs: Option<f64>,
     connect_timeout_secs: Option<f64>,
+    /// How long a settle read waits after a change whose outcome is unknown.
+    settle_delay_secs: Option<f64>,
 }
 
 /// Where settings come from; a seam so tests can supply an environment without touching the
@@ -414,14 +416,70 @@ fn seconds(field: &str, value: Option<f64>, default: Duration) -> Result<Duratio
     }
 }
 
+/// The config file, or an empty one when there is none.
+fn file_config(env: &dyn Env) -> Result<FileConfig, ConfigError> {
+    match config_path(env) {
+        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(&p),
+        _ => Ok(FileConfig::default()),
+    }
+}
+
+/// The whole-request timeout: `CARDMINT_TIMEOUT_MS`, else `[api] timeout_secs`, else 20 s.
+fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigError> {
+    let mut timeout = seconds("api.timeout_secs", file.api.timeout_secs, DEFAULT_TIMEOUT)?;
+    if let Some(ms) = env.var("CARDMINT_TIMEOUT_MS") {
+        timeout = ms
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| (1..=600_000).contains(ms))
+            .map(Duration::from_millis)
+            .ok_or_else(|| ConfigError::Invalid {
+                field: "CARDMINT_TIMEOUT_MS".to_string(),
+                reason: format!("{ms:?} is not a number of milliseconds between 1 and 600000"),
+            })?;
+    }
+    Ok(timeout)
+}
+
+/// How long a settle read waits after a change whose outcome is unknown, so that a change the
+/// platform applies late has landed: `CARDMINT_SETTLE_DELAY_MS`, else `[api]
+/// settle_delay_secs`, else twice the request timeout
+/// (a change that lands later than that is beyond what waiting can cover; the README says so).
+pub fn settle_delay(env: &dyn Env) -> Result<Duration, ConfigError> {
+    if let Some(ms) = env.var("CARDMINT_SETTLE_DELAY_MS") {
+        return ms
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms <= 3_600_000)
+            .map(Duration::from_millis)
+            .ok_or_else(|| ConfigError::Invalid {
+                field: "CARDMINT_SETTLE_DELAY_MS".to_string(),
+                reason: format!("{ms:?} is not a number of milliseconds up to 3600000"),
+            });
+    }
+    let file = file_config(env)?;
+    match file.api.settle_delay_secs {
+        Some(_) => seconds(
+            "api.settle_delay_secs",
+            file.api.settle_delay_secs,
+            DEFAULT_TIMEOUT,
+        ),
+        None => Ok(request_timeout(env, &file)? * 2),
+    }
+}
+
+/// The test hook `CARDMINT_TEST_KILL_AT` (`KIND:before-send`, `KIND:after-answer`, `#N`), as
+/// given; the runner parses it.
+pub fn kill_at(env: &dyn Env) -> Option<String> {
+    env.var("CARDMINT_TEST_KILL_AT")
+}
+
 /// Builds the API settings. With `sandbox_url` the embedded sandbox is the target and its
 /// default login stands in when none is configured.
 pub fn api_settings(env: &dyn Env, sandbox_url: Option<&str>) -> Result<ApiSettings, ConfigError> {
     let file_path = config_path(env);
-    let file = match &file_path {
-        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(p)?,
-        _ => FileConfig::default(),
-    };
+    let file = file_config(env)?;
+    let timeout = request_timeout(env, &file)?;
     let username = env.var("CARDMINT_USERNAME").or(file.reseller.username);
     let password = env.var("CARDMINT_PASSWORD").or(file.reseller.password);
     let credentials = match (username, password) {
@@ -445,18 +503,6 @@ pub fn api_settings(env: &dyn Env, sandbox_url: Option<&str>) -> Result<ApiSetti
             .or(file.api.url)
             .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
     };
-    let mut timeout = seconds("api.timeout_secs", file.api.timeout_secs, DEFAULT_TIMEOUT)?;
-    if let Some(ms) = env.var("CARDMINT_TIMEOUT_MS") {
-        timeout = ms
-            .parse::<u64>()
-            .ok()
-            .filter(|ms| (1..=600_000).contains(ms))
-            .map(Duration::from_millis)
-            .ok_or_else(|| ConfigError::Invalid {
-                field: "CARDMINT_TIMEOUT_MS".to_string(),
-                reason: format!("{ms:?} is not a number of milliseconds between 1 and 600000"),
-            })?;
-    }
     let connect_timeout = seconds(
         "api.connect_timeout_secs",
         file.api.connect_timeout_secs,

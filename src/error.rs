@@ -8,9 +8,9 @@ use crate::import::ImportError;
 use crate::ledger::{LedgerError, Platform};
 use crate::lifecycle::SelectError;
 use crate::manifest::ManifestError;
-use crate::provision::EngineError;
 use crate::provision::plan::PlanError;
 use crate::render::{RenderError, TemplateError};
+use crate::runner::RunError;
 use crate::sandbox::SandboxError;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,7 @@ pub enum Error {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Run(#[from] RunError),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error(transparent)]

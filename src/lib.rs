@@ -23,6 +23,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod provision;
 pub mod render;
+pub mod runner;
 pub mod sandbox;
 
 pub use cli::run;

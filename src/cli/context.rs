@@ -7,8 +7,7 @@ use crate::api::Client;
 use crate::config::{self, ProcessEnv};
 use crate::error::Error;
 use crate::ledger::{Batch, Card, Ledger, Platform};
-use crate::provision::engine::Run;
-use crate::provision::{EngineError, EngineOptions};
+use crate::runner::{Options, Run, RunError};
 use crate::sandbox::{Fault, Sandbox, SandboxOptions, Usage};
 
 use super::progress::Progress;
@@ -179,8 +178,8 @@ impl Global {
         ledger: &Ledger,
         batch_id: Option<&str>,
         items: usize,
-        options: &EngineOptions,
-        f: impl FnOnce(&Run<'_>) -> Result<T, EngineError>,
+        options: &Options,
+        f: impl FnOnce(&Run<'_>) -> Result<T, RunError>,
     ) -> Result<T, Error> {
         let connection = self.connect(options.concurrency)?;
         self.run_engine_with(&connection, ledger, batch_id, items, options, f)
@@ -193,8 +192,8 @@ impl Global {
         ledger: &Ledger,
         batch_id: Option<&str>,
         items: usize,
-        options: &EngineOptions,
-        f: impl FnOnce(&Run<'_>) -> Result<T, EngineError>,
+        options: &Options,
+        f: impl FnOnce(&Run<'_>) -> Result<T, RunError>,
     ) -> Result<T, Error> {
         if let Some(id) = batch_id {
             connection.check_batch(&self.batch(ledger, id)?)?;

@@ -45,7 +45,7 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Ledger(_)
         | Error::Plan(_)
         | Error::Manifest(_)
-        | Error::Engine(_)
+        | Error::Run(_)
         | Error::Render(_)
         | Error::OtherPlatform { .. }
         | Error::Unreachable { .. }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::provision::Observer;
+use crate::runner::Observer;
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 

@@ -5,10 +5,12 @@
 
 mod batches;
 mod cards;
+mod intents;
 mod journal;
 mod store;
 
 pub use batches::{Batch, BatchCounts, NewBatch, Platform};
 pub use cards::{Card, CardState, NewCard, Progress};
+pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};
 pub use journal::JournalEntry;
 pub use store::{Ledger, LedgerError, LedgerTx};

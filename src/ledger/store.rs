@@ -74,6 +74,24 @@ const MIGRATIONS: &[&str] = &[
     // 4: the platform a batch lives on (`sandbox`, or the endpoint URL and reseller login).
     "ALTER TABLE batches ADD COLUMN endpoint TEXT;
     ALTER TABLE batches ADD COLUMN reseller TEXT;",
+    // 5: intents: every change the platform cannot repeat safely, recorded before it is sent.
+    "CREATE TABLE intents (
+        id INTEGER PRIMARY KEY,
+        card_id INTEGER NOT NULL REFERENCES cards(id),
+        batch_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT,
+        before_balance TEXT,
+        before_from_ms INTEGER NOT NULL,
+        before_to_ms INTEGER NOT NULL,
+        sent_ms INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        evidence TEXT,
+        created_at TEXT NOT NULL,
+        settled_at TEXT
+    );
+    CREATE INDEX intents_by_card ON intents(card_id);
+    CREATE INDEX intents_pending ON intents(status) WHERE status IN ('open', 'unsettled');",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +176,10 @@ impl Ledger {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: an intent committed before its request must survive a power cut, not only a
+        // killed process (the ledger holds money and secrets; the cost is measured in the
+        // provisioning benchmark).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut ledger = Ledger {
             conn,

@@ -1,241 +1,223 @@
-//! Changes to issued cards, each through the engine: block and unblock, CLI numbers, top-ups and
-//! password resets. Every unknown outcome is reconciled from the platform before a retry; a
-//! top-up is never sent twice.
+//! Changes to issued cards, each a job of the runner under the intent protocol: block and
+//! unblock, CLI numbers, top-ups and password resets. A card's earlier changes still pending in
+//! the ledger are settled first; the same change found applied (a run that was killed after
+//! sending it) is not sent again.
 
 use rust_decimal::Decimal;
 
-use crate::api::{Command, Refusal};
+use crate::api::{ApiError, Client};
 use crate::config::Secret;
-use crate::ledger::{Card, CardState};
-use crate::provision::engine::{Ctx, Failure, ItemOutcome, Update};
+use crate::ledger::{Before, Card, Intent, IntentKind};
+use crate::runner::{CardFailure, Ctx, Failure, Outcome, Sent, Settled, Step, Waiting};
 
-fn fail(ctx: &Ctx<'_>, card: &Card, reason: String) -> ItemOutcome {
-    ctx.note(&format!("card {}: {reason}", card.serial));
-    ItemOutcome::Failed(reason)
+/// One card to change.
+pub struct Job {
+    pub card: Card,
+    waiting: Waiting,
+    /// Times the change was sent and found not applied.
+    resent: u32,
 }
 
-/// Repeats `act` until `check` (a read of the platform) says it took effect. `act` may be
-/// resent only when it is idempotent or `check` has shown it did not apply.
-fn settle(
+impl Job {
+    /// A job for `card`, with its intents still pending in the ledger.
+    pub fn new(card: Card, pending: Vec<Intent>) -> Job {
+        Job {
+            card,
+            waiting: Waiting::from_ledger(pending),
+            resent: 0,
+        }
+    }
+}
+
+fn fail(ctx: &Ctx<'_>, card: &Card, why: CardFailure) -> Step {
+    ctx.note(&format!("card {}: {why}", card.serial));
+    Step::Finished(Outcome::Failed(why))
+}
+
+/// What to read before the change is sent (the balance before a top-up).
+type BeforeRead<'f> = &'f dyn Fn(&mut Ctx<'_>, &Card) -> Result<Before, Failure>;
+
+/// Settles what is pending, then sends `kind` (with `send`) until it is applied, refused, or
+/// left unsettled. Evidence that it did not apply allows sending it again.
+fn change_step(
     ctx: &mut Ctx<'_>,
-    card: &Card,
-    command: Command,
-    act: &dyn Fn(&mut Ctx<'_>) -> Result<(), Failure>,
-    check: &dyn Fn(&mut Ctx<'_>) -> Result<bool, Failure>,
-) -> Result<(), ItemOutcome> {
-    let max = ctx.options().max_attempts;
-    let mut troubles = 0;
-    let gave_up = |ctx: &Ctx<'_>, troubles: u32, e: &dyn std::fmt::Display| {
-        fail(ctx, card, format!("gave up after {troubles} attempts: {e}"))
-    };
+    job: &mut Job,
+    kind: &IntentKind,
+    before: BeforeRead<'_>,
+    send: &(dyn Fn(&Client, &Card) -> Result<(), ApiError> + Sync),
+    prepare: &dyn Fn(&mut Ctx<'_>, &mut Card) -> Result<(), String>,
+) -> Step {
     loop {
-        match act(ctx) {
-            Ok(()) => return Ok(()),
-            Err(Failure::Stopped) => return Err(ItemOutcome::Stopped),
-            Err(Failure::Refused(e)) => return Err(fail(ctx, card, e.to_string())),
-            Err(Failure::GaveUp(e)) => return Err(fail(ctx, card, format!("gave up: {e}"))),
-            Err(Failure::Unknown(e)) => {
-                troubles += 1;
+        if ctx.stopped() {
+            return Step::Finished(Outcome::Stopped);
+        }
+        match ctx.settle_pending(&mut job.card, &mut job.waiting) {
+            Err(step) => return step,
+            Ok(Some(Settled::Applied(i))) if i.kind == *kind => {
                 ctx.note(&format!(
-                    "card {}: {command}: {e}; checking the account",
-                    card.serial
+                    "card {}: {} was applied by an earlier run: not sent again",
+                    job.card.serial, i.kind
                 ));
-                if troubles >= max {
-                    return Err(gave_up(ctx, troubles, &e));
-                }
-                ctx.back_off(troubles);
-                // Settle the unknown outcome before acting again.
-                loop {
-                    match check(ctx) {
-                        Ok(true) => return Ok(()),
-                        Ok(false) => break,
-                        Err(Failure::Stopped) => return Err(ItemOutcome::Stopped),
-                        Err(Failure::Refused(e)) => return Err(fail(ctx, card, e.to_string())),
-                        Err(Failure::Unknown(e) | Failure::GaveUp(e)) => {
-                            troubles += 1;
-                            if troubles >= max {
-                                return Err(gave_up(ctx, troubles, &e));
-                            }
-                            ctx.back_off(troubles);
-                        }
-                    }
-                }
+                return Step::Finished(Outcome::Done);
             }
+            Ok(_) => {}
+        }
+        if !job.waiting.is_empty() {
+            continue;
+        }
+        if job.resent >= ctx.options().max_attempts {
+            return fail(
+                ctx,
+                &job.card,
+                CardFailure::Conflict(format!(
+                    "{kind}: sent {} times and never applied",
+                    job.resent
+                )),
+            );
+        }
+        if let Err(e) = prepare(ctx, &mut job.card) {
+            ctx.stop(e);
+            return Step::Finished(Outcome::Stopped);
+        }
+        let before = match before(ctx, &job.card) {
+            Ok(b) => b,
+            Err(f) => return f.outcome_step(),
+        };
+        let snapshot = job.card.clone();
+        match ctx.change(&mut job.card, kind.clone(), before, |c| send(c, &snapshot)) {
+            Sent::Applied(()) => return Step::Finished(Outcome::Done),
+            Sent::Unknown(p) | Sent::Unclear(p) => {
+                job.resent += 1;
+                job.waiting.wait_for(p);
+            }
+            Sent::Refused(e) => return fail(ctx, &job.card, CardFailure::Refused(e)),
+            Sent::GaveUp(error, attempts) => {
+                return fail(ctx, &job.card, CardFailure::GaveUp { attempts, error });
+            }
+            Sent::Stopped => return Step::Finished(Outcome::Stopped),
         }
     }
 }
 
-fn info(ctx: &mut Ctx<'_>, card: &Card) -> Result<crate::api::UserInfo, Failure> {
-    let customer = card.customer.clone();
-    ctx.request(Some(card.id), Command::GetUserInfo, move |c| {
-        c.get_user_info(&customer)
-    })
+trait OutcomeStep {
+    fn outcome_step(self) -> Step;
 }
 
-/// Blocks or unblocks one card and records its new state.
-pub fn set_blocked(
-    ctx: &mut Ctx<'_>,
-    card: &Card,
-    blocked: bool,
-    reason: Option<&str>,
-) -> ItemOutcome {
-    let customer = card.customer.clone();
-    let act = |ctx: &mut Ctx<'_>| {
-        let customer = customer.clone();
-        ctx.request(Some(card.id), Command::ChangeUserInfo, move |c| {
-            c.set_blocked(&customer, blocked)
-        })
-    };
-    let check = |ctx: &mut Ctx<'_>| info(ctx, card).map(|i| i.blocked == blocked);
-    if let Err(outcome) = settle(ctx, card, Command::ChangeUserInfo, &act, &check) {
-        return outcome;
+impl OutcomeStep for Failure {
+    fn outcome_step(self) -> Step {
+        Step::Finished(self.outcome())
     }
-    let state = if blocked {
-        CardState::Blocked
-    } else {
-        CardState::Active
-    };
-    ctx.send(Update::State(card.id, state, None));
-    ctx.send(Update::BlockReason(
-        card.id,
-        if blocked {
-            reason.map(str::to_string)
-        } else {
-            None
-        },
-    ));
-    ItemOutcome::Done
 }
 
-/// Adds or deletes one CLI number (E.164) and records the card's numbers.
-pub fn change_number(ctx: &mut Ctx<'_>, card: &Card, number: &str, add: bool) -> ItemOutcome {
-    let customer = card.customer.clone();
+fn no_read(_: &mut Ctx<'_>, _: &Card) -> Result<Before, Failure> {
+    Ok(Before::now())
+}
+
+fn nothing_to_prepare(_: &mut Ctx<'_>, _: &mut Card) -> Result<(), String> {
+    Ok(())
+}
+
+/// Blocks (with the reason kept) or unblocks one card; its state becomes blocked or active.
+pub fn set_blocked(ctx: &mut Ctx<'_>, job: &mut Job, blocked: bool, reason: Option<&str>) -> Step {
+    let kind = if blocked {
+        IntentKind::Block(reason.map(str::to_string))
+    } else {
+        IntentKind::Unblock
+    };
+    change_step(
+        ctx,
+        job,
+        &kind,
+        &no_read,
+        &move |c, card| c.set_blocked(&card.customer, blocked),
+        &nothing_to_prepare,
+    )
+}
+
+/// Adds or deletes one CLI number (E.164).
+pub fn change_number(ctx: &mut Ctx<'_>, job: &mut Job, number: &str, add: bool) -> Step {
+    let kind = if add {
+        IntentKind::AddNumber(number.to_string())
+    } else {
+        IntentKind::DeleteNumber(number.to_string())
+    };
     let n = number.to_string();
-    let act = |ctx: &mut Ctx<'_>| {
-        let (customer, n) = (customer.clone(), n.clone());
-        ctx.request(Some(card.id), Command::ChangeUserInfo, move |c| {
+    change_step(
+        ctx,
+        job,
+        &kind,
+        &no_read,
+        &move |c, card| {
             if add {
-                c.add_number(&customer, &n)
+                c.add_number(&card.customer, &n)
             } else {
-                c.delete_number(&customer, &n)
+                c.delete_number(&card.customer, &n)
             }
-        })
-    };
-    let check = |ctx: &mut Ctx<'_>| info(ctx, card).map(|i| i.numbers.contains(&n) == add);
-    if let Err(outcome) = settle(ctx, card, Command::ChangeUserInfo, &act, &check) {
-        return outcome;
-    }
-    let mut numbers = card.numbers.clone();
-    numbers.retain(|x| x != number);
-    if add {
-        numbers.push(number.to_string());
-    }
-    ctx.send(Update::Numbers(card.id, numbers));
-    ItemOutcome::Done
+        },
+        &nothing_to_prepare,
+    )
 }
 
-/// Whether a balance read after an unknown outcome shows the top-up applied: the balance moved
-/// by more than half the amount in its direction (calls in between cost cents, not half a
-/// top-up); otherwise it did not move at all, or the case is for a human.
-pub fn topup_applied(before: Decimal, after: Decimal, amount: Decimal) -> Option<bool> {
-    let moved = after - before;
-    let half = amount.abs() / Decimal::TWO;
-    if (amount.is_sign_positive() && moved > half) || (amount.is_sign_negative() && -moved > half) {
-        Some(true)
-    } else if moved.abs() < half {
-        Some(false)
-    } else {
-        None
-    }
+/// Loads (or deducts) credit exactly once: the balance is read just before and kept with the
+/// intent, so an open outcome is judged on the balance after, with the calls in between.
+pub fn topup(ctx: &mut Ctx<'_>, job: &mut Job, amount: Decimal) -> Step {
+    let read_balance = |ctx: &mut Ctx<'_>, card: &Card| -> Result<Before, Failure> {
+        let (info, at) = ctx.user_info(card)?;
+        let info = info.ok_or(Failure::Refused(ApiError::Refused {
+            command: crate::api::Command::GetUserInfo,
+            reason: crate::api::Refusal::UnknownCustomer,
+        }))?;
+        Ok(Before {
+            balance: Some(info.exact_balance()),
+            from_ms: at.from_ms,
+            to_ms: at.to_ms,
+        })
+    };
+    change_step(
+        ctx,
+        job,
+        &IntentKind::Topup(amount),
+        &read_balance,
+        &move |c, card| c.set_transaction(&card.customer, amount).map(drop),
+        &nothing_to_prepare,
+    )
 }
 
-/// Loads (or deducts) credit exactly once: the balance is read before, and after any unknown
-/// outcome, so a lost answer never leads to a second load.
-pub fn topup(ctx: &mut Ctx<'_>, card: &Card, amount: Decimal) -> ItemOutcome {
-    let customer = card.customer.clone();
-    let read = |c: &crate::api::Client| c.get_user_info(&customer);
-    let before = match super::report::read(ctx, card, Command::GetUserInfo, &read) {
-        Ok(info) => info.exact_balance(),
-        Err(ItemOutcome::Failed(reason)) => return fail(ctx, card, reason),
-        Err(other) => return other,
-    };
-    let act = |ctx: &mut Ctx<'_>| {
-        let customer = customer.clone();
-        ctx.request(Some(card.id), Command::SetTransaction, move |c| {
-            c.set_transaction(&customer, amount)
-        })
-        .map(|_| ())
-    };
-    let check = |ctx: &mut Ctx<'_>| {
-        let after = info(ctx, card)?.exact_balance();
-        topup_applied(before, after, amount).ok_or_else(|| {
-            Failure::Refused(crate::api::ApiError::Protocol {
-                command: Command::SetTransaction,
-                detail: format!(
-                    "the balance went from {before} to {after}: cannot tell whether {amount} was applied; check the account before trying again"
-                ),
-            })
-        })
-    };
-    if let Err(outcome) = settle(ctx, card, Command::SetTransaction, &act, &check) {
-        return outcome;
-    }
-    ctx.send(Update::Topup(card.id, amount));
-    ItemOutcome::Done
-}
-
-/// Sets the card's pending password on the platform (the ledger already holds it as pending)
-/// and confirms it in the ledger. A lost answer is settled with validateuser.
-pub fn reset_password(ctx: &mut Ctx<'_>, card: &Card, new: &Secret) -> ItemOutcome {
-    let customer = card.customer.clone();
-    let act = |ctx: &mut Ctx<'_>| {
-        let (customer, new) = (customer.clone(), new.clone());
-        ctx.request(Some(card.id), Command::ResetPassword, move |c| {
-            c.reset_password(&customer, &new)
-        })
-    };
-    let check = |ctx: &mut Ctx<'_>| {
-        let (customer, new) = (customer.clone(), new.clone());
-        ctx.request(Some(card.id), Command::ValidateUser, move |c| {
-            c.validate_user(&customer, &new)
-        })
-    };
-    match settle(ctx, card, Command::ResetPassword, &act, &check) {
-        Ok(()) => {
-            ctx.send(Update::ConfirmPassword(card.id));
-            ItemOutcome::Done
+/// Sets `new` as the card's password. It is the card's pending password in the ledger before
+/// it is sent (recorded again if evidence showed an earlier try did not take); a lost answer is
+/// settled with validateuser, with the new password and the old.
+pub fn reset_password(ctx: &mut Ctx<'_>, job: &mut Job, new: &Secret) -> Step {
+    let new = new.clone();
+    let prepare = {
+        let new = new.clone();
+        move |ctx: &mut Ctx<'_>, card: &mut Card| -> Result<(), String> {
+            if card.pending_password.as_ref() != Some(&new) {
+                ctx.record_pending_password(card, &new)?;
+                card.pending_password = Some(new.clone());
+            }
+            Ok(())
         }
-        Err(ItemOutcome::Failed(reason))
-            if reason.contains(&Refusal::PasswordNotSecure.to_string()) =>
-        {
-            ItemOutcome::Failed(format!(
-                "{reason} (the platform refused the generated password)"
-            ))
-        }
-        Err(other) => other,
-    }
+    };
+    change_step(
+        ctx,
+        job,
+        &IntentKind::Password,
+        &no_read,
+        &move |c, card| c.reset_password(&card.customer, &new),
+        &prepare,
+    )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_topup_is_judged_by_how_far_the_balance_moved() {
-        let d = |s: &str| s.parse::<Decimal>().unwrap();
-        assert_eq!(topup_applied(d("3.10"), d("8.10"), d("5")), Some(true));
-        assert_eq!(
-            topup_applied(d("3.10"), d("8.02"), d("5")),
-            Some(true),
-            "a call in between"
-        );
-        assert_eq!(topup_applied(d("3.10"), d("3.05"), d("5")), Some(false));
-        assert_eq!(
-            topup_applied(d("3.10"), d("5.60"), d("5")),
-            None,
-            "half way: ask a human"
-        );
-        assert_eq!(topup_applied(d("8.00"), d("6.00"), d("-2")), Some(true));
-        assert_eq!(topup_applied(d("8.00"), d("8.00"), d("-2")), Some(false));
+/// Only settles the card's pending changes.
+pub fn settle_only(ctx: &mut Ctx<'_>, job: &mut Job) -> Step {
+    loop {
+        if ctx.stopped() {
+            return Step::Finished(Outcome::Stopped);
+        }
+        match ctx.settle_pending(&mut job.card, &mut job.waiting) {
+            Err(step) => return step,
+            Ok(_) if job.waiting.is_empty() => return Step::Finished(Outcome::Done),
+            Ok(_) => {}
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The life of issued cards: activate, block, top up, reset passwords, change numbers, status,
-//! call records and the audit. Every command runs through the provisioning engine (throttle,
-//! retries, reconciliation, journal, one ledger writer); this module holds the per-card steps
-//! and gathers the results.
+//! call records and the audit. Every command runs on the runner (throttle, retries, the intent
+//! protocol, journal, one ledger writer); this module holds the per-card jobs and gathers the
+//! results.
 //!
 //! Knows nothing of PDF.
 
@@ -9,10 +9,10 @@ mod change;
 mod report;
 mod select;
 
-pub use change::topup_applied;
 pub use report::{Status, differences};
-pub use select::{SelectError, Selection, provisioned, select};
+pub use select::{SelectError, Selection, changeable, provisioned, select, unless_blocked};
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::NaiveDateTime;
@@ -20,37 +20,64 @@ use rust_decimal::Decimal;
 
 use crate::api::CallRecord;
 use crate::config::Secret;
-use crate::ledger::Card;
-use crate::provision::engine::{self, ItemOutcome, Run};
-use crate::provision::{EngineError, Report};
+use crate::ledger::{Card, Intent};
+use crate::runner::{self, Ctx, Outcome, Report, Run, RunError, Step};
 
-fn label(c: &Card) -> String {
-    c.serial.clone()
+use change::Job;
+
+fn jobs(cards: Vec<Card>, pending: Vec<Intent>) -> Vec<Job> {
+    let mut by_card: HashMap<i64, Vec<Intent>> = HashMap::new();
+    for intent in pending {
+        by_card.entry(intent.card_id).or_default().push(intent);
+    }
+    cards
+        .into_iter()
+        .map(|c| {
+            let intents = by_card.remove(&c.id).unwrap_or_default();
+            Job::new(c, intents)
+        })
+        .collect()
+}
+
+fn label(j: &Job) -> String {
+    j.card.serial.clone()
 }
 
 /// Unblocks (`blocked = false`) or blocks the cards; their state becomes active or blocked.
+/// `pending`: the ledger's pending intents of these cards, settled first.
 pub fn set_blocked(
     run: &Run<'_>,
     cards: Vec<Card>,
+    pending: Vec<Intent>,
     blocked: bool,
     reason: Option<&str>,
-) -> Result<Report, EngineError> {
-    engine::run(run, cards, label, |ctx, card| {
-        change::set_blocked(ctx, card, blocked, reason)
+) -> Result<Report, RunError> {
+    runner::run(run, jobs(cards, pending), label, |ctx, job| {
+        change::set_blocked(ctx, job, blocked, reason)
     })
 }
 
 /// Loads `amount` on one card (negative deducts), exactly once.
-pub fn topup(run: &Run<'_>, card: Card, amount: Decimal) -> Result<Report, EngineError> {
-    engine::run(run, vec![card], label, |ctx, card| {
-        change::topup(ctx, card, amount)
+pub fn topup(
+    run: &Run<'_>,
+    card: Card,
+    pending: Vec<Intent>,
+    amount: Decimal,
+) -> Result<Report, RunError> {
+    runner::run(run, jobs(vec![card], pending), label, |ctx, job| {
+        change::topup(ctx, job, amount)
     })
 }
 
-/// Sets a new password (already recorded as pending in the ledger) and confirms it.
-pub fn reset_password(run: &Run<'_>, card: Card, new: &Secret) -> Result<Report, EngineError> {
-    engine::run(run, vec![card], label, |ctx, card| {
-        change::reset_password(ctx, card, new)
+/// Sets a new password (recorded as pending in the ledger before it is sent) and confirms it.
+pub fn reset_password(
+    run: &Run<'_>,
+    card: Card,
+    pending: Vec<Intent>,
+    new: &Secret,
+) -> Result<Report, RunError> {
+    runner::run(run, jobs(vec![card], pending), label, |ctx, job| {
+        change::reset_password(ctx, job, new)
     })
 }
 
@@ -58,35 +85,48 @@ pub fn reset_password(run: &Run<'_>, card: Card, new: &Secret) -> Result<Report,
 pub fn change_number(
     run: &Run<'_>,
     card: Card,
+    pending: Vec<Intent>,
     number: &str,
     add: bool,
-) -> Result<Report, EngineError> {
-    engine::run(run, vec![card], label, |ctx, card| {
-        change::change_number(ctx, card, number, add)
+) -> Result<Report, RunError> {
+    runner::run(run, jobs(vec![card], pending), label, |ctx, job| {
+        change::change_number(ctx, job, number, add)
     })
 }
 
+/// Settles every pending change of these cards on evidence, and nothing else.
+pub fn settle(run: &Run<'_>, cards: Vec<Card>, pending: Vec<Intent>) -> Result<Report, RunError> {
+    runner::run(run, jobs(cards, pending), label, change::settle_only)
+}
+
 /// Values read per card, in the cards' order, and the run's report.
-pub type Gathered<T> = Result<(Vec<(Card, T)>, Report), EngineError>;
+pub type Gathered<T> = Result<(Vec<(Card, T)>, Report), RunError>;
 
 /// A value gathered per card, in the cards' order, plus the run's report.
 fn gather<T: Send>(
     run: &Run<'_>,
     cards: Vec<Card>,
-    read: impl Fn(&mut engine::Ctx<'_>, &Card) -> Result<T, ItemOutcome> + Sync,
+    read: impl Fn(&mut Ctx<'_>, &Card) -> Result<T, Outcome> + Sync,
 ) -> Gathered<T> {
     let order: Vec<i64> = cards.iter().map(|c| c.id).collect();
     let found = Mutex::new(Vec::new());
-    let report = engine::run(run, cards, label, |ctx, card| match read(ctx, card) {
-        Ok(value) => {
-            found
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((card.clone(), value));
-            ItemOutcome::Done
-        }
-        Err(outcome) => outcome,
-    })?;
+    let report = runner::run(
+        run,
+        cards,
+        |c: &Card| c.serial.clone(),
+        |ctx, card| {
+            Step::Finished(match read(ctx, card) {
+                Ok(value) => {
+                    found
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((card.clone(), value));
+                    Outcome::Done
+                }
+                Err(outcome) => outcome,
+            })
+        },
+    )?;
     let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     found.sort_by_key(|(c, _)| order.iter().position(|id| *id == c.id));
     Ok((found, report))

@@ -16,6 +16,18 @@ pub enum SelectError {
     SoldList { path: String, problems: String },
     #[error("no card selected: give --serials RANGES, --sold-list FILE or --all")]
     Nothing,
+    /// Selected cards that were never provisioned: nothing to change on the platform.
+    #[error(
+        "{0} not provisioned (pending or failed): nothing was sent; finish the batch with \
+         `cardmint resume` first, or leave them out of --serials"
+    )]
+    NotProvisioned(String),
+    /// `activate` on cards blocked after issue (lost, stolen, returned).
+    #[error(
+        "{0}: activating would re-enable a card blocked as lost or stolen; nothing was sent; \
+         add --include-blocked if that is what you mean"
+    )]
+    Blocked(String),
 }
 
 /// How cards are chosen.
@@ -133,4 +145,55 @@ pub fn provisioned(cards: Vec<Card>) -> (Vec<Card>, Vec<Card>) {
     cards
         .into_iter()
         .partition(|c| !matches!(c.state, CardState::Pending | CardState::Failed))
+}
+
+/// The cards a changing command acts on: provisioned ones only, refused (naming them) when
+/// chosen by serial, skipped (and listed in `skipped`) with `--all`.
+pub fn changeable(
+    cards: Vec<Card>,
+    all: bool,
+    skipped: &mut Vec<Card>,
+) -> Result<Vec<Card>, SelectError> {
+    let (ok, not) = provisioned(cards);
+    if !not.is_empty() && !all {
+        return Err(SelectError::NotProvisioned(name_cards(&not)));
+    }
+    skipped.extend(not);
+    Ok(ok)
+}
+
+/// Cards blocked after issue are left out of an activation: refused when chosen by serial,
+/// skipped with `--all`; both unless `include` (`--include-blocked`).
+pub fn unless_blocked(
+    cards: Vec<Card>,
+    all: bool,
+    include: bool,
+    skipped: &mut Vec<Card>,
+) -> Result<Vec<Card>, SelectError> {
+    if include {
+        return Ok(cards);
+    }
+    let (blocked, ok): (Vec<Card>, Vec<Card>) = cards
+        .into_iter()
+        .partition(|c| c.state == CardState::Blocked);
+    if !blocked.is_empty() && !all {
+        return Err(SelectError::Blocked(name_cards(&blocked)));
+    }
+    skipped.extend(blocked);
+    Ok(ok)
+}
+
+/// "card 0000000013 (pending)" or "3 cards (0000000013 blocked: lost, ...)".
+fn name_cards(cards: &[Card]) -> String {
+    let one = |c: &Card| match (&c.state, &c.block_reason) {
+        (CardState::Blocked, Some(why)) => format!("{} blocked: {why}", c.serial),
+        (state, _) => format!("{} {state}", c.serial),
+    };
+    let listed: Vec<String> = cards.iter().take(5).map(one).collect();
+    let more = if cards.len() > 5 { ", ..." } else { "" };
+    if cards.len() == 1 {
+        format!("card {}", listed[0])
+    } else {
+        format!("{} cards ({}{more})", cards.len(), listed.join(", "))
+    }
 }

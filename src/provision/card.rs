@@ -1,222 +1,169 @@
-//! Provisioning one card: create, block, credit, numbers, with every unknown outcome reconciled
-//! against the platform before anything is sent again.
+//! Provisioning one card, as a job of the runner: create, block, credit, numbers, each change
+//! sent under the intent protocol. What the ledger knows decides what is left to do; the
+//! platform is asked only about changes whose outcome is open.
 
-use crate::api::{Command, Refusal};
-use crate::ledger::{Batch, Card, CardState, Progress};
+use crate::api::Refusal;
+use crate::ledger::{Batch, Before, Card, CardState, Intent, IntentKind};
+use crate::runner::{CardFailure, Ctx, Outcome, Sent, Settled, Step, Waiting};
 
-use super::engine::{Ctx, Failure, ItemOutcome, Update};
-use super::machine::{Reconciled, Step, next_step, reconcile};
+use super::machine::{Step as Next, next_step};
 
-/// Reads the account and derives the card's progress (see [`reconcile`]).
-fn check(
-    ctx: &mut Ctx<'_>,
-    card: &Card,
-    progress: Progress,
-    active: bool,
-) -> Result<Reconciled, Failure> {
-    let id = Some(card.id);
-    let info = match ctx.request(id, Command::GetUserInfo, |c| {
-        c.get_user_info(&card.customer)
-    }) {
-        Ok(info) => Some(info),
-        Err(Failure::Refused(e)) if e.refusal() == Some(&Refusal::UnknownCustomer) => None,
-        Err(f) => return Err(f),
-    };
-    // Before the ledger has seen this account created by us, make sure it is ours.
-    let ours = match (&info, progress.created) {
-        (Some(_), false) => Some(ctx.request(id, Command::ValidateUser, |c| {
-            c.validate_user(&card.customer, &card.password)
-        })?),
-        _ => None,
-    };
-    Ok(reconcile(card, active, info.as_ref(), ours))
+/// One card to provision, and what its worker knows between steps.
+pub struct Job {
+    pub card: Card,
+    waiting: Waiting,
+    /// createcustomer answered "failed": if no account exists, the platform refused it.
+    create_refused: bool,
+    /// Further CLI numbers not yet attached in this run (adding one twice is harmless).
+    numbers_left: Vec<String>,
 }
 
-fn fail(ctx: &Ctx<'_>, card: &Card, reason: String) -> ItemOutcome {
-    ctx.note(&format!("card {} failed: {reason}", card.serial));
-    ctx.send(Update::State(
-        card.id,
-        CardState::Failed,
-        Some(reason.clone()),
-    ));
-    ItemOutcome::Failed(reason)
+impl Job {
+    /// A job for `card`, with its intents still pending in the ledger.
+    pub fn new(card: Card, pending: Vec<Intent>) -> Job {
+        let numbers_left = card.numbers.iter().skip(1).cloned().collect();
+        Job {
+            card,
+            waiting: Waiting::from_ledger(pending),
+            create_refused: false,
+            numbers_left,
+        }
+    }
 }
 
-/// Provisions one card of `batch` to the end, or fails it with a reason.
-pub fn provision_card(ctx: &mut Ctx<'_>, batch: &Batch, original: &Card) -> ItemOutcome {
-    let mut card = original.clone();
-    let active = batch.active;
-    let mut progress = card.progress;
-    let mut missing: Vec<String> = card.numbers.iter().skip(1).cloned().collect();
-    // A card the ledger saw created (an earlier run) may have moved on since: ask first.
-    let mut uncertain = progress.created;
-    let mut create_refused = false;
-    let mut troubles = 0u32;
-    let max = ctx.options().max_attempts;
-    if card.state == CardState::Failed {
-        ctx.send(Update::State(card.id, CardState::Pending, None));
+fn fail(ctx: &Ctx<'_>, card: &Card, why: CardFailure) -> Step {
+    ctx.note(&format!("card {} failed: {why}", card.serial));
+    ctx.set_state(card, CardState::Failed, Some(why.to_string()));
+    Step::Finished(Outcome::Failed(why))
+}
+
+/// Takes one card of `batch` as far as it can go: to ready (or active), failed, unsettled, or
+/// waiting for a settle read.
+pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
+    if job.card.state == CardState::Failed {
+        job.card.state = CardState::Pending;
+        ctx.set_state(&job.card, CardState::Pending, None);
     }
     loop {
         if ctx.stopped() {
-            return ItemOutcome::Stopped;
+            return Step::Finished(Outcome::Stopped);
         }
-        if uncertain {
-            match check(ctx, &card, progress, active) {
-                Ok(Reconciled::Progress(p, m)) => {
-                    if !p.created && create_refused {
-                        return fail(
-                            ctx,
-                            &card,
-                            "the platform refused to create the account and gives no reason \
-                             (bad number or tariff?)"
-                                .into(),
-                        );
+        match ctx.settle_pending(&mut job.card, &mut job.waiting) {
+            Err(step) => return step,
+            Ok(Some(Settled::NotOurs(_))) if job.card.generated => {
+                let reason = "code belongs to an account that is not ours";
+                match ctx.replace_code(&job.card, &batch.code, reason) {
+                    Ok(code) => {
+                        ctx.note(&format!(
+                            "card {}: {reason}; drew a new code",
+                            job.card.serial
+                        ));
+                        job.card.customer = code;
+                        job.card.progress = Default::default();
+                        job.numbers_left = job.card.numbers.iter().skip(1).cloned().collect();
+                        job.create_refused = false;
                     }
-                    ctx.journal(
-                        Some(card.id),
-                        "reconcile",
-                        "reconciled",
-                        &format!("{p:?}"),
-                        Default::default(),
-                        1,
-                    );
-                    progress = p;
-                    missing = m;
-                    uncertain = false;
-                    ctx.send(Update::Progress(card.id, progress));
-                }
-                Ok(Reconciled::NotOurs) if card.generated => {
-                    let reason = "code belongs to an account that is not ours";
-                    match ctx.replace_code(card.id, &batch.code, reason) {
-                        Ok(code) => {
-                            ctx.journal(
-                                Some(card.id),
-                                "retire-code",
-                                "code-retired",
-                                reason,
-                                Default::default(),
-                                1,
-                            );
-                            ctx.note(&format!("card {}: {reason}; drew a new code", card.serial));
-                            card.customer = code;
-                            progress = Progress::default();
-                            missing = card.numbers.iter().skip(1).cloned().collect();
-                            uncertain = false;
-                            create_refused = false;
-                        }
-                        Err(e) => {
-                            ctx.stop(e);
-                            return ItemOutcome::Stopped;
-                        }
+                    Err(e) => {
+                        ctx.stop(e);
+                        return Step::Finished(Outcome::Stopped);
                     }
                 }
-                Ok(Reconciled::NotOurs) => {
-                    return fail(
-                        ctx,
-                        &card,
-                        format!(
-                            "customer {} already exists on the platform and is not ours",
-                            card.customer
-                        ),
-                    );
-                }
-                Ok(Reconciled::Conflict(reason)) => return fail(ctx, &card, reason),
-                Err(Failure::Stopped) => return ItemOutcome::Stopped,
-                Err(Failure::Refused(e)) => return fail(ctx, &card, e.to_string()),
-                Err(Failure::Unknown(e) | Failure::GaveUp(e)) => {
-                    troubles += 1;
-                    if troubles >= max {
-                        return fail(
-                            ctx,
-                            &card,
-                            format!("gave up after {troubles} attempts: {e}"),
-                        );
-                    }
-                    ctx.back_off(troubles);
-                }
+                continue;
             }
+            Ok(Some(Settled::NotOurs(_))) => {
+                let customer = job.card.customer.clone();
+                return fail(ctx, &job.card, CardFailure::NotOurs { customer });
+            }
+            Ok(Some(Settled::NotApplied(i)))
+                if i.kind == IntentKind::Create && job.create_refused =>
+            {
+                return fail(ctx, &job.card, CardFailure::CreateRefused);
+            }
+            Ok(_) => {}
+        }
+        if !job.waiting.is_empty() {
             continue;
         }
-        let step = next_step(&progress, active);
-        let id = Some(card.id);
-        let result = match step {
-            Step::Done => {
-                let state = if active {
+        // A card past provisioning (here only to settle an interrupted change) is done.
+        if !matches!(job.card.state, CardState::Pending | CardState::Failed) {
+            return Step::Finished(Outcome::Done);
+        }
+        let card = &mut job.card;
+        let sent = match next_step(&card.progress, batch.active) {
+            Next::Done => {
+                let state = if batch.active {
                     CardState::Active
                 } else {
                     CardState::Ready
                 };
-                ctx.send(Update::State(card.id, state, None));
-                return ItemOutcome::Done;
+                card.state = state;
+                ctx.set_state(card, state, None);
+                return Step::Finished(Outcome::Done);
             }
-            Step::Create => ctx
-                .request(id, Command::CreateCustomer, |c| {
-                    c.create_customer(
-                        &card.customer,
-                        &card.password,
-                        card.numbers.first().map(String::as_str),
-                        card.tariff,
-                    )
+            Next::Create => {
+                let (customer, password) = (card.customer.clone(), card.password.clone());
+                let (cli, tariff) = (card.numbers.first().cloned(), card.tariff);
+                ctx.change(card, IntentKind::Create, Before::now(), move |c| {
+                    c.create_customer(&customer, &password, cli.as_deref(), tariff)
+                        .map(drop)
                 })
-                .map(|_| progress.created = true),
-            Step::Block => ctx
-                .request(id, Command::ChangeUserInfo, |c| {
-                    c.set_blocked(&card.customer, true)
+            }
+            Next::Block => {
+                let customer = card.customer.clone();
+                ctx.change(card, IntentKind::RetailBlock, Before::now(), move |c| {
+                    c.set_blocked(&customer, true)
                 })
-                .map(|_| progress.blocked = true),
-            Step::Credit => ctx
-                .request(id, Command::SetTransaction, |c| {
-                    c.set_transaction(&card.customer, card.value)
+            }
+            Next::Credit => {
+                // The ledger knows the balance: a fresh account holds nothing, and no credit of
+                // ours was applied (else progress would say so). Anything else on the account
+                // makes the settle read ambiguous, and the card is left for a human.
+                let (customer, value) = (card.customer.clone(), card.value);
+                let before = Before {
+                    balance: Some(rust_decimal::Decimal::ZERO),
+                    ..Before::now()
+                };
+                ctx.change(card, IntentKind::Credit(value), before, move |c| {
+                    c.set_transaction(&customer, value).map(drop)
                 })
-                .map(|_| progress.credited = true),
-            Step::AddNumbers => {
-                let mut result = Ok(());
-                while let Some(number) = missing.first().cloned() {
-                    result = ctx.request(id, Command::ChangeUserInfo, |c| {
-                        c.add_number(&card.customer, &number)
-                    });
-                    if result.is_err() {
-                        break;
-                    }
-                    missing.remove(0);
+            }
+            Next::AddNumbers => {
+                let Some(number) = job.numbers_left.first().cloned() else {
+                    card.progress.numbers = true;
+                    ctx.set_progress(card, card.progress);
+                    continue;
+                };
+                let customer = card.customer.clone();
+                let n = number.clone();
+                let sent = ctx.change(
+                    card,
+                    IntentKind::AddNumber(number),
+                    Before::now(),
+                    move |c| c.add_number(&customer, &n),
+                );
+                if matches!(sent, Sent::Applied(_)) {
+                    job.numbers_left.remove(0);
                 }
-                result.map(|_| progress.numbers = true)
+                sent
             }
         };
-        match result {
-            Ok(()) => {
-                troubles = 0;
-                ctx.send(Update::Progress(card.id, progress));
+        match sent {
+            Sent::Applied(()) => {}
+            Sent::Unknown(pending) => job.waiting.wait_for(pending),
+            Sent::Unclear(pending) => {
+                job.create_refused = true;
+                job.waiting.wait_for(pending);
             }
-            Err(Failure::Stopped) => return ItemOutcome::Stopped,
-            Err(Failure::Refused(e)) if e.refusal() == Some(&Refusal::CreateFailed) => {
-                // Exists already (an earlier create whose answer was lost, or someone else's)
-                // or refused for a reason the platform does not give: find out.
-                create_refused = true;
-                uncertain = true;
-            }
-            Err(Failure::Refused(e)) if e.refusal() == Some(&Refusal::NotEnoughCredit) => {
+            Sent::Stopped => return Step::Finished(Outcome::Stopped),
+            Sent::Refused(e) if e.refusal() == Some(&Refusal::NotEnoughCredit) => {
                 ctx.stop(format!(
                     "the reseller account has not enough credit ({e}); top it up, then resume"
                 ));
-                return ItemOutcome::Stopped;
+                return Step::Finished(Outcome::Stopped);
             }
-            Err(Failure::Refused(e)) => return fail(ctx, &card, e.to_string()),
-            Err(Failure::GaveUp(e)) => {
-                return fail(ctx, &card, format!("gave up after {max} attempts: {e}"));
-            }
-            Err(Failure::Unknown(e)) => {
-                troubles += 1;
-                ctx.note(&format!("card {}: {e}; checking the account", card.serial));
-                if troubles >= max {
-                    return fail(
-                        ctx,
-                        &card,
-                        format!("gave up after {troubles} attempts: {e}"),
-                    );
-                }
-                ctx.back_off(troubles);
-                uncertain = true;
+            Sent::Refused(e) => return fail(ctx, &job.card, CardFailure::Refused(e)),
+            Sent::GaveUp(error, attempts) => {
+                return fail(ctx, &job.card, CardFailure::GaveUp { attempts, error });
             }
         }
     }

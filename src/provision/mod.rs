@@ -1,47 +1,55 @@
-//! The engine: card state machine, throttle, backoff, reconciliation of ambiguous outcomes,
-//! the worker pool and the single ledger writer. Every command that changes cards on the
-//! platform runs through [`engine::run`].
+//! Provisioning: the card state machine and the per-card job that runs it (create, block,
+//! credit, numbers), on the runner. Every command that changes cards runs on [`crate::runner`].
 //!
 //! Knows nothing of PDF or CSV output.
 
 mod card;
-pub mod engine;
 pub mod machine;
 pub mod plan;
-pub mod throttle;
 
-pub use engine::{EngineError, EngineOptions, ItemOutcome, Observer, Report, Silent};
-
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::api::Client;
-use crate::ledger::{Batch, Card, CardState};
+use crate::ledger::{Batch, Card, CardState, Intent};
+use crate::runner::{self, Observer, Options, Report, RunError};
 
-/// Provisions every unfinished card (pending or failed) of `batch`. Safe to run any number of
-/// times: cards the ledger saw created are reconciled with the platform first.
+/// Provisions every unfinished card (pending or failed) of `batch`, and settles first every
+/// change of the batch whose outcome is still open (`pending`, from the ledger). Safe to run
+/// any number of times: what the ledger knows decides what is left, and open outcomes are
+/// settled on evidence before anything is sent again.
 pub fn provision(
     client: &Client,
     ledger_path: &Path,
     batch: &Batch,
     cards: Vec<Card>,
-    options: &EngineOptions,
+    pending: Vec<Intent>,
+    options: &Options,
     observer: &dyn Observer,
-) -> Result<Report, EngineError> {
-    let todo: Vec<Card> = cards
+) -> Result<Report, RunError> {
+    let mut by_card: HashMap<i64, Vec<Intent>> = HashMap::new();
+    for intent in pending {
+        by_card.entry(intent.card_id).or_default().push(intent);
+    }
+    let jobs: Vec<card::Job> = cards
         .into_iter()
-        .filter(|c| matches!(c.state, CardState::Pending | CardState::Failed))
+        .filter_map(|c| {
+            let intents = by_card.remove(&c.id).unwrap_or_default();
+            let todo = matches!(c.state, CardState::Pending | CardState::Failed);
+            (todo || !intents.is_empty()).then(|| card::Job::new(c, intents))
+        })
         .collect();
-    let run = engine::Run {
+    let run = runner::Run {
         client,
         ledger: ledger_path,
         batch_id: Some(&batch.id),
         options,
         observer,
     };
-    engine::run(
+    runner::run(
         &run,
-        todo,
-        |c: &Card| c.serial.clone(),
-        |ctx, card| card::provision_card(ctx, batch, card),
+        jobs,
+        |j: &card::Job| j.card.serial.clone(),
+        |ctx, job| card::provision_step(ctx, batch, job),
     )
 }

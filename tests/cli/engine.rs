@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use cardmint::codes::{CodeSpec, PasswordSpec};
 use cardmint::ledger::{CardState, Ledger, NewBatch};
 use cardmint::provision::plan::{CardRequest, plan_cards};
-use cardmint::provision::{EngineOptions, Silent, provision};
+use cardmint::provision::provision;
+use cardmint::runner::{CardFailure, Options, Silent};
 use rust_decimal::Decimal;
 
 use crate::support::*;
@@ -54,7 +55,8 @@ fn a_code_taken_by_someone_else_is_retired_and_replaced() {
         ledger.path(),
         &batch,
         recorded,
-        &EngineOptions::default(),
+        Vec::new(),
+        &Options::default(),
         &Silent,
     )
     .unwrap();
@@ -117,16 +119,18 @@ fn an_imported_name_taken_by_someone_else_fails_that_card_only() {
         ledger.path(),
         &batch,
         todo,
-        &EngineOptions::default(),
+        Vec::new(),
+        &Options::default(),
         &Silent,
     )
     .unwrap();
     assert_eq!(report.done, 1);
     assert_eq!(report.failed.len(), 1);
-    assert!(
-        report.failed[0]
-            .1
-            .contains("customer alice already exists on the platform and is not ours")
+    assert_eq!(
+        report.failed[0].1,
+        CardFailure::NotOurs {
+            customer: "alice".into()
+        }
     );
     let after = ledger.cards(&batch.id).unwrap();
     assert_eq!(after[0].state, CardState::Failed);

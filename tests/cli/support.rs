@@ -156,10 +156,12 @@ pub struct Cardmint {
 }
 
 impl Cardmint {
+    /// Settle reads wait 300 ms: the faults of most tests apply a change at once (lost, slow)
+    /// or never (error); the tests of late changes set a delay of their own.
     pub fn new() -> Cardmint {
         Cardmint {
             dir: tempfile::tempdir().unwrap(),
-            envs: Vec::new(),
+            envs: vec![("CARDMINT_SETTLE_DELAY_MS".into(), "300".into())],
         }
     }
 

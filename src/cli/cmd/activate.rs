@@ -26,6 +26,10 @@ pub struct Args {
     /// A CSV of serials a shop reports as sold
     #[arg(long, value_name = "FILE", conflicts_with_all = ["serials", "all"])]
     sold_list: Option<PathBuf>,
+    /// Also unblock cards blocked after issue (lost, stolen, returned): off by default, so a
+    /// sold list that names a stolen card does not bring it back to life
+    #[arg(long)]
+    include_blocked: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -39,14 +43,16 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         (None, Some(s)) => s,
         (None, None) => return Err(SelectError::Nothing.into()),
     };
+    let all = matches!(how, Selection::All);
     let cards = lifecycle::select(ledger.cards(&batch.id)?, &batch.id, how)?;
-    let (cards, skipped) = lifecycle::provisioned(cards);
-    for c in &skipped {
-        println!("  {} skipped: not provisioned ({})", c.serial, c.state);
-    }
+    let mut skipped = Vec::new();
+    let cards = lifecycle::changeable(cards, all, &mut skipped)?;
+    let cards = lifecycle::unless_blocked(cards, all, args.include_blocked, &mut skipped)?;
+    super::print_skipped(&skipped);
+    let pending = super::pending_of(&ledger, &cards)?;
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
-        lifecycle::set_blocked(run, cards, false, None)
+        lifecycle::set_blocked(run, cards, pending, false, None)
     })?;
     super::refresh_outputs(&ledger, &batch.id)?;
-    Ok(summarize(&report, "activated"))
+    Ok(summarize(global, &report, "activated"))
 }

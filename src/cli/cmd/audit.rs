@@ -47,7 +47,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     );
     if !report.failed.is_empty() {
-        return Ok(summarize(&report, "audited"));
+        return Ok(summarize(global, &report, "audited"));
     }
     Ok(if mismatches > 0 {
         Exit::Mismatch

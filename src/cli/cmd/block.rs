@@ -29,15 +29,16 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = args.select.selection().ok_or(SelectError::Nothing)?;
+    let all = matches!(how, lifecycle::Selection::All);
     let cards = lifecycle::select(ledger.cards(&batch.id)?, &batch.id, how)?;
-    let (cards, skipped) = lifecycle::provisioned(cards);
-    for c in &skipped {
-        println!("  {} skipped: not provisioned ({})", c.serial, c.state);
-    }
+    let mut skipped = Vec::new();
+    let cards = lifecycle::changeable(cards, all, &mut skipped)?;
+    super::print_skipped(&skipped);
+    let pending = super::pending_of(&ledger, &cards)?;
     let reason = args.reason.as_deref();
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
-        lifecycle::set_blocked(run, cards, true, reason)
+        lifecycle::set_blocked(run, cards, pending, true, reason)
     })?;
     super::refresh_outputs(&ledger, &batch.id)?;
-    Ok(summarize(&report, "blocked"))
+    Ok(summarize(global, &report, "blocked"))
 }

@@ -18,9 +18,10 @@ pub mod status;
 pub mod topup;
 
 use crate::cli::Exit;
+use crate::config::{self, ConfigError, ProcessEnv};
 use crate::error::Error;
 use crate::lifecycle::Selection;
-use crate::provision::{EngineOptions, Report};
+use crate::runner::{KillPoint, Options, Report};
 
 /// Which cards of a batch: shared by the commands that change many cards.
 #[derive(clap::Args, Debug, Clone)]
@@ -44,6 +45,48 @@ impl SelectArgs {
     }
 }
 
+/// Says which selected cards are left out, and why.
+pub fn print_skipped(skipped: &[crate::ledger::Card]) {
+    for c in skipped {
+        match (&c.state, &c.block_reason) {
+            (crate::ledger::CardState::Blocked, Some(why)) => {
+                println!("  {} skipped: blocked ({why})", c.serial)
+            }
+            (crate::ledger::CardState::Blocked, None) => {
+                println!("  {} skipped: blocked", c.serial)
+            }
+            (state, _) => println!("  {} skipped: not provisioned ({state})", c.serial),
+        }
+    }
+}
+
+/// The ledger's pending intents (open or unsettled) of these cards: settled before any change.
+pub fn pending_of(
+    ledger: &crate::ledger::Ledger,
+    cards: &[crate::ledger::Card],
+) -> Result<Vec<crate::ledger::Intent>, Error> {
+    let ids: std::collections::HashSet<i64> = cards.iter().map(|c| c.id).collect();
+    let mut batches: Vec<&str> = cards.iter().map(|c| c.batch_id.as_str()).collect();
+    batches.dedup();
+    let mut pending = Vec::new();
+    for b in batches {
+        pending.extend(
+            ledger
+                .pending_intents(Some(b))?
+                .into_iter()
+                .filter(|i| ids.contains(&i.card_id)),
+        );
+    }
+    Ok(pending)
+}
+
+/// One card for a single-card change: it must be provisioned.
+pub fn changeable_card(card: crate::ledger::Card) -> Result<crate::ledger::Card, Error> {
+    let mut skipped = Vec::new();
+    let mut cards = crate::lifecycle::changeable(vec![card], false, &mut skipped)?;
+    Ok(cards.remove(0))
+}
+
 /// Brings a batch's manifest and inventory up to date after its cards changed.
 pub fn refresh_outputs(ledger: &crate::ledger::Ledger, batch_id: &str) -> Result<(), Error> {
     if let Some(batch) = ledger.batch(batch_id)? {
@@ -54,19 +97,37 @@ pub fn refresh_outputs(ledger: &crate::ledger::Ledger, batch_id: &str) -> Result
 }
 
 /// Prints what a changing run did and picks the exit code.
-pub fn summarize(report: &Report, done: &str) -> Exit {
-    println!("{} {done}, {} failed", report.done, report.failed.len());
+pub fn summarize(global: &crate::cli::Global, report: &Report, done: &str) -> Exit {
+    let mut line = format!("{} {done}, {} failed", report.done, report.failed.len());
+    if !report.unsettled.is_empty() {
+        line.push_str(&format!(", {} unsettled", report.unsettled.len()));
+    }
+    println!("{line}");
     for (serial, reason) in &report.failed {
         println!("  {serial} failed: {reason}");
     }
+    print_unsettled(global, report);
     if let Some(reason) = &report.stopped {
         println!("stopped: {reason}");
     }
-    if report.failed.is_empty() && report.unfinished == 0 {
+    if report.complete() {
         Exit::Success
     } else {
-        println!("run the same command again for the cards that did not change (it is safe)");
+        if !report.failed.is_empty() || report.unfinished > 0 {
+            println!("run the same command again for the cards that did not change (it is safe)");
+        }
         Exit::Incomplete
+    }
+}
+
+/// Lists the changes left unsettled, each with the command that settles it later.
+pub fn print_unsettled(global: &crate::cli::Global, report: &Report) {
+    for (serial, why) in &report.unsettled {
+        println!("  {serial} unsettled: {why}");
+        println!(
+            "    settle it later with: {}",
+            global.command_for("settle", serial)
+        );
     }
 }
 
@@ -79,10 +140,15 @@ pub struct EngineArgs {
     /// Requests in flight at most (worker threads)
     #[arg(long, value_name = "C", default_value_t = 8)]
     concurrency: usize,
+    /// Seconds a settle read waits after a change whose answer was lost, so that a change the
+    /// platform applies late has landed (default: [api] settle_delay_secs, else twice the
+    /// request timeout)
+    #[arg(long, value_name = "SECS")]
+    settle_delay: Option<f64>,
 }
 
 impl EngineArgs {
-    pub fn options(&self) -> Result<EngineOptions, Error> {
+    pub fn options(&self) -> Result<Options, Error> {
         if !(self.rate > 0.0 && self.rate <= 10_000.0) {
             return Err(Error::Usage(format!(
                 "--rate {}: must be more than 0 and at most 10000 requests per second",
@@ -95,11 +161,31 @@ impl EngineArgs {
                 self.concurrency
             )));
         }
-        Ok(EngineOptions {
+        let settle_delay = match self.settle_delay {
+            Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => {
+                std::time::Duration::from_secs_f64(s)
+            }
+            Some(s) => {
+                return Err(Error::Usage(format!(
+                    "--settle-delay {s}: give a number of seconds between 0 and 3600"
+                )));
+            }
+            None => config::settle_delay(&ProcessEnv)?,
+        };
+        let kill_at = config::kill_at(&ProcessEnv)
+            .map(|k| KillPoint::parse(&k))
+            .transpose()
+            .map_err(|reason| ConfigError::Invalid {
+                field: "CARDMINT_TEST_KILL_AT".into(),
+                reason,
+            })?;
+        Ok(Options {
             concurrency: self.concurrency,
             rate: self.rate,
             burst: (self.rate / 10.0).clamp(1.0, 10.0) as u32,
-            ..EngineOptions::default()
+            settle_delay,
+            kill_at,
+            ..Options::default()
         })
     }
 }

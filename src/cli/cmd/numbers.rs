@@ -49,13 +49,15 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     };
     let number = normalize_number(raw, region).map_err(|e| Error::Usage(e.to_string()))?;
     let ledger = global.open_ledger_for_changes()?;
-    let card = global.card(&ledger, &args.card)?;
+    let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = card.batch_id.clone();
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
-        lifecycle::change_number(run, card, &number, add)
+        lifecycle::change_number(run, card, pending, &number, add)
     })?;
     super::refresh_outputs(&ledger, &batch)?;
     Ok(summarize(
+        global,
         &report,
         if add {
             "number added"

@@ -28,7 +28,8 @@ pub struct Args {
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
     let mut ledger = global.open_ledger_for_changes()?;
-    let card = global.card(&ledger, &args.card)?;
+    let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = global.batch(&ledger, &card.batch_id)?;
     // A reset that was interrupted is finished with the password it sent; otherwise draw one.
     let new = match &card.pending_password {
@@ -43,10 +44,10 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     ledger.write(|w| w.set_pending_password(card.id, &new))?;
     let serial = card.serial.clone();
     let report = global.run_engine(&ledger, Some(&batch.id), 1, &options, |run| {
-        lifecycle::reset_password(run, card, &new)
+        lifecycle::reset_password(run, card, pending, &new)
     })?;
     super::refresh_outputs(&ledger, &batch.id)?;
-    let exit = summarize(&report, "password reset");
+    let exit = summarize(global, &report, "password reset");
     if exit != Exit::Success {
         return Ok(exit);
     }

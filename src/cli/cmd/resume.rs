@@ -10,7 +10,8 @@ use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{Batch, Ledger};
 use crate::manifest;
-use crate::provision::{self, EngineOptions};
+use crate::provision;
+use crate::runner::Options;
 
 /// Finish an interrupted batch: killed, network down, or cards that failed.
 ///
@@ -52,14 +53,25 @@ pub fn finish_batch(
     global: &Global,
     ledger: &Ledger,
     batch: &Batch,
-    options: &EngineOptions,
+    options: &Options,
     layout: &Layout,
     printing: &Printing,
     connection: Option<Connection>,
 ) -> Result<Exit, Error> {
     let cards = ledger.cards(&batch.id)?;
-    let todo = ledger.counts(&batch.id)?;
-    let todo = todo.pending + todo.failed;
+    let pending = ledger.pending_intents(Some(&batch.id))?;
+    let counts = ledger.counts(&batch.id)?;
+    let open: std::collections::HashSet<i64> = pending.iter().map(|i| i.card_id).collect();
+    let todo = cards
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.state,
+                crate::ledger::CardState::Pending | crate::ledger::CardState::Failed
+            ) || open.contains(&c.id)
+        })
+        .count();
+    let _ = counts;
     let report = if todo > 0 {
         let connection = match connection {
             Some(c) => c,
@@ -77,6 +89,7 @@ pub fn finish_batch(
                     run.ledger,
                     batch,
                     cards,
+                    pending,
                     run.options,
                     run.observer,
                 )

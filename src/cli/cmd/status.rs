@@ -118,6 +118,6 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     Ok(if report.failed.is_empty() {
         Exit::Success
     } else {
-        summarize(&report, "read")
+        summarize(global, &report, "read")
     })
 }

@@ -46,13 +46,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         )));
     }
     let ledger = global.open_ledger_for_changes()?;
-    let card = global.card(&ledger, &args.card)?;
+    let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
     let (serial, batch) = (card.serial.clone(), card.batch_id.clone());
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
-        lifecycle::topup(run, card, amount)
+        lifecycle::topup(run, card, pending, amount)
     })?;
     super::refresh_outputs(&ledger, &batch)?;
-    let exit = summarize(&report, &format!("topped up with {amount}"));
+    let exit = summarize(global, &report, &format!("topped up with {amount}"));
     if exit == Exit::Success {
         let card = global.card(&ledger, &serial)?;
         println!("card {serial}: {} loaded in all", card.loaded());

@@ -1,0 +1,413 @@
+//! Intents: a change the platform cannot repeat safely, recorded before its request leaves and
+//! settled later, on evidence from the platform. Settling an intent as applied carries out its
+//! effect on the card (progress, state, top-ups, numbers, password) in the same transaction, so
+//! the ledger never says a change happened without saying what it did, or the reverse.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::{OptionalExtension, Row, params};
+use rust_decimal::Decimal;
+
+use super::cards::{CARD_COLUMNS, Card, CardState, card_from_row};
+use super::store::{Ledger, LedgerError, LedgerTx, now};
+
+/// What an intent changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentKind {
+    /// createcustomer (provisioning).
+    Create,
+    /// settransaction of the face value (provisioning).
+    Credit(Decimal),
+    /// settransaction after issue (negative: a deduction).
+    Topup(Decimal),
+    /// changeuserinfo customerblocked=true for retail stock (provisioning).
+    RetailBlock,
+    /// changeuserinfo customerblocked=true after issue (lost, stolen, returned), with the reason.
+    Block(Option<String>),
+    /// changeuserinfo customerblocked=false: activation.
+    Unblock,
+    /// changeuserinfo geocallcli add.
+    AddNumber(String),
+    /// changeuserinfo geocallcli delete.
+    DeleteNumber(String),
+    /// resetpassword to the card's pending password.
+    Password,
+}
+
+impl IntentKind {
+    /// The stored name (also used by the kill points of tests).
+    pub fn name(&self) -> &'static str {
+        match self {
+            IntentKind::Create => "create",
+            IntentKind::Credit(_) => "credit",
+            IntentKind::Topup(_) => "topup",
+            IntentKind::RetailBlock => "retail-block",
+            IntentKind::Block(_) => "block",
+            IntentKind::Unblock => "unblock",
+            IntentKind::AddNumber(_) => "add-number",
+            IntentKind::DeleteNumber(_) => "delete-number",
+            IntentKind::Password => "password",
+        }
+    }
+
+    /// The amount of a credit or top-up.
+    pub fn amount(&self) -> Option<Decimal> {
+        match self {
+            IntentKind::Credit(a) | IntentKind::Topup(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The blocked flag this change sets, if it is one.
+    pub fn blocked(&self) -> Option<bool> {
+        match self {
+            IntentKind::RetailBlock | IntentKind::Block(_) => Some(true),
+            IntentKind::Unblock => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The `detail` column: amount, number or block reason.
+    fn detail(&self) -> Option<String> {
+        match self {
+            IntentKind::Credit(a) | IntentKind::Topup(a) => Some(a.to_string()),
+            IntentKind::AddNumber(n) | IntentKind::DeleteNumber(n) => Some(n.clone()),
+            IntentKind::Block(reason) => reason.clone(),
+            _ => None,
+        }
+    }
+
+    fn from_columns(name: &str, detail: Option<String>) -> Result<IntentKind, String> {
+        let amount = || -> Result<Decimal, String> {
+            let d = detail.clone().ok_or("intent without its amount")?;
+            Decimal::from_str(&d).map_err(|e| e.to_string())
+        };
+        let number = || {
+            detail
+                .clone()
+                .ok_or("intent without its number".to_string())
+        };
+        Ok(match name {
+            "create" => IntentKind::Create,
+            "credit" => IntentKind::Credit(amount()?),
+            "topup" => IntentKind::Topup(amount()?),
+            "retail-block" => IntentKind::RetailBlock,
+            "block" => IntentKind::Block(detail),
+            "unblock" => IntentKind::Unblock,
+            "add-number" => IntentKind::AddNumber(number()?),
+            "delete-number" => IntentKind::DeleteNumber(number()?),
+            "password" => IntentKind::Password,
+            other => return Err(format!("unknown intent kind {other:?}")),
+        })
+    }
+}
+
+impl fmt::Display for IntentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IntentKind::Create => f.write_str("create the account"),
+            IntentKind::Credit(a) => write!(f, "load the face value {a}"),
+            IntentKind::Topup(a) if a.is_sign_negative() => write!(f, "deduct {}", -*a),
+            IntentKind::Topup(a) => write!(f, "top up {a}"),
+            IntentKind::RetailBlock => f.write_str("block (retail stock)"),
+            IntentKind::Block(_) => f.write_str("block"),
+            IntentKind::Unblock => f.write_str("unblock (activate)"),
+            IntentKind::AddNumber(n) => write!(f, "add number {n}"),
+            IntentKind::DeleteNumber(n) => write!(f, "delete number {n}"),
+            IntentKind::Password => f.write_str("set the new password"),
+        }
+    }
+}
+
+/// Where an intent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentStatus {
+    /// Recorded, maybe sent; no answer or evidence yet.
+    Open,
+    /// The platform applied it (its answer, or evidence read after the settle delay).
+    Applied,
+    /// The platform did not apply it (refused, never sent, or evidence).
+    NotApplied,
+    /// The evidence stayed ambiguous: a human decides (`cardmint settle`).
+    Unsettled,
+}
+
+impl IntentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::Open => "open",
+            IntentStatus::Applied => "applied",
+            IntentStatus::NotApplied => "not-applied",
+            IntentStatus::Unsettled => "unsettled",
+        }
+    }
+
+    /// Still waiting for evidence or for a human.
+    pub fn is_pending(self) -> bool {
+        matches!(self, IntentStatus::Open | IntentStatus::Unsettled)
+    }
+}
+
+impl FromStr for IntentStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "open" => IntentStatus::Open,
+            "applied" => IntentStatus::Applied,
+            "not-applied" => IntentStatus::NotApplied,
+            "unsettled" => IntentStatus::Unsettled,
+            other => return Err(format!("unknown intent status {other:?}")),
+        })
+    }
+}
+
+/// What the card looked like on the platform just before the change: the evidence a settle
+/// read is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Before {
+    /// The exact balance, for credits and top-ups.
+    pub balance: Option<Decimal>,
+    /// When that was true: the read's departure and arrival (Unix ms). For a balance the
+    /// ledger knows without a read (a fresh account holds 0), both are the intent's time.
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl Before {
+    /// Nothing read: the state the ledger knows, as of now.
+    pub fn now() -> Before {
+        let now = chrono::Utc::now().timestamp_millis();
+        Before {
+            balance: None,
+            from_ms: now,
+            to_ms: now,
+        }
+    }
+}
+
+/// A change to record before its request leaves.
+#[derive(Debug, Clone)]
+pub struct NewIntent {
+    pub card_id: i64,
+    pub batch_id: String,
+    pub kind: IntentKind,
+    pub before: Before,
+    /// When the request leaves (Unix ms).
+    pub sent_ms: i64,
+}
+
+/// A recorded intent.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub id: i64,
+    pub card_id: i64,
+    pub batch_id: String,
+    pub kind: IntentKind,
+    pub before: Before,
+    /// When its request last left (Unix ms): the settle delay counts from here.
+    pub sent_ms: i64,
+    pub status: IntentStatus,
+    /// What settled it, or why it stays unsettled.
+    pub evidence: Option<String>,
+    pub created_at: String,
+}
+
+const INTENT_COLUMNS: &str = "id, card_id, batch_id, kind, detail, before_balance, before_from_ms, \
+    before_to_ms, sent_ms, status, evidence, created_at";
+
+fn intent_from_row(row: &Row<'_>) -> rusqlite::Result<Intent> {
+    let bad = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    let kind: String = row.get(3)?;
+    let balance: Option<String> = row.get(5)?;
+    let status: String = row.get(9)?;
+    Ok(Intent {
+        id: row.get(0)?,
+        card_id: row.get(1)?,
+        batch_id: row.get(2)?,
+        kind: IntentKind::from_columns(&kind, row.get(4)?).map_err(|e| bad(3, e))?,
+        before: Before {
+            balance: balance
+                .map(|b| Decimal::from_str(&b).map_err(|e| bad(5, e.to_string())))
+                .transpose()?,
+            from_ms: row.get(6)?,
+            to_ms: row.get(7)?,
+        },
+        sent_ms: row.get(8)?,
+        status: IntentStatus::from_str(&status).map_err(|e| bad(9, e))?,
+        evidence: row.get(10)?,
+        created_at: row.get(11)?,
+    })
+}
+
+impl Intent {
+    /// What the change does to the card's record once applied. Pure: the same rule serves the
+    /// ledger (in [`LedgerTx::settle_intent`]) and a worker's copy of the card.
+    pub fn apply_to(&self, card: &mut Card) {
+        match &self.kind {
+            IntentKind::Create => card.progress.created = true,
+            IntentKind::Credit(_) => card.progress.credited = true,
+            IntentKind::Topup(a) => card.topups += *a,
+            IntentKind::RetailBlock => card.progress.blocked = true,
+            IntentKind::Block(reason) => {
+                card.state = CardState::Blocked;
+                card.block_reason = reason.clone();
+            }
+            IntentKind::Unblock => {
+                card.state = CardState::Active;
+                card.block_reason = None;
+            }
+            IntentKind::AddNumber(n) => {
+                if !card.numbers.contains(n) {
+                    card.numbers.push(n.clone());
+                }
+            }
+            IntentKind::DeleteNumber(n) => card.numbers.retain(|x| x != n),
+            IntentKind::Password => {
+                if let Some(new) = card.pending_password.take() {
+                    card.password = new;
+                }
+            }
+        }
+    }
+
+    /// What not applying it means for the card: a pending password that did not take is
+    /// dropped (the ledger must not keep a password the account does not have).
+    pub fn reject_on(&self, card: &mut Card) {
+        if self.kind == IntentKind::Password {
+            card.pending_password = None;
+        }
+    }
+}
+
+impl LedgerTx<'_> {
+    /// Records an intent (status open) and returns its id.
+    pub fn add_intent(&self, new: &NewIntent) -> Result<i64, LedgerError> {
+        self.tx.execute(
+            "INSERT INTO intents (card_id, batch_id, kind, detail, before_balance, before_from_ms, \
+             before_to_ms, sent_ms, status, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+            params![
+                new.card_id,
+                new.batch_id,
+                new.kind.name(),
+                new.kind.detail(),
+                new.before.balance.map(|b| b.to_string()),
+                new.before.from_ms,
+                new.before.to_ms,
+                new.sent_ms,
+                now(),
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// The request of an open intent leaves again (after one that certainly did not).
+    pub fn resend_intent(&self, id: i64, sent_ms: i64) -> Result<(), LedgerError> {
+        self.tx.execute(
+            "UPDATE intents SET sent_ms = ?2 WHERE id = ?1 AND status = 'open'",
+            params![id, sent_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Settles an intent and carries out what that means for its card, in this transaction.
+    /// Settling one that is already applied or not applied changes nothing (a second worker's
+    /// or process's conclusion never undoes the first).
+    pub fn settle_intent(
+        &self,
+        id: i64,
+        status: IntentStatus,
+        evidence: &str,
+    ) -> Result<(), LedgerError> {
+        let intent = self
+            .tx
+            .query_row(
+                &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE id = ?1"),
+                [id],
+                intent_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| LedgerError::Corrupt(format!("no intent {id}")))?;
+        if !intent.status.is_pending() {
+            return Ok(());
+        }
+        self.tx.execute(
+            "UPDATE intents SET status = ?2, evidence = ?3, settled_at = ?4 WHERE id = ?1",
+            params![id, status.as_str(), evidence, now()],
+        )?;
+        if !matches!(status, IntentStatus::Applied | IntentStatus::NotApplied) {
+            return Ok(());
+        }
+        let mut card = self.tx.query_row(
+            &format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = ?1"),
+            [intent.card_id],
+            card_from_row,
+        )?;
+        if status == IntentStatus::Applied {
+            intent.apply_to(&mut card);
+        } else {
+            intent.reject_on(&mut card);
+        }
+        self.tx.execute(
+            "UPDATE cards SET created = ?2, blocked_done = ?3, credited = ?4, state = ?5, \
+             block_reason = ?6, topups = ?7, numbers = ?8, password = ?9, pending_password = ?10, \
+             updated_at = ?11 WHERE id = ?1",
+            params![
+                card.id,
+                card.progress.created,
+                card.progress.blocked,
+                card.progress.credited,
+                card.state.as_str(),
+                card.block_reason,
+                card.topups.to_string(),
+                card.numbers.join(" "),
+                card.password.expose(),
+                card.pending_password
+                    .as_ref()
+                    .map(|p| p.expose().to_string()),
+                now(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Intents still waiting (open or unsettled), oldest first: of one batch, or all.
+    pub fn pending_intents(&self, batch_id: Option<&str>) -> Result<Vec<Intent>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {INTENT_COLUMNS} FROM intents WHERE status IN ('open', 'unsettled') \
+             AND (?1 IS NULL OR batch_id = ?1) ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([batch_id], intent_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Every intent of one card, oldest first.
+    pub fn card_intents(&self, card_id: i64) -> Result<Vec<Intent>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {INTENT_COLUMNS} FROM intents WHERE card_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([card_id], intent_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// One intent by id.
+    pub fn intent(&self, id: i64) -> Result<Option<Intent>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE id = ?1"),
+                [id],
+                intent_from_row,
+            )
+            .optional()?)
+    }
+}

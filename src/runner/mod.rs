@@ -1,0 +1,897 @@
+//! The one runner for every command that talks to the platform: the worker pool, the shared
+//! throttle, retries with backoff, the journal, the single ledger writer, the intent/settle
+//! primitive and the typed outcome of each job.
+//!
+//! The protocol for a change the platform cannot repeat safely ([`Ctx::change`]):
+//!
+//! 1. the intent (what, the balance or state before, when it leaves) is committed to the
+//!    ledger, and the worker waits for the commit;
+//! 2. the request is sent; a request that certainly never left is sent again;
+//! 3. an answer settles the intent (applied or refused); an unknown outcome (timeout, reset, an
+//!    HTML page) leaves it open: the job waits, off the workers, for the settle delay (long
+//!    enough for a late change to land), then [`Ctx::settle_pending`] reads the evidence;
+//! 4. evidence that stays ambiguous after a few reads leaves the intent unsettled, for
+//!    `cardmint settle` or a human; a card with a pending intent gets no further change.
+//!
+//! Knows nothing of what the steps are for (provisioning, the lifecycle): they are the jobs.
+
+pub mod evidence;
+mod outcome;
+mod pool;
+pub mod throttle;
+mod writer;
+
+pub use outcome::{CardFailure, Outcome, Report};
+pub use pool::{Run, Step, run};
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDateTime};
+
+use crate::api::{
+    ApiError, CallQuery, CallRecord, Client, Command, Direction, MAX_RECORD_COUNT, Refusal,
+    UserInfo,
+};
+use crate::codes::{CodeSpec, Draw, OsRandom};
+use crate::config::Secret;
+use crate::ledger::{
+    Before, Card, CardState, Intent, IntentKind, IntentStatus, JournalEntry, LedgerError,
+    NewIntent, Progress,
+};
+use evidence::{Charge, Verdict, Window, judge_balance};
+use throttle::{Throttle, backoff};
+use writer::Update;
+
+/// How far back a settle read looks for calls that ended after the read before: the longest
+/// call the platform may bill at its end.
+const LONGEST_CALL: Duration = Duration::from_secs(4 * 3600);
+
+/// How hard to drive the platform, and how patiently to settle.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads, and the most requests in flight.
+    pub concurrency: usize,
+    /// Requests per second, never exceeded in any one-second window.
+    pub rate: f64,
+    /// Requests that may go back to back before pacing starts.
+    pub burst: u32,
+    /// Tries of one request before its card is given up (resume tries again).
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// How long after a change with an unknown outcome its settle read waits, so that a change
+    /// the platform applies late has landed.
+    pub settle_delay: Duration,
+    /// Settle reads of one change before it is left unsettled.
+    pub settle_tries: u32,
+    /// Test hook (`CARDMINT_TEST_KILL_AT`): kill this process at a point.
+    pub kill_at: Option<KillPoint>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            concurrency: 8,
+            rate: 10.0,
+            burst: 3,
+            max_attempts: 8,
+            backoff_base: Duration::from_millis(200),
+            backoff_cap: Duration::from_secs(10),
+            settle_delay: Duration::from_secs(40),
+            settle_tries: 3,
+            kill_at: None,
+        }
+    }
+}
+
+/// Where a test kills the process: `KIND:before-send` (the intent is committed, its request
+/// not sent) or `KIND:after-answer` (the platform answered, nothing recorded yet), the `nth`
+/// time it passes there. KIND is an intent kind: create, credit, retail-block, block, unblock,
+/// topup, add-number, delete-number, password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillPoint {
+    pub point: String,
+    pub nth: u32,
+}
+
+impl KillPoint {
+    /// `KIND:WHEN` or `KIND:WHEN#N`.
+    pub fn parse(text: &str) -> Result<KillPoint, String> {
+        let (point, nth) = match text.split_once('#') {
+            Some((p, n)) => (p, n.parse().map_err(|_| format!("{n:?} is not a count"))?),
+            None => (text, 1),
+        };
+        match point.split_once(':') {
+            Some((_, "before-send" | "after-answer")) => Ok(KillPoint {
+                point: point.to_string(),
+                nth,
+            }),
+            _ => Err(format!(
+                "{text:?}: give KIND:before-send or KIND:after-answer, optionally #N"
+            )),
+        }
+    }
+}
+
+/// What the runner tells the person watching (progress bar, log lines).
+pub trait Observer: Send + Sync {
+    fn request(&self) {}
+    fn item_finished(&self, _ok: bool) {}
+    /// A detail for `--verbose`: retries, settle reads, retired codes. Never a secret.
+    fn note(&self, _message: &str) {}
+}
+
+/// An observer that shows nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("a worker thread panicked: {0}")]
+    Panic(String),
+}
+
+/// Why a request gave no answer to act on.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// Sent, no valid answer: it may have been applied.
+    Unknown(ApiError),
+    /// The platform refused (permanent for this card).
+    Refused(ApiError),
+    /// Retried until the attempts ran out.
+    GaveUp(ApiError, u32),
+    /// The run is stopping (wrong reseller login, no credit, ledger failure).
+    Stopped,
+}
+
+impl Failure {
+    /// How a card that meets this failure ends.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Failure::Stopped => Outcome::Stopped,
+            Failure::Refused(e) => Outcome::Failed(CardFailure::Refused(e)),
+            Failure::Unknown(error) => Outcome::Failed(CardFailure::GaveUp { attempts: 1, error }),
+            Failure::GaveUp(error, attempts) => {
+                Outcome::Failed(CardFailure::GaveUp { attempts, error })
+            }
+        }
+    }
+}
+
+/// What became of a change sent with [`Ctx::change`].
+#[derive(Debug)]
+pub enum Sent<T> {
+    /// The platform answered: applied (the intent is settled so; the card's copy carries
+    /// its effect).
+    Applied(T),
+    /// The platform refused it (settled as not applied).
+    Refused(ApiError),
+    /// It never left, however often tried (settled as not applied).
+    GaveUp(ApiError, u32),
+    /// No answer: it may or may not have been applied. Settle it (see [`Pending`]).
+    Unknown(Pending),
+    /// An answer that does not say whether it applied (createcustomer's one failure answer):
+    /// settle it at once.
+    Unclear(Pending),
+    /// The run is stopping; the change was not sent.
+    Stopped,
+}
+
+/// A change waiting for evidence: its settle read is due at `due`.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub intent: Intent,
+    due: Instant,
+    tries: u32,
+}
+
+impl Pending {
+    /// An intent from the ledger (or just sent): due one settle delay after it left.
+    pub fn new(intent: Intent, delay: Duration) -> Pending {
+        let left = now_ms() - intent.sent_ms;
+        let wait = (delay.as_millis() as i64 - left).max(0);
+        Pending {
+            intent,
+            due: Instant::now() + Duration::from_millis(wait as u64),
+            tries: 0,
+        }
+    }
+}
+
+impl Pending {
+    /// Due at once: the outcome is open, but no late change can be on its way (createcustomer
+    /// refused without a reason: find out whether the account exists).
+    pub fn due_now(intent: Intent) -> Pending {
+        Pending {
+            intent,
+            due: Instant::now(),
+            tries: 0,
+        }
+    }
+}
+
+/// The changes of one card still waiting for evidence: the one being settled, and those the
+/// ledger holds from earlier runs, settled one after the other before any new change.
+#[derive(Debug, Default)]
+pub struct Waiting {
+    now: Option<Pending>,
+    later: std::collections::VecDeque<Intent>,
+}
+
+impl Waiting {
+    /// The card's pending intents from the ledger, oldest first.
+    pub fn from_ledger(intents: Vec<Intent>) -> Waiting {
+        Waiting {
+            now: None,
+            later: intents.into(),
+        }
+    }
+
+    pub fn wait_for(&mut self, pending: Pending) {
+        self.now = Some(pending);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.now.is_none() && self.later.is_empty()
+    }
+}
+
+/// What a settle read concluded about a pending change.
+#[derive(Debug, Clone)]
+pub enum Settled {
+    /// Applied: the card's copy carries its effect.
+    Applied(Intent),
+    NotApplied(Intent),
+    /// A create whose account exists and opens with none of our passwords: the name is taken.
+    NotOurs(Intent),
+}
+
+impl Settled {
+    pub fn intent(&self) -> &Intent {
+        match self {
+            Settled::Applied(i) | Settled::NotApplied(i) | Settled::NotOurs(i) => i,
+        }
+    }
+}
+
+/// The evidence about one change.
+enum Judgement {
+    Applied(String),
+    NotApplied(String),
+    NotOurs,
+    Ambiguous(String),
+}
+
+/// The evidence of a change the platform answered.
+const ANSWERED: &str = "the platform answered success";
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// What a worker may use while handling a job.
+pub struct Ctx<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) batch_id: Option<String>,
+    options: &'a Options,
+    throttle: &'a Throttle,
+    updates: Sender<Update>,
+    stop: &'a AtomicBool,
+    stop_reason: &'a Mutex<Option<String>>,
+    requests: &'a AtomicU64,
+    kills: &'a AtomicU32,
+    observer: &'a dyn Observer,
+    draw: Draw<OsRandom>,
+}
+
+impl Ctx<'_> {
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Stops the run: workers finish the request in hand and take no new job.
+    pub fn stop(&self, reason: String) {
+        let mut r = self
+            .stop_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if r.is_none() {
+            self.observer.note(&format!("stopping: {reason}"));
+            *r = Some(reason);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn note(&self, message: &str) {
+        self.observer.note(message);
+    }
+
+    pub fn options(&self) -> &Options {
+        self.options
+    }
+
+    fn send(&self, update: Update) {
+        if self.updates.send(update).is_err() {
+            self.stop("the ledger writer stopped".into());
+        }
+    }
+
+    /// Records the card's provisioning progress.
+    pub fn set_progress(&self, card: &Card, progress: Progress) {
+        self.send(Update::Progress(card.id, progress));
+    }
+
+    /// Records the card's lifecycle state (`failure` for [`CardState::Failed`]).
+    pub fn set_state(&self, card: &Card, state: CardState, failure: Option<String>) {
+        self.send(Update::State(card.id, state, failure));
+    }
+
+    /// Sends an update that someone waits for, and waits for its commit.
+    fn commit<T>(
+        &self,
+        make: impl FnOnce(mpsc::SyncSender<Result<T, String>>) -> Update,
+    ) -> Result<T, String> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(make(reply));
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err("the ledger writer stopped".into()))
+    }
+
+    /// Sleeps before retry number `attempt` (exponential backoff, full jitter).
+    pub fn back_off(&mut self, attempt: u32) {
+        std::thread::sleep(self.backoff(attempt));
+    }
+
+    fn backoff(&mut self, attempt: u32) -> Duration {
+        let random = self.draw.u64().unwrap_or(0);
+        backoff(
+            attempt,
+            self.options.backoff_base,
+            self.options.backoff_cap,
+            random,
+        )
+    }
+
+    /// One request through the throttle, journaled.
+    fn try_once<T>(
+        &mut self,
+        card_id: Option<i64>,
+        command: Command,
+        attempt: u32,
+        f: &dyn Fn(&Client) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let permit = self.throttle.acquire();
+        let started = Instant::now();
+        let result = f(self.client);
+        let elapsed = started.elapsed();
+        let overload = result.as_ref().err().is_some_and(ApiError::is_overload);
+        self.throttle.release(permit, overload);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.observer.request();
+        let (outcome, detail) = match &result {
+            Ok(_) => ("ok", String::new()),
+            Err(e @ ApiError::NotSent { .. }) => ("not-sent", e.to_string()),
+            Err(e @ ApiError::UnknownOutcome { .. }) => ("unknown", e.to_string()),
+            Err(e @ ApiError::Refused { .. }) => ("refused", e.to_string()),
+            Err(e @ ApiError::Protocol { .. }) => ("protocol", e.to_string()),
+            Err(e @ ApiError::InvalidArgument { .. }) => ("invalid", e.to_string()),
+        };
+        self.journal(
+            card_id,
+            command.wire_name(),
+            outcome,
+            &detail,
+            elapsed,
+            attempt,
+        );
+        result
+    }
+
+    /// A read: safe to repeat, so an unknown outcome is asked again (backoff, up to
+    /// `max_attempts`); a refusal goes back to the caller.
+    pub fn read<T>(
+        &mut self,
+        card_id: Option<i64>,
+        command: Command,
+        f: impl Fn(&Client) -> Result<T, ApiError>,
+    ) -> Result<T, Failure> {
+        let max = self.options.max_attempts;
+        let mut attempt = 0;
+        loop {
+            if self.stopped() {
+                return Err(Failure::Stopped);
+            }
+            attempt += 1;
+            match self.try_once(card_id, command, attempt, &f) {
+                Ok(v) => return Ok(v),
+                Err(e) if e.stops_everything() => {
+                    self.stop(e.to_string());
+                    return Err(Failure::Stopped);
+                }
+                Err(e) if e.is_safe_to_retry() || e.may_have_applied() => {
+                    if attempt >= max {
+                        return Err(Failure::GaveUp(e, attempt));
+                    }
+                    self.note(&format!("retrying: {e}"));
+                    self.back_off(attempt);
+                }
+                Err(e) => return Err(Failure::Refused(e)),
+            }
+        }
+    }
+
+    /// The account behind a card (`None`: it does not exist), and when it was read.
+    pub fn user_info(&mut self, card: &Card) -> Result<(Option<UserInfo>, Window), Failure> {
+        let from_ms = now_ms();
+        let customer = card.customer.clone();
+        let info = match self.read(Some(card.id), Command::GetUserInfo, move |c| {
+            c.get_user_info(&customer)
+        }) {
+            Ok(info) => Some(info),
+            Err(Failure::Refused(e)) if e.refusal() == Some(&Refusal::UnknownCustomer) => None,
+            Err(f) => return Err(f),
+        };
+        Ok((
+            info,
+            Window {
+                from_ms,
+                to_ms: now_ms(),
+            },
+        ))
+    }
+
+    /// Whether `password` opens the card's account.
+    pub fn opens(&mut self, card: &Card, password: &Secret) -> Result<bool, Failure> {
+        let (customer, password) = (card.customer.clone(), password.clone());
+        self.read(Some(card.id), Command::ValidateUser, move |c| {
+            c.validate_user(&customer, &password)
+        })
+    }
+
+    /// Which of the card's passwords opens its account: the ledger's, or a pending one from an
+    /// interrupted reset. `None`: neither.
+    pub fn opening_password(&mut self, card: &Card) -> Result<Option<Secret>, Failure> {
+        if self.opens(card, &card.password)? {
+            return Ok(Some(card.password.clone()));
+        }
+        if let Some(pending) = card.pending_password.clone()
+            && self.opens(card, &pending)?
+        {
+            return Ok(Some(pending));
+        }
+        Ok(None)
+    }
+
+    /// Every call record of a card: backward from now, or forward from `since`, 500 a page,
+    /// until `MoreData` is False, by (date, call id) so that records sharing a second are
+    /// neither lost nor repeated; none is listed twice even if the platform repeats one.
+    pub fn calls(
+        &mut self,
+        card: &Card,
+        since: Option<NaiveDateTime>,
+    ) -> Result<Vec<CallRecord>, Failure> {
+        let mut query = CallQuery {
+            date: since,
+            call_id: None,
+            record_count: Some(MAX_RECORD_COUNT),
+            direction: Some(if since.is_some() {
+                Direction::Forward
+            } else {
+                Direction::Backward
+            }),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let mut records = Vec::new();
+        loop {
+            let customer = card.customer.clone();
+            let q = query.clone();
+            let page = self.read(Some(card.id), Command::CallOverview, move |c| {
+                c.call_overview(&customer, &q)
+            })?;
+            let mut new = 0;
+            let last = page.calls.last().cloned();
+            for call in page.calls {
+                if seen.insert(call.call_id) {
+                    records.push(call);
+                    new += 1;
+                }
+            }
+            if !page.more_data {
+                break;
+            }
+            let Some(last) = last.filter(|_| new > 0) else {
+                return Err(Failure::Refused(ApiError::Protocol {
+                    command: Command::CallOverview,
+                    detail: "more data announced but nothing new sent: stopping rather than \
+                             looping"
+                        .into(),
+                }));
+            };
+            query.date = Some(last.start);
+            query.call_id = Some(last.call_id);
+        }
+        records.sort_by_key(|c| (c.start, c.call_id));
+        Ok(records)
+    }
+
+    /// Sends one change under the protocol (see the module doc): the intent is committed
+    /// before the request leaves; the answer settles it, or the caller gets a [`Pending`].
+    pub fn change<T>(
+        &mut self,
+        card: &mut Card,
+        kind: IntentKind,
+        before: Before,
+        f: impl Fn(&Client) -> Result<T, ApiError>,
+    ) -> Sent<T> {
+        let command = command_of(&kind);
+        let batch_id = self
+            .batch_id
+            .clone()
+            .unwrap_or_else(|| card.batch_id.clone());
+        let new = NewIntent {
+            card_id: card.id,
+            batch_id,
+            kind: kind.clone(),
+            before,
+            sent_ms: now_ms(),
+        };
+        let id = match self.commit(|reply| Update::Intent {
+            new: new.clone(),
+            reply,
+        }) {
+            Ok(id) => id,
+            Err(e) => {
+                self.stop(format!("cannot record the change in the ledger: {e}"));
+                return Sent::Stopped;
+            }
+        };
+        let mut intent = Intent {
+            id,
+            card_id: card.id,
+            batch_id: new.batch_id,
+            kind,
+            before,
+            sent_ms: new.sent_ms,
+            status: IntentStatus::Open,
+            evidence: None,
+            created_at: String::new(),
+        };
+        self.kill_point(&intent.kind, "before-send");
+        let max = self.options.max_attempts;
+        let mut attempt = 0;
+        loop {
+            if self.stopped() {
+                self.settle(
+                    card,
+                    &intent,
+                    IntentStatus::NotApplied,
+                    "not sent: the run stopped",
+                );
+                return Sent::Stopped;
+            }
+            attempt += 1;
+            if attempt > 1 {
+                let sent_ms = now_ms();
+                if let Err(e) = self.commit(|reply| Update::Resend {
+                    intent: id,
+                    sent_ms,
+                    reply,
+                }) {
+                    self.stop(format!("cannot record the change in the ledger: {e}"));
+                    return Sent::Stopped;
+                }
+                intent.sent_ms = sent_ms;
+            }
+            match self.try_once(Some(card.id), command, attempt, &f) {
+                Ok(v) => {
+                    self.kill_point(&intent.kind, "after-answer");
+                    self.settle(card, &intent, IntentStatus::Applied, ANSWERED);
+                    intent.apply_to(card);
+                    return Sent::Applied(v);
+                }
+                Err(e) if e.stops_everything() => {
+                    self.settle(
+                        card,
+                        &intent,
+                        IntentStatus::NotApplied,
+                        &format!("refused: {e}"),
+                    );
+                    self.stop(e.to_string());
+                    return Sent::Stopped;
+                }
+                Err(e) if e.is_safe_to_retry() => {
+                    if attempt >= max {
+                        self.settle(
+                            card,
+                            &intent,
+                            IntentStatus::NotApplied,
+                            &format!("never sent: {e}"),
+                        );
+                        return Sent::GaveUp(e, attempt);
+                    }
+                    self.note(&format!("retrying: {e}"));
+                    self.back_off(attempt);
+                }
+                // createcustomer's only failure answer: the account may exist already (ours
+                // from an earlier create, or someone else's), or the platform refused: look.
+                Err(e) if e.refusal() == Some(&Refusal::CreateFailed) => {
+                    return Sent::Unclear(Pending::due_now(intent));
+                }
+                Err(e) if e.may_have_applied() => {
+                    self.note(&format!(
+                        "card {}: {e}; settling after {:.1} s",
+                        card.serial,
+                        self.options.settle_delay.as_secs_f64()
+                    ));
+                    return Sent::Unknown(Pending::new(intent, self.options.settle_delay));
+                }
+                Err(e) => {
+                    self.settle(
+                        card,
+                        &intent,
+                        IntentStatus::NotApplied,
+                        &format!("refused: {e}"),
+                    );
+                    intent.reject_on(card);
+                    return Sent::Refused(e);
+                }
+            }
+        }
+    }
+
+    /// Records how an intent settled, and journals it (but for an answer: the request's own
+    /// journal row says it).
+    fn settle(&self, card: &Card, intent: &Intent, status: IntentStatus, evidence: &str) {
+        if evidence != ANSWERED {
+            self.journal(
+                Some(card.id),
+                "settle",
+                status.as_str(),
+                &format!("{}: {evidence}", intent.kind),
+                Duration::ZERO,
+                1,
+            );
+        }
+        self.send(Update::Settle {
+            intent: intent.id,
+            status,
+            evidence: evidence.to_string(),
+        });
+    }
+
+    /// Settles `pending` when its settle read is due, on evidence: `Ok(None)` when nothing is
+    /// pending, `Ok(Some(..))` when it settled (the card's copy carries the effect), `Err(step)`
+    /// when the job must wait or end (unsettled after `settle_tries` reads, or stopped).
+    pub fn settle_pending(
+        &mut self,
+        card: &mut Card,
+        waiting: &mut Waiting,
+    ) -> Result<Option<Settled>, Step> {
+        if waiting.now.is_none()
+            && let Some(next) = waiting.later.pop_front()
+        {
+            waiting.now = Some(Pending::new(next, self.options.settle_delay));
+        }
+        let pending = &mut waiting.now;
+        let Some(p) = pending.as_mut() else {
+            return Ok(None);
+        };
+        if Instant::now() < p.due {
+            return Err(Step::Wait(p.due));
+        }
+        let why = match self.judge(card, &p.intent) {
+            Ok(Judgement::Applied(evidence)) => {
+                let p = pending.take().expect("pending");
+                self.settle(card, &p.intent, IntentStatus::Applied, &evidence);
+                p.intent.apply_to(card);
+                return Ok(Some(Settled::Applied(p.intent)));
+            }
+            Ok(Judgement::NotApplied(evidence)) => {
+                let p = pending.take().expect("pending");
+                self.settle(card, &p.intent, IntentStatus::NotApplied, &evidence);
+                p.intent.reject_on(card);
+                return Ok(Some(Settled::NotApplied(p.intent)));
+            }
+            Ok(Judgement::NotOurs) => {
+                let p = pending.take().expect("pending");
+                let evidence = "the account exists and none of our passwords opens it";
+                self.settle(card, &p.intent, IntentStatus::NotApplied, evidence);
+                return Ok(Some(Settled::NotOurs(p.intent)));
+            }
+            Ok(Judgement::Ambiguous(why)) => why,
+            Err(Failure::Stopped) => return Err(Step::Finished(Outcome::Stopped)),
+            Err(Failure::Unknown(e) | Failure::Refused(e) | Failure::GaveUp(e, _)) => {
+                format!("could not read the account: {e}")
+            }
+        };
+        p.tries += 1;
+        if p.tries >= self.options.settle_tries {
+            let p = pending.take().expect("pending");
+            self.settle(card, &p.intent, IntentStatus::Unsettled, &why);
+            return Err(Step::Finished(Outcome::Unsettled(format!(
+                "{}: {why}",
+                p.intent.kind
+            ))));
+        }
+        self.note(&format!(
+            "card {}: {}: {why}; reading again later",
+            card.serial, p.intent.kind
+        ));
+        p.due = Instant::now() + self.options.settle_delay;
+        Err(Step::Wait(p.due))
+    }
+
+    /// Reads the evidence about one change.
+    fn judge(&mut self, card: &Card, intent: &Intent) -> Result<Judgement, Failure> {
+        let (info, after_at) = self.user_info(card)?;
+        let Some(info) = info else {
+            return Ok(match intent.kind {
+                IntentKind::Create => Judgement::NotApplied("no such account".into()),
+                _ => Judgement::Ambiguous("the account does not exist on the platform".into()),
+            });
+        };
+        let flag = |applied: bool, what: &str| {
+            if applied {
+                Judgement::Applied(format!("the account shows {what}"))
+            } else {
+                Judgement::NotApplied(format!("the account does not show {what}"))
+            }
+        };
+        Ok(match &intent.kind {
+            IntentKind::Create => match self.opening_password(card)? {
+                Some(_) => {
+                    Judgement::Applied("the account exists and our password opens it".into())
+                }
+                None => Judgement::NotOurs,
+            },
+            IntentKind::Credit(amount) | IntentKind::Topup(amount) => {
+                let Some(before) = intent.before.balance else {
+                    return Ok(Judgement::Ambiguous("no balance was read before".into()));
+                };
+                let since = DateTime::from_timestamp_millis(intent.before.from_ms)
+                    .map(|t| t.naive_utc() - LONGEST_CALL)
+                    .unwrap_or_default();
+                let calls: Vec<Charge> = self
+                    .calls(card, Some(since))?
+                    .iter()
+                    .map(|c| Charge {
+                        end_ms: (c.start + chrono::Duration::seconds(i64::from(c.duration_secs)))
+                            .and_utc()
+                            .timestamp_millis(),
+                        amount: c.charge,
+                    })
+                    .collect();
+                let before_at = Window {
+                    from_ms: intent.before.from_ms,
+                    to_ms: intent.before.to_ms,
+                };
+                match judge_balance(
+                    before,
+                    before_at,
+                    *amount,
+                    info.exact_balance(),
+                    after_at,
+                    &calls,
+                ) {
+                    Verdict::Applied(e) => Judgement::Applied(e),
+                    Verdict::NotApplied(e) => Judgement::NotApplied(e),
+                    Verdict::Ambiguous(e) => Judgement::Ambiguous(e),
+                }
+            }
+            IntentKind::RetailBlock | IntentKind::Block(_) => flag(info.blocked, "blocked"),
+            IntentKind::Unblock => flag(!info.blocked, "unblocked"),
+            IntentKind::AddNumber(n) => flag(info.numbers.contains(n), &format!("number {n}")),
+            IntentKind::DeleteNumber(n) => {
+                flag(!info.numbers.contains(n), &format!("number {n} gone"))
+            }
+            IntentKind::Password => {
+                let Some(new) = card.pending_password.clone() else {
+                    return Ok(Judgement::Ambiguous(
+                        "the ledger has no pending password to check".into(),
+                    ));
+                };
+                if self.opens(card, &new)? {
+                    Judgement::Applied("the new password opens the account".into())
+                } else if self.opens(card, &card.password)? {
+                    Judgement::NotApplied("the old password still opens the account".into())
+                } else {
+                    Judgement::Ambiguous(
+                        "neither the old nor the new password opens the account".into(),
+                    )
+                }
+            }
+        })
+    }
+
+    /// Records a new password as pending before a reset is sent; waits for the commit.
+    pub fn record_pending_password(&self, card: &Card, password: &Secret) -> Result<(), String> {
+        self.commit(|reply| Update::PendingPassword {
+            card_id: card.id,
+            password: password.clone(),
+            reply,
+        })
+        .map(|_| ())
+    }
+
+    /// Records a runner decision in the journal (no request was sent).
+    pub(crate) fn journal(
+        &self,
+        card_id: Option<i64>,
+        command: &str,
+        outcome: &str,
+        detail: &str,
+        elapsed: Duration,
+        attempt: u32,
+    ) {
+        self.send(Update::Journal(JournalEntry {
+            batch_id: self.batch_id.clone(),
+            card_id,
+            command: command.to_string(),
+            outcome: outcome.to_string(),
+            detail: detail.to_string(),
+            duration_ms: elapsed.as_millis() as u64,
+            attempt,
+        }));
+    }
+
+    /// Retires a card's code and returns the fresh one, once it is committed.
+    pub fn replace_code(
+        &self,
+        card: &Card,
+        spec: &CodeSpec,
+        reason: &str,
+    ) -> Result<String, String> {
+        self.journal(
+            Some(card.id),
+            "retire-code",
+            "code-retired",
+            reason,
+            Duration::ZERO,
+            1,
+        );
+        self.commit(|reply| Update::ReplaceCode {
+            card_id: card.id,
+            spec: spec.clone(),
+            reason: reason.to_string(),
+            reply,
+        })
+    }
+
+    /// The test hook: dies like kill -9 (no destructor, no flush) at the chosen point.
+    fn kill_point(&self, kind: &IntentKind, when: &str) {
+        let Some(kill) = &self.options.kill_at else {
+            return;
+        };
+        if kill.point != format!("{}:{when}", kind.name())
+            || self.kills.fetch_add(1, Ordering::SeqCst) + 1 != kill.nth
+        {
+            return;
+        }
+        let pid = std::process::id();
+        let _ = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -KILL {pid}")])
+            .status();
+        std::process::abort();
+    }
+}
+
+/// The remote command that carries a change.
+fn command_of(kind: &IntentKind) -> Command {
+    match kind {
+        IntentKind::Create => Command::CreateCustomer,
+        IntentKind::Credit(_) | IntentKind::Topup(_) => Command::SetTransaction,
+        IntentKind::RetailBlock
+        | IntentKind::Block(_)
+        | IntentKind::Unblock
+        | IntentKind::AddNumber(_)
+        | IntentKind::DeleteNumber(_) => Command::ChangeUserInfo,
+        IntentKind::Password => Command::ResetPassword,
+    }
+}
