@@ -22,9 +22,21 @@ pub const OUTPUT_FILES: [&str; 4] = [
     "inventory.csv",
     "summary.txt",
 ];
-const MANIFEST_HEADER: [&str; 11] = [
-    "batch", "serial", "customer", "password", "value", "currency", "tariff", "numbers", "state",
-    "label", "failure",
+/// `pending_password`: a new password sent by a reset whose outcome is still open. The account
+/// opens with `password` or with it; `cardmint settle` finds out which.
+const MANIFEST_HEADER: [&str; 12] = [
+    "batch",
+    "serial",
+    "customer",
+    "password",
+    "value",
+    "currency",
+    "tariff",
+    "numbers",
+    "state",
+    "label",
+    "failure",
+    "pending_password",
 ];
 const INVENTORY_HEADER: [&str; 5] = ["batch", "serial", "value", "currency", "state"];
 
@@ -120,7 +132,7 @@ fn manifest_rows<'a>(
     batch: &'a Batch,
     cards: &'a [Card],
     dry_run: bool,
-) -> impl Iterator<Item = [String; 11]> + 'a {
+) -> impl Iterator<Item = [String; 12]> + 'a {
     cards.iter().map(move |c| {
         [
             batch.id.clone(),
@@ -134,6 +146,10 @@ fn manifest_rows<'a>(
             state(c, dry_run).to_string(),
             c.label.clone(),
             c.failure.clone().unwrap_or_default(),
+            c.pending_password
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default(),
         ]
     })
 }

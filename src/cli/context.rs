@@ -43,7 +43,8 @@ impl Connection {
                 cause,
             })
         };
-        // A read is safe to repeat: a lost or garbled answer is asked again, twice at most.
+        // A read is safe to repeat: a lost or garbled answer is asked again (an endpoint that
+        // loses some answers can still take a batch); one that is not reached fails at once.
         let mut tries = 0;
         loop {
             tries += 1;
@@ -53,9 +54,8 @@ impl Connection {
                     reason: Refusal::UnknownCustomer,
                     ..
                 }) => return Ok(()),
-                Err(e @ ApiError::UnknownOutcome { .. }) if tries < 3 => {
-                    let _ = e;
-                    std::thread::sleep(std::time::Duration::from_millis(200 * tries));
+                Err(ApiError::UnknownOutcome { .. }) if tries < 6 => {
+                    std::thread::sleep(std::time::Duration::from_millis(100 * tries));
                 }
                 Err(e) => return fail(e),
             }

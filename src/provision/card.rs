@@ -116,12 +116,15 @@ pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
             }
             Next::Credit => {
                 // The ledger knows the balance: a fresh account holds nothing, and no credit of
-                // ours was applied (else progress would say so). Anything else on the account
+                // ours was applied (else progress would say so). It held nothing since it was
+                // made, so every call ever charged to it came after a credit: the window of the
+                // "read" before starts at the beginning of time. Anything else on the account
                 // makes the settle read ambiguous, and the card is left for a human.
                 let (customer, value) = (card.customer.clone(), card.value);
                 let before = Before {
                     balance: Some(rust_decimal::Decimal::ZERO),
-                    ..Before::now()
+                    from_ms: 0,
+                    to_ms: 0,
                 };
                 ctx.change(card, IntentKind::Credit(value), before, move |c| {
                     c.set_transaction(&customer, value).map(drop)

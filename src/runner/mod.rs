@@ -757,6 +757,7 @@ impl Ctx<'_> {
                 };
                 let since = DateTime::from_timestamp_millis(intent.before.from_ms)
                     .map(|t| t.naive_utc() - LONGEST_CALL)
+                    .filter(|_| intent.before.from_ms > 0)
                     .unwrap_or_default();
                 let calls: Vec<Charge> = self
                     .calls(card, Some(since))?

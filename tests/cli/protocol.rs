@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// Waits (polling, bounded) until the ledger's lock file names a holder.
-fn wait_for_holder(cm: &Cardmint) -> String {
+/// Waits (polling, bounded) until the ledger's lock file names `pid` as its holder (a lock
+/// file outlives its holder: the name of a dead one stays in it until the next takes it).
+fn wait_for_holder(cm: &Cardmint, pid: u32) -> String {
     let path = cm.path("cardmint.db.lock");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(text) = std::fs::read_to_string(&path)
-            && text.starts_with("pid ")
+            && text.starts_with(&format!("pid {pid},"))
         {
             return text;
         }
@@ -41,8 +42,8 @@ fn a_second_writer_is_refused_with_the_holders_name_and_readers_work_alongside()
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let holder = wait_for_holder(&cm);
-    assert!(holder.contains(&format!("pid {}", issue.id())), "{holder}");
+    let holder = wait_for_holder(&cm, issue.id());
+    assert!(holder.contains("cardmint issue"), "{holder}");
     for args in [
         vec!["resume", "B0001"],
         vec!["activate", "B0001", "--all"],
@@ -126,4 +127,427 @@ fn a_batch_remembers_its_platform_and_refuses_another_before_any_request() {
     );
     cm.expect(0, &["--sandbox", "audit", "B0001"]);
     cm.expect(0, &["audit", "B0002"]);
+}
+
+/// A sandbox where a share of all requests meets `kinds`; late changes land after 700 ms.
+fn world(seed: &str, rate: &str, kinds: &str, extra: &[&str]) -> SandboxProcess {
+    let mut args = vec![
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        rate,
+        "--fault-kinds",
+        kinds,
+        "--late-ms",
+        "700",
+        "--slow-ms",
+        "1500",
+        "--seed",
+        seed,
+    ];
+    args.extend_from_slice(extra);
+    SandboxProcess::spawn(&args)
+}
+
+/// The binary against `sb`, settling 1.2 s after a lost answer: after any late change landed.
+fn operator(sb: &SandboxProcess) -> Cardmint {
+    Cardmint::against(&sb.url)
+        .env("CARDMINT_SETTLE_DELAY_MS", "1200")
+        .env("CARDMINT_TIMEOUT_MS", "1000")
+}
+
+/// Every account's settransactions, by customer.
+fn credits(base: &str) -> std::collections::HashMap<String, Vec<rust_decimal::Decimal>> {
+    remote_state(base)
+        .customers
+        .into_iter()
+        .map(|(name, c)| (name, c.transactions.iter().map(|t| t.amount).collect()))
+        .collect()
+}
+
+fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap()
+}
+
+const FAST: &[&str] = &["--rate", "400", "--concurrency", "8"];
+
+fn with(args: &[&str], more: &[&str]) -> Vec<String> {
+    args.iter().chain(more).map(|s| s.to_string()).collect()
+}
+
+fn run(cm: &Cardmint, code: i32, args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cm.expect(code, &args)
+}
+
+#[test]
+fn every_changing_command_is_exactly_once_when_changes_land_late() {
+    let sb = world("8", "0.3", "late", &[]);
+    let cm = operator(&sb);
+    run(
+        &cm,
+        0,
+        &with(&["issue", "--count", "16", "--value", "5", "-q"], FAST),
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let s = |i: usize| rows[i]["serial"].clone();
+    // Activated, then blocked as stolen: a late unblock must not undo the block.
+    run(
+        &cm,
+        0,
+        &with(
+            &[
+                "activate",
+                "B0001",
+                "--serials",
+                &format!("{}-{}", s(0), s(7)),
+            ],
+            FAST,
+        ),
+    );
+    run(
+        &cm,
+        0,
+        &with(
+            &[
+                "block",
+                "B0001",
+                "--serials",
+                &format!("{}-{}", s(4), s(9)),
+                "--reason",
+                "stolen",
+            ],
+            FAST,
+        ),
+    );
+    for i in [0, 1, 2, 3] {
+        run(&cm, 0, &with(&["topup", &s(i), "2.50"], FAST));
+    }
+    run(
+        &cm,
+        0,
+        &with(&["numbers", &s(1), "--add", "+44 20 7946 0958"], FAST),
+    );
+    run(
+        &cm,
+        0,
+        &with(&["numbers", &s(1), "--add", "+44 20 7946 0959"], FAST),
+    );
+    run(
+        &cm,
+        0,
+        &with(&["numbers", &s(1), "--delete", "+44 20 7946 0958"], FAST),
+    );
+    let out = run(&cm, 0, &with(&["reset-password", &s(2)], FAST));
+    assert!(out.stdout.contains("new password for"), "{out:?}");
+    let stats = remote_stats(&sb.base());
+    assert!(
+        stats.faults.get("Late").copied().unwrap_or(0) >= 10,
+        "{stats:?}"
+    );
+    // Everything has landed by now (the runs waited out the late changes).
+    let state = remote_state(&sb.base());
+    let credits = credits(&sb.base());
+    for (i, row) in rows.iter().enumerate() {
+        let account = &state.customers[&row["customer"]];
+        let mut expected = vec![dec("5")];
+        if i < 4 {
+            expected.push(dec("2.50"));
+        }
+        assert_eq!(
+            credits[&row["customer"]], expected,
+            "card {i}: each credit once"
+        );
+        assert_eq!(account.blocked, i >= 4, "card {i}");
+    }
+    assert_eq!(
+        state.customers[&rows[1]["customer"]].numbers,
+        vec!["+442079460959"]
+    );
+    run(&cm, 0, &with(&["audit", "B0001"], FAST));
+    assert_eq!(state.customers.len(), 16, "no account created twice");
+}
+
+#[test]
+fn a_kill_at_any_step_of_provisioning_is_resumed_exactly_once() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    for (batch, point) in [
+        "create:before-send",
+        "create:after-answer",
+        "retail-block:before-send",
+        "retail-block:after-answer",
+        "credit:before-send",
+        "credit:after-answer",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let cm = Cardmint::against(&sb.url);
+        let issue = cm.run_env(
+            &[
+                "issue",
+                "--count",
+                "6",
+                "--value",
+                "5",
+                "--concurrency",
+                "3",
+                "-q",
+            ],
+            &[("CARDMINT_TEST_KILL_AT", &format!("{point}#3"))],
+        );
+        assert_eq!(issue.code, -1, "{point}: killed, {issue:?}");
+        let id = format!("B{:04}", 1);
+        // Nothing is lost: the batch is in the ledger with every code.
+        let out = cm.expect(0, &["show", &id]);
+        assert!(out.stdout.contains("cards      6"), "{point}: {out:?}");
+        cm.expect(0, &["resume", &id]);
+        cm.expect(0, &["audit", &id]);
+        assert_platform_matches_manifest_of(
+            &cm.path(&format!("out/{id}/manifest.csv")),
+            &remote_state(&sb.base()),
+        );
+        let _ = batch;
+    }
+}
+
+#[test]
+fn a_kill_during_a_topup_never_loads_it_twice() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    for (row, point) in rows.iter().zip(["topup:before-send", "topup:after-answer"]) {
+        let killed = cm.run_env(
+            &["topup", &row["serial"], "2.50"],
+            &[("CARDMINT_TEST_KILL_AT", point)],
+        );
+        assert_eq!(killed.code, -1, "{point}: {killed:?}");
+        // A second writer is not blocked by the dead one: the OS released its lock.
+        let again = cm.expect(0, &["topup", &row["serial"], "2.50"]);
+        assert!(
+            again.stdout.contains("7.50 loaded in all"),
+            "{point}: {again:?}"
+        );
+        assert_eq!(
+            credits(&sb.base())[&row["customer"]],
+            vec![dec("5"), dec("2.50")],
+            "{point}: loaded once"
+        );
+    }
+    cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn two_operators_at_once_cannot_double_a_resume_or_a_topup() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "30"]);
+    let cm = Cardmint::against(&sb.url);
+    // A batch killed half way, then two resumes at once.
+    let killed = cm.run_env(
+        &[
+            "issue",
+            "--count",
+            "12",
+            "--value",
+            "5",
+            "--concurrency",
+            "2",
+            "-q",
+        ],
+        &[("CARDMINT_TEST_KILL_AT", "credit:after-answer#4")],
+    );
+    assert_eq!(killed.code, -1, "{killed:?}");
+    let spawn = |args: &[&str]| {
+        cm.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn(&["resume", "B0001", "--concurrency", "2"]);
+    wait_for_holder(&cm, first.id());
+    let second = cm.run(&["resume", "B0001"]);
+    assert_eq!(second.code, 1, "{second:?}");
+    assert!(second.stderr.contains("is in use by pid"), "{second:?}");
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{first:?}");
+    assert_platform_matches_manifest_of(
+        &cm.path("out/B0001/manifest.csv"),
+        &remote_state(&sb.base()),
+    );
+    // Two top-ups of the same card at once: one waits for nobody, the other is refused.
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serial = rows[0]["serial"].as_str();
+    let a = spawn(&["topup", serial, "3"]);
+    wait_for_holder(&cm, a.id());
+    let b = cm.run(&["topup", serial, "3"]);
+    let a = a.wait_with_output().unwrap();
+    assert!(a.status.success(), "{a:?}");
+    assert_eq!(b.code, 1, "{b:?}");
+    assert_eq!(
+        credits(&sb.base())[&rows[0]["customer"]],
+        vec![dec("5"), dec("3")]
+    );
+    cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn cards_in_use_are_topped_up_and_resumed_exactly_once() {
+    // Every unblocked account with credit calls about twice a second at 0.60 a minute.
+    let sb = world(
+        "3",
+        "0.25",
+        "late",
+        &["--calls-per-min", "120", "--price-per-min", "0.6"],
+    );
+    let cm = operator(&sb);
+    std::fs::write(
+        cm.path("customers.csv"),
+        "customer,value\nuse_1,3\nuse_2,3\nuse_3,3\nuse_4,3\nuse_5,3\nuse_6,3\n",
+    )
+    .unwrap();
+    // Killed after the platform took one of the credits: resume must not load it again, even
+    // though the card is already spending it.
+    let killed = cm.run_env(
+        &[
+            "issue",
+            "--from",
+            "customers.csv",
+            "--active",
+            "--concurrency",
+            "2",
+            "-q",
+        ],
+        &[
+            ("CARDMINT_TEST_KILL_AT", "credit:after-answer#2"),
+            ("CARDMINT_SANDBOX_FAULTS", "0"),
+        ],
+    );
+    assert_eq!(killed.code, -1, "{killed:?}");
+    std::thread::sleep(Duration::from_millis(1500)); // the card spends meanwhile
+    run(&cm, 0, &with(&["resume", "B0001"], FAST));
+    for n in 1..=6 {
+        run(&cm, 0, &with(&["topup", &format!("use_{n}"), "2"], FAST));
+    }
+    let state = remote_state(&sb.base());
+    let credits = credits(&sb.base());
+    let mut calls = 0;
+    for n in 1..=6 {
+        let name = format!("use_{n}");
+        assert_eq!(
+            credits[&name],
+            vec![dec("3"), dec("2")],
+            "{name}: each credit once"
+        );
+        let c = &state.customers[&name];
+        let charged: rust_decimal::Decimal = c.calls.iter().map(|c| c.charge).sum();
+        assert_eq!(c.balance + charged, dec("5"), "{name}");
+        calls += c.calls.len();
+    }
+    assert!(calls > 6, "the cards were in use: {calls} calls");
+    run(&cm, 0, &with(&["audit", "B0001"], FAST));
+}
+
+#[test]
+fn lifecycle_commands_refuse_cards_not_provisioned_and_activate_keeps_stolen_cards_blocked() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    // Killed after a create was answered: that card's create is still unconfirmed.
+    let killed = cm.run_env(
+        &[
+            "issue",
+            "--count",
+            "4",
+            "--value",
+            "5",
+            "--concurrency",
+            "1",
+            "-q",
+        ],
+        &[("CARDMINT_TEST_KILL_AT", "create:after-answer#2")],
+    );
+    assert_eq!(killed.code, -1, "{killed:?}");
+    let unconfirmed = cardmint::codes::serial(2);
+    let before = remote_stats(&sb.base()).total_requests();
+    for args in [
+        vec!["reset-password", unconfirmed.as_str()],
+        vec!["topup", unconfirmed.as_str(), "5"],
+        vec!["activate", "B0001", "--serials", unconfirmed.as_str()],
+    ] {
+        let out = cm.expect(2, &args);
+        assert!(out.stderr.contains("not provisioned"), "{out:?}");
+    }
+    assert_eq!(
+        remote_stats(&sb.base()).total_requests(),
+        before,
+        "nothing sent"
+    );
+    cm.expect(0, &["resume", "B0001"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    // A card blocked as stolen stays blocked when a range that holds it is activated.
+    let range = format!("{}-{}", rows[0]["serial"], rows[3]["serial"]);
+    cm.expect(
+        0,
+        &[
+            "block",
+            "B0001",
+            "--serials",
+            &rows[2]["serial"],
+            "--reason",
+            "stolen",
+        ],
+    );
+    let out = cm.expect(2, &["activate", "B0001", "--serials", &range]);
+    assert!(
+        out.stderr.contains("blocked: stolen") && out.stderr.contains("--include-blocked"),
+        "{out:?}"
+    );
+    let out = cm.expect(0, &["activate", "B0001", "--all"]);
+    assert!(out.stdout.contains("skipped: blocked (stolen)"), "{out:?}");
+    assert!(remote_state(&sb.base()).customers[&rows[2]["customer"]].blocked);
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &rows[2]["serial"],
+            "--include-blocked",
+        ],
+    );
+    assert!(!remote_state(&sb.base()).customers[&rows[2]["customer"]].blocked);
+    cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn an_interrupted_password_reset_is_settled_with_the_pending_password() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let killed = cm.run_env(
+        &["reset-password", &rows[0]["serial"]],
+        &[("CARDMINT_TEST_KILL_AT", "password:after-answer")],
+    );
+    assert_eq!(killed.code, -1, "{killed:?}");
+    // The manifest says what the ledger knows: a pending password, not yet confirmed.
+    let after_kill = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let pending = after_kill[0]["pending_password"].clone();
+    assert!(!pending.is_empty(), "{after_kill:?}");
+    assert_eq!(after_kill[0]["password"], rows[0]["password"]);
+    let out = cm.expect(5, &["audit", "B0001"]);
+    assert!(out.stdout.contains("pending password"), "{out:?}");
+    let out = cm.expect(0, &["settle", "B0001"]);
+    assert!(
+        out.stdout.contains("set the new password: applied"),
+        "{out:?}"
+    );
+    let settled = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    assert_eq!(settled[0]["password"], pending);
+    assert_eq!(settled[0]["pending_password"], "");
+    assert_eq!(
+        remote_state(&sb.base()).customers[&rows[0]["customer"]].password,
+        pending
+    );
+    cm.expect(0, &["audit", "B0001"]);
 }

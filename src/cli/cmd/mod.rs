@@ -13,6 +13,7 @@ pub mod render;
 pub mod reset_password;
 pub mod resume;
 pub mod sandbox;
+pub mod settle;
 pub mod show;
 pub mod status;
 pub mod topup;

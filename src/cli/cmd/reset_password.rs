@@ -42,6 +42,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     };
     // Recorded before it is sent: a kill after sending never loses the new password.
     ledger.write(|w| w.set_pending_password(card.id, &new))?;
+    // The manifest holds every password that may open the account, from before it is sent.
+    super::refresh_outputs(&ledger, &batch.id)?;
     let serial = card.serial.clone();
     let report = global.run_engine(&ledger, Some(&batch.id), 1, &options, |run| {
         lifecycle::reset_password(run, card, pending, &new)

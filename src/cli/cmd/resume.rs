@@ -15,8 +15,9 @@ use crate::runner::Options;
 
 /// Finish an interrupted batch: killed, network down, or cards that failed.
 ///
-/// Cards the ledger saw created are checked on the platform first, so nothing is created
-/// twice and no credit is loaded twice. Safe to run any number of times.
+/// Changes whose outcome is open (a lost answer, a kill) are settled first, on evidence from
+/// the platform, like `cardmint settle`; what the ledger knows decides the rest, so nothing is
+/// created twice and no credit is loaded twice. Safe to run any number of times.
 ///
 /// Example:
 ///   cardmint resume B0001
@@ -60,7 +61,6 @@ pub fn finish_batch(
 ) -> Result<Exit, Error> {
     let cards = ledger.cards(&batch.id)?;
     let pending = ledger.pending_intents(Some(&batch.id))?;
-    let counts = ledger.counts(&batch.id)?;
     let open: std::collections::HashSet<i64> = pending.iter().map(|i| i.card_id).collect();
     let todo = cards
         .iter()
@@ -71,7 +71,6 @@ pub fn finish_batch(
             ) || open.contains(&c.id)
         })
         .count();
-    let _ = counts;
     let report = if todo > 0 {
         let connection = match connection {
             Some(c) => c,
@@ -145,6 +144,9 @@ pub fn finish_batch(
                 card.serial,
                 card.failure.as_deref().unwrap_or("")
             );
+        }
+        if let Some(r) = &report {
+            super::print_unsettled(global, r);
         }
         if let Some(reason) = report.as_ref().and_then(|r| r.stopped.as_ref()) {
             println!("stopped: {reason}");
