@@ -6,6 +6,10 @@
 //!    the sandbox saw the arrivals) above 100.
 //! 3. A plain sequential loop of the same requests (what public clients do), on fewer cards,
 //!    for the speed ratio.
+//! 4. Late changes: the same 2,000 cards at --concurrency 32 --rate 1000, once without faults
+//!    and once with 10 % of all requests meeting the `late` fault (answer dropped, the change
+//!    lands 1.5 s later), settle delay 2 s. The target: within 1.25x the fault-free time plus
+//!    one settle delay, and every card ready with exactly one credit.
 //!
 //! Run: `cargo bench --bench provision` (BENCH_CARDS and BENCH_SEQ_CARDS change the sizes).
 
@@ -23,6 +27,8 @@ use cardmint::sandbox::{Sandbox, SandboxOptions};
 use rust_decimal::Decimal;
 
 const LATENCY: Duration = Duration::from_millis(50);
+const LATE: Duration = Duration::from_millis(1500);
+const SETTLE_DELAY: Duration = Duration::from_secs(2);
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -38,10 +44,13 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-fn setup(pool: usize) -> Setup {
+fn setup(pool: usize, late_faults: f64) -> Setup {
     let credentials = Credentials::sandbox_default();
     let sandbox = Sandbox::start(SandboxOptions {
         latency: LATENCY,
+        fault_rate: late_faults,
+        fault_kinds: vec![cardmint::sandbox::Fault::Late],
+        late: LATE,
         ..SandboxOptions::new(credentials.clone())
     })
     .expect("sandbox");
@@ -117,13 +126,19 @@ fn busiest_second(arrivals_ms: &[u64]) -> usize {
     best
 }
 
-fn engine_run(cards: usize, concurrency: usize, rate: f64) -> (Duration, u64, usize, f64) {
-    let mut s = setup(concurrency);
+fn engine_run(
+    cards: usize,
+    concurrency: usize,
+    rate: f64,
+    late_faults: f64,
+) -> (Duration, u64, usize, f64) {
+    let mut s = setup(concurrency, late_faults);
     let (b, todo) = batch(&mut s.ledger, cards);
     let options = EngineOptions {
         concurrency,
         rate,
         burst: (rate / 10.0).clamp(1.0, 10.0) as u32,
+        settle_delay: SETTLE_DELAY,
         ..EngineOptions::default()
     };
     let started = Instant::now();
@@ -139,6 +154,15 @@ fn engine_run(cards: usize, concurrency: usize, rate: f64) -> (Duration, u64, us
     .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(report.done, cards, "every card provisioned: {report:?}");
+    let state = s.sandbox.state();
+    assert_eq!(state.customers.len(), cards);
+    assert!(
+        state
+            .customers
+            .values()
+            .all(|c| c.transactions.len() == 1 && c.blocked),
+        "every card blocked with exactly one credit"
+    );
     let stats = s.sandbox.stats();
     let mut arrivals = stats.arrivals_ms.clone();
     arrivals.sort_unstable();
@@ -165,7 +189,7 @@ fn engine_run(cards: usize, concurrency: usize, rate: f64) -> (Duration, u64, us
 }
 
 fn sequential(cards: usize) -> (Duration, u64) {
-    let mut s = setup(1);
+    let mut s = setup(1, 0.0);
     let (_, todo) = batch(&mut s.ledger, cards);
     let started = Instant::now();
     let mut requests = 0;
@@ -187,7 +211,7 @@ fn main() {
     let seq_cards = env_usize("BENCH_SEQ_CARDS", 200);
     let ideal = cards as f64 * 3.0 * LATENCY.as_secs_f64() / 32.0;
 
-    let (elapsed, requests, busiest, _) = engine_run(cards, 32, 1000.0);
+    let (elapsed, requests, busiest, _) = engine_run(cards, 32, 1000.0, 0.0);
     let fast = requests as f64 / elapsed.as_secs_f64();
     println!(
         "concurrency 32, rate 1000: {cards} cards, {requests} requests in {:.2} s ({fast:.0} req/s); \
@@ -196,7 +220,7 @@ fn main() {
         (elapsed.as_secs_f64() / ideal - 1.0) * 100.0
     );
 
-    let (elapsed, requests, busiest, sustained) = engine_run(cards, 32, 100.0);
+    let (elapsed, requests, busiest, sustained) = engine_run(cards, 32, 100.0, 0.0);
     println!(
         "concurrency 32, rate 100: {requests} requests in {:.2} s, sustained {sustained:.1} req/s \
          (first to last arrival); busiest one-second window {busiest}",
@@ -210,5 +234,22 @@ fn main() {
          the engine at rate 1000 is {:.1}x faster",
         elapsed.as_secs_f64(),
         fast / slow
+    );
+
+    let (clean, clean_requests, _, _) = engine_run(cards, 32, 1000.0, 0.0);
+    let (late, late_requests, _, _) = engine_run(cards, 32, 1000.0, 0.1);
+    let target = clean.as_secs_f64() * 1.25 + SETTLE_DELAY.as_secs_f64();
+    println!(
+        "late changes: fault-free {:.2} s ({clean_requests} requests); 10 % late (landing after \
+         {:.1} s, settle delay {:.1} s) {:.2} s ({late_requests} requests); target <= {target:.2} s: {}",
+        clean.as_secs_f64(),
+        LATE.as_secs_f64(),
+        SETTLE_DELAY.as_secs_f64(),
+        late.as_secs_f64(),
+        if late.as_secs_f64() <= target {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
 }

@@ -48,9 +48,7 @@ pub fn judge_balance(
     let mut certain = Decimal::ZERO;
     let mut boundary = Vec::new();
     for call in calls {
-        // Charged somewhere in [end, end + 1 s), give or take the clocks.
-        let lo = call.end_ms - CLOCK_TOLERANCE_MS;
-        let hi = call.end_ms + 1_000 + CLOCK_TOLERANCE_MS;
+        let (lo, hi) = charged(call);
         if hi < before_at.from_ms || lo > after_at.to_ms {
             continue; // in the balance before, or not yet in the balance after
         }
@@ -60,6 +58,67 @@ pub fn judge_balance(
             boundary.push(call.amount);
         }
     }
+    verdict(
+        before,
+        amount,
+        after,
+        certain,
+        &boundary,
+        "between the reads",
+        &|_| true,
+    )
+}
+
+/// The same question asked of the account's whole history: every credit it ever had is known
+/// (`loaded`: what the ledger loaded before this change), so its balance after is `loaded`
+/// (plus `amount` if applied) less every call ever charged. No read before is needed, so a
+/// call at the moment of that read cannot blur it; only calls near the read after can.
+pub fn judge_history(
+    loaded: Decimal,
+    amount: Decimal,
+    after: Decimal,
+    after_at: Window,
+    calls: &[Charge],
+) -> Verdict {
+    let mut certain = Decimal::ZERO;
+    let mut boundary = Vec::new();
+    for call in calls {
+        let (lo, hi) = charged(call);
+        if lo > after_at.to_ms {
+            continue;
+        }
+        if hi < after_at.from_ms {
+            certain += call.amount;
+        } else {
+            boundary.push(call.amount);
+        }
+    }
+    // A prepaid balance never goes below zero: calls that cost more than was ever loaded
+    // under a hypothesis rule it out (the sandbox cuts a call when the credit runs out).
+    let spent: Decimal = calls.iter().map(|c| c.amount).sum();
+    let possible = |change: Decimal| spent <= loaded + change;
+    verdict(loaded, amount, after, certain, &boundary, "ever", &possible)
+}
+
+/// When a call may have been charged: in [end, end + 1 s), give or take the clocks.
+fn charged(call: &Charge) -> (i64, i64) {
+    (
+        call.end_ms - CLOCK_TOLERANCE_MS,
+        call.end_ms + 1_000 + CLOCK_TOLERANCE_MS,
+    )
+}
+
+/// Which of "applied" and "not applied" the balances explain, with the calls charged for
+/// certain and those that may or may not be in the balance after.
+fn verdict(
+    before: Decimal,
+    amount: Decimal,
+    after: Decimal,
+    certain: Decimal,
+    boundary: &[Decimal],
+    span: &str,
+    possible: &dyn Fn(Decimal) -> bool,
+) -> Verdict {
     if boundary.len() > MAX_BOUNDARY {
         return Verdict::Ambiguous(format!(
             "{} calls ended too close to the reads to tell which the balances hold",
@@ -67,21 +126,22 @@ pub fn judge_balance(
         ));
     }
     let explains = |change: Decimal| {
-        (0u32..1 << boundary.len()).any(|mask| {
-            let maybe: Decimal = boundary
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask & (1 << i) != 0)
-                .map(|(_, c)| *c)
-                .sum();
-            before + change - certain - maybe == after
-        })
+        possible(change)
+            && (0u32..1 << boundary.len()).any(|mask| {
+                let maybe: Decimal = boundary
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, c)| *c)
+                    .sum();
+                before + change - certain - maybe == after
+            })
     };
     let calls_note = if certain.is_zero() && boundary.is_empty() {
         String::new()
     } else {
         format!(
-            " with calls costing {}{} in between",
+            ", calls costing {} {span}{}",
             certain.normalize(),
             if boundary.is_empty() {
                 String::new()
@@ -90,32 +150,36 @@ pub fn judge_balance(
             }
         )
     };
+    let seen = format!(
+        "from {} to a balance of {}{calls_note}",
+        before.normalize(),
+        after.normalize()
+    );
     match (explains(amount), explains(Decimal::ZERO)) {
-        (true, false) => Verdict::Applied(format!(
-            "balance {} then {}{calls_note}: {} applied",
-            before.normalize(),
-            after.normalize(),
-            amount.normalize()
-        )),
-        (false, true) => Verdict::NotApplied(format!(
-            "balance {} then {}{calls_note}: {} not applied",
-            before.normalize(),
-            after.normalize(),
-            amount.normalize()
-        )),
+        (true, false) => Verdict::Applied(format!("{seen}: {} applied", amount.normalize())),
+        (false, true) => Verdict::NotApplied(format!("{seen}: {} not applied", amount.normalize())),
         (true, true) => Verdict::Ambiguous(format!(
-            "balance {} then {}: calls near the reads cost exactly {}, so either is possible",
-            before.normalize(),
-            after.normalize(),
+            "{seen}: calls near the reads cost exactly {}, so either is possible",
             amount.normalize()
         )),
         (false, false) => Verdict::Ambiguous(format!(
-            "balance {} then {}{calls_note}: neither {} applied nor not applied explains it \
-             (a change by someone else, or a call not yet billed)",
-            before.normalize(),
-            after.normalize(),
+            "{seen}: neither {} applied nor not applied explains it (a change by someone \
+             else, or a call not yet billed)",
             amount.normalize()
         )),
+    }
+}
+
+/// Both judgements together: either may be blurred by calls at the moment of a read; one that
+/// decides is taken, unless the other decides the opposite.
+pub fn combine(window: Verdict, history: Verdict) -> Verdict {
+    match (&window, &history) {
+        (Verdict::Applied(_), Verdict::NotApplied(e))
+        | (Verdict::NotApplied(_), Verdict::Applied(e)) => {
+            Verdict::Ambiguous(format!("the reads disagree: {e}"))
+        }
+        (Verdict::Ambiguous(_), Verdict::Applied(_) | Verdict::NotApplied(_)) => history,
+        _ => window,
     }
 }
 
@@ -167,6 +231,30 @@ mod tests {
         // An edge call that costs exactly the amount leaves both open.
         let v = judge_balance(d("3"), BEFORE, d("5"), d("3"), AFTER, &[call(40_050, "5")]);
         assert!(matches!(v, Verdict::Ambiguous(_)), "{v:?}");
+    }
+
+    #[test]
+    fn the_history_decides_what_a_call_at_the_read_before_blurs() {
+        // A card spent to nothing, topped up by 2 and spent again at once: the window cannot
+        // tell (a call near the read before), the history can (3 loaded, 3 + 2 spent).
+        let calls = [call(1_000, "3"), call(10_050, "2")];
+        let window = judge_balance(d("0"), BEFORE, d("2"), d("0"), AFTER, &calls);
+        assert!(matches!(window, Verdict::Ambiguous(_)), "{window:?}");
+        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &calls);
+        assert!(matches!(history, Verdict::Applied(_)), "{history:?}");
+        assert!(matches!(combine(window, history), Verdict::Applied(_)));
+        // Had it not applied, that last call could not have been made.
+        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &calls[..1]);
+        assert!(matches!(history, Verdict::NotApplied(_)), "{history:?}");
+        // A call at the read after that spent the whole top-up: only possible if it applied.
+        let spent = [call(1_000, "3"), call(40_050, "2")];
+        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &spent);
+        assert!(matches!(history, Verdict::Applied(_)), "{history:?}");
+        let contradiction = combine(
+            Verdict::Applied(String::new()),
+            Verdict::NotApplied(String::new()),
+        );
+        assert!(matches!(contradiction, Verdict::Ambiguous(_)));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 
 use crate::api::{
     ApiError, CallQuery, CallRecord, Client, Command, Direction, MAX_RECORD_COUNT, Refusal,
@@ -41,13 +41,9 @@ use crate::ledger::{
     Before, Card, CardState, Intent, IntentKind, IntentStatus, JournalEntry, LedgerError,
     NewIntent, Progress,
 };
-use evidence::{Charge, Verdict, Window, judge_balance};
+use evidence::{Charge, Verdict, Window, combine, judge_balance, judge_history};
 use throttle::{Throttle, backoff};
 use writer::Update;
-
-/// How far back a settle read looks for calls that ended after the read before: the longest
-/// call the platform may bill at its end.
-const LONGEST_CALL: Duration = Duration::from_secs(4 * 3600);
 
 /// How hard to drive the platform, and how patiently to settle.
 #[derive(Debug, Clone)]
@@ -755,12 +751,9 @@ impl Ctx<'_> {
                 let Some(before) = intent.before.balance else {
                     return Ok(Judgement::Ambiguous("no balance was read before".into()));
                 };
-                let since = DateTime::from_timestamp_millis(intent.before.from_ms)
-                    .map(|t| t.naive_utc() - LONGEST_CALL)
-                    .filter(|_| intent.before.from_ms > 0)
-                    .unwrap_or_default();
+                // The whole history: every call ever charged (from the first day).
                 let calls: Vec<Charge> = self
-                    .calls(card, Some(since))?
+                    .calls(card, Some(NaiveDateTime::default()))?
                     .iter()
                     .map(|c| Charge {
                         end_ms: (c.start + chrono::Duration::seconds(i64::from(c.duration_secs)))
@@ -773,14 +766,10 @@ impl Ctx<'_> {
                     from_ms: intent.before.from_ms,
                     to_ms: intent.before.to_ms,
                 };
-                match judge_balance(
-                    before,
-                    before_at,
-                    *amount,
-                    info.exact_balance(),
-                    after_at,
-                    &calls,
-                ) {
+                let after = info.exact_balance();
+                let window = judge_balance(before, before_at, *amount, after, after_at, &calls);
+                let history = judge_history(loaded_before(card), *amount, after, after_at, &calls);
+                match combine(window, history) {
                     Verdict::Applied(e) => Judgement::Applied(e),
                     Verdict::NotApplied(e) => Judgement::NotApplied(e),
                     Verdict::Ambiguous(e) => Judgement::Ambiguous(e),
@@ -881,6 +870,18 @@ impl Ctx<'_> {
             .status();
         std::process::abort();
     }
+}
+
+/// What the ledger has loaded on a card so far: its face value once credited, and the top-ups.
+fn loaded_before(card: &Card) -> rust_decimal::Decimal {
+    let face = if card.progress.credited
+        || !matches!(card.state, CardState::Pending | CardState::Failed)
+    {
+        card.value
+    } else {
+        rust_decimal::Decimal::ZERO
+    };
+    face + card.topups
 }
 
 /// The remote command that carries a change.
