@@ -11,7 +11,8 @@
 //!    lands 1.5 s later), settle delay 2 s. The target: within 1.25x the fault-free time plus
 //!    one settle delay, and every card ready with exactly one credit.
 //!
-//! Run: `cargo bench --bench provision` (BENCH_CARDS and BENCH_SEQ_CARDS change the sizes).
+//! Run: `cargo bench --bench provision` (BENCH_CARDS and BENCH_SEQ_CARDS change the sizes;
+//! BENCH_ONLY=late runs only the fourth).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -208,6 +209,9 @@ fn sequential(cards: usize) -> (Duration, u64) {
 
 fn main() {
     let cards = env_usize("BENCH_CARDS", 2000);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("late") {
+        return late(cards);
+    }
     let seq_cards = env_usize("BENCH_SEQ_CARDS", 200);
     let ideal = cards as f64 * 3.0 * LATENCY.as_secs_f64() / 32.0;
 
@@ -236,6 +240,10 @@ fn main() {
         fast / slow
     );
 
+    late(cards);
+}
+
+fn late(cards: usize) {
     let (clean, clean_requests, _, _) = engine_run(cards, 32, 1000.0, 0.0);
     let (late, late_requests, _, _) = engine_run(cards, 32, 1000.0, 0.1);
     let target = clean.as_secs_f64() * 1.25 + SETTLE_DELAY.as_secs_f64();

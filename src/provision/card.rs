@@ -151,7 +151,8 @@ pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
             }
         };
         match sent {
-            Sent::Applied(()) => {}
+            // The next step waits its turn behind other cards' (see `Step::Yield`).
+            Sent::Applied(()) => return Step::Yield,
             Sent::Unknown(pending) => job.waiting.wait_for(pending),
             Sent::Unclear(pending) => {
                 job.create_refused = true;

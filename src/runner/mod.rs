@@ -726,6 +726,12 @@ impl Ctx<'_> {
 
     /// Reads the evidence about one change.
     fn judge(&mut self, card: &Card, intent: &Intent) -> Result<Judgement, Failure> {
+        // A create is confirmed by our password opening the account: one read when it did.
+        if intent.kind == IntentKind::Create && self.opening_password(card)?.is_some() {
+            return Ok(Judgement::Applied(
+                "the account exists and our password opens it".into(),
+            ));
+        }
         let (info, after_at) = self.user_info(card)?;
         let Some(info) = info else {
             return Ok(match intent.kind {
@@ -741,19 +747,23 @@ impl Ctx<'_> {
             }
         };
         Ok(match &intent.kind {
-            IntentKind::Create => match self.opening_password(card)? {
-                Some(_) => {
-                    Judgement::Applied("the account exists and our password opens it".into())
-                }
-                None => Judgement::NotOurs,
-            },
+            // It exists, and none of our passwords opens it (asked above).
+            IntentKind::Create => Judgement::NotOurs,
             IntentKind::Credit(amount) | IntentKind::Topup(amount) => {
                 let Some(before) = intent.before.balance else {
                     return Ok(Judgement::Ambiguous("no balance was read before".into()));
                 };
-                // The whole history: every call ever charged (from the first day).
-                let calls: Vec<Charge> = self
-                    .calls(card, Some(NaiveDateTime::default()))?
+                // The whole history: every call ever charged (from the first day). Retail stock
+                // credited after its block has never been able to call: no need to ask.
+                let never_called = matches!(intent.kind, IntentKind::Credit(_))
+                    && card.progress.blocked
+                    && info.blocked;
+                let history = if never_called {
+                    Vec::new()
+                } else {
+                    self.calls(card, Some(NaiveDateTime::default()))?
+                };
+                let calls: Vec<Charge> = history
                     .iter()
                     .map(|c| Charge {
                         end_ms: (c.start + chrono::Duration::seconds(i64::from(c.duration_secs)))

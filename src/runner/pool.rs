@@ -23,6 +23,10 @@ pub enum Step {
     Finished(Outcome),
     /// Come back to this job at that instant (a settle read waits for late changes to land).
     Wait(Instant),
+    /// Come back to this job after a while of other jobs' work: its next step goes behind
+    /// those of the cards around it, so that a settle wait on one card overlaps with the
+    /// others' work instead of piling up at the end of the run.
+    Yield,
 }
 
 /// Where and how a run goes.
@@ -86,6 +90,11 @@ pub fn run<J: Send>(
         busy: 0,
     });
     let changed = Condvar::new();
+    // How far back a yielding job goes: about one settle delay of requests, and never less
+    // than a round of the workers. A card whose change waits for its settle read then comes
+    // back while the others' work goes on, rather than after it.
+    let window =
+        ((options.rate * options.settle_delay.as_secs_f64()) as usize).max(options.concurrency * 2);
     let results = Mutex::new(Report::default());
     let (tx, rx) = mpsc::channel::<Update>();
     let writer_path = ledger_path.to_path_buf();
@@ -122,6 +131,10 @@ pub fn run<J: Send>(
                         q.busy -= 1;
                         match outcome {
                             Step::Wait(at) => q.waiting.push((at, job)),
+                            Step::Yield => {
+                                let at = q.ready.len().min(window);
+                                q.ready.insert(at, job);
+                            }
                             Step::Finished(outcome) => {
                                 drop(q);
                                 record(results, observer, label(&job), outcome);

@@ -182,7 +182,7 @@ fn run(cm: &Cardmint, code: i32, args: &[String]) -> Output {
 
 #[test]
 fn every_changing_command_is_exactly_once_when_changes_land_late() {
-    let sb = world("8", "0.3", "late", &[]);
+    let sb = world("8", "0.2", "late", &[]);
     let cm = operator(&sb);
     run(
         &cm,

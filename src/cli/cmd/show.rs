@@ -68,5 +68,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         )
     );
     println!("outputs    {}", b.out_dir.display());
+    let open = ledger.pending_intents(Some(&b.id))?;
+    if !open.is_empty() {
+        println!(
+            "open       {} change(s) waiting for evidence: run `cardmint settle {}`",
+            open.len(),
+            b.id
+        );
+    }
     Ok(Exit::Success)
 }
