@@ -551,3 +551,61 @@ fn an_interrupted_password_reset_is_settled_with_the_pending_password() {
     );
     cm.expect(0, &["audit", "B0001"]);
 }
+
+#[test]
+fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (serial, customer) = (rows[0]["serial"].as_str(), rows[0]["customer"].as_str());
+    let killed = cm.run_env(
+        &["topup", serial, "2.50"],
+        &[("CARDMINT_TEST_KILL_AT", "topup:after-answer")],
+    );
+    assert_eq!(killed.code, -1, "{killed:?}");
+    // Someone loads credit behind cardmint's back: neither "applied" nor "not applied"
+    // explains the balance now.
+    client_with(&sb.url, credentials(), Duration::from_secs(5))
+        .set_transaction(customer, dec("1"))
+        .unwrap();
+    let out = cm.expect(3, &["settle", serial]);
+    assert!(
+        out.stdout.contains("top up 2.50: unsettled")
+            && out
+                .stdout
+                .contains("neither 2.5 applied nor not applied explains it")
+            && out
+                .stdout
+                .contains(&format!("cardmint settle {serial} --resolve")),
+        "{out:?}"
+    );
+    let intent = out
+        .stdout
+        .split_once(" #")
+        .and_then(|(_, rest)| rest.split(':').next())
+        .expect("the settle listing names the intent")
+        .to_string();
+    // No further change while it is unsettled, and nothing resent.
+    let out = cm.expect(3, &["topup", serial, "1"]);
+    assert!(out.stdout.contains("1 unsettled"), "{out:?}");
+    assert_eq!(
+        credits(&sb.base())[customer],
+        vec![dec("5"), dec("2.50"), dec("1")]
+    );
+    cm.expect(
+        0,
+        &["settle", serial, "--resolve", &format!("{intent}=applied")],
+    );
+    assert!(
+        cm.expect(0, &["settle"])
+            .stdout
+            .contains("nothing to settle")
+    );
+    // The ledger now counts 7.50 loaded; the audit reports the 1.00 nobody recorded.
+    let out = cm.expect(5, &["audit", "B0001"]);
+    assert!(
+        out.stdout.contains("balance 8.5 is above the 7.50 loaded"),
+        "{out:?}"
+    );
+}

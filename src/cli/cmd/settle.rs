@@ -92,7 +92,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 exit = Exit::Incomplete;
                 println!(
                     "  check the account on the platform, then record what you find: {} \
-                     --resolve {}=applied (or ={}=not-applied)",
+                     --resolve {}=applied (or {}=not-applied)",
                     global.command_for("settle", serial),
                     now.id,
                     now.id
