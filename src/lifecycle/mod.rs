@@ -39,10 +39,6 @@ fn jobs(cards: Vec<Card>, pending: Vec<Intent>) -> Vec<Job> {
         .collect()
 }
 
-fn label(j: &Job) -> String {
-    j.card.serial.clone()
-}
-
 /// Unblocks (`blocked = false`) or blocks the cards; their state becomes active or blocked.
 /// `pending`: the ledger's pending intents of these cards, settled first.
 pub fn set_blocked(
@@ -52,7 +48,7 @@ pub fn set_blocked(
     blocked: bool,
     reason: Option<&str>,
 ) -> Result<Report, RunError> {
-    runner::run(run, jobs(cards, pending), label, |ctx, job| {
+    runner::run(run, jobs(cards, pending), |ctx, job| {
         change::set_blocked(ctx, job, blocked, reason)
     })
 }
@@ -64,7 +60,7 @@ pub fn topup(
     pending: Vec<Intent>,
     amount: Decimal,
 ) -> Result<Report, RunError> {
-    runner::run(run, jobs(vec![card], pending), label, |ctx, job| {
+    runner::run(run, jobs(vec![card], pending), |ctx, job| {
         change::topup(ctx, job, amount)
     })
 }
@@ -76,7 +72,7 @@ pub fn reset_password(
     pending: Vec<Intent>,
     new: &Secret,
 ) -> Result<Report, RunError> {
-    runner::run(run, jobs(vec![card], pending), label, |ctx, job| {
+    runner::run(run, jobs(vec![card], pending), |ctx, job| {
         change::reset_password(ctx, job, new)
     })
 }
@@ -89,14 +85,14 @@ pub fn change_number(
     number: &str,
     add: bool,
 ) -> Result<Report, RunError> {
-    runner::run(run, jobs(vec![card], pending), label, |ctx, job| {
+    runner::run(run, jobs(vec![card], pending), |ctx, job| {
         change::change_number(ctx, job, number, add)
     })
 }
 
 /// Settles every pending change of these cards on evidence, and nothing else.
 pub fn settle(run: &Run<'_>, cards: Vec<Card>, pending: Vec<Intent>) -> Result<Report, RunError> {
-    runner::run(run, jobs(cards, pending), label, change::settle_only)
+    runner::run(run, jobs(cards, pending), change::settle_only)
 }
 
 /// Values read per card, in the cards' order, and the run's report.
@@ -110,23 +106,18 @@ fn gather<T: Send>(
 ) -> Gathered<T> {
     let order: Vec<i64> = cards.iter().map(|c| c.id).collect();
     let found = Mutex::new(Vec::new());
-    let report = runner::run(
-        run,
-        cards,
-        |c: &Card| c.serial.clone(),
-        |ctx, card| {
-            Step::Finished(match read(ctx, card) {
-                Ok(value) => {
-                    found
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((card.clone(), value));
-                    Outcome::Done
-                }
-                Err(outcome) => outcome,
-            })
-        },
-    )?;
+    let report = runner::run(run, cards, |ctx, card: &mut Card| {
+        Step::Finished(match read(ctx, card) {
+            Ok(value) => {
+                found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((card.clone(), value));
+                Outcome::Done
+            }
+            Err(outcome) => outcome,
+        })
+    })?;
     let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     found.sort_by_key(|(c, _)| order.iter().position(|id| *id == c.id));
     Ok((found, report))

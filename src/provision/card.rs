@@ -18,6 +18,12 @@ pub struct Job {
     numbers_left: Vec<String>,
 }
 
+impl crate::runner::Job for Job {
+    fn card(&self) -> &Card {
+        &self.card
+    }
+}
+
 impl Job {
     /// A job for `card`, with its intents still pending in the ledger.
     pub fn new(card: Card, pending: Vec<Intent>) -> Job {

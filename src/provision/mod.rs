@@ -46,10 +46,5 @@ pub fn provision(
         options,
         observer,
     };
-    runner::run(
-        &run,
-        jobs,
-        |j: &card::Job| j.card.serial.clone(),
-        |ctx, job| card::provision_step(ctx, batch, job),
-    )
+    runner::run(&run, jobs, |ctx, job| card::provision_step(ctx, batch, job))
 }

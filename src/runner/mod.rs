@@ -22,7 +22,7 @@ pub mod throttle;
 mod writer;
 
 pub use outcome::{CardFailure, Outcome, Report};
-pub use pool::{Run, Step, run};
+pub use pool::{Job, Run, Step, run};
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -839,6 +839,23 @@ impl Ctx<'_> {
             duration_ms: elapsed.as_millis() as u64,
             attempt,
         }));
+    }
+
+    /// Journals how a card's job ended (`done`, `failed`, `unsettled`, `stopped`).
+    fn journal_outcome(&self, card: &Card, outcome: &Outcome) {
+        let detail = match outcome {
+            Outcome::Failed(why) => why.to_string(),
+            Outcome::Unsettled(why) => why.clone(),
+            Outcome::Done | Outcome::Stopped => String::new(),
+        };
+        self.journal(
+            Some(card.id),
+            "card",
+            outcome.name(),
+            &detail,
+            Duration::ZERO,
+            1,
+        );
     }
 
     /// Retires a card's code and returns the fresh one, once it is committed.

@@ -19,6 +19,18 @@ pub enum Outcome {
     Stopped,
 }
 
+impl Outcome {
+    /// Its name in the journal.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Failed(_) => "failed",
+            Outcome::Unsettled(_) => "unsettled",
+            Outcome::Stopped => "stopped",
+        }
+    }
+}
+
 /// Why a card failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardFailure {

@@ -15,6 +15,7 @@ use super::writer::{self, Update};
 use super::{Ctx, Observer, Options, RunError};
 use crate::api::Client;
 use crate::codes::{Draw, OsRandom};
+use crate::ledger::Card;
 
 /// What a job's step returns.
 #[derive(Debug)]
@@ -63,12 +64,22 @@ impl<J> Queue<J> {
     }
 }
 
+/// A job of the runner: the work on one card.
+pub trait Job: Send {
+    fn card(&self) -> &Card;
+}
+
+impl Job for Card {
+    fn card(&self) -> &Card {
+        self
+    }
+}
+
 /// Runs `step` on every job with `options.concurrency` workers, until each job is finished.
-/// `label` names a job in the report (a serial).
-pub fn run<J: Send>(
+/// How each ended goes into the report (by serial) and the journal.
+pub fn run<J: Job>(
     run: &Run<'_>,
     jobs: Vec<J>,
-    label: impl Fn(&J) -> String + Sync,
     step: impl Fn(&mut Ctx<'_>, &mut J) -> Step + Sync,
 ) -> Result<Report, RunError> {
     let Run {
@@ -118,8 +129,7 @@ pub fn run<J: Send>(
                     observer,
                     draw: Draw::new(OsRandom),
                 };
-                let (queue, changed, results, step, label) =
-                    (&queue, &changed, &results, &step, &label);
+                let (queue, changed, results, step) = (&queue, &changed, &results, &step);
                 scope.spawn(move || {
                     while let Some(mut job) = next_job(queue, changed, &ctx) {
                         let outcome = if ctx.stopped() {
@@ -137,7 +147,8 @@ pub fn run<J: Send>(
                             }
                             Step::Finished(outcome) => {
                                 drop(q);
-                                record(results, observer, label(&job), outcome);
+                                ctx.journal_outcome(job.card(), &outcome);
+                                record(results, observer, job.card().serial.clone(), outcome);
                             }
                         }
                         changed.notify_all();
