@@ -45,19 +45,7 @@ pub fn judge_balance(
     after_at: Window,
     calls: &[Charge],
 ) -> Verdict {
-    let mut certain = Decimal::ZERO;
-    let mut boundary = Vec::new();
-    for call in calls {
-        let (lo, hi) = charged(call);
-        if hi < before_at.from_ms || lo > after_at.to_ms {
-            continue; // in the balance before, or not yet in the balance after
-        }
-        if lo > before_at.to_ms && hi < after_at.from_ms {
-            certain += call.amount;
-        } else {
-            boundary.push(call.amount);
-        }
-    }
+    let (certain, boundary) = split(calls, before_at, after_at);
     verdict(
         before,
         amount,
@@ -80,19 +68,12 @@ pub fn judge_history(
     after_at: Window,
     calls: &[Charge],
 ) -> Verdict {
-    let mut certain = Decimal::ZERO;
-    let mut boundary = Vec::new();
-    for call in calls {
-        let (lo, hi) = charged(call);
-        if lo > after_at.to_ms {
-            continue;
-        }
-        if hi < after_at.from_ms {
-            certain += call.amount;
-        } else {
-            boundary.push(call.amount);
-        }
-    }
+    // No read before: the history starts before any call.
+    let dawn = Window {
+        from_ms: i64::MIN,
+        to_ms: i64::MIN,
+    };
+    let (certain, boundary) = split(calls, dawn, after_at);
     // A prepaid balance never goes below zero: calls that cost more than was ever loaded
     // under a hypothesis rule it out (the sandbox cuts a call when the credit runs out).
     let spent: Decimal = calls.iter().map(|c| c.amount).sum();
@@ -100,11 +81,30 @@ pub fn judge_history(
     verdict(loaded, amount, after, certain, &boundary, "ever", &possible)
 }
 
+/// The charges certainly between the reads, and those that may or may not be (near a read).
+/// Calls charged before the read before, or after the read after, are left out.
+fn split(calls: &[Charge], before_at: Window, after_at: Window) -> (Decimal, Vec<Decimal>) {
+    let mut certain = Decimal::ZERO;
+    let mut boundary = Vec::new();
+    for call in calls {
+        let (lo, hi) = charged(call);
+        if hi < before_at.from_ms || lo > after_at.to_ms {
+            continue; // in the balance before, or not yet in the balance after
+        }
+        if lo > before_at.to_ms && hi < after_at.from_ms {
+            certain += call.amount;
+        } else {
+            boundary.push(call.amount);
+        }
+    }
+    (certain, boundary)
+}
+
 /// When a call may have been charged: in [end, end + 1 s), give or take the clocks.
 fn charged(call: &Charge) -> (i64, i64) {
     (
-        call.end_ms - CLOCK_TOLERANCE_MS,
-        call.end_ms + 1_000 + CLOCK_TOLERANCE_MS,
+        call.end_ms.saturating_sub(CLOCK_TOLERANCE_MS),
+        call.end_ms.saturating_add(1_000 + CLOCK_TOLERANCE_MS),
     )
 }
 
