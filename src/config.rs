@@ -293,6 +293,9 @@ pub struct SandboxKnobs {
     pub faults: f64,
     /// `CARDMINT_SANDBOX_FAULT_KINDS` (`lost,error,slow,late`), as given; `None`: the default.
     pub fault_kinds: Option<String>,
+    /// `CARDMINT_SANDBOX_FAULT_COMMANDS`: only these commands meet faults (all when unset), as
+    /// given.
+    pub fault_commands: Option<String>,
     /// `CARDMINT_SANDBOX_LATE_MS`: how long after the request a late change lands.
     pub late_ms: Option<u64>,
     /// `CARDMINT_SANDBOX_CALLS_PER_MIN`: calls per minute on each unblocked account with credit.
@@ -327,6 +330,7 @@ pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
             (0.0..=1.0).contains(p)
         })?,
         fault_kinds: env.var("CARDMINT_SANDBOX_FAULT_KINDS"),
+        fault_commands: env.var("CARDMINT_SANDBOX_FAULT_COMMANDS"),
         late_ms: env
             .var("CARDMINT_SANDBOX_LATE_MS")
             .map(|_| parse(env, "CARDMINT_SANDBOX_LATE_MS", 0, |_| true))

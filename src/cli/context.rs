@@ -126,6 +126,13 @@ impl Global {
             latency: std::time::Duration::from_millis(knobs.latency_ms),
             fault_rate: knobs.faults,
             fault_kinds,
+            fault_commands: crate::sandbox::parse_fault_commands(
+                knobs.fault_commands.as_deref().unwrap_or(""),
+            )
+            .map_err(|reason| config::ConfigError::Invalid {
+                field: "CARDMINT_SANDBOX_FAULT_COMMANDS".into(),
+                reason,
+            })?,
             seed: knobs.seed,
             slow: settings.timeout + std::time::Duration::from_secs(1),
             // Past the client's timeout by default: the client has given up when it lands.

@@ -37,6 +37,36 @@ impl Fault {
     }
 }
 
+/// The commands the sandbox serves, by their wire names.
+const COMMANDS: [&str; 8] = [
+    "createcustomer",
+    "settransaction",
+    "changeuserinfo",
+    "changepassword",
+    "validateuser",
+    "getuserinfo",
+    "calloverview",
+    "resetpassword",
+];
+
+/// A comma-separated list of command names (any case) that faults are limited to; empty: all.
+pub fn parse_commands(text: &str) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            if COMMANDS.contains(&c.as_str()) {
+                Ok(c)
+            } else {
+                Err(format!(
+                    "{c:?} is not a command of the platform ({})",
+                    COMMANDS.join(", ")
+                ))
+            }
+        })
+        .collect()
+}
+
 /// SplitMix64: tiny, fast, and stable across crate versions (a seed must mean the same run
 /// tomorrow).
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ mod state;
 mod world;
 mod xml;
 
-pub use faults::Fault;
+pub use faults::{Fault, parse_commands as parse_fault_commands};
 pub use server::{API_PATH, Sandbox, SandboxError, SandboxOptions, Stats, SyntheticCalls};
 pub use state::{Call, Customer, State, TransactionRecord};
 pub use world::Usage;

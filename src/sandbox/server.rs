@@ -41,6 +41,9 @@ pub struct SandboxOptions {
     /// Probability that an API request meets one of `fault_kinds`.
     pub fault_rate: f64,
     pub fault_kinds: Vec<Fault>,
+    /// Only requests of these commands (lower case) meet faults; all when empty. Every
+    /// request still draws its fate, so the draws for a seed do not change.
+    pub fault_commands: Vec<String>,
     pub seed: u64,
     /// How late a `Slow` fault answers.
     pub slow: Duration,
@@ -62,6 +65,7 @@ impl SandboxOptions {
             latency: Duration::ZERO,
             fault_rate: 0.0,
             fault_kinds: vec![Fault::LostAnswer, Fault::ErrorPage, Fault::Slow],
+            fault_commands: Vec::new(),
             seed: 1,
             slow: Duration::from_secs(30),
             late: Duration::from_secs(3),
@@ -122,6 +126,7 @@ struct Shared {
     stats: Mutex<Stats>,
     slow: Duration,
     late: Duration,
+    fault_commands: Vec<String>,
     world: World,
     started: Instant,
 }
@@ -221,6 +226,7 @@ impl Sandbox {
             stats: Mutex::new(Stats::default()),
             slow: options.slow,
             late: options.late,
+            fault_commands: options.fault_commands.clone(),
             world: World::new(options.usage.clone(), options.seed),
             started: Instant::now(),
         });
@@ -442,9 +448,11 @@ fn synthetic_calls(params: &Params) -> Result<SyntheticCalls, String> {
 
 async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, DroppedAnswer> {
     let (fault, latency) = lock(&shared.faults).next();
+    let name = params.get("command").unwrap_or("").to_ascii_lowercase();
+    let fault =
+        fault.filter(|_| shared.fault_commands.is_empty() || shared.fault_commands.contains(&name));
     {
         let mut stats = lock(&shared.stats);
-        let name = params.get("command").unwrap_or("").to_ascii_lowercase();
         *stats.requests.entry(name).or_default() += 1;
         let ms = shared.started.elapsed().as_millis() as u64;
         stats.arrivals_ms.push(ms);

@@ -609,3 +609,74 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
         "{out:?}"
     );
 }
+
+#[test]
+fn each_changing_command_applied_late_every_time_is_still_applied_once() {
+    // Every request of one command is answered by a dropped connection and applied 500 ms
+    // later; settle reads (getuserinfo, validateuser, calloverview) are answered at once.
+    for command in [
+        "createcustomer",
+        "changeuserinfo",
+        "settransaction",
+        "resetpassword",
+    ] {
+        let sb = SandboxProcess::spawn(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--faults",
+            "1",
+            "--fault-kinds",
+            "late",
+            "--fault-commands",
+            command,
+            "--late-ms",
+            "500",
+        ]);
+        let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "900");
+        cm.expect(0, &["issue", "--count", "3", "--value", "5", "-q"]);
+        let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+        cm.expect(0, &["activate", "B0001", "--all"]);
+        cm.expect(
+            0,
+            &[
+                "block",
+                "B0001",
+                "--serials",
+                &rows[0]["serial"],
+                "--reason",
+                "lost",
+            ],
+        );
+        cm.expect(0, &["topup", &rows[1]["serial"], "2.50"]);
+        cm.expect(
+            0,
+            &["numbers", &rows[1]["serial"], "--add", "+44 20 7946 0958"],
+        );
+        cm.expect(0, &["reset-password", &rows[2]["serial"]]);
+        let stats = remote_stats(&sb.base());
+        assert!(
+            stats.faults.get("Late").copied().unwrap_or(0) >= 1,
+            "{command}: {stats:?}"
+        );
+        assert_eq!(
+            stats.requests.get(command),
+            stats.faults.get("Late"),
+            "{command}: all late"
+        );
+        let credits = credits(&sb.base());
+        assert_eq!(credits.len(), 3, "{command}: no account twice");
+        assert_eq!(credits[&rows[0]["customer"]], vec![dec("5")], "{command}");
+        assert_eq!(
+            credits[&rows[1]["customer"]],
+            vec![dec("5"), dec("2.50")],
+            "{command}"
+        );
+        let state = remote_state(&sb.base());
+        let blocked: Vec<bool> = rows
+            .iter()
+            .map(|r| state.customers[&r["customer"]].blocked)
+            .collect();
+        assert_eq!(blocked, vec![true, false, false], "{command}");
+        cm.expect(0, &["audit", "B0001"]);
+    }
+}

@@ -43,6 +43,9 @@ pub struct Args {
     /// How late a slow answer comes, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 30_000)]
     slow_ms: u64,
+    /// Only these commands meet faults (comma-separated, e.g. settransaction); all by default
+    #[arg(long, value_name = "COMMANDS", value_delimiter = ',')]
+    fault_commands: Vec<String>,
     /// How long after the request a late change lands, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 3_000)]
     late_ms: u64,
@@ -96,12 +99,15 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             args.addr
         );
     }
+    let fault_commands = crate::sandbox::parse_fault_commands(&args.fault_commands.join(","))
+        .map_err(|reason| Error::Usage(format!("--fault-commands: {reason}")))?;
     let options = SandboxOptions {
         addr: args.addr,
         state_path: args.state,
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.faults,
         fault_kinds: args.fault_kinds,
+        fault_commands,
         seed: args.seed,
         slow: Duration::from_millis(args.slow_ms),
         late: Duration::from_millis(args.late_ms),
