@@ -236,58 +236,10 @@ impl LedgerTx<'_> {
         Ok(())
     }
 
-    pub fn set_block_reason(&self, card_id: i64, reason: Option<&str>) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "UPDATE cards SET block_reason = ?2, updated_at = ?3 WHERE id = ?1",
-            params![card_id, reason, now()],
-        )?;
-        Ok(())
-    }
-
-    pub fn set_password(&self, card_id: i64, password: &Secret) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "UPDATE cards SET password = ?2, updated_at = ?3 WHERE id = ?1",
-            params![card_id, password.expose(), now()],
-        )?;
-        Ok(())
-    }
-
     pub fn set_pending_password(&self, card_id: i64, password: &Secret) -> Result<(), LedgerError> {
         self.tx.execute(
             "UPDATE cards SET pending_password = ?2, updated_at = ?3 WHERE id = ?1",
             params![card_id, password.expose(), now()],
-        )?;
-        Ok(())
-    }
-
-    pub fn confirm_password(&self, card_id: i64) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "UPDATE cards SET password = pending_password, pending_password = NULL, updated_at = ?2 \
-             WHERE id = ?1 AND pending_password IS NOT NULL",
-            params![card_id, now()],
-        )?;
-        Ok(())
-    }
-
-    pub fn add_topup(&self, card_id: i64, amount: Decimal) -> Result<(), LedgerError> {
-        let current: String =
-            self.tx
-                .query_row("SELECT topups FROM cards WHERE id = ?1", [card_id], |r| {
-                    r.get(0)
-                })?;
-        let total =
-            Decimal::from_str(&current).map_err(|e| LedgerError::Corrupt(e.to_string()))? + amount;
-        self.tx.execute(
-            "UPDATE cards SET topups = ?2, updated_at = ?3 WHERE id = ?1",
-            params![card_id, total.to_string(), now()],
-        )?;
-        Ok(())
-    }
-
-    pub fn set_numbers(&self, card_id: i64, numbers: &[String]) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "UPDATE cards SET numbers = ?2, updated_at = ?3 WHERE id = ?1",
-            params![card_id, numbers.join(" "), now()],
         )?;
         Ok(())
     }
