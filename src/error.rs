@@ -53,8 +53,9 @@ pub enum Error {
         recorded: Platform,
         current: Platform,
     },
-    /// The check before a batch is recorded failed: nothing was recorded or changed.
-    #[error("{platform}: {cause}; nothing was recorded")]
+    /// The check before a run (and before a batch is recorded) failed: nothing was recorded
+    /// or changed.
+    #[error("{platform}: {cause}; nothing was recorded or changed")]
     Unreachable { platform: Platform, cause: ApiError },
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]

@@ -28,6 +28,8 @@ pub struct Connection {
     pub client: Client,
     /// What the client talks to, as a batch records it.
     pub platform: Platform,
+    /// The login check passed on this connection.
+    checked: std::sync::OnceLock<()>,
     _sandbox: Option<Sandbox>,
 }
 
@@ -37,6 +39,9 @@ impl Connection {
     /// platform, and accepts the reseller login. Nothing is changed.
     pub fn check_login(&self) -> Result<(), Error> {
         use crate::api::{ApiError, Refusal};
+        if self.checked.get().is_some() {
+            return Ok(());
+        }
         let fail = |cause: ApiError| {
             Err(Error::Unreachable {
                 platform: self.platform.clone(),
@@ -49,11 +54,14 @@ impl Connection {
         loop {
             tries += 1;
             match self.client.get_user_info("cardmint_login_check") {
-                Ok(_) => return Ok(()),
-                Err(ApiError::Refused {
+                Ok(_)
+                | Err(ApiError::Refused {
                     reason: Refusal::UnknownCustomer,
                     ..
-                }) => return Ok(()),
+                }) => {
+                    let _ = self.checked.set(());
+                    return Ok(());
+                }
                 Err(ApiError::UnknownOutcome { .. }) if tries < 6 => {
                     std::thread::sleep(std::time::Duration::from_millis(100 * tries));
                 }
@@ -106,6 +114,7 @@ impl Global {
                     url: settings.url.clone(),
                     reseller: settings.credentials.username.clone(),
                 },
+                checked: Default::default(),
                 _sandbox: None,
             });
         }
@@ -150,6 +159,7 @@ impl Global {
         Ok(Connection {
             client: Client::new(&settings, pool)?,
             platform: Platform::Sandbox,
+            checked: Default::default(),
             _sandbox: Some(sandbox),
         })
     }
@@ -205,6 +215,9 @@ impl Global {
         if let Some(id) = batch_id {
             connection.check_batch(&self.batch(ledger, id)?)?;
         }
+        // An endpoint that cannot be reached, or a wrong login, is said in one line at once,
+        // not after every card's retries.
+        connection.check_login()?;
         let progress = Progress::new(batch_id.unwrap_or("cards"), items, self.quiet, self.verbose);
         let run = Run {
             client: &connection.client,
