@@ -680,3 +680,20 @@ fn each_changing_command_applied_late_every_time_is_still_applied_once() {
         cm.expect(0, &["audit", "B0001"]);
     }
 }
+
+#[test]
+fn a_platform_that_went_away_is_said_in_one_line_at_once_not_after_every_cards_retries() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "20", "--value", "5", "-q"]);
+    drop(sb);
+    let started = Instant::now();
+    let out = cm.expect(1, &["activate", "B0001", "--all"]);
+    assert!(started.elapsed() < Duration::from_secs(5), "{out:?}");
+    assert!(
+        out.stderr.contains("not sent: connection refused")
+            && out.stderr.contains("nothing was recorded or changed"),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+}
