@@ -30,11 +30,23 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
             lifecycle::audit(run, cards)
         })?;
+    let open = ledger.pending_intents(Some(&batch.id))?;
     let mut mismatches = 0;
     for (card, problems) in &results {
         for p in problems {
             mismatches += 1;
             println!("{} {}: {p}", card.serial, card.customer);
+        }
+        // A difference may be a change whose outcome the ledger does not know yet.
+        for intent in open.iter().filter(|i| i.card_id == card.id) {
+            println!(
+                "{} {}: a change is waiting for evidence ({}, #{}): run `{}`",
+                card.serial,
+                card.customer,
+                intent.kind,
+                intent.id,
+                global.command_for("settle", &card.serial)
+            );
         }
     }
     println!(
