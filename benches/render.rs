@@ -47,6 +47,7 @@ fn one(count: usize) {
         duplex: Duplex::Long,
         offsets: Default::default(),
         start: 1,
+        scratch: None,
         cards: &cards,
     };
     let out = render::render(&job, &Target::One(path)).unwrap();

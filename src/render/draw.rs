@@ -5,10 +5,11 @@ use pdf_writer::types::ColorSpaceOperand;
 use pdf_writer::{Content, Name, Str};
 
 use super::font::Font;
+use super::layout::Scratch;
 use super::layout::{Mark, Placement, Rect, Sheet};
-use super::pdf::{LAYER_NAME, SPOT_NAME, font_name, image_name, pt};
+use super::pdf::{ALL_NAME, LAYER_NAME, OVERPRINT_NAME, SPOT_NAME, font_name, image_name, pt};
 use super::qr::{Matrix, QUIET_ZONE};
-use super::template::{Align, Design, Element, Fit, Text};
+use super::template::{Align, Colour, Design, Element, Fit, Text};
 
 /// What a card prints: the card fields, and the values shared by the batch.
 pub struct Fields<'a> {
@@ -47,17 +48,68 @@ impl Fields<'_> {
     }
 }
 
+/// How a page prints: for press (CMYK only, the scratch panel as a plate) or office sheets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub press: bool,
+    pub scratch: Scratch,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            press: false,
+            scratch: Scratch::Sticker,
+        }
+    }
+}
+
 /// A page under construction.
 pub struct Page {
     pub content: Content,
     pub height: f64,
+    pub style: Style,
 }
 
 impl Page {
     pub fn new(height: f64) -> Page {
+        Page::styled(height, Style::default())
+    }
+
+    pub fn styled(height: f64, style: Style) -> Page {
         Page {
             content: Content::new(),
             height,
+            style,
+        }
+    }
+
+    /// Sets the fill colour: CMYK, or RGB on office pages (press pages get its CMYK).
+    fn fill(&mut self, colour: Colour) {
+        match (colour, self.style.press) {
+            (Colour::Rgb([r, g, b]), false) => self.content.set_fill_rgb(r, g, b),
+            _ => {
+                let [c, m, y, k] = colour.to_cmyk();
+                self.content.set_fill_cmyk(c, m, y, k)
+            }
+        };
+    }
+
+    fn stroke(&mut self, colour: Colour) {
+        match (colour, self.style.press) {
+            (Colour::Rgb([r, g, b]), false) => self.content.set_stroke_rgb(r, g, b),
+            _ => {
+                let [c, m, y, k] = colour.to_cmyk();
+                self.content.set_stroke_cmyk(c, m, y, k)
+            }
+        };
+    }
+
+    /// Pure black ink overprints (until the enclosing `Q`): a misregistered plate cannot open
+    /// a white gap around small text or QR modules, and nothing beneath is knocked out.
+    fn overprint_if_black(&mut self, colour: Colour) {
+        if colour.is_pure_black() {
+            self.content.set_parameters(Name(OVERPRINT_NAME));
         }
     }
 
@@ -97,6 +149,7 @@ pub fn card_side(
     page.rect(&at.clip);
     page.content.clip_nonzero();
     page.content.end_path();
+    let mut panels = Vec::new();
     for (label, element) in elements {
         match element {
             Element::Text(t) => {
@@ -115,11 +168,11 @@ pub fn card_side(
                 stroke_width,
             } => {
                 let r = offset(rect, &at.trim);
-                if let Some([red, g, b]) = fill {
-                    page.content.set_fill_rgb(*red, *g, *b);
+                if let Some(colour) = fill {
+                    page.fill(*colour);
                 }
-                if let Some([red, g, b]) = stroke {
-                    page.content.set_stroke_rgb(*red, *g, *b);
+                if let Some(colour) = stroke {
+                    page.stroke(*colour);
                     page.content.set_line_width(*stroke_width);
                 }
                 page.rect(&r);
@@ -157,39 +210,64 @@ pub fn card_side(
                 let quiet = QUIET_ZONE as f64 * module;
                 // Drawn in module units, y down from the symbol's corner: small integers keep
                 // the content stream short, which is most of the cost of a page.
+                page.content.save_state();
+                page.overprint_if_black(*color);
+                page.fill(*color);
+                let h = page.height;
                 let c = &mut page.content;
-                c.save_state();
                 c.transform([
                     pt(module),
                     0.0,
                     0.0,
                     -pt(module),
                     pt(r.x + quiet),
-                    pt(page.height - r.y - quiet),
+                    pt(h - r.y - quiet),
                 ]);
-                c.set_fill_rgb(color[0], color[1], color[2]);
                 for (x, y, len) in m.runs() {
                     c.rect(x as f32, y as f32, len as f32, 1.0);
                 }
                 c.fill_nonzero();
                 c.restore_state();
             }
-            Element::Panel { rect, .. } => {
-                let r = offset(rect, &at.trim);
-                page.content
-                    .begin_marked_content_with_properties(Name(b"OC"))
-                    .properties_named(Name(LAYER_NAME));
-                page.content
-                    .set_fill_color_space(ColorSpaceOperand::Named(Name(SPOT_NAME)));
-                page.content.set_fill_color([1.0]);
-                page.rect(&r);
-                page.content.fill_nonzero();
-                page.content.end_marked_content();
-            }
+            // Painted last, whatever the design's order: over everything it must cover.
+            Element::Panel { rect, .. } => panels.push(offset(rect, &at.trim)),
         }
+    }
+    for r in panels {
+        scratch_panel(page, &r);
     }
     page.content.restore_state();
     Ok(())
+}
+
+/// The scratch panel as the page's style wants it. A plate is the spot colour at full tint,
+/// overprinting, on its own layer: the separation shows solid ink over the code and the QR,
+/// and the black plate keeps them. A sticker is a thin outline where the sticker goes.
+fn scratch_panel(page: &mut Page, r: &Rect) {
+    match page.style.scratch {
+        Scratch::Plate => {
+            let c = &mut page.content;
+            c.begin_marked_content_with_properties(Name(b"OC"))
+                .properties_named(Name(LAYER_NAME));
+            c.save_state();
+            c.set_parameters(Name(OVERPRINT_NAME));
+            c.set_fill_color_space(ColorSpaceOperand::Named(Name(SPOT_NAME)));
+            c.set_fill_color([1.0]);
+            page.rect(r);
+            page.content.fill_nonzero();
+            page.content.restore_state();
+            page.content.end_marked_content();
+        }
+        Scratch::Sticker => {
+            page.content.save_state();
+            page.stroke(Colour::Cmyk([0.0, 0.0, 0.0, 0.5]));
+            page.content.set_line_width(pt(0.2));
+            page.rect(r);
+            page.content.stroke();
+            page.content.restore_state();
+        }
+        Scratch::None => {}
+    }
 }
 
 /// The size at which `lines` fit the element's box, or why they cannot.
@@ -241,10 +319,12 @@ fn draw_text(
     let glyph_h = f64::from((asc - desc) * size) * 25.4 / 72.0;
     let block = line_h * lines.len() as f64;
     let top = r.y + (r.height - block) / 2.0;
+    page.content.save_state();
+    page.overprint_if_black(t.color);
+    page.fill(t.color);
     let c = &mut page.content;
     c.begin_text();
     c.set_font(Name(font_name(font_index).as_bytes()), size);
-    c.set_fill_rgb(t.color[0], t.color[1], t.color[2]);
     for (i, line) in lines.iter().enumerate() {
         let width = f64::from(font.width(line, size)) * 25.4 / 72.0;
         let x = match t.align {
@@ -260,15 +340,19 @@ fn draw_text(
         c.show(Str(&font.encode(line)));
     }
     c.end_text();
+    c.restore_state();
     Ok(())
 }
 
-/// Crop marks in registration colour (every plate).
+/// Crop marks in the registration colour (`/Separation /All`: on every plate, the scratch
+/// plate included).
 pub fn crop_marks(page: &mut Page, marks: &[Mark]) {
     if marks.is_empty() {
         return;
     }
-    page.content.set_stroke_cmyk(1.0, 1.0, 1.0, 1.0);
+    page.content
+        .set_stroke_color_space(ColorSpaceOperand::Named(Name(ALL_NAME)));
+    page.content.set_stroke_color([1.0]);
     page.content.set_line_width(0.25);
     for m in marks {
         page.line(m.x1, m.y1, m.x2, m.y2);
@@ -405,7 +489,7 @@ mod tests {
             size: 12.0,
             min_size: 6.0,
             font: 0,
-            color: [0.0; 3],
+            color: Colour::BLACK,
             align: Align::Left,
             fit,
             line_height: 1.2,

@@ -38,6 +38,25 @@ pub struct Sheet {
     pub pitch_x: f64,
     pub pitch_y: f64,
     pub crop_marks: bool,
+    /// Press output (single cards with bleed, press sheets: CMYK only, the scratch panel a
+    /// plate) or an office sheet (card stock fed to an office printer).
+    pub press: bool,
+    /// How the scratch panel prints unless the command line says otherwise.
+    pub scratch: Scratch,
+}
+
+/// How a design's scratch panel prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Scratch {
+    /// Press: the panel in its spot colour, painted last and overprinting, a solid plate over
+    /// the code and the QR, on its own layer.
+    Plate,
+    /// Office stock: a thin outline where a scratch-off sticker is applied by hand; the code
+    /// prints plainly.
+    Sticker,
+    /// No panel at all (proofs, cards sealed some other way).
+    None,
 }
 
 /// How backs are laid out against their fronts.
@@ -328,6 +347,8 @@ mod tests {
             pitch_x: 95.6,
             pitch_y: 55.0,
             crop_marks: true,
+            press: false,
+            scratch: Scratch::Sticker,
         }
     }
 

@@ -14,7 +14,7 @@ pub mod qr;
 pub mod template;
 
 pub use draw::CardFields;
-pub use layout::{Duplex, Offsets, Sheet};
+pub use layout::{Duplex, Offsets, Scratch, Sheet};
 pub use template::{Design, TemplateError, load_design, load_sheet};
 
 use std::collections::BTreeSet;
@@ -59,7 +59,18 @@ pub struct Job<'a> {
     pub offsets: Offsets,
     /// First position used on the first sheet (1-based).
     pub start: usize,
+    /// How the scratch panel prints (`None`: the sheet's default).
+    pub scratch: Option<Scratch>,
     pub cards: &'a [CardFields],
+}
+
+impl Job<'_> {
+    fn style(&self) -> draw::Style {
+        draw::Style {
+            press: self.sheet.press,
+            scratch: self.scratch.unwrap_or(self.sheet.scratch),
+        }
+    }
 }
 
 /// Where the pages go: one file (fronts then backs, sheet by sheet) or two.
@@ -302,9 +313,10 @@ fn build_sheet(
     cache: &FrontCache,
 ) -> Result<(Stream, Stream), RenderError> {
     let (design, sheet) = (job.design, job.sheet);
-    let mut front = Page::new(sheet.page_height);
-    let mut back = Page::new(sheet.page_height);
+    let mut front = Page::styled(sheet.page_height, job.style());
+    let mut back = Page::styled(sheet.page_height, job.style());
     let mut placed: Vec<Placement> = Vec::with_capacity(slots.len());
+    let mut placed_backs: Vec<Placement> = Vec::with_capacity(slots.len());
     for (slot, card) in slots {
         let fields = Fields {
             card,
@@ -317,8 +329,11 @@ fn build_sheet(
         let b = sheet.back(&design.card, *slot, job.duplex, &job.offsets);
         draw::card_side(&mut back, design, &design.back, &b, &fields, fonts)
             .map_err(RenderError::Card)?;
+        placed_backs.push(b);
     }
+    // Marks on both sides: the backs (and the scratch plate) register against them too.
     draw::crop_marks(&mut front, &sheet.crop_marks(&placed));
+    draw::crop_marks(&mut back, &sheet.crop_marks(&placed_backs));
     Ok((
         deflate_front(cache, front.content.finish().into_vec()),
         Arc::new(pdf::deflate(&back.content.finish())),

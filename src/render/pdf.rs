@@ -29,7 +29,11 @@ pub fn image_name(i: usize) -> String {
     format!("Im{i}")
 }
 pub const SPOT_NAME: &[u8] = b"CS0";
+/// The registration colour: every plate.
+pub const ALL_NAME: &[u8] = b"CSall";
 pub const LAYER_NAME: &[u8] = b"OC0";
+/// Graphics state: overprint on, nonzero overprint mode (a 0 component leaves the plate).
+pub const OVERPRINT_NAME: &[u8] = b"GSop";
 
 /// The scratch-off layer and its spot colour.
 pub struct Spot {
@@ -186,7 +190,27 @@ impl<W: Write> PdfWriter<W> {
                 .c1(spot.cmyk)
                 .n(1.0);
         }
+        {
+            let mut all = cs
+                .insert(Name(ALL_NAME))
+                .start::<pdf_writer::writers::ColorSpace>()
+                .separation(Name(b"All"));
+            all.alternate_color_space().device_cmyk();
+            all.tint_exponential()
+                .domain([0.0, 1.0])
+                .c0([0.0, 0.0, 0.0, 0.0])
+                .c1([1.0, 1.0, 1.0, 1.0])
+                .n(1.0);
+        }
         cs.finish();
+        res.insert(Name(b"ExtGState"))
+            .dict()
+            .insert(Name(OVERPRINT_NAME))
+            .dict()
+            .pair(Name(b"Type"), Name(b"ExtGState"))
+            .pair(Name(b"OP"), true)
+            .pair(Name(b"op"), true)
+            .pair(Name(b"OPM"), 1);
         res.insert(Name(b"Properties"))
             .dict()
             .pair(Name(LAYER_NAME), layer);

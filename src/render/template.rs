@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::assets::{self, Source};
-use super::layout::{CardGeometry, Rect, Sheet};
+use super::layout::{CardGeometry, Rect, Scratch, Sheet};
 
 /// Card fields every card has.
 pub const CARD_FIELDS: [&str; 8] = [
@@ -147,8 +147,42 @@ pub enum Fit {
     Error,
 }
 
-/// An RGB colour, 0 to 1.
-pub type Rgb = [f32; 3];
+/// A colour as a design gives it: CMYK (`cmyk(C, M, Y, K)`, percentages: what press output
+/// needs), or RGB (`#rrggbb`: for office sheets; converted for press output, with a warning).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Colour {
+    /// 0 to 1 each.
+    Cmyk([f32; 4]),
+    /// 0 to 1 each.
+    Rgb([f32; 3]),
+}
+
+impl Colour {
+    /// Black ink alone.
+    pub const BLACK: Colour = Colour::Cmyk([0.0, 0.0, 0.0, 1.0]);
+
+    /// The CMYK the colour prints as: CMYK as given; RGB by the naive rule K = 1 - max(R, G,
+    /// B), C = (1 - R - K) / (1 - K) and so on (no profile: press designs should give CMYK).
+    pub fn to_cmyk(self) -> [f32; 4] {
+        match self {
+            Colour::Cmyk(c) => c,
+            Colour::Rgb([r, g, b]) => {
+                let k = 1.0 - r.max(g).max(b);
+                if k >= 1.0 {
+                    return [0.0, 0.0, 0.0, 1.0];
+                }
+                let part = |v: f32| ((1.0 - v - k) / (1.0 - k)).clamp(0.0, 1.0);
+                [part(r), part(g), part(b), k]
+            }
+        }
+    }
+
+    /// Solid black ink only (100 % K, nothing else): printed overprinting, so that
+    /// misregistration cannot open white gaps around small text and QR modules.
+    pub fn is_pure_black(self) -> bool {
+        self.to_cmyk() == [0.0, 0.0, 0.0, 1.0]
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Text {
@@ -159,7 +193,7 @@ pub struct Text {
     pub min_size: f32,
     /// Index into [`Design::fonts`].
     pub font: usize,
-    pub color: Rgb,
+    pub color: Colour,
     pub align: Align,
     pub fit: Fit,
     /// Line height as a multiple of the size (text lines are split at `\n`).
@@ -171,8 +205,8 @@ pub enum Element {
     Text(Text),
     Rect {
         rect: Rect,
-        fill: Option<Rgb>,
-        stroke: Option<Rgb>,
+        fill: Option<Colour>,
+        stroke: Option<Colour>,
         stroke_width: f32,
     },
     /// Index into [`Design::images`].
@@ -183,7 +217,7 @@ pub enum Element {
     Qr {
         rect: Rect,
         payload: Pattern,
-        color: Rgb,
+        color: Colour,
     },
     Panel {
         rect: Rect,
@@ -294,15 +328,36 @@ enum RawElement {
     },
 }
 
-fn color(text: &str) -> Result<Rgb, String> {
-    let hex = text.strip_prefix('#').unwrap_or("");
+fn color(text: &str) -> Result<Colour, String> {
+    let bad = || format!("colour {text:?} is not cmyk(C, M, Y, K) (percentages) or #rrggbb");
+    let t = text.trim();
+    if let Some(inner) = t
+        .strip_prefix("cmyk(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        let parts: Vec<f32> = inner
+            .split(',')
+            .map(|p| p.trim().trim_end_matches('%').parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
+        if parts.len() != 4 || parts.iter().any(|p| !(0.0..=100.0).contains(p)) {
+            return Err(bad());
+        }
+        return Ok(Colour::Cmyk([
+            parts[0] / 100.0,
+            parts[1] / 100.0,
+            parts[2] / 100.0,
+            parts[3] / 100.0,
+        ]));
+    }
+    let hex = t.strip_prefix('#').unwrap_or("");
     let ok = hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit());
     if !ok {
-        return Err(format!("colour {text:?} is not #rrggbb"));
+        return Err(bad());
     }
     let channel =
         |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex checked") as f32 / 255.0;
-    Ok([channel(0), channel(2), channel(4)])
+    Ok(Colour::Rgb([channel(0), channel(2), channel(4)]))
 }
 
 /// What a design is checked against: the value fields that have a value, and where files are.
@@ -506,7 +561,11 @@ fn convert(
                 size,
                 min_size,
                 font,
-                color: c.as_deref().map(color).transpose()?.unwrap_or([0.0; 3]),
+                color: c
+                    .as_deref()
+                    .map(color)
+                    .transpose()?
+                    .unwrap_or(Colour::BLACK),
                 align,
                 fit,
                 line_height: line_height.unwrap_or(1.2),
@@ -566,7 +625,11 @@ fn convert(
             Element::Qr {
                 rect: rect(x, y, size, size)?,
                 payload: Pattern::parse(&payload)?,
-                color: c.as_deref().map(color).transpose()?.unwrap_or([0.0; 3]),
+                color: c
+                    .as_deref()
+                    .map(color)
+                    .transpose()?
+                    .unwrap_or(Colour::BLACK),
             }
         }
         RawElement::Panel {
@@ -706,6 +769,12 @@ struct RawSheet {
     pitch_y: Option<f64>,
     #[serde(default)]
     crop_marks: bool,
+    /// Press output (default for single cards) or an office sheet (default otherwise).
+    press: Option<bool>,
+    /// How the scratch panel prints by default: `plate` (press: a spot-colour plate over the
+    /// code) or `sticker` (office stock: an outline where a scratch-off sticker goes); by
+    /// default a plate on press output and a sticker on office sheets.
+    scratch: Option<Scratch>,
 }
 
 /// Loads a sheet layout by name or path and fits it to `card`.
@@ -734,6 +803,8 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
             pitch_x: card.width,
             pitch_y: card.height,
             crop_marks: false,
+            press: raw.press.unwrap_or(true),
+            scratch: raw.scratch.unwrap_or(Scratch::Plate),
         }
     } else {
         let need = |v: Option<f64>, field: &str| {
@@ -752,6 +823,12 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
             pitch_x: need(raw.pitch_x, "pitch_x")?,
             pitch_y: need(raw.pitch_y, "pitch_y")?,
             crop_marks: raw.crop_marks,
+            press: raw.press.unwrap_or(false),
+            scratch: raw.scratch.unwrap_or(if raw.press == Some(true) {
+                Scratch::Plate
+            } else {
+                Scratch::Sticker
+            }),
         }
     };
     sheet.check(card).map_err(|e| fail(e.to_string()))?;

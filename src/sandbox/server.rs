@@ -292,8 +292,8 @@ impl Sandbox {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
             self.shared.tick(true)?;
+            lock(&self.shared.store).close()?;
         }
-        lock(&self.shared.store).snapshot()?;
         Ok(())
     }
 }

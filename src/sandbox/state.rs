@@ -199,7 +199,7 @@ pub struct Store {
     log: Option<File>,
     ops_since_snapshot: u64,
     /// One sandbox per state file: two would overwrite each other's snapshots.
-    _lock: Option<crate::lockfile::Lock>,
+    lock: Option<crate::lockfile::Lock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +240,7 @@ impl Store {
             path: None,
             log: None,
             ops_since_snapshot: 0,
-            _lock: None,
+            lock: None,
         }
     }
 
@@ -268,7 +268,7 @@ impl Store {
             path: Some(path.to_path_buf()),
             log: None,
             ops_since_snapshot: 0,
-            _lock: Some(lock),
+            lock: Some(lock),
         };
         store.snapshot()?;
         Ok(store)
@@ -298,6 +298,14 @@ impl Store {
         if self.ops_since_snapshot >= OPS_PER_SNAPSHOT {
             self.snapshot()?;
         }
+        Ok(())
+    }
+
+    /// Saves the state and lets go of the state file: the sandbox has stopped serving, so
+    /// another may open it at once (tasks of the old runtime may outlive the stop briefly).
+    pub fn close(&mut self) -> Result<(), StoreError> {
+        self.snapshot()?;
+        self.lock = None;
         Ok(())
     }
 

@@ -40,6 +40,7 @@ pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
         duplex: args.printing.duplex,
         offsets: Default::default(),
         start: 1,
+        scratch: args.layout.scratch,
         cards: &cards,
     };
     let target = match args.printing.duplex {

@@ -9,7 +9,7 @@ use crate::codes::parse_serial_ranges;
 use crate::config::{self, ProcessEnv};
 use crate::error::Error;
 use crate::ledger::{Batch, Card, CardState};
-use crate::render::{self, CardFields, Duplex, Job, Offsets, Target};
+use crate::render::{self, CardFields, Duplex, Job, Offsets, Scratch, Target};
 
 /// How cards are laid out on paper: shared by `render`, `issue` and `preview`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -23,6 +23,11 @@ pub struct Layout {
     /// Set a template value (brand, access_numbers, support, ...); repeatable
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = key_value)]
     pub set: Vec<(String, String)>,
+    /// The scratch panel: plate (press: a spot-colour plate over the code, painted last and
+    /// overprinting), sticker (office stock: an outline where a sticker goes, the code plain)
+    /// or none; default: the sheet's (plate for cr80, sticker for the office sheets)
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub scratch: Option<Scratch>,
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {
@@ -187,6 +192,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             duplex: args.printing.duplex,
             offsets: args.printing.offsets()?,
             start: 1,
+            scratch: layout.scratch,
             cards: &[],
         };
         let out = render::proof(&job, &dir.join("proof.pdf"))?;
@@ -302,6 +308,7 @@ pub fn render_cards(
         duplex: printing.duplex,
         offsets: printing.offsets()?,
         start: printing.start,
+        scratch: layout.scratch,
         cards: &printable,
     };
     let target = match printing.duplex {

@@ -63,6 +63,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             template: Some("welcome".into()),
             sheet: Some("cr80".into()),
             set: Vec::new(),
+            scratch: None,
         };
         let mut card = card;
         card.state = crate::ledger::CardState::Active;
