@@ -12,4 +12,5 @@ mod protocol;
 mod render;
 mod sandbox_cli;
 mod secrets;
+mod separations;
 mod support;

@@ -1,0 +1,309 @@
+//! Press output judged as a print shop judges it: Ghostscript's separations (`tiffsep`, one
+//! greyscale plate per ink, dark = ink), and a structural reading of the content streams.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::*;
+
+/// One separation: width, height, and one byte a pixel (0 = full ink, 255 = none).
+struct Plate {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+impl Plate {
+    /// Reads an uncompressed 8-bit greyscale TIFF as Ghostscript's tiffsep writes it.
+    fn read(path: &Path) -> Plate {
+        let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let le = &b[0..2] == b"II";
+        let u16_at = |o: usize| {
+            let v = [b[o], b[o + 1]];
+            if le {
+                u16::from_le_bytes(v)
+            } else {
+                u16::from_be_bytes(v)
+            }
+        };
+        let u32_at = |o: usize| {
+            let v = [b[o], b[o + 1], b[o + 2], b[o + 3]];
+            if le {
+                u32::from_le_bytes(v)
+            } else {
+                u32::from_be_bytes(v)
+            }
+        };
+        let ifd = u32_at(4) as usize;
+        let mut tags = BTreeMap::new();
+        for i in 0..u16_at(ifd) as usize {
+            let e = ifd + 2 + i * 12;
+            let (tag, kind, count) = (u16_at(e), u16_at(e + 2), u32_at(e + 4));
+            let value = if kind == 3 && count == 1 {
+                u16_at(e + 8) as u32
+            } else {
+                u32_at(e + 8)
+            };
+            tags.insert(tag, (kind, count, value));
+        }
+        let width = tags[&256].2 as usize;
+        let height = tags[&257].2 as usize;
+        assert_eq!(tags[&259].2, 1, "{}: uncompressed", path.display());
+        assert_eq!(tags.get(&258).map_or(8, |t| t.2), 8, "8 bits a sample");
+        let (kind, count, value) = tags[&273];
+        let offsets: Vec<usize> = if count == 1 {
+            vec![value as usize]
+        } else {
+            (0..count as usize)
+                .map(|i| {
+                    let at = value as usize + i * if kind == 3 { 2 } else { 4 };
+                    if kind == 3 {
+                        u16_at(at) as usize
+                    } else {
+                        u32_at(at) as usize
+                    }
+                })
+                .collect()
+        };
+        let rows_per_strip = tags.get(&278).map_or(height, |t| t.2 as usize);
+        let mut pixels = Vec::with_capacity(width * height);
+        for (i, o) in offsets.iter().enumerate() {
+            let rows = rows_per_strip.min(height - i * rows_per_strip);
+            pixels.extend_from_slice(&b[*o..*o + rows * width]);
+        }
+        assert_eq!(pixels.len(), width * height);
+        Plate {
+            width,
+            height,
+            pixels,
+        }
+    }
+
+    /// The share of pixels inside `area` (mm, from the page's top-left corner) that carry at
+    /// least half ink.
+    fn inked(&self, area: [f64; 4], dpi: f64) -> f64 {
+        let px = |mm: f64| (mm / 25.4 * dpi).round() as usize;
+        let (x0, y0) = (px(area[0]), px(area[1]));
+        let (x1, y1) = (
+            px(area[0] + area[2]).min(self.width),
+            px(area[1] + area[3]).min(self.height),
+        );
+        let mut ink = 0;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                if self.pixels[y * self.width + x] < 128 {
+                    ink += 1;
+                }
+            }
+        }
+        ink as f64 / ((x1 - x0) * (y1 - y0)) as f64
+    }
+}
+
+/// Separates `pdf` at `dpi`; returns the plates of page `page` (1-based) by ink name.
+fn separations(
+    pdf: &Path,
+    dir: &Path,
+    dpi: u32,
+) -> impl Fn(usize) -> BTreeMap<String, Plate> + use<> {
+    let out = Command::new("gs")
+        .args([
+            "-q",
+            "-dNOPAUSE",
+            "-dBATCH",
+            "-sDEVICE=tiffsep",
+            "-sCompression=none",
+            &format!("-r{dpi}"),
+            &format!("-sOutputFile={}/p%02d.tif", dir.display()),
+        ])
+        .arg(pdf)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("ghostscript is needed by this test (.ci/run installs it): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = dir.to_path_buf();
+    move |page| {
+        let prefix = format!("p{page:02}(");
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                let ink = name
+                    .strip_prefix(&prefix)?
+                    .strip_suffix(").tif")?
+                    .to_string();
+                Some((ink, Plate::read(&dir.join(&name))))
+            })
+            .collect()
+    }
+}
+
+/// Where the retail design's code text and QR lie on a cr80 page (mm from the page corner).
+fn secret_boxes() -> Vec<[f64; 4]> {
+    use cardmint::render::template::Element;
+    let design = cardmint::render::load_design("retail", &Default::default()).unwrap();
+    let bleed = design.card.bleed;
+    design
+        .back
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Element::Text(t) if t.text.uses_secret() => Some(t.rect),
+            Element::Qr { rect, .. } => Some(*rect),
+            _ => None,
+        })
+        .map(|r| [r.x + bleed, r.y + bleed, r.width, r.height])
+        .collect()
+}
+
+#[test]
+fn the_scratch_plate_is_solid_over_every_code_and_qr_and_the_code_is_black_only() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "5",
+            "--sheet",
+            "cr80",
+            "-q",
+        ],
+    );
+    let plates = separations(&cm.path("out/B0001/cards.pdf"), cm.dir.path(), 150);
+    let boxes = secret_boxes();
+    assert_eq!(boxes.len(), 2, "the code and its QR");
+    // Pages: front, back, front, back.
+    for back in [2, 4] {
+        let p = plates(back);
+        let scratch = &p["ScratchOff"];
+        for b in &boxes {
+            assert_eq!(
+                scratch.inked(*b, 150.0),
+                1.0,
+                "page {back}: scratch ink over {b:?}"
+            );
+            let black = p["Black"].inked(*b, 150.0);
+            assert!(
+                black > 0.05,
+                "page {back}: the code and QR print in black: {black}"
+            );
+            for ink in ["Cyan", "Magenta", "Yellow"] {
+                assert_eq!(
+                    p[ink].inked(*b, 150.0),
+                    0.0,
+                    "page {back}: no {ink} under {b:?}"
+                );
+            }
+        }
+    }
+    // A front carries no scratch plate.
+    assert!(!plates(1).contains_key("ScratchOff"));
+}
+
+#[test]
+fn office_sheets_print_a_sticker_outline_and_registration_marks_on_every_plate() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "3", "--value", "5", "-q"],
+    );
+    let plates = separations(&cm.path("out/B0001/cards.pdf"), cm.dir.path(), 150);
+    // The A4 sheet's first crop mark: left of the first card's top edge, outside the bleed.
+    let sheet = cardmint::render::load_sheet("a4-10up", &Default::default()).unwrap();
+    let mark = [sheet.origin_x - 8.0, sheet.origin_y - 0.3, 4.0, 0.6];
+    for page in [1, 2] {
+        let p = plates(page);
+        assert!(
+            !p.contains_key("ScratchOff"),
+            "page {page}: no plate on office sheets"
+        );
+        for ink in ["Cyan", "Magenta", "Yellow", "Black"] {
+            assert!(
+                p[ink].inked(mark, 150.0) > 0.2,
+                "page {page}: mark on {ink}"
+            );
+        }
+    }
+}
+
+#[test]
+fn press_pages_paint_the_panel_last_overprinting_and_use_no_rgb() {
+    // The same rules read from the PDF itself, with Rust alone.
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--sheet",
+            "cr80",
+            "-q",
+        ],
+    );
+    let pdf = std::fs::read(cm.path("out/B0001/cards.pdf")).unwrap();
+    let streams = content_streams(&pdf);
+    let back = streams
+        .iter()
+        .find(|s| s.contains("/CS0 cs"))
+        .expect("a page paints the scratch plate");
+    let panel = back.rfind("/CS0 cs").unwrap();
+    let last_text = back.rfind("ET").unwrap();
+    assert!(panel > last_text, "the panel comes after every text");
+    assert!(
+        back[..panel].ends_with("q\n/GSop gs\n"),
+        "the panel overprints: {}",
+        &back[panel.saturating_sub(40)..panel]
+    );
+    for s in &streams {
+        for op in [" rg", " RG"] {
+            assert!(
+                !s.contains(&format!("{op}\n")) && !s.contains(&format!("{op} ")),
+                "RGB in press output"
+            );
+        }
+    }
+    // Every text is CMYK, and the black ones overprint.
+    assert!(back.contains("0 0 0 1 k"));
+}
+
+/// The inflated streams of a PDF that look like page content.
+fn content_streams(pdf: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = find(&pdf[at..], b"stream") {
+        let start = at + i + b"stream".len();
+        let start = start + if pdf[start] == b'\r' { 2 } else { 1 };
+        let Some(len) = find(&pdf[start..], b"endstream") else {
+            break;
+        };
+        let mut data = &pdf[start..start + len];
+        while let [rest @ .., b'\n' | b'\r'] = data {
+            data = rest;
+        }
+        if let Ok(raw) = miniz_oxide::inflate::decompress_to_vec_zlib(data) {
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            if text.contains(" re") || text.contains("BT") {
+                out.push(text);
+            }
+        }
+        at = start + len + b"endstream".len();
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
