@@ -11,6 +11,9 @@ use super::pdf::{ALL_NAME, LAYER_NAME, OVERPRINT_NAME, SPOT_NAME, font_name, ima
 use super::qr::{Matrix, QUIET_ZONE};
 use super::template::{Align, Colour, Design, Element, Fit, Text};
 
+/// The smallest QR module that office printers and phone cameras handle reliably.
+pub const MIN_MODULE_MM: f64 = 0.4;
+
 /// What a card prints: the card fields, and the values shared by the batch.
 pub struct Fields<'a> {
     pub card: &'a CardFields,
@@ -201,13 +204,27 @@ pub fn card_side(
                 rect,
                 payload,
                 color,
+                level,
             } => {
                 let text = payload.render(|f| fields.get(f));
-                let m = Matrix::encode(&text)
+                let m = Matrix::encode(&text, *level)
                     .map_err(|e| format!("card {}: {label}: {e}", fields.card.serial))?;
                 let r = offset(rect, &at.trim);
                 let module = r.width / m.span() as f64;
+                if module < MIN_MODULE_MM {
+                    return Err(format!(
+                        "card {}: {label}: QR modules of {module:.2} mm, at least {MIN_MODULE_MM} \
+                         mm scan reliably: enlarge the QR or shorten its payload",
+                        fields.card.serial
+                    ));
+                }
                 let quiet = QUIET_ZONE as f64 * module;
+                // A white field under the symbol and its quiet zone, whatever is beneath.
+                page.content.save_state();
+                page.fill(Colour::Cmyk([0.0; 4]));
+                page.rect(&r);
+                page.content.fill_nonzero();
+                page.content.restore_state();
                 // Drawn in module units, y down from the symbol's corner: small integers keep
                 // the content stream short, which is most of the cost of a page.
                 page.content.save_state();

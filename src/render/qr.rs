@@ -1,5 +1,5 @@
-//! QR codes as vector geometry: our own encoder (byte mode, error correction level M, versions
-//! 1 to 40, the standard's mask choice by penalty score), and the module matrix merged into
+//! QR codes as vector geometry: our own encoder (byte mode, error correction levels L, M, Q and
+//! H, versions 1 to 40, the standard's mask choice by penalty score), and the module matrix merged into
 //! horizontal runs so a symbol is a few dozen rectangles rather than hundreds.
 //!
 //! Why our own: the encoders tried spent two thirds of the renderer's time copying and scoring
@@ -10,15 +10,74 @@
 /// Light modules around the symbol, as the standard asks.
 pub const QUIET_ZONE: usize = 4;
 
-/// Error-correction codewords per block at level M, by version (index 0 unused).
-const ECC_PER_BLOCK: [u8; 41] = [
-    0, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26, 26, 28, 28,
-    28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+/// How much of a symbol may be damaged (scratched, smudged) and still read: about 7 %, 15 %,
+/// 25 % and 30 % of its codewords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub enum Level {
+    L,
+    M,
+    Q,
+    H,
+}
+
+impl Level {
+    fn index(self) -> usize {
+        match self {
+            Level::L => 0,
+            Level::M => 1,
+            Level::Q => 2,
+            Level::H => 3,
+        }
+    }
+
+    /// The two bits the format information carries for the level.
+    fn format(self) -> u32 {
+        match self {
+            Level::L => 1,
+            Level::M => 0,
+            Level::Q => 3,
+            Level::H => 2,
+        }
+    }
+}
+
+/// Error-correction codewords per block, by level (L, M, Q, H) and version (index 0 unused).
+const ECC_PER_BLOCK: [[u8; 41]; 4] = [
+    [
+        0, 7, 10, 15, 20, 26, 18, 20, 24, 30, 18, 20, 24, 26, 30, 22, 24, 28, 30, 28, 28, 28, 28,
+        30, 30, 26, 28, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    ],
+    [
+        0, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26, 26, 28,
+        28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+    ],
+    [
+        0, 13, 22, 18, 26, 18, 24, 18, 22, 20, 24, 28, 26, 24, 20, 30, 24, 28, 28, 26, 30, 28, 30,
+        30, 30, 30, 28, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    ],
+    [
+        0, 17, 28, 22, 16, 22, 28, 26, 26, 24, 28, 24, 28, 22, 24, 24, 30, 28, 28, 26, 28, 30, 24,
+        30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    ],
 ];
-/// Error-correction blocks at level M, by version (index 0 unused).
-const BLOCKS: [u8; 41] = [
-    0, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16, 17, 17, 18, 20, 21, 23,
-    25, 26, 28, 29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49,
+/// Error-correction blocks, by level (L, M, Q, H) and version (index 0 unused).
+const BLOCKS: [[u8; 41]; 4] = [
+    [
+        0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 4, 6, 6, 6, 6, 7, 8, 8, 9, 9, 10, 12, 12, 12, 13,
+        14, 15, 16, 17, 18, 19, 19, 20, 21, 22, 24, 25,
+    ],
+    [
+        0, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16, 17, 17, 18, 20, 21,
+        23, 25, 26, 28, 29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49,
+    ],
+    [
+        0, 1, 1, 2, 2, 4, 4, 6, 6, 8, 8, 8, 10, 12, 16, 12, 17, 16, 18, 21, 20, 23, 23, 25, 27, 29,
+        34, 34, 35, 38, 40, 43, 45, 48, 51, 53, 56, 59, 62, 65, 68,
+    ],
+    [
+        0, 1, 1, 2, 4, 4, 4, 5, 6, 8, 8, 11, 11, 16, 16, 18, 16, 19, 21, 25, 25, 25, 34, 30, 32,
+        35, 37, 40, 42, 45, 48, 51, 54, 57, 60, 63, 66, 70, 74, 77, 81,
+    ],
 ];
 
 /// A QR symbol's dark modules, row by row.
@@ -41,8 +100,9 @@ fn raw_data_modules(ver: usize) -> usize {
     result as usize
 }
 
-fn data_codewords(ver: usize) -> usize {
-    raw_data_modules(ver) / 8 - usize::from(ECC_PER_BLOCK[ver]) * usize::from(BLOCKS[ver])
+fn data_codewords(ver: usize, level: Level) -> usize {
+    let l = level.index();
+    raw_data_modules(ver) / 8 - usize::from(ECC_PER_BLOCK[l][ver]) * usize::from(BLOCKS[l][ver])
 }
 
 /// Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x^2 + 1.
@@ -86,8 +146,8 @@ fn rs_remainder(data: &[u8], divisor: &[u8]) -> Vec<u8> {
 }
 
 /// The data codewords: byte mode, the count, the bytes, terminator and padding.
-fn codewords(payload: &[u8], ver: usize) -> Vec<u8> {
-    let capacity = data_codewords(ver) * 8;
+fn codewords(payload: &[u8], ver: usize, level: Level) -> Vec<u8> {
+    let capacity = data_codewords(ver, level) * 8;
     let mut bits: Vec<bool> = Vec::with_capacity(capacity);
     fn push(bits: &mut Vec<bool>, value: u32, len: usize) {
         for i in (0..len).rev() {
@@ -121,9 +181,9 @@ fn codewords(payload: &[u8], ver: usize) -> Vec<u8> {
 }
 
 /// Splits into blocks, adds Reed-Solomon codewords and interleaves.
-fn with_ecc(data: &[u8], ver: usize) -> Vec<u8> {
-    let blocks = usize::from(BLOCKS[ver]);
-    let ecc_len = usize::from(ECC_PER_BLOCK[ver]);
+fn with_ecc(data: &[u8], ver: usize, level: Level) -> Vec<u8> {
+    let blocks = usize::from(BLOCKS[level.index()][ver]);
+    let ecc_len = usize::from(ECC_PER_BLOCK[level.index()][ver]);
     let raw = raw_data_modules(ver) / 8;
     let short_blocks = blocks - raw % blocks;
     let short_len = raw / blocks;
@@ -154,6 +214,7 @@ fn with_ecc(data: &[u8], ver: usize) -> Vec<u8> {
 
 struct Symbol {
     size: usize,
+    level: Level,
     dark: Vec<bool>,
     function: Vec<bool>,
 }
@@ -186,8 +247,7 @@ impl Symbol {
     }
 
     fn format_bits(&mut self, mask: u32) {
-        // Level M is 00 in the format information.
-        let data = mask;
+        let data = self.level.format() << 3 | mask;
         let mut rem = data;
         for _ in 0..10 {
             rem = (rem << 1) ^ ((rem >> 9) * 0x537);
@@ -231,10 +291,11 @@ impl Symbol {
         }
     }
 
-    fn new(ver: usize) -> Symbol {
+    fn new(ver: usize, level: Level) -> Symbol {
         let size = ver * 4 + 17;
         let mut s = Symbol {
             size,
+            level,
             dark: vec![false; size * size],
             function: vec![false; size * size],
         };
@@ -422,21 +483,23 @@ struct MaskTable {
 }
 
 /// The eight mask tables of a version (up to 64 modules wide), computed once per thread.
-fn mask_tables(ver: usize) -> std::rc::Rc<Vec<MaskTable>> {
+fn mask_tables(ver: usize, level: Level) -> std::rc::Rc<Vec<MaskTable>> {
     thread_local! {
         static CACHE: std::cell::RefCell<Vec<Option<std::rc::Rc<Vec<MaskTable>>>>> =
-            std::cell::RefCell::new(vec![None; 41]);
+            std::cell::RefCell::new(vec![None; 41 * 4]);
     }
+    let key = level.index() * 41 + ver;
     CACHE.with(|cache| {
-        if let Some(t) = &cache.borrow()[ver] {
+        if let Some(t) = &cache.borrow()[key] {
             return std::rc::Rc::clone(t);
         }
-        let blank = Symbol::new(ver);
+        let blank = Symbol::new(ver, level);
         let size = blank.size;
         let modules = blank.data_modules();
         let format_of = |mask: u32| {
             let mut s = Symbol {
                 size,
+                level,
                 dark: vec![false; size * size],
                 function: blank.function.clone(),
             };
@@ -450,6 +513,7 @@ fn mask_tables(ver: usize) -> std::rc::Rc<Vec<MaskTable>> {
             .map(|mask| {
                 let mut s = Symbol {
                     size,
+                    level,
                     dark: vec![false; size * size],
                     function: blank.function.clone(),
                 };
@@ -465,7 +529,7 @@ fn mask_tables(ver: usize) -> std::rc::Rc<Vec<MaskTable>> {
             })
             .collect();
         let tables = std::rc::Rc::new(tables);
-        cache.borrow_mut()[ver] = Some(std::rc::Rc::clone(&tables));
+        cache.borrow_mut()[key] = Some(std::rc::Rc::clone(&tables));
         tables
     })
 }
@@ -569,18 +633,18 @@ fn alignment_positions(ver: usize, size: usize) -> Vec<usize> {
 }
 
 impl Matrix {
-    /// Encodes `payload` in byte mode with medium error correction, in the smallest version
-    /// that holds it, with the mask of lowest penalty.
-    pub fn encode(payload: &str) -> Result<Matrix, String> {
+    /// Encodes `payload` in byte mode at `level`, in the smallest version that holds it, with
+    /// the mask of lowest penalty.
+    pub fn encode(payload: &str, level: Level) -> Result<Matrix, String> {
         let bytes = payload.as_bytes();
         let ver = (1..=40)
             .find(|&v| {
-                4 + if v <= 9 { 8 } else { 16 } + bytes.len() * 8 <= data_codewords(v) * 8
+                4 + if v <= 9 { 8 } else { 16 } + bytes.len() * 8 <= data_codewords(v, level) * 8
                     && (v > 9 || bytes.len() < 256)
             })
             .ok_or_else(|| format!("QR payload of {} bytes is too long to encode", bytes.len()))?;
-        let data = with_ecc(&codewords(bytes, ver), ver);
-        let mut symbol = Symbol::new(ver);
+        let data = with_ecc(&codewords(bytes, ver, level), ver, level);
+        let mut symbol = Symbol::new(ver, level);
         symbol.place(&data);
         let modules = symbol.data_modules();
         let mut runs = Vec::with_capacity(symbol.size + 2);
@@ -588,7 +652,7 @@ impl Matrix {
         if symbol.size <= 64 {
             // Each mask's lines come from the unmasked symbol by XOR with per-version tables.
             let size = symbol.size;
-            let tables = mask_tables(ver);
+            let tables = mask_tables(ver, level);
             let (mut base_rows, mut base_cols) = (vec![0u64; size], vec![0u64; size]);
             pack(&symbol.dark, size, &mut base_rows, &mut base_cols);
             let (mut rows, mut cols) = (vec![0u64; size], vec![0u64; size]);
@@ -675,22 +739,27 @@ mod tests {
 
     #[test]
     fn packed_and_plain_penalties_agree() {
-        for len in [0, 5, 17, 34, 60, 120, 200] {
+        for (len, level) in [0, 5, 17, 34, 60, 120, 200]
+            .into_iter()
+            .flat_map(|len| [(len, Level::M), (len, Level::Q)])
+        {
             let payload: String = (0..len)
                 .map(|i| char::from(b'a' + (i * 11 % 26) as u8))
                 .collect();
             let bytes = payload.as_bytes();
-            let ver = (1..=11)
-                .find(|&v| 12 + bytes.len() * 8 <= data_codewords(v) * 8)
-                .unwrap();
-            let mut symbol = Symbol::new(ver);
-            symbol.place(&with_ecc(&codewords(bytes, ver), ver));
+            let Some(ver) =
+                (1..=11).find(|&v| 12 + bytes.len() * 8 <= data_codewords(v, level) * 8)
+            else {
+                continue;
+            };
+            let mut symbol = Symbol::new(ver, level);
+            symbol.place(&with_ecc(&codewords(bytes, ver, level), ver, level));
             let modules = symbol.data_modules();
             let size = symbol.size;
             let mut runs = Vec::new();
             let (mut base_rows, mut base_cols) = (vec![0u64; size], vec![0u64; size]);
             pack(&symbol.dark, size, &mut base_rows, &mut base_cols);
-            let tables = mask_tables(ver);
+            let tables = mask_tables(ver, level);
             for mask in 0..8 {
                 symbol.apply_mask(&modules, mask);
                 symbol.format_bits(mask);
@@ -714,18 +783,30 @@ mod tests {
     }
 
     #[test]
-    fn every_version_decodes_with_an_independent_decoder() {
-        // Lengths that need each version from 1 to 40 at level M, plus the edges.
-        let mut lengths: Vec<usize> = (1..=40).map(|v| data_codewords(v) - 3).collect();
-        lengths.extend([0, 1, 14, 15, 16, 2329, 2331]);
-        for len in lengths {
-            let payload: String = (0..len)
-                .map(|i| char::from(b'!' + (i * 7 % 90) as u8))
+    fn every_version_and_level_decodes_with_an_independent_decoder() {
+        for level in [Level::L, Level::M, Level::Q, Level::H] {
+            // Lengths that need each version from 1 to 40 at this level, plus the edges.
+            let mut lengths: Vec<usize> = (1..=40)
+                .map(|v| data_codewords(v, level).saturating_sub(3))
                 .collect();
-            let m = Matrix::encode(&payload).unwrap();
-            assert_eq!(decode_runs(&m), payload, "{len} bytes, {} modules", m.width);
+            lengths.extend([0, 1, 14, 15, 16]);
+            for len in lengths {
+                let payload: String = (0..len)
+                    .map(|i| char::from(b'!' + (i * 7 % 90) as u8))
+                    .collect();
+                let m = Matrix::encode(&payload, level).unwrap();
+                assert_eq!(
+                    decode_runs(&m),
+                    payload,
+                    "{level:?}: {len} bytes, {} modules",
+                    m.width
+                );
+            }
         }
-        assert!(Matrix::encode(&"x".repeat(2332)).is_err());
+        assert!(Matrix::encode(&"x".repeat(2331), Level::M).is_ok());
+        assert!(Matrix::encode(&"x".repeat(2332), Level::M).is_err());
+        assert!(Matrix::encode(&"x".repeat(1273), Level::H).is_ok());
+        assert!(Matrix::encode(&"x".repeat(1274), Level::H).is_err());
     }
 
     #[test]
@@ -735,7 +816,7 @@ mod tests {
             "tel:+33123456789,,900000000001%23",
             "x",
         ] {
-            let m = Matrix::encode(payload).unwrap();
+            let m = Matrix::encode(payload, Level::Q).unwrap();
             assert_eq!(decode_runs(&m), payload);
             let modules = m.dark.iter().filter(|d| **d).count();
             let covered: usize = m.runs().iter().map(|r| r.2).sum();

@@ -218,6 +218,8 @@ pub enum Element {
         rect: Rect,
         payload: Pattern,
         color: Colour,
+        /// Error correction: Q by default (a scratched panel leaves marks on the symbol).
+        level: super::qr::Level,
     },
     Panel {
         rect: Rect,
@@ -318,6 +320,8 @@ enum RawElement {
         size: f64,
         payload: Option<String>,
         color: Option<String>,
+        /// "L", "M", "Q" (default) or "H".
+        level: Option<super::qr::Level>,
     },
     Panel {
         x: f64,
@@ -613,6 +617,7 @@ fn convert(
             size,
             payload,
             color: c,
+            level,
         } => {
             if size < MIN_QR_MM {
                 return Err(format!(
@@ -630,6 +635,7 @@ fn convert(
                     .map(color)
                     .transpose()?
                     .unwrap_or(Colour::BLACK),
+                level: level.unwrap_or(super::qr::Level::Q),
             }
         }
         RawElement::Panel {

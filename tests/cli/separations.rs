@@ -207,6 +207,30 @@ fn the_scratch_plate_is_solid_over_every_code_and_qr_and_the_code_is_black_only(
     }
     // A front carries no scratch plate.
     assert!(!plates(1).contains_key("ScratchOff"));
+    // The QR reads from the black plate alone (what is under the scratched panel).
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    for (back, row) in [2, 4].into_iter().zip(&rows) {
+        let black = cm.dir.path().join(format!("p{back:02}(Black).tif"));
+        let read = zbar(&black);
+        assert_eq!(read.len(), 1, "page {back}: {read:?}");
+        assert!(
+            read[0].contains(&format!(",,{}%23", row["customer"])),
+            "{read:?}"
+        );
+    }
+}
+
+/// What zbarimg reads in an image, one payload a line.
+fn zbar(image: &Path) -> Vec<String> {
+    let out = Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(image)
+        .output()
+        .unwrap_or_else(|e| panic!("zbarimg is needed by this test (.ci/run installs it): {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
