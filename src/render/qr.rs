@@ -131,15 +131,38 @@ fn rs_divisor(degree: usize) -> Vec<u8> {
     result
 }
 
-fn rs_remainder(data: &[u8], divisor: &[u8]) -> Vec<u8> {
-    let mut result = vec![0u8; divisor.len()];
+/// The divisor of `degree` as product tables: row j holds divisor[j] times every byte. Made
+/// once per thread and degree; the remainder is then table lookups, not GF multiplications.
+type Products = std::rc::Rc<Vec<[u8; 256]>>;
+
+fn rs_products(degree: usize) -> Products {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<Option<Products>>> =
+            std::cell::RefCell::new(vec![None; 69]);
+    }
+    CACHE.with(|cache| {
+        if let Some(t) = &cache.borrow()[degree] {
+            return std::rc::Rc::clone(t);
+        }
+        let table: Vec<[u8; 256]> = rs_divisor(degree)
+            .iter()
+            .map(|&y| std::array::from_fn(|f| gf_mul(y, f as u8)))
+            .collect();
+        let table = std::rc::Rc::new(table);
+        cache.borrow_mut()[degree] = Some(std::rc::Rc::clone(&table));
+        table
+    })
+}
+
+fn rs_remainder(data: &[u8], products: &[[u8; 256]]) -> Vec<u8> {
+    let mut result = vec![0u8; products.len()];
     for &b in data {
-        let factor = b ^ result[0];
+        let factor = usize::from(b ^ result[0]);
         result.rotate_left(1);
         let last = result.len() - 1;
         result[last] = 0;
-        for (x, &y) in result.iter_mut().zip(divisor) {
-            *x ^= gf_mul(y, factor);
+        for (x, row) in result.iter_mut().zip(products) {
+            *x ^= row[factor];
         }
     }
     result
@@ -187,7 +210,7 @@ fn with_ecc(data: &[u8], ver: usize, level: Level) -> Vec<u8> {
     let raw = raw_data_modules(ver) / 8;
     let short_blocks = blocks - raw % blocks;
     let short_len = raw / blocks;
-    let divisor = rs_divisor(ecc_len);
+    let divisor = rs_products(ecc_len);
     let mut all = Vec::with_capacity(blocks);
     let mut k = 0;
     for i in 0..blocks {
@@ -686,6 +709,53 @@ impl Matrix {
         })
     }
 
+    /// The dark modules as rectangles: horizontal runs, and a run repeated at the same place
+    /// on the rows below merged into one taller rectangle: (column, row, width, height). Fewer
+    /// rectangles mean a shorter page: a QR is most of a card's content stream.
+    pub fn rects(&self) -> Vec<(usize, usize, usize, usize)> {
+        let mut done = Vec::with_capacity(self.width * 4);
+        // Rectangles still growing downwards, by (column, width), in row order.
+        let mut open: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(self.width);
+        let mut next: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(self.width);
+        let mut row_runs = Vec::with_capacity(self.width);
+        for y in 0..self.width {
+            row_runs.clear();
+            let row = &self.dark[y * self.width..(y + 1) * self.width];
+            let mut x = 0;
+            while x < self.width {
+                if row[x] {
+                    let start = x;
+                    while x < self.width && row[x] {
+                        x += 1;
+                    }
+                    row_runs.push((start, x - start));
+                } else {
+                    x += 1;
+                }
+            }
+            next.clear();
+            let mut i = 0;
+            for &(x, w) in &row_runs {
+                while i < open.len() && (open[i].0, open[i].2) < (x, w) {
+                    done.push(open[i]);
+                    i += 1;
+                }
+                if i < open.len() && open[i].0 == x && open[i].2 == w {
+                    let mut r = open[i];
+                    r.3 += 1;
+                    next.push(r);
+                    i += 1;
+                } else {
+                    next.push((x, y, w, 1));
+                }
+            }
+            done.extend_from_slice(&open[i..]);
+            std::mem::swap(&mut open, &mut next);
+        }
+        done.extend(open);
+        done
+    }
+
     /// Horizontal runs of dark modules: (column, row, length).
     pub fn runs(&self) -> Vec<(usize, usize, usize)> {
         let mut runs = Vec::new();
@@ -818,6 +888,18 @@ mod tests {
         ] {
             let m = Matrix::encode(payload, Level::Q).unwrap();
             assert_eq!(decode_runs(&m), payload);
+            // The merged rectangles cover exactly the dark modules, each once.
+            let mut cover = vec![0u8; m.width * m.width];
+            for (x, y, w, h) in m.rects() {
+                for yy in y..y + h {
+                    for xx in x..x + w {
+                        cover[yy * m.width + xx] += 1;
+                    }
+                }
+            }
+            let expect: Vec<u8> = m.dark.iter().map(|d| u8::from(*d)).collect();
+            assert_eq!(cover, expect, "{payload}");
+            assert!(m.rects().len() < m.runs().len(), "rows merge");
             let modules = m.dark.iter().filter(|d| **d).count();
             let covered: usize = m.runs().iter().map(|r| r.2).sum();
             assert_eq!(modules, covered);
