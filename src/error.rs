@@ -57,6 +57,9 @@ pub enum Error {
     /// or changed.
     #[error("{platform}: {cause}; nothing was recorded or changed")]
     Unreachable { platform: Platform, cause: ApiError },
+    /// Planned cards that could not be printed: nothing was sent or recorded.
+    #[error("the cards cannot be printed as planned; nothing was sent or recorded:\n  {0}")]
+    Unprintable(String),
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -37,6 +37,7 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Code(_)
         | Error::Template(_)
         | Error::Plan(PlanError::Code(_))
+        | Error::Unprintable(_)
         | Error::Select(SelectError::SoldList { .. }) => Exit::InvalidInput,
         Error::Select(_) => Exit::Usage,
         Error::Config(_)

@@ -289,34 +289,63 @@ fn scratch_panel(page: &mut Page, r: &Rect) {
     }
 }
 
-/// The size at which `lines` fit the element's box, or why they cannot.
-pub fn fit_size(t: &Text, lines: &[&str], font: &Font) -> Result<f32, String> {
+/// Breaks each paragraph of `text` (split at `\n`) at spaces so that no line is wider than
+/// `width` points at `size`; a word wider than that stays whole on its own line.
+fn wrap(text: &str, width: f32, size: f32, font: &Font) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split(' ') {
+            if line.is_empty() {
+                line.push_str(word);
+                continue;
+            }
+            let candidate = format!("{line} {word}");
+            if font.width(&candidate, size) <= width + 0.01 {
+                line = candidate;
+            } else {
+                lines.push(std::mem::take(&mut line));
+                line.push_str(word);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// How `text` fits the element's box: the size and the lines. It wraps onto the lines the box
+/// allows first, and shrinks (down to `min_size`) only when wrapping is not enough; what
+/// cannot fit is an error saying by how much.
+pub fn fit_text(t: &Text, text: &str, font: &Font) -> Result<(f32, Vec<String>), String> {
     let (box_w, box_h) = (pt(t.rect.width), pt(t.rect.height));
     let mut size = t.size;
     loop {
+        let lines = wrap(text, box_w, size, font);
         let width = lines
             .iter()
             .map(|l| font.width(l, size))
             .fold(0.0, f32::max);
         let height = size * t.line_height * lines.len() as f32;
         if width <= box_w + 0.01 && height <= box_h + 0.01 {
-            return Ok(size);
+            return Ok((size, lines));
         }
         if t.fit == Fit::Error || size <= t.min_size {
             return Err(format!(
-                "the text needs {:.1} x {:.1} mm at {size:.1} pt and its box is {} x {} mm{}",
+                "the text needs {:.1} x {:.1} mm at {size:.1} pt ({} line(s)) and its box is {} x \
+                 {} mm{}",
                 width * 25.4 / 72.0,
                 height * 25.4 / 72.0,
+                lines.len(),
                 t.rect.width,
                 t.rect.height,
                 if t.fit == Fit::Error {
                     " (fit = \"error\")"
                 } else {
-                    "; enlarge the box or lower min_size"
+                    "; shorten it, enlarge the box or lower min_size"
                 }
             ));
         }
-        let scaled = size * (box_w / width).min(box_h / height);
+        let scaled = size * (box_w / width).min(box_h / height).sqrt().min(1.0);
         size = (scaled.min(size - 0.1) * 10.0).floor() / 10.0;
         size = size.max(t.min_size);
     }
@@ -330,8 +359,7 @@ fn draw_text(
     font_index: usize,
     origin: &Rect,
 ) -> Result<(), String> {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let size = fit_size(t, &lines, font)?;
+    let (size, lines) = fit_text(t, text, font)?;
     let r = offset(&t.rect, origin);
     let line_h = f64::from(size * t.line_height) * 25.4 / 72.0;
     let (asc, desc) = (font.em(font.ascender), font.em(font.descender));
@@ -523,21 +551,43 @@ mod tests {
     #[test]
     fn text_shrinks_to_fit_or_is_an_error_never_clipped() {
         let f = font();
-        let line = ["123456789012"];
+        let line = "123456789012";
         // 12 digits at 12 pt are about 34 mm wide.
-        assert_eq!(fit_size(&text(50.0, Fit::Shrink), &line, &f).unwrap(), 12.0);
-        let size = fit_size(&text(25.0, Fit::Shrink), &line, &f).unwrap();
+        assert_eq!(
+            fit_text(&text(50.0, Fit::Shrink), line, &f).unwrap().0,
+            12.0
+        );
+        let (size, lines) = fit_text(&text(25.0, Fit::Shrink), line, &f).unwrap();
         assert!((6.0..12.0).contains(&size), "{size}");
-        assert!(f.width(line[0], size) <= pt(25.0) + 0.01);
+        assert_eq!(lines, vec![line]);
+        assert!(f.width(line, size) <= pt(25.0) + 0.01);
         assert!(
-            fit_size(&text(10.0, Fit::Shrink), &line, &f)
+            fit_text(&text(10.0, Fit::Shrink), line, &f)
                 .unwrap_err()
                 .contains("enlarge the box")
         );
         assert!(
-            fit_size(&text(25.0, Fit::Error), &line, &f)
+            fit_text(&text(25.0, Fit::Error), line, &f)
                 .unwrap_err()
                 .contains("fit = \"error\"")
         );
+    }
+
+    #[test]
+    fn text_wraps_onto_the_lines_its_box_allows_before_it_shrinks() {
+        let f = font();
+        // Two words of six digits: too wide for 25 mm on one line at 12 pt, not on two; the
+        // box is tall enough for two lines of 12 pt.
+        let mut t = text(25.0, Fit::Shrink);
+        t.rect.height = 12.0;
+        let (size, lines) = fit_text(&t, "123456 789012", &f).unwrap();
+        assert_eq!(
+            (size, lines),
+            (12.0, vec!["123456".to_string(), "789012".to_string()])
+        );
+        // One line of height only: it shrinks instead.
+        t.rect.height = 6.0;
+        let (size, lines) = fit_text(&t, "123456 789012", &f).unwrap();
+        assert!(size < 12.0 && lines.len() == 1, "{size} {lines:?}");
     }
 }

@@ -340,6 +340,41 @@ fn build_sheet(
     ))
 }
 
+/// Lays out every card of the job as rendering would (fonts, every text fitted, every QR
+/// encoded and sized) without writing anything: what would fail, by card index (at most
+/// `limit` problems, in card order). Run before a batch is recorded, so that no card is
+/// provisioned that cannot be printed.
+pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String)>> {
+    let fonts = load_fonts(job, &[]).map_err(|e| vec![(0, e.to_string())])?;
+    let (design, sheet) = (job.design, job.sheet);
+    let mut problems: Vec<(usize, String)> = job
+        .cards
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, card)| {
+            let fields = Fields {
+                card,
+                values: &design.values,
+            };
+            let mut page = Page::styled(sheet.page_height, job.style());
+            let f = sheet.front(&design.card, 0, &job.offsets);
+            let b = sheet.back(&design.card, 0, job.duplex, &job.offsets);
+            draw::card_side(&mut page, design, &design.front, &f, &fields, &fonts)
+                .and_then(|()| {
+                    draw::card_side(&mut page, design, &design.back, &b, &fields, &fonts)
+                })
+                .err()
+                .map(|e| (i, e))
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.sort_by_key(|(i, _)| *i);
+    problems.truncate(limit);
+    Err(problems)
+}
+
 /// Renders every card of the job into `target`.
 pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
     let fonts = load_fonts(job, &[])?;

@@ -210,8 +210,9 @@ fn welcome_cards_keep_cyrillic_greek_and_accents() {
 fn a_character_the_font_lacks_names_the_card_and_the_fix() {
     let cm = Cardmint::new();
     std::fs::write(cm.path("c.csv"), "customer,label\nwang,王小明\n").unwrap();
+    // Found when the batch is planned: nothing is provisioned that cannot be printed.
     let out = cm.expect(
-        1,
+        4,
         &[
             "issue",
             "--sandbox",
@@ -222,15 +223,15 @@ fn a_character_the_font_lacks_names_the_card_and_the_fix() {
             "--active",
         ],
     );
-    assert!(out.stdout.contains("1 cards, 0 ready, 1 active"), "{out:?}");
     assert!(
-        out.stderr.contains("card 0000000013") && out.stderr.contains("has no glyph"),
+        out.stderr.contains("c.csv data row 1") && out.stderr.contains("has no glyph"),
         "{out:?}"
     );
     assert!(
-        out.stderr.contains("cardmint --sandbox render B0001"),
+        out.stderr.contains("nothing was sent or recorded"),
         "{out:?}"
     );
+    assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
 }
 
 #[test]
@@ -346,5 +347,44 @@ fn preview_proof_and_template_errors() {
             "bad.toml: back element 1 (text): shows the code or password outside the scratch panel"
         ),
         "{out:?}"
+    );
+}
+
+#[test]
+fn text_that_cannot_fit_is_an_input_error_before_anything_is_sent_or_recorded() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let brand = format!("brand={}", "Supercalifragilistic ".repeat(30));
+    let out = cm.expect(
+        4,
+        &["issue", "--count", "3", "--value", "5", "--set", &brand],
+    );
+    assert!(
+        out.stderr.contains("nothing was sent or recorded")
+            && out.stderr.contains("(and 2 more alike)")
+            && out.stderr.contains("front element 3 (text)"),
+        "{out:?}"
+    );
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
+    // A label of an imported customer names its row.
+    std::fs::write(
+        cm.path("c.csv"),
+        format!(
+            "customer,label\nalice_1,Alice\nbob_2,{}\n",
+            "Bartholomew ".repeat(16).trim()
+        ),
+    )
+    .unwrap();
+    let out = cm.expect(4, &["issue", "--from", "c.csv", "--value", "5"]);
+    assert!(out.stderr.contains("c.csv data row 2:"), "{out:?}");
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    // Wrapped onto two lines, a long brand that fits is printed.
+    let fits = format!("brand={}", "Supercalifragilistic ".repeat(3));
+    cm.expect(
+        0,
+        &[
+            "issue", "--count", "1", "--value", "5", "--set", &fits, "-q",
+        ],
     );
 }

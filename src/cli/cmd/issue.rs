@@ -131,6 +131,15 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let cards = plan_cards(requests, &code, password, &known, ledger.live_codes(&code)?)?;
     super::render::check_layout(&args.layout, args.from.is_some())?;
     let next_id = ledger.next_batch_id()?;
+    // Every card is laid out before anything is sent: none is provisioned that cannot print.
+    super::render::check_planned(
+        &args.layout,
+        args.from.as_deref(),
+        &next_id,
+        ledger.next_seq()?,
+        &currency,
+        &cards,
+    )?;
     let out_dir = args.out.as_ref().map(|o| absolute(o));
     // Fail on settings before anything is recorded; nothing is sent yet.
     let connection = if args.dry_run {

@@ -251,6 +251,84 @@ pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
     load(layout, &probe).map(|_| ())
 }
 
+/// Lays out every planned card of a batch-to-be with its design and sheet, before anything is
+/// recorded or sent: a text that cannot fit (after wrapping and shrinking), a character the
+/// font lacks or a QR too dense is an input error naming the card (or the customer file's
+/// row) and the element.
+#[allow(clippy::too_many_arguments)]
+pub fn check_planned(
+    layout: &Layout,
+    source: Option<&std::path::Path>,
+    batch_id: &str,
+    first_seq: u64,
+    currency: &str,
+    cards: &[crate::ledger::NewCard],
+) -> Result<(), Error> {
+    let probe = Batch {
+        id: batch_id.to_string(),
+        created_at: String::new(),
+        value: Default::default(),
+        currency: currency.to_string(),
+        tariff: None,
+        active: false,
+        code: crate::codes::CodeSpec::new(12, "").expect("valid"),
+        password_length: 10,
+        source: source.map(|p| p.display().to_string()),
+        out_dir: PathBuf::new(),
+        template: None,
+        sheet: None,
+        platform: None,
+    };
+    let (design, sheet) = load(layout, &probe)?;
+    let printable: Vec<CardFields> = cards
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CardFields {
+            serial: crate::codes::serial(first_seq + i as u64),
+            code: c.customer.clone(),
+            password: c.password.expose().to_string(),
+            value: format!("{:.2}", c.value),
+            currency: currency.to_string(),
+            batch: batch_id.to_string(),
+            label: c.label.clone(),
+            numbers: c.numbers.join(", "),
+        })
+        .collect();
+    let job = Job {
+        design: &design,
+        sheet: &sheet,
+        duplex: Duplex::Long,
+        offsets: Offsets::default(),
+        start: 1,
+        scratch: layout.scratch,
+        cards: &printable,
+    };
+    render::check_cards(&job, usize::MAX).map_err(|problems| {
+        // One line a problem; a shared value (a brand too long) fails every card alike.
+        let mut lines: Vec<(String, String, usize)> = Vec::new();
+        for (i, why) in problems {
+            let what = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
+            let at = match source {
+                Some(file) => format!("{} data row {}", file.display(), i + 1),
+                None => format!("card {}", printable[i].serial),
+            };
+            match lines.iter_mut().find(|(_, w, _)| w == what) {
+                Some(line) => line.2 += 1,
+                None => lines.push((at, what.to_string(), 0)),
+            }
+        }
+        let text: Vec<String> = lines
+            .into_iter()
+            .take(20)
+            .map(|(at, what, more)| match more {
+                0 => format!("{at}: {what}"),
+                n => format!("{at} (and {n} more alike): {what}"),
+            })
+            .collect();
+        Error::Unprintable(text.join("\n  "))
+    })
+}
+
 fn fields(batch: &Batch, card: &Card) -> CardFields {
     CardFields {
         serial: card.serial.clone(),
