@@ -60,6 +60,13 @@ pub enum Error {
     /// Planned cards that could not be printed: nothing was sent or recorded.
     #[error("the cards cannot be printed as planned; nothing was sent or recorded:\n  {0}")]
     Unprintable(String),
+    /// Cards for the real platform would print demo values.
+    #[error(
+        "these cards are for the real platform but would print demo values; set them in the \
+         [values] table of cardmint.toml (or with --set KEY=VALUE), nothing was sent or \
+         recorded:\n  {0}"
+    )]
+    DemoValues(String),
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -38,6 +38,7 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Template(_)
         | Error::Plan(PlanError::Code(_))
         | Error::Unprintable(_)
+        | Error::DemoValues(_)
         | Error::Select(SelectError::SoldList { .. }) => Exit::InvalidInput,
         Error::Select(_) => Exit::Usage,
         Error::Config(_)

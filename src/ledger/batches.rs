@@ -21,6 +21,12 @@ pub enum Platform {
 }
 
 impl Platform {
+    /// The real platform (or any endpoint that is not a local sandbox): an https endpoint.
+    /// Plain http is accepted only to loopback hosts, which are sandboxes.
+    pub fn is_real(&self) -> bool {
+        matches!(self, Platform::Endpoint { url, .. } if url.starts_with("https://"))
+    }
+
     /// The stored form: `sandbox`, or the URL (the reseller is its own column).
     fn columns(&self) -> (&str, Option<&str>) {
         match self {

@@ -2,7 +2,7 @@
 //! off the card, missing fonts or images, secrets outside the scratch panel, text and QR codes
 //! too small are errors that name the file and the element.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -244,6 +244,84 @@ pub struct Design {
     /// The scratch panel's spot colour name and its CMYK stand-in.
     pub spot: String,
     pub spot_cmyk: [f32; 4],
+    /// Value keys whose value comes from the design file itself (not the config file or
+    /// `--set`), and whether that file is one of the shipped designs (whose values are demos).
+    pub from_design: BTreeSet<String>,
+    pub built_in: bool,
+}
+
+/// Reserved for drama and documentation (Ofcom's ranges in the UK, 555-01xx in North America,
+/// ARCEP's 01 99 00 in France): digits of the E.164 form they begin with.
+const FICTIONAL_NUMBERS: &[&str] = &[
+    "442079460",
+    "441134960",
+    "441144960",
+    "441154960",
+    "441164960",
+    "441174960",
+    "441184960",
+    "441214960",
+    "441314960",
+    "441414960",
+    "441514960",
+    "441614960",
+    "441914980",
+    "442896496",
+    "442920180",
+    "447700900",
+    "441632960",
+    "1555010",
+    "33199",
+];
+
+/// The shipped designs' values that only make sense for a demo: whose brand, help line and
+/// access numbers they are.
+const DEMO_KEYS: &[&str] = &["brand", "support", "access_numbers"];
+
+impl Design {
+    /// Values the cards would print that are demos: the shipped designs' own brand, support
+    /// line and access numbers, and any
+    /// value of the design file holding an example.com/.org/.net address or a number from a
+    /// fictional range. Values set in the config file or with `--set` are the reseller's.
+    /// (key, value, why), for the fields the design's elements print.
+    pub fn demo_values(&self) -> Vec<(String, String, &'static str)> {
+        let mut used = BTreeSet::new();
+        for (_, e) in self.front.iter().chain(&self.back) {
+            if let Some(p) = patterns(e) {
+                used.extend(p.fields().map(str::to_string));
+            }
+        }
+        // A derived value is a demo when what it is derived from is.
+        if used.contains("access_number") || used.contains("access_number_dial") {
+            used.insert("access_numbers".into());
+        }
+        used.into_iter()
+            .filter(|k| self.from_design.contains(k))
+            .filter_map(|k| {
+                let v = self.values.get(&k)?.clone();
+                let lower = v.to_ascii_lowercase();
+                let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+                let why = if ["example.com", "example.org", "example.net"]
+                    .iter()
+                    .any(|d| lower.contains(d))
+                {
+                    "an example.com address"
+                } else if v
+                    .split('|')
+                    .map(|n| n.chars().filter(char::is_ascii_digit).collect::<String>())
+                    .any(|n| FICTIONAL_NUMBERS.iter().any(|f| n.starts_with(f)))
+                    || FICTIONAL_NUMBERS.iter().any(|f| digits.starts_with(f))
+                {
+                    "a number from a fictional range"
+                } else if self.built_in && DEMO_KEYS.contains(&k.as_str()) {
+                    "the shipped design's demo value"
+                } else {
+                    return None;
+                };
+                Some((k, v, why))
+            })
+            .collect()
+    }
 }
 
 // ---- TOML shapes ----
@@ -412,6 +490,16 @@ pub fn parse_design(
     let mut values = raw.values.clone();
     values.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     derive_access_numbers(&mut values);
+    let from_design: BTreeSet<String> = values
+        .keys()
+        .filter(|k| !extra.contains_key(*k))
+        .filter(|k| {
+            // Derived from access_numbers: the user's when access_numbers is.
+            !(matches!(k.as_str(), "access_number" | "access_number_dial")
+                && extra.contains_key("access_numbers"))
+        })
+        .cloned()
+        .collect();
     let mut design = Design {
         source: file.clone(),
         kind: raw.kind,
@@ -423,6 +511,8 @@ pub fn parse_design(
         images: Vec::new(),
         spot: raw.spot.unwrap_or_else(|| "ScratchOff".into()),
         spot_cmyk: raw.spot_cmyk.unwrap_or([0.0, 0.0, 0.0, 0.25]),
+        from_design,
+        built_in: source.dir.is_none(),
     };
     if design.spot.is_empty()
         || !design

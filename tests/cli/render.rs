@@ -191,7 +191,16 @@ fn welcome_cards_keep_cyrillic_greek_and_accents() {
         );
     }
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
-    assert!(text.contains(&format!("Password: {}", rows[0]["password"])));
+    // pdftotext joins a line that ends in '-' with the next (dehyphenation), so a password
+    // ending in '-' is read back without it: ask about a card whose password does not.
+    let row = rows
+        .iter()
+        .find(|r| !r["password"].ends_with('-'))
+        .expect("a password that does not end in '-'");
+    assert!(
+        text.contains(&format!("Password: {}", row["password"])),
+        "{text}"
+    );
     let backs = tool(
         "pdftotext",
         &[cm.path("out/B0001/backs.pdf").to_str().unwrap(), "-"],
@@ -386,5 +395,48 @@ fn text_that_cannot_fit_is_an_input_error_before_anything_is_sent_or_recorded() 
         &[
             "issue", "--count", "1", "--value", "5", "--set", &fits, "-q",
         ],
+    );
+}
+
+#[test]
+fn cards_for_the_real_platform_refuse_demo_values_unless_the_config_sets_them() {
+    // An https endpoint is the real platform; the refusal comes before any request (this one
+    // could not be reached anyway).
+    let cm = Cardmint::new()
+        .env(
+            "CARDMINT_API_URL",
+            "https://no-such-host.invalid/API/Request.ashx",
+        )
+        .env("CARDMINT_USERNAME", RESELLER)
+        .env("CARDMINT_PASSWORD", RESELLER_PASSWORD);
+    let out = cm.expect(4, &["issue", "--count", "2", "--value", "5"]);
+    for key in [
+        "brand = \"cardmint demo\"",
+        "support = ",
+        "access_numbers = ",
+    ] {
+        assert!(out.stderr.contains(key), "{key}: {out:?}");
+    }
+    assert!(out.stderr.contains("an example.com address"), "{out:?}");
+    assert!(
+        out.stderr.contains("[values] table of cardmint.toml"),
+        "{out:?}"
+    );
+    // Set by the reseller, the values pass (and the unreachable endpoint is what stops it).
+    let config = cm.path("cardmint.toml");
+    std::fs::write(
+        &config,
+        "[values]\nbrand = \"VoiceMint\"\nsupport = \"Help: +44 330 088 1234\"\naccess_numbers = \"+44 330 088 1000\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = cm.expect(1, &["issue", "--count", "2", "--value", "5"]);
+    assert!(out.stderr.contains("does not resolve"), "{out:?}");
+    // A sandbox batch prints the demo values as before.
+    std::fs::remove_file(&config).unwrap();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
     );
 }

@@ -150,6 +150,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             &next_id,
         )?;
         let connection = global.connect(options.concurrency)?;
+        // Demo values are refused for the real platform before any request.
+        let probe = Batch {
+            source: args.from.as_ref().map(|p| p.display().to_string()),
+            ..super::render::probe_batch(&next_id)
+        };
+        super::render::check_demo_values(&args.layout, &probe, Some(&connection.platform))?;
         connection.check_login()?;
         Some(connection)
     };

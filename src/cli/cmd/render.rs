@@ -231,10 +231,10 @@ fn load(layout: &Layout, batch: &Batch) -> Result<(render::Design, render::Sheet
     Ok((design, sheet))
 }
 
-/// Checks that a layout loads for a batch-to-be (before anything is recorded or sent).
-pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
-    let probe = Batch {
-        id: String::new(),
+/// A batch-to-be with id `id`, as far as choosing its design needs.
+pub fn probe_batch(id: &str) -> Batch {
+    Batch {
+        id: id.to_string(),
         created_at: String::new(),
         value: Default::default(),
         currency: String::new(),
@@ -242,11 +242,19 @@ pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
         active: false,
         code: crate::codes::CodeSpec::new(12, "").expect("valid"),
         password_length: 10,
-        source: imported.then(String::new),
+        source: None,
         out_dir: PathBuf::new(),
         template: None,
         sheet: None,
         platform: None,
+    }
+}
+
+/// Checks that a layout loads for a batch-to-be (before anything is recorded or sent).
+pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
+    let probe = Batch {
+        source: imported.then(String::new),
+        ..probe_batch("")
     };
     load(layout, &probe).map(|_| ())
 }
@@ -265,19 +273,9 @@ pub fn check_planned(
     cards: &[crate::ledger::NewCard],
 ) -> Result<(), Error> {
     let probe = Batch {
-        id: batch_id.to_string(),
-        created_at: String::new(),
-        value: Default::default(),
         currency: currency.to_string(),
-        tariff: None,
-        active: false,
-        code: crate::codes::CodeSpec::new(12, "").expect("valid"),
-        password_length: 10,
         source: source.map(|p| p.display().to_string()),
-        out_dir: PathBuf::new(),
-        template: None,
-        sheet: None,
-        platform: None,
+        ..probe_batch(batch_id)
     };
     let (design, sheet) = load(layout, &probe)?;
     let printable: Vec<CardFields> = cards
@@ -329,6 +327,29 @@ pub fn check_planned(
     })
 }
 
+/// Refuses to print demo values (the shipped designs' own brand, support line and numbers, an
+/// example.com address, a fictional number) on cards for the real platform, naming the
+/// `[values]` keys to set.
+pub fn check_demo_values(
+    layout: &Layout,
+    batch: &Batch,
+    platform: Option<&crate::ledger::Platform>,
+) -> Result<(), Error> {
+    if !platform.is_some_and(crate::ledger::Platform::is_real) {
+        return Ok(());
+    }
+    let (design, _) = load(layout, batch)?;
+    let demo = design.demo_values();
+    if demo.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = demo
+        .iter()
+        .map(|(k, v, why)| format!("{k} = {v:?} ({why})"))
+        .collect();
+    Err(Error::DemoValues(lines.join("\n  ")))
+}
+
 fn fields(batch: &Batch, card: &Card) -> CardFields {
     CardFields {
         serial: card.serial.clone(),
@@ -350,6 +371,7 @@ pub fn render_cards(
     printing: &Printing,
     dir: &std::path::Path,
 ) -> Result<Vec<String>, Error> {
+    check_demo_values(layout, batch, batch.platform.as_ref())?;
     let (design, sheet) = load(layout, batch)?;
     let printable: Vec<CardFields> = cards
         .iter()
