@@ -279,10 +279,12 @@ fn render_selects_serials_and_refuses_a_typo_before_drawing() {
         ],
     );
     assert!(out.stdout.contains("4 cards on 2 sheet(s)"), "{out:?}");
-    let text = tool(
-        "pdftotext",
-        &[cm.path("sel/cards.pdf").to_str().unwrap(), "-"],
-    );
+    // A re-print goes into a file of its own, named after the serials.
+    let reprint = cm.path(&format!(
+        "sel/reprint-{}-{}.pdf",
+        rows[2]["serial"], rows[9]["serial"]
+    ));
+    let text = tool("pdftotext", &[reprint.to_str().unwrap(), "-"]);
     let counts = tokens(&text);
     for (i, row) in rows.iter().enumerate() {
         let want = usize::from([2, 3, 4, 9].contains(&i));
@@ -296,6 +298,38 @@ fn render_selects_serials_and_refuses_a_typo_before_drawing() {
     typo.replace_range(9..10, if typo.ends_with('0') { "1" } else { "0" });
     let out = cm.expect(2, &["render", "B0001", "--serials", &typo]);
     assert!(out.stderr.contains("wrong check digit"), "{out:?}");
+    // Into the batch's own folder: beside cards.pdf, which stays as it was; a second re-print
+    // of the same cards gets a name of its own.
+    let sheets = std::fs::read(cm.path("out/B0001/cards.pdf")).unwrap();
+    let one = rows[5]["serial"].as_str();
+    cm.expect(0, &["render", "B0001", "--serials", one]);
+    cm.expect(0, &["render", "B0001", "--serials", one]);
+    assert_eq!(
+        std::fs::read(cm.path("out/B0001/cards.pdf")).unwrap(),
+        sheets
+    );
+    assert!(
+        cm.path(&format!("out/B0001/reprint-{one}-{one}.pdf"))
+            .exists()
+    );
+    assert!(
+        cm.path(&format!("out/B0001/reprint-{one}-{one}-2.pdf"))
+            .exists()
+    );
+    // No render writes into another batch's folder.
+    cm.expect(
+        0,
+        &["issue", "--sandbox", "--count", "1", "--value", "5", "-q"],
+    );
+    let out = cm.expect(1, &["render", "B0002", "--out", "out/B0001"]);
+    assert!(
+        out.stderr.contains("holds the outputs of batch B0001"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read(cm.path("out/B0001/cards.pdf")).unwrap(),
+        sheets
+    );
 }
 
 #[test]
@@ -439,4 +473,21 @@ fn cards_for_the_real_platform_refuse_demo_values_unless_the_config_sets_them() 
         0,
         &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
     );
+}
+
+#[test]
+fn a_replacement_card_shows_what_the_card_holds_now_and_greets_someone() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (serial, code) = (rows[0]["serial"].as_str(), rows[0]["customer"].as_str());
+    cm.expect(0, &["--sandbox", "topup", serial, "10"]);
+    cm.expect(0, &["--sandbox", "reset-password", serial, "--print"]);
+    let pdf = cm.path(&format!("out/B0001/reset-{serial}/cards.pdf"));
+    let text = tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(text.contains("15.00 EUR"), "{text}");
+    assert!(text.contains(&format!("Welcome, {code}")), "{text}");
 }

@@ -271,7 +271,9 @@ fn dry_run(
         })
         .collect();
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;
-    for line in super::render::render_cards(&batch, &cards, layout, printing, &batch.out_dir)? {
+    for line in
+        super::render::render_cards(&batch, &cards, layout, printing, &batch.out_dir, "cards")?
+    {
         println!("{line}");
     }
     if !global.quiet {

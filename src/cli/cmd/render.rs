@@ -177,12 +177,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         cards.retain(|c| ranges.iter().any(|r| r.contains(c.seq)));
     }
     let dir = args.out.clone().unwrap_or_else(|| batch.out_dir.clone());
-    if args.out.is_none() {
-        crate::manifest::claim_dir(&dir, &batch.id)?;
-    } else {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    // The batch's folder, or an --out folder that no other batch's outputs are in.
+    crate::manifest::claim_dir(&dir, &batch.id)?;
     let layout = &args.layout;
     if args.proof {
         let (design, sheet) = load(layout, &batch)?;
@@ -199,7 +195,27 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         println!("proof: {}", out.files[0].0.display());
         return Ok(Exit::Success);
     }
-    let files = render_cards(&batch, &cards, layout, &args.printing, &dir)?;
+    // A re-print of some cards goes into its own file, never over the batch's sheets.
+    let stem = match (&args.serials, cards.first(), cards.last()) {
+        (Some(_), Some(first), Some(last)) => {
+            let base = format!("reprint-{}-{}", first.serial, last.serial);
+            (1..)
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    }
+                })
+                .find(|stem| {
+                    !dir.join(format!("{stem}.pdf")).exists()
+                        && !dir.join(format!("{stem}-fronts.pdf")).exists()
+                })
+                .expect("a free name")
+        }
+        _ => "cards".to_string(),
+    };
+    let files = render_cards(&batch, &cards, layout, &args.printing, &dir, &stem)?;
     for line in files {
         println!("{line}");
     }
@@ -355,21 +371,30 @@ fn fields(batch: &Batch, card: &Card) -> CardFields {
         serial: card.serial.clone(),
         code: card.customer.clone(),
         password: card.password.expose().to_string(),
-        value: format!("{:.2}", card.value),
+        // What the card holds now: the face value and every top-up since.
+        value: format!("{:.2}", card.loaded()),
         currency: batch.currency.clone(),
         batch: batch.id.clone(),
-        label: card.label.clone(),
+        // Never an empty greeting: the login stands in for a name.
+        label: if card.label.trim().is_empty() {
+            card.customer.clone()
+        } else {
+            card.label.clone()
+        },
         numbers: card.numbers.join(", "),
     }
 }
 
-/// Renders the provisioned cards among `cards` into `dir`; returns lines for the user.
+/// Renders the provisioned cards among `cards` into `dir` as `STEM.pdf` (or `fronts.pdf` and
+/// `backs.pdf`, `STEM-fronts.pdf` and `STEM-backs.pdf` for another stem, with --duplex none);
+/// returns lines for the user.
 pub fn render_cards(
     batch: &Batch,
     cards: &[Card],
     layout: &Layout,
     printing: &Printing,
     dir: &std::path::Path,
+    stem: &str,
 ) -> Result<Vec<String>, Error> {
     check_demo_values(layout, batch, batch.platform.as_ref())?;
     let (design, sheet) = load(layout, batch)?;
@@ -411,12 +436,16 @@ pub fn render_cards(
         scratch: layout.scratch,
         cards: &printable,
     };
-    let target = match printing.duplex {
-        Duplex::None => Target::Two {
+    let target = match (printing.duplex, stem) {
+        (Duplex::None, "cards") => Target::Two {
             fronts: dir.join("fronts.pdf"),
             backs: dir.join("backs.pdf"),
         },
-        _ => Target::One(dir.join("cards.pdf")),
+        (Duplex::None, _) => Target::Two {
+            fronts: dir.join(format!("{stem}-fronts.pdf")),
+            backs: dir.join(format!("{stem}-backs.pdf")),
+        },
+        _ => Target::One(dir.join(format!("{stem}.pdf"))),
     };
     let out = render::render(&job, &target)?;
     lines.push(format!(

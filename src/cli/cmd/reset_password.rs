@@ -67,7 +67,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         };
         let mut card = card;
         card.state = crate::ledger::CardState::Active;
-        for line in render_cards(&batch, &[card], &layout, &Printing::default(), &dir)? {
+        for line in render_cards(
+            &batch,
+            &[card],
+            &layout,
+            &Printing::default(),
+            &dir,
+            "cards",
+        )? {
             println!("{line}");
         }
     }

@@ -122,7 +122,7 @@ pub fn finish_batch(
     println!("{line}");
     println!("outputs in {}", display_dir(&batch.out_dir));
     // The accounts are provisioned whatever happens to the PDF: say how to redo just that.
-    match render_cards(batch, &cards, layout, printing, &batch.out_dir) {
+    match render_cards(batch, &cards, layout, printing, &batch.out_dir, "cards") {
         Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
         Err(e) => {
             eprintln!("error: the cards are provisioned but the PDF failed: {e}");
