@@ -23,6 +23,10 @@ pub const SHEETS: &[(&str, &str)] = &[
         include_str!("../../templates/sheets/letter-10up.toml"),
     ),
     ("cr80", include_str!("../../templates/sheets/cr80.toml")),
+    (
+        "sra3-21up",
+        include_str!("../../templates/sheets/sra3-21up.toml"),
+    ),
 ];
 
 const FONTS: &[(&str, &[u8])] = &[

@@ -41,6 +41,9 @@ pub struct Sheet {
     /// Press output (single cards with bleed, press sheets: CMYK only, the scratch panel a
     /// plate) or an office sheet (card stock fed to an office printer).
     pub press: bool,
+    /// The registered print condition press output is made for (its OutputIntent), by its
+    /// identifier in the ICC registry: FOGRA39 (coated offset) unless the sheet says.
+    pub output_condition: String,
     /// How the scratch panel prints unless the command line says otherwise.
     pub scratch: Scratch,
 }
@@ -348,6 +351,7 @@ mod tests {
             pitch_y: 55.0,
             crop_marks: true,
             press: false,
+            output_condition: "FOGRA39".into(),
             scratch: Scratch::Sticker,
         }
     }

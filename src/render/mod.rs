@@ -394,9 +394,19 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
         sheets[sheet].push((slot, card));
     }
     let (w, h) = (job.sheet.page_width, job.sheet.page_height);
-    let trim = (per_sheet == 1).then(|| {
-        let p = job.sheet.front(&job.design.card, 0, &Offsets::default());
-        [p.trim.x, p.trim.y, p.trim.width, p.trim.height]
+    // TrimBox and BleedBox: the card's on single cards, the grid's on a press sheet.
+    let boxes = (per_sheet == 1 || job.sheet.press).then(|| {
+        let all: Vec<Placement> = (0..per_sheet)
+            .map(|slot| job.sheet.front(&job.design.card, slot, &Offsets::default()))
+            .collect();
+        let bound = |r: fn(&Placement) -> layout::Rect| {
+            let x0 = all.iter().map(|p| r(p).x).fold(f64::MAX, f64::min);
+            let y0 = all.iter().map(|p| r(p).y).fold(f64::MAX, f64::min);
+            let x1 = all.iter().map(|p| r(p).right()).fold(f64::MIN, f64::max);
+            let y1 = all.iter().map(|p| r(p).bottom()).fold(f64::MIN, f64::max);
+            [x0, y0, x1 - x0, y1 - y0]
+        };
+        (bound(|p| p.trim), bound(|p| p.clip))
     });
     let pdf_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -427,11 +437,11 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
             for pages in rx {
                 for (front, back) in pages {
                     first
-                        .page(w, h, trim, &front)
+                        .page(w, h, boxes, &front)
                         .map_err(pdf_err(&first_path))?;
                     match &mut second {
-                        Some((_, backs)) => backs.page(w, h, trim, &back),
-                        None => first.page(w, h, trim, &back),
+                        Some((_, backs)) => backs.page(w, h, boxes, &back),
+                        None => first.page(w, h, boxes, &back),
                     }
                     .map_err(pdf_err(second_path.as_ref().unwrap_or(&first_path)))?;
                 }
@@ -458,6 +468,12 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
     });
     written?;
     let spot = spot(job.design);
+    if job.sheet.press {
+        first.output_intent(&job.sheet.output_condition);
+        if let Some((_, backs)) = &mut second {
+            backs.output_intent(&job.sheet.output_condition);
+        }
+    }
     let mut pages = first.page_count();
     let mut files = vec![
         first_file.commit(

@@ -55,6 +55,8 @@ pub struct PdfWriter<W: Write> {
     /// Recently written content streams: a page with the same content points at the same
     /// stream (retail fronts are all alike).
     recent: std::collections::VecDeque<(std::sync::Arc<Vec<u8>>, Ref)>,
+    /// The registered print condition of press output (an OutputIntent), if any.
+    output_condition: Option<String>,
 }
 
 fn chunk() -> Chunk {
@@ -75,6 +77,7 @@ impl<W: Write> PdfWriter<W> {
             resources: Ref::new(1),
             page_refs: Vec::new(),
             recent: std::collections::VecDeque::new(),
+            output_condition: None,
         };
         w.catalog = w.alloc();
         w.pages = w.alloc();
@@ -96,12 +99,20 @@ impl<W: Write> PdfWriter<W> {
         Ok(())
     }
 
-    /// Adds a page whose content stream is already deflated.
+    /// Names the registered print condition the file is made for (press output): written as
+    /// an OutputIntent by its identifier in the ICC registry, without an embedded profile and
+    /// without claiming PDF/X.
+    pub fn output_intent(&mut self, condition: &str) {
+        self.output_condition = Some(condition.to_string());
+    }
+
+    /// Adds a page whose content stream is already deflated; `boxes` are the TrimBox and the
+    /// BleedBox (x, y, width, height in mm from the top-left corner).
     pub fn page(
         &mut self,
         width_mm: f64,
         height_mm: f64,
-        trim: Option<[f64; 4]>,
+        boxes: Option<([f64; 4], [f64; 4])>,
         deflated: &std::sync::Arc<Vec<u8>>,
     ) -> std::io::Result<()> {
         let page_id = self.alloc();
@@ -129,11 +140,13 @@ impl<W: Write> PdfWriter<W> {
         page.media_box(Rect::new(0.0, 0.0, pt(width_mm), pt(height_mm)))
             .parent(self.pages)
             .contents(content_id);
-        if let Some([x, y, w, h]) = trim {
+        if let Some((trim, bleed)) = boxes {
             // PDF boxes are bottom-up.
-            let r = Rect::new(pt(x), pt(height_mm - y - h), pt(x + w), pt(height_mm - y));
-            page.trim_box(r);
-            page.bleed_box(Rect::new(0.0, 0.0, pt(width_mm), pt(height_mm)));
+            let pdf_box = |[x, y, w, h]: [f64; 4]| {
+                Rect::new(pt(x), pt(height_mm - y - h), pt(x + w), pt(height_mm - y))
+            };
+            page.trim_box(pdf_box(trim));
+            page.bleed_box(pdf_box(bleed));
         }
         page.pair(Name(b"Resources"), self.resources);
         page.finish();
@@ -230,6 +243,20 @@ impl<W: Write> PdfWriter<W> {
             .indirect(self.catalog)
             .start::<pdf_writer::writers::Catalog>();
         cat.pages(self.pages);
+        if let Some(condition) = &self.output_condition {
+            cat.insert(Name(b"OutputIntents"))
+                .array()
+                .push()
+                .dict()
+                .pair(Name(b"Type"), Name(b"OutputIntent"))
+                .pair(Name(b"S"), Name(b"GTS_PDFX"))
+                .pair(
+                    Name(b"OutputConditionIdentifier"),
+                    Str(condition.as_bytes()),
+                )
+                .pair(Name(b"RegistryName"), Str(b"http://www.color.org"))
+                .pair(Name(b"Info"), Str(condition.as_bytes()));
+        }
         let mut ocp = cat.insert(Name(b"OCProperties")).dict();
         ocp.insert(Name(b"OCGs")).array().item(layer);
         let mut d = ocp.insert(Name(b"D")).dict();

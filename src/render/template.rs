@@ -867,6 +867,8 @@ struct RawSheet {
     crop_marks: bool,
     /// Press output (default for single cards) or an office sheet (default otherwise).
     press: Option<bool>,
+    /// The registered print condition of press output (default FOGRA39).
+    output_condition: Option<String>,
     /// How the scratch panel prints by default: `plate` (press: a spot-colour plate over the
     /// code) or `sticker` (office stock: an outline where a scratch-off sticker goes); by
     /// default a plate on press output and a sticker on office sheets.
@@ -900,6 +902,10 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
             pitch_y: card.height,
             crop_marks: false,
             press: raw.press.unwrap_or(true),
+            output_condition: raw
+                .output_condition
+                .clone()
+                .unwrap_or_else(|| "FOGRA39".into()),
             scratch: raw.scratch.unwrap_or(Scratch::Plate),
         }
     } else {
@@ -920,6 +926,10 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
             pitch_y: need(raw.pitch_y, "pitch_y")?,
             crop_marks: raw.crop_marks,
             press: raw.press.unwrap_or(false),
+            output_condition: raw
+                .output_condition
+                .clone()
+                .unwrap_or_else(|| "FOGRA39".into()),
             scratch: raw.scratch.unwrap_or(if raw.press == Some(true) {
                 Scratch::Plate
             } else {

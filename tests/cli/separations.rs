@@ -331,3 +331,71 @@ fn content_streams(pdf: &[u8]) -> Vec<String> {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
+
+#[test]
+fn a_press_sheet_keeps_full_bleed_double_cuts_boxes_an_output_intent_and_marks_on_every_plate() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "4",
+            "--value",
+            "5",
+            "--sheet",
+            "sra3-21up",
+            "-q",
+        ],
+    );
+    let pdf = cm.path("out/B0001/cards.pdf");
+    // Every page: TrimBox round the grid, BleedBox 3 mm outside it.
+    let out = Command::new("pdfinfo")
+        .args(["-box", "-f", "1", "-l", "2"])
+        .arg(&pdf)
+        .output()
+        .unwrap_or_else(|e| panic!("pdfinfo is needed by this test (.ci/run installs it): {e}"));
+    let info = String::from_utf8_lossy(&out.stdout);
+    let boxes = |page: usize, name: &str| -> Vec<f64> {
+        let line = info
+            .lines()
+            .find(|l| l.starts_with(&format!("Page    {page} {name}:")))
+            .unwrap_or_else(|| panic!("page {page} has no {name}: {info}"));
+        line.split_whitespace()
+            .skip(3)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    for page in [1, 2] {
+        let (trim, bleed) = (boxes(page, "TrimBox"), boxes(page, "BleedBox"));
+        let three_mm = 3.0 * 72.0 / 25.4;
+        for i in 0..4 {
+            let outward = if i < 2 {
+                trim[i] - bleed[i]
+            } else {
+                bleed[i] - trim[i]
+            };
+            assert!(
+                (outward - three_mm).abs() < 0.05,
+                "page {page}: {trim:?} {bleed:?}"
+            );
+        }
+    }
+    // The print condition is named, and PDF/X is not claimed.
+    let bytes = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("GTS_PDFX") && text.contains("FOGRA39"),
+        "an OutputIntent"
+    );
+    assert!(!text.contains("GTS_PDFXVersion"));
+    // The marks of the cut lines are on the scratch plate too.
+    let plates = separations(&pdf, cm.dir.path(), 150);
+    let sheet = cardmint::render::load_sheet("sra3-21up", &Default::default()).unwrap();
+    let mark = [sheet.origin_x - 8.0, sheet.origin_y - 0.3, 4.0, 0.6];
+    let p = plates(2);
+    for ink in ["Cyan", "Magenta", "Yellow", "Black", "ScratchOff"] {
+        assert!(p[ink].inked(mark, 150.0) > 0.2, "a mark on {ink}");
+    }
+}
