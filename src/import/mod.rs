@@ -8,7 +8,7 @@ mod phone;
 mod reader;
 mod validate;
 
-pub use phone::{PhoneError, normalize_number, parse_region};
+pub use phone::{PhoneError, for_reading, normalize_number, parse_region};
 pub use reader::Encoding;
 pub use validate::{ImportOptions, read_customers};
 

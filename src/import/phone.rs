@@ -17,6 +17,15 @@ pub enum PhoneError {
 }
 
 /// Reads a region code such as `GB` (case-insensitive) for national-format numbers.
+/// An E.164 number as people read it: international format with its grouping
+/// (`+44 20 7946 0958`); left as it is when libphonenumber cannot read it.
+pub fn for_reading(e164: &str) -> String {
+    match phonenumber::parse(None, e164) {
+        Ok(n) => n.format().mode(Mode::International).to_string(),
+        Err(_) => e164.to_string(),
+    }
+}
+
 pub fn parse_region(text: &str) -> Result<Id, String> {
     use std::str::FromStr;
     Id::from_str(&text.trim().to_ascii_uppercase()).map_err(|_| {

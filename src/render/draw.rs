@@ -295,7 +295,7 @@ fn wrap(text: &str, width: f32, size: f32, font: &Font) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
-        for word in paragraph.split(' ') {
+        for word in words(paragraph) {
             if line.is_empty() {
                 line.push_str(word);
                 continue;
@@ -311,6 +311,25 @@ fn wrap(text: &str, width: f32, size: f32, font: &Font) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// A paragraph's words: split at spaces, but never inside a phone number (a space between
+/// two digits does not break).
+fn words(paragraph: &str) -> Vec<&str> {
+    let bytes = paragraph.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let inside_number = i > 0
+            && bytes[i - 1].is_ascii_digit()
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if b == b' ' && !inside_number {
+            out.push(&paragraph[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&paragraph[start..]);
+    out
 }
 
 /// How `text` fits the element's box: the size and the lines. It wraps onto the lines the box
@@ -545,7 +564,8 @@ mod tests {
 
     fn font() -> Font {
         let data = include_bytes!("../../templates/fonts/DejaVuSans.ttf").to_vec();
-        Font::new("DejaVuSans.ttf", data, &"0123456789".chars().collect()).unwrap()
+        let chars = "0123456789abcdefghijklmnopqrstuvwxyzC+ ";
+        Font::new("DejaVuSans.ttf", data, &chars.chars().collect()).unwrap()
     }
 
     #[test]
@@ -576,18 +596,27 @@ mod tests {
     #[test]
     fn text_wraps_onto_the_lines_its_box_allows_before_it_shrinks() {
         let f = font();
-        // Two words of six digits: too wide for 25 mm on one line at 12 pt, not on two; the
-        // box is tall enough for two lines of 12 pt.
+        // Two words: too wide for 25 mm on one line at 12 pt, not on two; the box is tall
+        // enough for two lines of 12 pt.
         let mut t = text(25.0, Fit::Shrink);
         t.rect.height = 12.0;
-        let (size, lines) = fit_text(&t, "123456 789012", &f).unwrap();
+        let (size, lines) = fit_text(&t, "abcdefg hijklmn", &f).unwrap();
         assert_eq!(
             (size, lines),
-            (12.0, vec!["123456".to_string(), "789012".to_string()])
+            (12.0, vec!["abcdefg".to_string(), "hijklmn".to_string()])
+        );
+        // A phone number is not broken at its spaces.
+        t.rect.height = 12.0;
+        t.rect.width = 30.0;
+        let (_, lines) = fit_text(&t, "Call +44 20 7946 0000", &f).unwrap();
+        assert!(
+            lines.iter().any(|l| l.contains("+44 20 7946 0000")),
+            "{lines:?}"
         );
         // One line of height only: it shrinks instead.
         t.rect.height = 6.0;
-        let (size, lines) = fit_text(&t, "123456 789012", &f).unwrap();
+        t.rect.width = 25.0;
+        let (size, lines) = fit_text(&t, "abcdefg hijklmn", &f).unwrap();
         assert!(size < 12.0 && lines.len() == 1, "{size} {lines:?}");
     }
 }

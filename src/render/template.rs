@@ -276,7 +276,7 @@ const FICTIONAL_NUMBERS: &[&str] = &[
 
 /// The shipped designs' values that only make sense for a demo: whose brand, help line and
 /// access numbers they are.
-const DEMO_KEYS: &[&str] = &["brand", "support", "access_numbers"];
+const DEMO_KEYS: &[&str] = &["brand", "support", "access_numbers", "portal"];
 
 impl Design {
     /// Values the cards would print that are demos: the shipped designs' own brand, support

@@ -206,6 +206,10 @@ fn welcome_cards_keep_cyrillic_greek_and_accents() {
         &[cm.path("out/B0001/backs.pdf").to_str().unwrap(), "-"],
     );
     assert!(backs.contains(&format!("Serial {}", rows[2]["serial"])));
+    // The welcome card leads to the account page (printed and as the QR), names the softphone,
+    // and prints numbers for reading.
+    assert!(backs.contains("https://account.example.com") && backs.contains("softphone"));
+    assert!(text.contains("Your numbers: +44 20 7946 0001"), "{text}");
     // One card per page, the page the card plus its bleed.
     let info = tool("pdfinfo", &[fronts.to_str().unwrap()]);
     assert!(info.contains("Pages:           3"), "{info}");

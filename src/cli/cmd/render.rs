@@ -381,7 +381,12 @@ fn fields(batch: &Batch, card: &Card) -> CardFields {
         } else {
             card.label.clone()
         },
-        numbers: card.numbers.join(", "),
+        numbers: card
+            .numbers
+            .iter()
+            .map(|n| crate::import::for_reading(n))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
