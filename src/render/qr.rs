@@ -719,20 +719,7 @@ impl Matrix {
         let mut next: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(self.width);
         let mut row_runs = Vec::with_capacity(self.width);
         for y in 0..self.width {
-            row_runs.clear();
-            let row = &self.dark[y * self.width..(y + 1) * self.width];
-            let mut x = 0;
-            while x < self.width {
-                if row[x] {
-                    let start = x;
-                    while x < self.width && row[x] {
-                        x += 1;
-                    }
-                    row_runs.push((start, x - start));
-                } else {
-                    x += 1;
-                }
-            }
+            self.row_runs(y, &mut row_runs);
             next.clear();
             let mut i = 0;
             for &(x, w) in &row_runs {
@@ -759,22 +746,30 @@ impl Matrix {
     /// Horizontal runs of dark modules: (column, row, length).
     pub fn runs(&self) -> Vec<(usize, usize, usize)> {
         let mut runs = Vec::new();
+        let mut row = Vec::new();
         for y in 0..self.width {
-            let row = &self.dark[y * self.width..(y + 1) * self.width];
-            let mut x = 0;
-            while x < self.width {
-                if row[x] {
-                    let start = x;
-                    while x < self.width && row[x] {
-                        x += 1;
-                    }
-                    runs.push((start, y, x - start));
-                } else {
-                    x += 1;
-                }
-            }
+            self.row_runs(y, &mut row);
+            runs.extend(row.iter().map(|&(x, len)| (x, y, len)));
         }
         runs
+    }
+
+    /// The runs of dark modules of row `y`: (column, length), left to right.
+    fn row_runs(&self, y: usize, out: &mut Vec<(usize, usize)>) {
+        out.clear();
+        let row = &self.dark[y * self.width..(y + 1) * self.width];
+        let mut x = 0;
+        while x < self.width {
+            if row[x] {
+                let start = x;
+                while x < self.width && row[x] {
+                    x += 1;
+                }
+                out.push((start, x - start));
+            } else {
+                x += 1;
+            }
+        }
     }
 
     /// Modules across, quiet zone included.
