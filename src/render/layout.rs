@@ -48,6 +48,9 @@ pub struct Sheet {
     pub scratch: Scratch,
 }
 
+/// The edge of the paper office printers cannot reach, in mm.
+pub const OFFICE_MARGIN: f64 = 4.0;
+
 /// How a design's scratch panel prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -198,7 +201,53 @@ impl Sheet {
                 self.columns, self.rows, self.page_width, self.page_height
             )));
         }
+        if self.press {
+            // A press sheet keeps every card's whole bleed: the guillotine cuts each card on
+            // its own (double cuts), and the bleed must be on the paper.
+            let b = card.bleed;
+            for (key, pitch, size, n) in [
+                ("pitch_x", self.pitch_x, card.width, self.columns),
+                ("pitch_y", self.pitch_y, card.height, self.rows),
+            ] {
+                if n > 1 && pitch + 1e-9 < size + 2.0 * b {
+                    return Err(err(format!(
+                        "{key} = {pitch}: a press sheet keeps every card's {b} mm bleed, so \
+                         neighbours need {} mm between them: make {key} at least {}",
+                        2.0 * b,
+                        size + 2.0 * b
+                    )));
+                }
+            }
+            if !page.contains(&first.grow(b, b)) || !page.contains(&last.grow(b, b)) {
+                return Err(err(format!(
+                    "the cards' {b} mm bleed runs off the page: move origin_x / origin_y in, or \
+                     use a larger page_width / page_height"
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// What an office printer may not print: cards closer than [`OFFICE_MARGIN`] mm to the
+    /// paper's edge (most cannot reach it). Empty for press sheets (the shop trims them).
+    pub fn warnings(&self, card: &CardGeometry) -> Vec<String> {
+        if self.press {
+            return Vec::new();
+        }
+        let right = self.page_width
+            - (self.origin_x + self.pitch_x * (self.columns - 1) as f64 + card.width);
+        let bottom = self.page_height
+            - (self.origin_y + self.pitch_y * (self.rows - 1) as f64 + card.height);
+        let closest = self.origin_x.min(self.origin_y).min(right).min(bottom);
+        if closest + 1e-9 < OFFICE_MARGIN && self.rows * self.columns > 1 {
+            vec![format!(
+                "warning: on {} the cards come within {closest:.2} mm of the paper's edge; most \
+                 office printers cannot print the outer {OFFICE_MARGIN} mm, so check a proof",
+                self.name
+            )]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The bleed each card may paint, horizontally and vertically.
@@ -358,6 +407,45 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_press_sheet_keeps_whole_bleeds_and_an_office_sheet_warns_near_the_edge() {
+        let c = CardGeometry::default();
+        let press = Sheet {
+            press: true,
+            ..a4()
+        };
+        // 55 mm rows leave 1.02 mm between cards: no room for two 3 mm bleeds.
+        let e = press.check(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("pitch_y = 55") && e.contains("at least 59.98"),
+            "{e}"
+        );
+        let off = Sheet {
+            pitch_y: 59.98,
+            origin_y: 1.0,
+            rows: 4,
+            ..press.clone()
+        };
+        assert!(
+            off.check(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("bleed runs off the page")
+        );
+        // The office A4 sheet is fine; one 3 mm from the edge is warned about.
+        assert!(a4().warnings(&c).is_empty());
+        let near = Sheet {
+            origin_y: 3.0,
+            ..a4()
+        };
+        near.check(&c).unwrap();
+        assert!(
+            near.warnings(&c)[0].contains("within 3.00 mm"),
+            "{:?}",
+            near.warnings(&c)
+        );
     }
 
     #[test]

@@ -413,7 +413,7 @@ pub fn render_cards(
         })
         .map(|c| fields(batch, c))
         .collect();
-    let mut lines = Vec::new();
+    let mut lines = sheet.warnings(&design.card);
     let skipped = cards.len() - printable.len();
     if skipped > 0 {
         lines.push(format!(
