@@ -375,6 +375,48 @@ pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String
     Err(problems)
 }
 
+/// What a print shop's preflight would flag in the design's images on press output: RGB or
+/// soft-masked (transparent) pixels, and resolution below 300 ppi at the printed size. They
+/// are printed as given; these lines say so.
+pub fn image_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
+    if !sheet.press {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (_, e) in design.front.iter().chain(&design.back) {
+        let Element::Image { rect, image } = e else {
+            continue;
+        };
+        let (name, bytes) = &design.images[*image];
+        let Ok(img) = Image::decode(bytes) else {
+            continue;
+        };
+        let ppi = f64::from(img.width) / (rect.width / 25.4);
+        let (rgb, mask) = match &img.data {
+            image::ImageData::Raw {
+                components, alpha, ..
+            } => (*components == 3, alpha.is_some()),
+            image::ImageData::Jpeg { components, .. } => (*components == 3, false),
+        };
+        if rgb {
+            out.push(format!(
+                "warning: image {name} is RGB: press output wants CMYK (the shop converts it)"
+            ));
+        }
+        if mask {
+            out.push(format!(
+                "warning: image {name} has transparency (a soft mask): flatten it for press"
+            ));
+        }
+        if ppi < 300.0 {
+            out.push(format!(
+                "warning: image {name} prints at {ppi:.0} ppi, below the 300 ppi press wants"
+            ));
+        }
+    }
+    out
+}
+
 /// Renders every card of the job into `target`.
 pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
     let fonts = load_fonts(job, &[])?;

@@ -414,6 +414,7 @@ pub fn render_cards(
         .map(|c| fields(batch, c))
         .collect();
     let mut lines = sheet.warnings(&design.card);
+    lines.extend(render::image_warnings(&design, &sheet));
     let skipped = cards.len() - printable.len();
     if skipped > 0 {
         lines.push(format!(
