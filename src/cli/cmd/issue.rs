@@ -129,16 +129,17 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     };
     let cards = plan_cards(requests, &code, password, &known, ledger.live_codes(&code)?)?;
-    super::render::check_layout(&args.layout, args.from.is_some())?;
     let next_id = ledger.next_batch_id()?;
     // Every card is laid out before anything is sent: none is provisioned that cannot print.
-    super::render::check_planned(
+    let probe = Batch {
+        currency: currency.clone(),
+        source: args.from.as_ref().map(|p| p.display().to_string()),
+        ..super::render::probe_batch(&next_id)
+    };
+    let design = super::render::check_planned(
         &args.layout,
-        args.from.as_deref(),
-        &next_id,
-        ledger.next_seq()?,
-        &currency,
-        &cards,
+        &probe,
+        &planned(&next_id, ledger.next_seq()?, args.active, &cards),
     )?;
     let out_dir = args.out.as_ref().map(|o| absolute(o));
     // Fail on settings before anything is recorded; nothing is sent yet.
@@ -151,11 +152,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         )?;
         let connection = global.connect(options.concurrency)?;
         // Demo values are refused for the real platform before any request.
-        let probe = Batch {
-            source: args.from.as_ref().map(|p| p.display().to_string()),
-            ..super::render::probe_batch(&next_id)
-        };
-        super::render::check_demo_values(&args.layout, &probe, Some(&connection.platform))?;
+        super::render::check_demo_values(&design, Some(&connection.platform))?;
         connection.check_login()?;
         Some(connection)
     };
@@ -205,6 +202,43 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     )
 }
 
+/// The planned cards as the ledger will hold them (serials from `first_seq`), drawn as if
+/// provisioned: what the dry run prints and what the layout check before sending lays out.
+fn planned(
+    batch_id: &str,
+    first_seq: u64,
+    active: bool,
+    cards: &[crate::ledger::NewCard],
+) -> Vec<Card> {
+    cards
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Card {
+            id: 0,
+            batch_id: batch_id.to_string(),
+            seq: first_seq + i as u64,
+            serial: crate::codes::serial(first_seq + i as u64),
+            customer: c.customer.clone(),
+            password: c.password.clone(),
+            value: c.value,
+            tariff: c.tariff,
+            numbers: c.numbers.clone(),
+            label: c.label.clone(),
+            generated: c.generated,
+            progress: Steps::default(),
+            state: if active {
+                CardState::Active
+            } else {
+                CardState::Ready
+            },
+            failure: None,
+            block_reason: None,
+            topups: Decimal::ZERO,
+            pending_password: None,
+        })
+        .collect()
+}
+
 fn absolute(path: &std::path::Path) -> PathBuf {
     std::env::current_dir()
         .map(|c| c.join(path))
@@ -242,34 +276,7 @@ fn dry_run(
         sheet: new.sheet,
         platform: None,
     };
-    let cards: Vec<Card> = cards
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| Card {
-            id: 0,
-            batch_id: id.clone(),
-            seq: first_seq + i as u64,
-            serial: crate::codes::serial(first_seq + i as u64),
-            customer: c.customer,
-            password: c.password,
-            value: c.value,
-            tariff: c.tariff,
-            numbers: c.numbers,
-            label: c.label,
-            generated: c.generated,
-            progress: Steps::default(),
-            // Drawn as if provisioned, so the proof shows every card.
-            state: if new.active {
-                CardState::Active
-            } else {
-                CardState::Ready
-            },
-            failure: None,
-            block_reason: None,
-            topups: Decimal::ZERO,
-            pending_password: None,
-        })
-        .collect();
+    let cards = planned(&id, first_seq, new.active, &cards);
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;
     for line in
         super::render::render_cards(&batch, &cards, layout, printing, &batch.out_dir, "cards")?

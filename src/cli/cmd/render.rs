@@ -266,48 +266,19 @@ pub fn probe_batch(id: &str) -> Batch {
     }
 }
 
-/// Checks that a layout loads for a batch-to-be (before anything is recorded or sent).
-pub fn check_layout(layout: &Layout, imported: bool) -> Result<(), Error> {
-    let probe = Batch {
-        source: imported.then(String::new),
-        ..probe_batch("")
-    };
-    load(layout, &probe).map(|_| ())
-}
-
 /// Lays out every planned card of a batch-to-be with its design and sheet, before anything is
 /// recorded or sent: a text that cannot fit (after wrapping and shrinking), a character the
 /// font lacks or a QR too dense is an input error naming the card (or the customer file's
 /// row) and the element.
-#[allow(clippy::too_many_arguments)]
+/// Returns the design, for the checks that follow.
 pub fn check_planned(
     layout: &Layout,
-    source: Option<&std::path::Path>,
-    batch_id: &str,
-    first_seq: u64,
-    currency: &str,
-    cards: &[crate::ledger::NewCard],
-) -> Result<(), Error> {
-    let probe = Batch {
-        currency: currency.to_string(),
-        source: source.map(|p| p.display().to_string()),
-        ..probe_batch(batch_id)
-    };
-    let (design, sheet) = load(layout, &probe)?;
-    let printable: Vec<CardFields> = cards
-        .iter()
-        .enumerate()
-        .map(|(i, c)| CardFields {
-            serial: crate::codes::serial(first_seq + i as u64),
-            code: c.customer.clone(),
-            password: c.password.expose().to_string(),
-            value: format!("{:.2}", c.value),
-            currency: currency.to_string(),
-            batch: batch_id.to_string(),
-            label: c.label.clone(),
-            numbers: c.numbers.join(", "),
-        })
-        .collect();
+    batch: &Batch,
+    cards: &[Card],
+) -> Result<render::Design, Error> {
+    let (design, sheet) = load(layout, batch)?;
+    // The very fields the cards will print with.
+    let printable: Vec<CardFields> = cards.iter().map(|c| fields(batch, c)).collect();
     let job = Job {
         design: &design,
         sheet: &sheet,
@@ -318,12 +289,13 @@ pub fn check_planned(
         cards: &printable,
     };
     render::check_cards(&job, usize::MAX).map_err(|problems| {
+        let source = batch.source.as_deref();
         // One line a problem; a shared value (a brand too long) fails every card alike.
         let mut lines: Vec<(String, String, usize)> = Vec::new();
         for (i, why) in problems {
             let what = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
             let at = match source {
-                Some(file) => format!("{} data row {}", file.display(), i + 1),
+                Some(file) => format!("{file} data row {}", i + 1),
                 None => format!("card {}", printable[i].serial),
             };
             match lines.iter_mut().find(|(_, w, _)| w == what) {
@@ -340,21 +312,20 @@ pub fn check_planned(
             })
             .collect();
         Error::Unprintable(text.join("\n  "))
-    })
+    })?;
+    Ok(design)
 }
 
 /// Refuses to print demo values (the shipped designs' own brand, support line and numbers, an
 /// example.com address, a fictional number) on cards for the real platform, naming the
 /// `[values]` keys to set.
 pub fn check_demo_values(
-    layout: &Layout,
-    batch: &Batch,
+    design: &render::Design,
     platform: Option<&crate::ledger::Platform>,
 ) -> Result<(), Error> {
     if !platform.is_some_and(crate::ledger::Platform::is_real) {
         return Ok(());
     }
-    let (design, _) = load(layout, batch)?;
     let demo = design.demo_values();
     if demo.is_empty() {
         return Ok(());
@@ -401,8 +372,8 @@ pub fn render_cards(
     dir: &std::path::Path,
     stem: &str,
 ) -> Result<Vec<String>, Error> {
-    check_demo_values(layout, batch, batch.platform.as_ref())?;
     let (design, sheet) = load(layout, batch)?;
+    check_demo_values(&design, batch.platform.as_ref())?;
     let printable: Vec<CardFields> = cards
         .iter()
         .filter(|c| {
