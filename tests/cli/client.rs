@@ -1,6 +1,5 @@
 //! Every command of the client against the sandbox on 127.0.0.1:0: success and each failure.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use cardmint::api::{ApiError, CallQuery, Direction, Refusal};
@@ -10,10 +9,6 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 
 use crate::support::*;
-
-fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
 
 fn refusal<T: std::fmt::Debug>(r: Result<T, ApiError>) -> Refusal {
     match r {

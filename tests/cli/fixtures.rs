@@ -1,18 +1,13 @@
 //! The client's parser against the platform's own sample answers (`tests/fixtures/`).
 
-use std::str::FromStr;
-
 use cardmint::api::answer;
 use cardmint::api::{ApiError, Command, Refusal, UnknownCause};
-use rust_decimal::Decimal;
+
+use crate::support::dec;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
 }
 
 fn refusal(result: Result<impl std::fmt::Debug, ApiError>) -> Refusal {

@@ -1,7 +1,6 @@
 //! The life of issued cards against a sandbox with faults on: activate and block ranges, top-ups
 //! exactly once, status totals, call records over several pages, the audit.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -23,10 +22,6 @@ fn faulty(seed: &str, kinds: &str, rate: &str) -> SandboxProcess {
         "--seed",
         seed,
     ])
-}
-
-fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
 }
 
 #[test]

@@ -165,10 +165,6 @@ fn credits(base: &str) -> std::collections::HashMap<String, Vec<rust_decimal::De
         .collect()
 }
 
-fn dec(s: &str) -> rust_decimal::Decimal {
-    s.parse().unwrap()
-}
-
 const FAST: &[&str] = &["--rate", "400", "--concurrency", "8"];
 
 fn with(args: &[&str], more: &[&str]) -> Vec<String> {

@@ -55,6 +55,11 @@ pub fn client(sandbox: &Sandbox) -> Client {
     client_with(&sandbox.url(), credentials(), Duration::from_secs(10))
 }
 
+/// A decimal from its text (test data is always valid).
+pub fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap()
+}
+
 pub fn secret(s: &str) -> Secret {
     Secret::new(s)
 }
