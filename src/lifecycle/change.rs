@@ -87,7 +87,7 @@ fn change_step(
         }
         let before = match before(ctx, &job.card) {
             Ok(b) => b,
-            Err(f) => return f.outcome_step(),
+            Err(f) => return Step::Finished(f.outcome()),
         };
         let snapshot = job.card.clone();
         match ctx.change(&mut job.card, kind.clone(), before, |c| send(c, &snapshot)) {
@@ -102,16 +102,6 @@ fn change_step(
             }
             Sent::Stopped => return Step::Finished(Outcome::Stopped),
         }
-    }
-}
-
-trait OutcomeStep {
-    fn outcome_step(self) -> Step;
-}
-
-impl OutcomeStep for Failure {
-    fn outcome_step(self) -> Step {
-        Step::Finished(self.outcome())
     }
 }
 
