@@ -1,4 +1,4 @@
-//! Rendering benchmark (not a test): the retail design, A4 10-up, duplex, a QR on every card.
+//! Rendering benchmark (not a test): the retail design, A4 10-up (Avery C32011), duplex, a QR on every card.
 //!
 //! For 1,000, 10,000 and 100,000 cards: wall time, peak memory (VmHWM, each size in a fresh
 //! process so peaks do not carry over), and bytes per card.
@@ -22,7 +22,7 @@ fn peak_kib() -> u64 {
 
 fn one(count: usize) {
     let design = render::load_design("retail", &Default::default()).unwrap();
-    let sheet = render::load_sheet("a4-10up", &design.card).unwrap();
+    let sheet = render::load_sheet_for("avery-c32011", &design).unwrap();
     let cards: Vec<_> = (0..count)
         .map(|i| render::CardFields {
             serial: cardmint::codes::serial(i as u64 + 1),

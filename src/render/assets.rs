@@ -15,12 +15,16 @@ pub const DESIGNS: &[(&str, &str)] = &[
 /// (name, TOML) of the shipped sheet layouts.
 pub const SHEETS: &[(&str, &str)] = &[
     (
-        "a4-10up",
-        include_str!("../../templates/sheets/a4-10up.toml"),
+        "avery-c32011",
+        include_str!("../../templates/sheets/avery-c32011.toml"),
     ),
     (
-        "letter-10up",
-        include_str!("../../templates/sheets/letter-10up.toml"),
+        "avery-c32015",
+        include_str!("../../templates/sheets/avery-c32015.toml"),
+    ),
+    (
+        "letter-8up",
+        include_str!("../../templates/sheets/letter-8up.toml"),
     ),
     ("cr80", include_str!("../../templates/sheets/cr80.toml")),
     (
@@ -28,6 +32,12 @@ pub const SHEETS: &[(&str, &str)] = &[
         include_str!("../../templates/sheets/sra3-21up.toml"),
     ),
 ];
+
+/// Names of shipped sheets that were renamed, as batches recorded before may name them: (old,
+/// new). The old A4 10-up grid is the product it approximated; the old Letter 10-up grid could
+/// not carry marks on its column cuts (its margins were 3.71 mm), so it became an 8-up.
+pub const RENAMED_SHEETS: &[(&str, &str)] =
+    &[("a4-10up", "avery-c32011"), ("letter-10up", "letter-8up")];
 
 const FONTS: &[(&str, &[u8])] = &[
     (
@@ -67,6 +77,10 @@ pub fn find(kind: &str, name: &str, shipped: &[(&str, &str)]) -> Result<Source, 
             dir: path.parent().map(Path::to_path_buf),
         });
     }
+    let name = RENAMED_SHEETS
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map_or(name, |(_, new)| new);
     shipped
         .iter()
         .find(|(n, _)| *n == name)

@@ -46,7 +46,15 @@ pub struct Sheet {
     pub output_condition: String,
     /// How the scratch panel prints unless the command line says otherwise.
     pub scratch: Scratch,
+    /// The stock's own cards as its maker cuts them (width, height in mm), where they differ
+    /// from the design's: the origin and pitch are the stock's, and the design is centred on
+    /// each of its cards. `None`: the design's card.
+    pub stock: Option<(f64, f64)>,
 }
+
+/// How far a design's card may differ from the stock's cards it is printed on, in mm per
+/// dimension (ID-1 artwork on 85 x 54 mm business-card stock differs by 0.6 mm).
+pub const STOCK_TOLERANCE: f64 = 1.0;
 
 /// The edge of the paper office printers cannot reach, in mm.
 pub const OFFICE_MARGIN: f64 = 4.0;
@@ -160,6 +168,27 @@ impl Sheet {
         self.rows * self.columns
     }
 
+    /// The size of one card of the stock (the design's card unless the stock's differ).
+    pub fn cell(&self, card: &CardGeometry) -> (f64, f64) {
+        self.stock.unwrap_or((card.width, card.height))
+    }
+
+    /// How much of the design's card the stock's cut takes off each side (x, y), in mm: the
+    /// design is centred on a smaller stock card. Content must keep clear of it.
+    pub fn cut_off(&self, card: &CardGeometry) -> (f64, f64) {
+        let (w, h) = self.cell(card);
+        (
+            ((card.width - w) / 2.0).max(0.0),
+            ((card.height - h) / 2.0).max(0.0),
+        )
+    }
+
+    /// The top-left corner of the design's trim box in the stock cell at (x, y).
+    fn centred(&self, card: &CardGeometry, x: f64, y: f64) -> (f64, f64) {
+        let (w, h) = self.cell(card);
+        (x + (w - card.width) / 2.0, y + (h - card.height) / 2.0)
+    }
+
     /// Checks that the grid fits the page and cards do not overlap.
     pub fn check(&self, card: &CardGeometry) -> Result<(), LayoutError> {
         let err = |reason: String| LayoutError::Sheet {
@@ -169,12 +198,33 @@ impl Sheet {
         if self.rows == 0 || self.columns == 0 {
             return Err(err("rows and columns must be at least 1".into()));
         }
-        if (self.columns > 1 && self.pitch_x + 1e-9 < card.width)
-            || (self.rows > 1 && self.pitch_y + 1e-9 < card.height)
+        let (cell_w, cell_h) = self.cell(card);
+        if let Some((w, h)) = self.stock {
+            for (key, stock, design) in [
+                ("card_width", w, card.width),
+                ("card_height", h, card.height),
+            ] {
+                if (stock - design).abs() > STOCK_TOLERANCE + 1e-9 {
+                    let effect = if stock < design {
+                        "the cut would run through the artwork"
+                    } else {
+                        "the artwork would leave a blank border"
+                    };
+                    return Err(err(format!(
+                        "{key} = {stock}: the stock's cards differ from the design's \
+                         ({design} mm) by more than {STOCK_TOLERANCE} mm, so {effect}: use \
+                         stock made for {} x {} mm cards",
+                        card.width, card.height
+                    )));
+                }
+            }
+        }
+        if (self.columns > 1 && self.pitch_x + 1e-9 < cell_w)
+            || (self.rows > 1 && self.pitch_y + 1e-9 < cell_h)
         {
             return Err(err(format!(
                 "pitch {} x {} mm is smaller than the card ({} x {} mm): cards would overlap",
-                self.pitch_x, self.pitch_y, card.width, card.height
+                self.pitch_x, self.pitch_y, cell_w, cell_h
             )));
         }
         let page = Rect {
@@ -186,14 +236,14 @@ impl Sheet {
         let last = Rect {
             x: self.origin_x + self.pitch_x * (self.columns - 1) as f64,
             y: self.origin_y + self.pitch_y * (self.rows - 1) as f64,
-            width: card.width,
-            height: card.height,
+            width: cell_w,
+            height: cell_h,
         };
         let first = Rect {
             x: self.origin_x,
             y: self.origin_y,
-            width: card.width,
-            height: card.height,
+            width: cell_w,
+            height: cell_h,
         };
         if !page.contains(&first) || !page.contains(&last) {
             return Err(err(format!(
@@ -234,10 +284,11 @@ impl Sheet {
         if self.press {
             return Vec::new();
         }
-        let right = self.page_width
-            - (self.origin_x + self.pitch_x * (self.columns - 1) as f64 + card.width);
-        let bottom = self.page_height
-            - (self.origin_y + self.pitch_y * (self.rows - 1) as f64 + card.height);
+        let (cell_w, cell_h) = self.cell(card);
+        let right =
+            self.page_width - (self.origin_x + self.pitch_x * (self.columns - 1) as f64 + cell_w);
+        let bottom =
+            self.page_height - (self.origin_y + self.pitch_y * (self.rows - 1) as f64 + cell_h);
         let closest = self.origin_x.min(self.origin_y).min(right).min(bottom);
         if closest + 1e-9 < OFFICE_MARGIN && self.rows * self.columns > 1 {
             vec![format!(
@@ -285,12 +336,12 @@ impl Sheet {
     /// Where the front of the card in `slot` goes (row-major, left to right, top to bottom).
     pub fn front(&self, card: &CardGeometry, slot: usize, offsets: &Offsets) -> Placement {
         let (row, col) = (slot / self.columns, slot % self.columns);
-        self.placement(
+        let (x, y) = self.centred(
             card,
-            slot,
-            self.origin_x + self.pitch_x * col as f64 + offsets.front_x,
-            self.origin_y + self.pitch_y * row as f64 + offsets.front_y,
-        )
+            self.origin_x + self.pitch_x * col as f64,
+            self.origin_y + self.pitch_y * row as f64,
+        );
+        self.placement(card, slot, x + offsets.front_x, y + offsets.front_y)
     }
 
     /// Where the back of the card in `slot` goes, so that it lands behind its own front.
@@ -302,8 +353,11 @@ impl Sheet {
         offsets: &Offsets,
     ) -> Placement {
         let (row, col) = (slot / self.columns, slot % self.columns);
-        let x = self.origin_x + self.pitch_x * col as f64;
-        let y = self.origin_y + self.pitch_y * row as f64;
+        let (x, y) = self.centred(
+            card,
+            self.origin_x + self.pitch_x * col as f64,
+            self.origin_y + self.pitch_y * row as f64,
+        );
         let (x, y) = match duplex {
             Duplex::Long | Duplex::None => (self.page_width - x - card.width, y),
             Duplex::Short => (x, self.page_height - y - card.height),
@@ -402,6 +456,7 @@ mod tests {
             press: false,
             output_condition: "FOGRA39".into(),
             scratch: Scratch::Sticker,
+            stock: None,
         }
     }
 
@@ -534,6 +589,47 @@ mod tests {
         let tl = placements[0].trim;
         assert!(marks.iter().any(|m| m.y1 == tl.y && m.x2 < tl.x));
         assert!(marks.iter().any(|m| m.x1 == tl.x && m.y2 < tl.y));
+    }
+
+    #[test]
+    fn id1_artwork_is_centred_on_smaller_stock_whose_rows_share_their_cut_lines() {
+        // Avery C32011: 85 x 54 mm cards, 15 / 13.5 mm margins, pitch 95 x 54 mm.
+        let s = Sheet {
+            origin_x: 15.0,
+            origin_y: 13.5,
+            pitch_x: 95.0,
+            pitch_y: 54.0,
+            crop_marks: false,
+            stock: Some((85.0, 54.0)),
+            ..a4()
+        };
+        let c = CardGeometry::default();
+        s.check(&c).unwrap();
+        assert!(s.warnings(&c).is_empty());
+        let f = s.front(&c, 3, &Offsets::default()); // row 1, column 1
+        assert!(close(f.trim.x, 15.0 + 95.0 - 0.3), "{f:?}");
+        assert!(close(f.trim.y, 13.5 + 54.0 + 0.01), "{f:?}");
+        // Rows abut: the bleed stops at the shared cut; columns keep 3 mm.
+        let (bx, by) = s.bleed(&c);
+        assert!(close(bx, 3.0) && close(by, 0.01), "{bx} {by}");
+        let (cx, cy) = s.cut_off(&c);
+        assert!(close(cx, 0.3) && close(cy, 0.0));
+        // Backs land behind their fronts on the stock's cards.
+        let b = s.back(&c, 3, Duplex::Long, &Offsets::default());
+        assert!(close(b.trim.x, s.front(&c, 2, &Offsets::default()).trim.x));
+        // Business cards of 88.9 x 50.8 mm would cut through ID-1 artwork.
+        let us = Sheet {
+            stock: Some((88.9, 50.8)),
+            pitch_x: 95.0,
+            pitch_y: 50.8,
+            origin_y: 20.0,
+            ..s.clone()
+        };
+        let e = us.check(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("card_width = 88.9") && e.contains("blank border"),
+            "{e}"
+        );
     }
 
     #[test]

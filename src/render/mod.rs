@@ -15,7 +15,7 @@ pub mod template;
 
 pub use draw::CardFields;
 pub use layout::{Duplex, Offsets, Scratch, Sheet};
-pub use template::{Design, TemplateError, load_design, load_sheet};
+pub use template::{Design, TemplateError, load_design, load_sheet, load_sheet_for};
 
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;

@@ -873,6 +873,10 @@ struct RawSheet {
     /// code) or `sticker` (office stock: an outline where a scratch-off sticker goes); by
     /// default a plate on press output and a sticker on office sheets.
     scratch: Option<Scratch>,
+    /// The stock's cards as its maker cuts them, where they differ from the design's card:
+    /// origin and pitch are then the stock's published ones.
+    card_width: Option<f64>,
+    card_height: Option<f64>,
 }
 
 /// Loads a sheet layout by name or path and fits it to `card`.
@@ -907,6 +911,7 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
                 .clone()
                 .unwrap_or_else(|| "FOGRA39".into()),
             scratch: raw.scratch.unwrap_or(Scratch::Plate),
+            stock: None,
         }
     } else {
         let need = |v: Option<f64>, field: &str| {
@@ -935,9 +940,53 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
             } else {
                 Scratch::Sticker
             }),
+            stock: match (raw.card_width, raw.card_height) {
+                (None, None) => None,
+                (w, h) => Some((w.unwrap_or(card.width), h.unwrap_or(card.height))),
+            },
         }
     };
     sheet.check(card).map_err(|e| fail(e.to_string()))?;
+    Ok(sheet)
+}
+
+/// Loads a sheet layout for `design`: its geometry checked against the design's card, and the
+/// design's content checked against the stock's cut (text, codes, images and the panel stay
+/// on the stock's card when it is smaller than the design's).
+pub fn load_sheet_for(name: &str, design: &Design) -> Result<Sheet, TemplateError> {
+    let sheet = load_sheet(name, &design.card)?;
+    let (cx, cy) = sheet.cut_off(&design.card);
+    if cx == 0.0 && cy == 0.0 {
+        return Ok(sheet);
+    }
+    let c = &design.card;
+    let keep = Rect {
+        x: cx,
+        y: cy,
+        width: c.width - 2.0 * cx,
+        height: c.height - 2.0 * cy,
+    };
+    for elements in [&design.front, &design.back] {
+        for (label, e) in elements {
+            if matches!(e, Element::Rect { .. }) {
+                continue; // backgrounds and frames may run into the cut like into the bleed
+            }
+            if !keep.contains(&element_rect(e)) {
+                return Err(TemplateError {
+                    file: design.source.clone(),
+                    element: Some(label.clone()),
+                    reason: format!(
+                        "it reaches into what the stock of {} cuts off the card's edges \
+                         ({cx:.2} mm left and right, {cy:.2} mm top and bottom): keep it inside \
+                         x {cx:.2}..{:.2}, y {cy:.2}..{:.2}, or choose another sheet",
+                        sheet.name,
+                        keep.right(),
+                        keep.bottom()
+                    ),
+                });
+            }
+        }
+    }
     Ok(sheet)
 }
 
@@ -987,9 +1036,36 @@ mod tests {
         for (name, _) in assets::DESIGNS {
             let d = load_design(name, &BTreeMap::new()).unwrap();
             for (sheet, _) in assets::SHEETS {
-                load_sheet(sheet, &d.card).unwrap();
+                load_sheet_for(sheet, &d).unwrap();
             }
         }
+        // Batches recorded before the sheets were named after their stock still render.
+        let old = load_sheet("a4-10up", &CardGeometry::default()).unwrap();
+        assert!(old.name.contains("C32011"), "{}", old.name);
+    }
+
+    #[test]
+    fn content_must_stay_off_the_strip_the_stock_cuts_off() {
+        let d = design(
+            r#"
+kind = "welcome"
+[[front]]
+type = "text"
+text = "edge to edge"
+x = 0.1
+y = 10
+width = 85.4
+height = 5
+size = 8
+"#,
+        )
+        .unwrap();
+        let e = load_sheet_for("avery-c32011", &d).unwrap_err().to_string();
+        assert!(
+            e.contains("t.toml: front element 1") && e.contains("x 0.30..85.30"),
+            "{e}"
+        );
+        load_sheet_for("letter-8up", &d).unwrap();
     }
 
     #[test]

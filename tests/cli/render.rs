@@ -346,7 +346,7 @@ fn preview_proof_and_template_errors() {
             "--template",
             "welcome",
             "--sheet",
-            "letter-10up",
+            "letter-8up",
             "--out",
             "p.pdf",
         ],
@@ -383,7 +383,9 @@ fn preview_proof_and_template_errors() {
         &[cm.path("out/B0001/proof.pdf").to_str().unwrap(), "-"],
     );
     assert!(
-        proof.contains("PROOF A4 10-up front offsets x 0.50 y 0.00 mm"),
+        proof.contains(
+            "PROOF Avery C32011 (A4, 10 business cards 85 x 54 mm) front offsets x 0.50 y 0.00 mm"
+        ),
         "{proof}"
     );
     let bad = "kind = \"retail\"\n[[back]]\ntype = \"text\"\ntext = \"{code}\"\nx = 5\ny = 5\nwidth = 40\nheight = 6\nsize = 9\n";

@@ -238,11 +238,21 @@ fn office_sheets_print_a_sticker_outline_and_registration_marks_on_every_plate()
     let cm = Cardmint::new();
     cm.expect(
         0,
-        &["--sandbox", "issue", "--count", "3", "--value", "5", "-q"],
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "3",
+            "--value",
+            "5",
+            "--sheet",
+            "letter-8up",
+            "-q",
+        ],
     );
     let plates = separations(&cm.path("out/B0001/cards.pdf"), cm.dir.path(), 150);
-    // The A4 sheet's first crop mark: left of the first card's top edge, outside the bleed.
-    let sheet = cardmint::render::load_sheet("a4-10up", &Default::default()).unwrap();
+    // The Letter sheet's first crop mark: left of the first card's top edge, outside the bleed.
+    let sheet = cardmint::render::load_sheet("letter-8up", &Default::default()).unwrap();
     let mark = [sheet.origin_x - 8.0, sheet.origin_y - 0.3, 4.0, 0.6];
     for page in [1, 2] {
         let p = plates(page);

@@ -12,7 +12,7 @@ use crate::render::{self, Job, Target};
 /// included), to check a design before a batch uses it. Nothing is sent or recorded.
 ///
 /// Example:
-///   cardmint preview --template templates/cards/retail.toml --sheet a4-10up --out preview.pdf
+///   cardmint preview --template templates/cards/retail.toml --sheet avery-c32015 --out preview.pdf
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -29,9 +29,12 @@ pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
     let mut values = config::render_settings(&ProcessEnv)?.values;
     values.extend(args.layout.set.iter().cloned());
     let design = render::load_design(args.layout.template.as_deref().unwrap_or("retail"), &values)?;
-    let sheet = render::load_sheet(
-        args.layout.sheet.as_deref().unwrap_or("a4-10up"),
-        &design.card,
+    let sheet = render::load_sheet_for(
+        args.layout
+            .sheet
+            .as_deref()
+            .unwrap_or(super::render::DEFAULT_SHEET),
+        &design,
     )?;
     let cards = render::sample_cards(sheet.per_sheet());
     let job = Job {

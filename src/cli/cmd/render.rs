@@ -17,7 +17,8 @@ pub struct Layout {
     /// Card design: retail, welcome, or a path to a .toml design
     #[arg(long, value_name = "T")]
     pub template: Option<String>,
-    /// Sheet layout: a4-10up, letter-10up, cr80, or a path to a .toml layout
+    /// Sheet layout: avery-c32011 (the default), avery-c32015, letter-8up, cr80, sra3-21up,
+    /// or a path to a .toml layout
     #[arg(long, value_name = "S")]
     pub sheet: Option<String>,
     /// Set a template value (brand, access_numbers, support, ...); repeatable
@@ -25,7 +26,8 @@ pub struct Layout {
     pub set: Vec<(String, String)>,
     /// The scratch panel: plate (press: a spot-colour plate over the code, painted last and
     /// overprinting), sticker (office stock: an outline where a sticker goes, the code plain)
-    /// or none; default: the sheet's (plate for cr80, sticker for the office sheets)
+    /// or none; default: the sheet's (plate for the press sheets cr80 and sra3-21up, sticker
+    /// for the office sheets)
     #[arg(long, value_enum, value_name = "HOW")]
     pub scratch: Option<Scratch>,
 }
@@ -242,10 +244,13 @@ fn load(layout: &Layout, batch: &Batch) -> Result<(render::Design, render::Sheet
         .sheet
         .as_deref()
         .or(batch.sheet.as_deref())
-        .unwrap_or("a4-10up");
-    let sheet = render::load_sheet(sheet_name, &design.card)?;
+        .unwrap_or(DEFAULT_SHEET);
+    let sheet = render::load_sheet_for(sheet_name, &design)?;
     Ok((design, sheet))
 }
+
+/// The sheet a batch prints on unless it names one: A4 pre-cut card stock.
+pub const DEFAULT_SHEET: &str = "avery-c32011";
 
 /// A batch-to-be with id `id`, as far as choosing its design needs.
 pub fn probe_batch(id: &str) -> Batch {
