@@ -1,5 +1,7 @@
 //! Artwork: PNG (decoded, re-compressed, alpha as a soft mask) and JPEG (passed through as
-//! DCT data; only its header is read).
+//! DCT data; only its header is read), and their conversion for press output.
+
+use super::template::rgb_to_cmyk;
 
 /// An image ready for a PDF image XObject.
 #[derive(Debug, Clone)]
@@ -11,7 +13,8 @@ pub struct Image {
 
 #[derive(Debug, Clone)]
 pub enum ImageData {
-    /// 8-bit samples: 1 (gray) or 3 (RGB) per pixel, and an optional 8-bit alpha plane.
+    /// 8-bit samples: 1 (gray), 3 (RGB) or 4 (CMYK, made for press output) per pixel, and an
+    /// optional 8-bit alpha plane.
     Raw {
         samples: Vec<u8>,
         components: u8,
@@ -30,6 +33,67 @@ impl Image {
         } else {
             Err("not a PNG or JPEG file".into())
         }
+    }
+}
+
+impl Image {
+    /// The image as press output prints it: gray stays gray, RGB becomes CMYK by the naive rule
+    /// ([`rgb_to_cmyk`]), and transparency is flattened onto `backdrop`, the CMYK of what lies
+    /// beneath (press output has no soft masks). An RGB JPEG is refused: cardmint does not
+    /// decode JPEG data, so it cannot convert it.
+    pub fn for_press(&self, backdrop: [f32; 4]) -> Result<Image, String> {
+        let (samples, components, alpha) = match &self.data {
+            ImageData::Jpeg { components: 3, .. } => {
+                return Err(
+                    "is an RGB JPEG: press output takes CMYK or gray JPEGs (convert it), \
+                            or a PNG, which cardmint converts"
+                        .into(),
+                );
+            }
+            ImageData::Jpeg { .. } => return Ok(self.clone()),
+            ImageData::Raw {
+                components: 1,
+                alpha: None,
+                ..
+            } => return Ok(self.clone()),
+            ImageData::Raw {
+                samples,
+                components,
+                alpha,
+            } => (samples, *components as usize, alpha),
+        };
+        let pixels = (self.width as usize) * (self.height as usize);
+        let mut cmyk = Vec::with_capacity(pixels * 4);
+        for i in 0..pixels {
+            let px = &samples[i * components..(i + 1) * components];
+            let ink = match px {
+                [g] => [0.0, 0.0, 0.0, 1.0 - f32::from(*g) / 255.0],
+                [r, g, b] => rgb_to_cmyk(
+                    f32::from(*r) / 255.0,
+                    f32::from(*g) / 255.0,
+                    f32::from(*b) / 255.0,
+                ),
+                _ => [
+                    f32::from(px[0]) / 255.0,
+                    f32::from(px[1]) / 255.0,
+                    f32::from(px[2]) / 255.0,
+                    f32::from(px[3]) / 255.0,
+                ],
+            };
+            let a = alpha.as_ref().map_or(1.0, |a| f32::from(a[i]) / 255.0);
+            for (c, under) in ink.iter().zip(backdrop) {
+                cmyk.push(((a * c + (1.0 - a) * under) * 255.0).round() as u8);
+            }
+        }
+        Ok(Image {
+            width: self.width,
+            height: self.height,
+            data: ImageData::Raw {
+                samples: cmyk,
+                components: 4,
+                alpha: None,
+            },
+        })
     }
 }
 
@@ -127,6 +191,52 @@ mod tests {
         assert_eq!(components, 3);
         assert_eq!(samples.len(), 96 * 96 * 3);
         assert_eq!(alpha.unwrap()[0], 0, "the corner is transparent");
+    }
+
+    #[test]
+    fn press_images_are_cmyk_with_their_transparency_flattened_onto_the_backdrop() {
+        let img = Image {
+            width: 3,
+            height: 1,
+            data: ImageData::Raw {
+                // Red, opaque; white, half transparent; black, fully transparent.
+                samples: vec![255, 0, 0, 255, 255, 255, 0, 0, 0],
+                components: 3,
+                alpha: Some(vec![255, 128, 0]),
+            },
+        };
+        let navy = [0.67, 0.39, 0.0, 0.66];
+        let p = img.for_press(navy).unwrap();
+        let ImageData::Raw {
+            samples,
+            components: 4,
+            alpha: None,
+        } = p.data
+        else {
+            panic!("{p:?}")
+        };
+        assert_eq!(&samples[0..4], &[0, 255, 255, 0], "red is M + Y");
+        // Half white over navy: half the navy's inks.
+        let half = |v: f32| (0.4980 * v * 255.0).round() as u8;
+        assert_eq!(
+            &samples[4..8],
+            &[half(0.67), half(0.39), 0, half(0.66)],
+            "{samples:?}"
+        );
+        assert_eq!(
+            &samples[8..12],
+            &[171, 99, 0, 168],
+            "the backdrop shows through"
+        );
+        let jpeg = Image {
+            width: 1,
+            height: 1,
+            data: ImageData::Jpeg {
+                bytes: Vec::new(),
+                components: 3,
+            },
+        };
+        assert!(jpeg.for_press([0.0; 4]).unwrap_err().contains("RGB JPEG"));
     }
 
     #[test]

@@ -375,14 +375,35 @@ pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String
     Err(problems)
 }
 
-/// What a print shop's preflight would flag in the design's images on press output: RGB or
-/// soft-masked (transparent) pixels, and resolution below 300 ppi at the printed size. They
-/// are printed as given; these lines say so.
-pub fn image_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
+/// What a print shop's preflight would flag in a design on press output, and what press output
+/// does about it: RGB colours and images are converted by the naive rule, transparent images
+/// flattened onto the colour beneath; images below 300 ppi at their printed size print as they
+/// are. One line each.
+pub fn press_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
     if !sheet.press {
         return Vec::new();
     }
     let mut out = Vec::new();
+    for (side, elements) in [("front", &design.front), ("back", &design.back)] {
+        for (label, e) in elements {
+            let colours = match e {
+                Element::Text(t) => vec![t.color],
+                Element::Rect { fill, stroke, .. } => fill.iter().chain(stroke).copied().collect(),
+                Element::Qr { color, .. } => vec![*color],
+                _ => Vec::new(),
+            };
+            if let Some(rgb) = colours
+                .iter()
+                .find(|c| matches!(c, template::Colour::Rgb(_)))
+            {
+                let [c, m, y, k] = rgb.to_cmyk().map(|v| (v * 100.0).round());
+                out.push(format!(
+                    "warning: {side} {label} is RGB: press output prints it as cmyk({c}, {m}, \
+                     {y}, {k}) by the naive rule; give cmyk(...) in the design to choose the inks"
+                ));
+            }
+        }
+    }
     for (_, e) in design.front.iter().chain(&design.back) {
         let Element::Image { rect, image } = e else {
             continue;
@@ -400,12 +421,14 @@ pub fn image_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
         };
         if rgb {
             out.push(format!(
-                "warning: image {name} is RGB: press output wants CMYK (the shop converts it)"
+                "warning: image {name} is RGB: press output prints it as CMYK by the naive rule; \
+                 give a CMYK image to choose the inks"
             ));
         }
         if mask {
             out.push(format!(
-                "warning: image {name} has transparency (a soft mask): flatten it for press"
+                "warning: image {name} has transparency: press output flattens it onto the \
+                 colour beneath it"
             ));
         }
         if ppi < 300.0 {
@@ -417,17 +440,102 @@ pub fn image_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
     out
 }
 
+/// The design's images as press output prints them ([`Image::for_press`]): CMYK or gray, each
+/// transparent one flattened onto the plain colour beneath it. An image whose transparent
+/// pixels would lie over more than one colour (another image, text, a fill that does not cover
+/// it), or that is used over two different colours, is refused with the element named.
+pub fn press_images(design: &Design) -> Result<Vec<Image>, TemplateError> {
+    let fail = |label: &str, reason: String| TemplateError {
+        file: design.source.clone(),
+        element: Some(label.to_string()),
+        reason,
+    };
+    let mut backdrops: Vec<Option<(String, [f32; 4])>> = vec![None; design.images.len()];
+    for elements in [&design.front, &design.back] {
+        for (i, (label, e)) in elements.iter().enumerate() {
+            let Element::Image { rect, image } = e else {
+                continue;
+            };
+            let under = backdrop(&elements[..i], rect).map_err(|why| {
+                fail(
+                    label,
+                    format!(
+                        "on press output its transparency is flattened onto the plain colour \
+                         beneath it, but {why}: flatten the image yourself, or put it on one \
+                         filled rect"
+                    ),
+                )
+            })?;
+            match &backdrops[*image] {
+                Some((first, other)) if *other != under => {
+                    return Err(fail(
+                        label,
+                        format!(
+                            "uses the image of {first} over another colour: on press output \
+                             each transparent image is flattened onto one colour; give each use \
+                             its own file"
+                        ),
+                    ));
+                }
+                _ => backdrops[*image] = Some((label.clone(), under)),
+            }
+        }
+    }
+    design
+        .images
+        .iter()
+        .zip(&backdrops)
+        .map(|((name, bytes), under)| {
+            let img = Image::decode(bytes).map_err(|e| TemplateError {
+                file: design.source.clone(),
+                element: None,
+                reason: format!("image {name}: {e}"),
+            })?;
+            img.for_press(under.as_ref().map_or([0.0; 4], |(_, c)| *c))
+                .map_err(|e| TemplateError {
+                    file: design.source.clone(),
+                    element: under.as_ref().map(|(l, _)| l.clone()),
+                    reason: format!("image {name} {e}"),
+                })
+        })
+        .collect()
+}
+
+/// The plain CMYK colour beneath `rect`, given the elements painted before it: the paper when
+/// nothing is, or the last filled rect that covers it all when only that (and what it covers)
+/// is; anything else is why not.
+fn backdrop(below: &[(String, Element)], rect: &layout::Rect) -> Result<[f32; 4], String> {
+    for (label, e) in below.iter().rev() {
+        let r = template::element_rect(e);
+        if !r.intersects(rect) {
+            continue;
+        }
+        return match e {
+            Element::Rect {
+                fill: Some(fill),
+                rect: r,
+                ..
+            } if r.contains(rect) => Ok(fill.to_cmyk()),
+            _ => Err(format!("{label} lies beneath part of it")),
+        };
+    }
+    Ok([0.0; 4])
+}
+
 /// Renders every card of the job into `target`.
 pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
     let fonts = load_fonts(job, &[])?;
-    let images: Vec<Image> = job
-        .design
-        .images
-        .iter()
-        .map(|(name, bytes)| {
-            Image::decode(bytes).map_err(|e| RenderError::Pdf(format!("image {name}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let images: Vec<Image> = if job.sheet.press {
+        press_images(job.design)?
+    } else {
+        job.design
+            .images
+            .iter()
+            .map(|(name, bytes)| {
+                Image::decode(bytes).map_err(|e| RenderError::Pdf(format!("image {name}: {e}")))
+            })
+            .collect::<Result<_, _>>()?
+    };
     let per_sheet = job.sheet.per_sheet();
     let assignment = layout::assign(job.cards.len(), job.start, per_sheet);
     let sheet_count = assignment.last().map_or(0, |a| a.0 + 1);

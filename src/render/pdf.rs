@@ -416,11 +416,11 @@ impl<W: Write> PdfWriter<W> {
                 x.width(image.width as i32)
                     .height(image.height as i32)
                     .bits_per_component(8);
-                if *components == 1 {
-                    x.color_space().device_gray();
-                } else {
-                    x.color_space().device_rgb();
-                }
+                match components {
+                    1 => x.color_space().device_gray(),
+                    4 => x.color_space().device_cmyk(),
+                    _ => x.color_space().device_rgb(),
+                };
                 if let Some(m) = mask {
                     x.s_mask(m);
                 }

@@ -147,6 +147,17 @@ pub enum Fit {
     Error,
 }
 
+/// RGB (0 to 1 each) as CMYK by the naive rule, with no profile: K = 1 - max(R, G, B), C = (1 -
+/// R - K) / (1 - K), M and Y alike. Used for RGB colours and images on press output.
+pub fn rgb_to_cmyk(r: f32, g: f32, b: f32) -> [f32; 4] {
+    let k = 1.0 - r.max(g).max(b);
+    if k >= 1.0 {
+        return [0.0, 0.0, 0.0, 1.0];
+    }
+    let part = |v: f32| ((1.0 - v - k) / (1.0 - k)).clamp(0.0, 1.0);
+    [part(r), part(g), part(b), k]
+}
+
 /// A colour as a design gives it: CMYK (`cmyk(C, M, Y, K)`, percentages: what press output
 /// needs), or RGB (`#rrggbb`: for office sheets; converted for press output, with a warning).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,14 +177,7 @@ impl Colour {
     pub fn to_cmyk(self) -> [f32; 4] {
         match self {
             Colour::Cmyk(c) => c,
-            Colour::Rgb([r, g, b]) => {
-                let k = 1.0 - r.max(g).max(b);
-                if k >= 1.0 {
-                    return [0.0, 0.0, 0.0, 1.0];
-                }
-                let part = |v: f32| ((1.0 - v - k) / (1.0 - k)).clamp(0.0, 1.0);
-                [part(r), part(g), part(b), k]
-            }
+            Colour::Rgb([r, g, b]) => rgb_to_cmyk(r, g, b),
         }
     }
 
@@ -741,7 +745,7 @@ fn convert(
     })
 }
 
-fn element_rect(e: &Element) -> Rect {
+pub(crate) fn element_rect(e: &Element) -> Rect {
     match e {
         Element::Text(t) => t.rect,
         Element::Rect { rect, .. }
@@ -950,11 +954,15 @@ pub fn load_sheet(name: &str, card: &CardGeometry) -> Result<Sheet, TemplateErro
     Ok(sheet)
 }
 
-/// Loads a sheet layout for `design`: its geometry checked against the design's card, and the
+/// Loads a sheet layout for `design`: its geometry checked against the design's card, the
 /// design's content checked against the stock's cut (text, codes, images and the panel stay
-/// on the stock's card when it is smaller than the design's).
+/// on the stock's card when it is smaller than the design's), and on press output its images
+/// checked to convert to CMYK without transparency.
 pub fn load_sheet_for(name: &str, design: &Design) -> Result<Sheet, TemplateError> {
     let sheet = load_sheet(name, &design.card)?;
+    if sheet.press {
+        super::press_images(design)?;
+    }
     let (cx, cy) = sheet.cut_off(&design.card);
     if cx == 0.0 && cy == 0.0 {
         return Ok(sheet);
@@ -1002,6 +1010,7 @@ impl fmt::Display for Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::image;
 
     fn design(body: &str) -> Result<Design, TemplateError> {
         let source = Source {
@@ -1042,6 +1051,65 @@ mod tests {
         // Batches recorded before the sheets were named after their stock still render.
         let old = load_sheet("a4-10up", &CardGeometry::default()).unwrap();
         assert!(old.name.contains("C32011"), "{}", old.name);
+    }
+
+    #[test]
+    fn press_output_flattens_an_image_onto_one_plain_colour_or_refuses_it() {
+        let logo = |x: f64, extra: &str| {
+            format!(
+                r#"
+kind = "welcome"
+[[front]]
+type = "rect"
+x = -3
+y = -3
+width = 91.6
+height = 59.98
+fill = "cmyk(67, 39, 0, 66)"
+{extra}
+[[front]]
+type = "image"
+file = "logo.png"
+x = {x}
+y = 6
+width = 12
+height = 12
+"#
+            )
+        };
+        // On the navy background: flattened onto it, no soft mask left.
+        let d = design(&logo(6.0, "")).unwrap();
+        let images = crate::render::press_images(&d).unwrap();
+        let image::ImageData::Raw {
+            samples,
+            components: 4,
+            alpha: None,
+        } = &images[0].data
+        else {
+            panic!()
+        };
+        assert_eq!(
+            &samples[..4],
+            &[171, 99, 0, 168],
+            "the corner shows the navy"
+        );
+        // Over text as well as the background: more than one colour beneath.
+        let text = "[[front]]\ntype = \"text\"\ntext = \"x\"\nx = 5\ny = 10\nwidth = 20\nheight = 5\nsize = 8\n";
+        let e = crate::render::press_images(&design(&logo(6.0, text)).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("front element 3 (image)")
+                && e.contains("front element 2 (text) lies beneath"),
+            "{e}"
+        );
+        // The same file on the navy front and on a white back.
+        let twice = logo(6.0, "")
+            + "[[back]]\ntype = \"image\"\nfile = \"logo.png\"\nx = 6\ny = 6\nwidth = 12\nheight = 12\n";
+        let e = crate::render::press_images(&design(&twice).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("over another colour"), "{e}");
     }
 
     #[test]

@@ -311,6 +311,13 @@ fn press_pages_paint_the_panel_last_overprinting_and_use_no_rgb() {
     }
     // Every text is CMYK, and the black ones overprint.
     assert!(back.contains("0 0 0 1 k"));
+    // The logo is CMYK, flattened onto the background: no RGB image, no soft mask.
+    assert!(find(&pdf, b"/DeviceCMYK").is_some());
+    assert!(find(&pdf, b"/DeviceRGB").is_none(), "an RGB colour space");
+    assert!(
+        find(&pdf, b"/SMask").is_none(),
+        "a soft mask (transparency)"
+    );
 }
 
 /// The inflated streams of a PDF that look like page content.

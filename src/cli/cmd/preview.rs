@@ -36,6 +36,13 @@ pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
             .unwrap_or(super::render::DEFAULT_SHEET),
         &design,
     )?;
+    for line in sheet
+        .warnings(&design.card)
+        .into_iter()
+        .chain(render::press_warnings(&design, &sheet))
+    {
+        println!("{line}");
+    }
     let cards = render::sample_cards(sheet.per_sheet());
     let job = Job {
         design: &design,

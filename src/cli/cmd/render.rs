@@ -390,7 +390,7 @@ pub fn render_cards(
         .map(|c| fields(batch, c))
         .collect();
     let mut lines = sheet.warnings(&design.card);
-    lines.extend(render::image_warnings(&design, &sheet));
+    lines.extend(render::press_warnings(&design, &sheet));
     let skipped = cards.len() - printable.len();
     if skipped > 0 {
         lines.push(format!(
