@@ -318,6 +318,34 @@ fn press_pages_paint_the_panel_last_overprinting_and_use_no_rgb() {
         find(&pdf, b"/SMask").is_none(),
         "a soft mask (transparency)"
     );
+    // Every page: a TrimBox round the card and a BleedBox 3 mm outside it.
+    let text = String::from_utf8_lossy(&pdf);
+    let boxes = |name: &str| -> Vec<Vec<f64>> {
+        text.split(&format!("/{name}["))
+            .skip(1)
+            .map(|rest| {
+                let numbers = rest.split(']').next().unwrap();
+                numbers
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let (trims, bleeds) = (boxes("TrimBox"), boxes("BleedBox"));
+    let pages = text.matches("/Type/Page/").count();
+    assert!(
+        pages == 2 && trims.len() == pages && bleeds.len() == pages,
+        "{pages} {trims:?}"
+    );
+    let three_mm = 3.0 * 72.0 / 25.4;
+    for (t, b) in trims.iter().zip(&bleeds) {
+        let outward = [t[0] - b[0], t[1] - b[1], b[2] - t[2], b[3] - t[3]];
+        assert!(
+            outward.iter().all(|d| (d - three_mm).abs() < 0.01),
+            "{t:?} {b:?}"
+        );
+    }
 }
 
 /// The inflated streams of a PDF that look like page content.
