@@ -168,8 +168,84 @@ fn rs_remainder(data: &[u8], products: &[[u8; 256]]) -> Vec<u8> {
     result
 }
 
-/// The data codewords: byte mode, the count, the bytes, terminator and padding.
-fn codewords(payload: &[u8], ver: usize, level: Level) -> Vec<u8> {
+/// A run of the payload in one mode: digits in numeric mode (10 bits for 3 digits), anything
+/// else in byte mode (8 bits a byte).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Segment<'a> {
+    Numeric(&'a [u8]),
+    Byte(&'a [u8]),
+}
+
+impl Segment<'_> {
+    /// Bits of the character count field in version `ver`.
+    fn count_bits(&self, ver: usize) -> usize {
+        let band = usize::from(ver > 9) + usize::from(ver > 26);
+        match self {
+            Segment::Numeric(_) => [10, 12, 14][band],
+            Segment::Byte(_) => [8, 16, 16][band],
+        }
+    }
+
+    fn bits(&self, ver: usize) -> usize {
+        4 + self.count_bits(ver)
+            + match self {
+                Segment::Numeric(d) => d.len() / 3 * 10 + [0, 4, 7][d.len() % 3],
+                Segment::Byte(b) => b.len() * 8,
+            }
+    }
+}
+
+/// Splits the payload into segments for version `ver`: each run of digits goes in numeric mode
+/// where that takes fewer bits than leaving it in the bytes around it (a phone number and an
+/// access code in a `tel:` URI do; a short run does not pay for its own header).
+fn segments(payload: &[u8], ver: usize) -> Vec<Segment<'_>> {
+    let mut runs: Vec<(bool, &[u8])> = Vec::new();
+    let mut start = 0;
+    for i in 1..=payload.len() {
+        if i == payload.len() || payload[i].is_ascii_digit() != payload[start].is_ascii_digit() {
+            runs.push((payload[start].is_ascii_digit(), &payload[start..i]));
+            start = i;
+        }
+    }
+    let mut out: Vec<Segment<'_>> = Vec::new();
+    let mut pending: Option<(usize, usize)> = None; // a byte segment being gathered: range
+    let mut at = 0;
+    for (i, &(digits, run)) in runs.iter().enumerate() {
+        let range = (at, at + run.len());
+        at += run.len();
+        let numeric = digits && {
+            let alone = Segment::Numeric(run).bits(ver);
+            // A byte segment on both sides is split in two: one more byte header.
+            let splits = pending.is_some() && i + 1 < runs.len();
+            let extra = if splits {
+                4 + Segment::Byte(run).count_bits(ver)
+            } else {
+                0
+            };
+            let header = if pending.is_none() {
+                4 + Segment::Byte(run).count_bits(ver)
+            } else {
+                0
+            };
+            alone + extra < run.len() * 8 + header
+        };
+        if numeric {
+            if let Some((a, b)) = pending.take() {
+                out.push(Segment::Byte(&payload[a..b]));
+            }
+            out.push(Segment::Numeric(run));
+        } else {
+            pending = Some(pending.map_or(range, |(a, _)| (a, range.1)));
+        }
+    }
+    if let Some((a, b)) = pending {
+        out.push(Segment::Byte(&payload[a..b]));
+    }
+    out
+}
+
+/// The data codewords: each segment's mode, count and data, terminator and padding.
+fn codewords(segments: &[Segment<'_>], ver: usize, level: Level) -> Vec<u8> {
     let capacity = data_codewords(ver, level) * 8;
     let mut bits: Vec<bool> = Vec::with_capacity(capacity);
     fn push(bits: &mut Vec<bool>, value: u32, len: usize) {
@@ -177,14 +253,27 @@ fn codewords(payload: &[u8], ver: usize, level: Level) -> Vec<u8> {
             bits.push((value >> i) & 1 == 1);
         }
     }
-    push(&mut bits, 0b0100, 4);
-    push(
-        &mut bits,
-        payload.len() as u32,
-        if ver <= 9 { 8 } else { 16 },
-    );
-    for &b in payload {
-        push(&mut bits, u32::from(b), 8);
+    for seg in segments {
+        let count_bits = seg.count_bits(ver);
+        match seg {
+            Segment::Numeric(digits) => {
+                push(&mut bits, 0b0001, 4);
+                push(&mut bits, digits.len() as u32, count_bits);
+                for group in digits.chunks(3) {
+                    let value = group
+                        .iter()
+                        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+                    push(&mut bits, value, [0, 4, 7, 10][group.len()]);
+                }
+            }
+            Segment::Byte(bytes) => {
+                push(&mut bits, 0b0100, 4);
+                push(&mut bits, bytes.len() as u32, count_bits);
+                for &b in *bytes {
+                    push(&mut bits, u32::from(b), 8);
+                }
+            }
+        }
     }
     let terminator = (capacity - bits.len()).min(4);
     push(&mut bits, 0, terminator);
@@ -656,17 +745,22 @@ fn alignment_positions(ver: usize, size: usize) -> Vec<usize> {
 }
 
 impl Matrix {
-    /// Encodes `payload` in byte mode at `level`, in the smallest version that holds it, with
-    /// the mask of lowest penalty.
+    /// Encodes `payload` at `level` (runs of digits in numeric mode where that is shorter, the
+    /// rest in byte mode), in the smallest version that holds it, with the mask of lowest
+    /// penalty.
     pub fn encode(payload: &str, level: Level) -> Result<Matrix, String> {
         let bytes = payload.as_bytes();
-        let ver = (1..=40)
-            .find(|&v| {
-                4 + if v <= 9 { 8 } else { 16 } + bytes.len() * 8 <= data_codewords(v, level) * 8
-                    && (v > 9 || bytes.len() < 256)
+        let (ver, segs) = (1..=40)
+            .find_map(|v| {
+                let segs = segments(bytes, v);
+                let fits = segs.iter().all(|s| match s {
+                    Segment::Numeric(d) | Segment::Byte(d) => d.len() < 1 << s.count_bits(v),
+                }) && segs.iter().map(|s| s.bits(v)).sum::<usize>()
+                    <= data_codewords(v, level) * 8;
+                fits.then_some((v, segs))
             })
             .ok_or_else(|| format!("QR payload of {} bytes is too long to encode", bytes.len()))?;
-        let data = with_ecc(&codewords(bytes, ver, level), ver, level);
+        let data = with_ecc(&codewords(&segs, ver, level), ver, level);
         let mut symbol = Symbol::new(ver, level);
         symbol.place(&data);
         let modules = symbol.data_modules();
@@ -818,7 +912,11 @@ mod tests {
                 continue;
             };
             let mut symbol = Symbol::new(ver, level);
-            symbol.place(&with_ecc(&codewords(bytes, ver, level), ver, level));
+            symbol.place(&with_ecc(
+                &codewords(&[Segment::Byte(bytes)], ver, level),
+                ver,
+                level,
+            ));
             let modules = symbol.data_modules();
             let size = symbol.size;
             let mut runs = Vec::new();
@@ -872,6 +970,47 @@ mod tests {
         assert!(Matrix::encode(&"x".repeat(2332), Level::M).is_err());
         assert!(Matrix::encode(&"x".repeat(1273), Level::H).is_ok());
         assert!(Matrix::encode(&"x".repeat(1274), Level::H).is_err());
+    }
+
+    #[test]
+    fn digit_runs_go_in_numeric_mode_where_that_is_shorter() {
+        // The phone number and the access code: version 3 (29 modules) at Q, where byte mode
+        // alone needs version 4 (33).
+        let tel = "tel:+442079460000,,482913613036%23";
+        let m = Matrix::encode(tel, Level::Q).unwrap();
+        assert_eq!((m.width, decode_runs(&m).as_str()), (29, tel));
+        assert_eq!(
+            segments(tel.as_bytes(), 3),
+            vec![
+                Segment::Byte(b"tel:+"),
+                Segment::Numeric(b"442079460000"),
+                Segment::Byte(b",,"),
+                Segment::Numeric(b"482913613036"),
+                Segment::Byte(b"%23"),
+            ]
+        );
+        // A short run stays in its bytes; digits alone are one numeric segment.
+        assert_eq!(segments(b"ab1cd", 1), vec![Segment::Byte(b"ab1cd")]);
+        assert_eq!(segments(b"0123", 1), vec![Segment::Numeric(b"0123")]);
+        // The numeric capacity of version 40-L, and mixed payloads of every shape decode.
+        assert!(Matrix::encode(&"7".repeat(7089), Level::L).is_ok());
+        assert!(Matrix::encode(&"7".repeat(7090), Level::L).is_err());
+        for seed in 0..200u32 {
+            let payload: String = (0..(seed % 90 + 1))
+                .map(|i| {
+                    let r = (seed * 31 + i * 17) % 7;
+                    if r < 4 {
+                        char::from(b'0' + ((seed + i) % 10) as u8)
+                    } else {
+                        char::from(b'a' + ((seed * i) % 26) as u8)
+                    }
+                })
+                .collect();
+            for level in [Level::M, Level::H] {
+                let m = Matrix::encode(&payload, level).unwrap();
+                assert_eq!(decode_runs(&m), payload, "{level:?} {payload}");
+            }
+        }
     }
 
     #[test]

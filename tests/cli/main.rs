@@ -8,6 +8,7 @@ mod faults;
 mod fixtures;
 mod issue;
 mod lifecycle;
+mod pdf;
 mod protocol;
 mod render;
 mod sandbox_cli;

@@ -1,10 +1,12 @@
 //! Press output judged as a print shop judges it: Ghostscript's separations (`tiffsep`, one
-//! greyscale plate per ink, dark = ink), and a structural reading of the content streams.
+//! greyscale plate per ink, dark = ink) and zbar, in the print-shop-tools tier; and a
+//! structural reading of the content streams, boxes and colour spaces with Rust alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use crate::pdf::{tool, tools};
 use crate::support::*;
 
 /// One separation: width, height, and one byte a pixel (0 = full ink, 255 = none).
@@ -163,6 +165,9 @@ fn secret_boxes() -> Vec<[f64; 4]> {
 
 #[test]
 fn the_scratch_plate_is_solid_over_every_code_and_qr_and_the_code_is_black_only() {
+    if !tools("the_scratch_plate_is_solid_over_every_code_and_qr") {
+        return;
+    }
     let cm = Cardmint::new();
     cm.expect(
         0,
@@ -234,7 +239,56 @@ fn zbar(image: &Path) -> Vec<String> {
 }
 
 #[test]
-fn office_sheets_print_a_sticker_outline_and_registration_marks_on_every_plate() {
+fn every_qr_of_a_whole_office_sheet_reads_at_150_dpi_and_from_the_black_plate() {
+    if !tools("every_qr_of_a_whole_office_sheet_reads_at_150_dpi") {
+        return;
+    }
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "10", "--value", "5", "-q"],
+    );
+    let pdf = cm.path("out/B0001/cards.pdf");
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let expect_all = |read: Vec<String>, what: &str| {
+        assert_eq!(read.len(), 10, "{what}: {read:?}");
+        for row in &rows {
+            let want = format!("tel:+442079460000,,{}%23", row["customer"]);
+            assert!(read.contains(&want), "{what}: {want} in {read:?}");
+        }
+    };
+    let png = cm.path("sheet");
+    tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "150",
+            "-f",
+            "2",
+            "-l",
+            "2",
+            "-png",
+            pdf.to_str().unwrap(),
+            png.to_str().unwrap(),
+        ],
+    );
+    expect_all(zbar(&cm.path("sheet-2.png")), "the A4 backs at 150 dpi");
+    let plates = separations(&pdf, cm.dir.path(), 150);
+    assert!(
+        !plates(2).contains_key("ScratchOff"),
+        "no plate on office sheets"
+    );
+    expect_all(
+        zbar(&cm.dir.path().join("p02(Black).tif")),
+        "the black plate at 150 dpi",
+    );
+}
+
+#[test]
+fn office_sheets_print_registration_marks_on_every_plate() {
+    if !tools("office_sheets_print_registration_marks_on_every_plate") {
+        return;
+    }
     let cm = Cardmint::new();
     cm.expect(
         0,
@@ -408,6 +462,17 @@ fn a_press_sheet_keeps_full_bleed_double_cuts_boxes_an_output_intent_and_marks_o
         assert!(out.stdout.contains(flag), "{flag}: {out:?}");
     }
     let pdf = cm.path("out/B0001/cards.pdf");
+    // The print condition is named, and PDF/X is not claimed.
+    let bytes = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("GTS_PDFX") && text.contains("FOGRA39"),
+        "an OutputIntent"
+    );
+    assert!(!text.contains("GTS_PDFXVersion"));
+    if !tools("a_press_sheet_keeps_full_bleed_double_cuts") {
+        return;
+    }
     // Every page: TrimBox round the grid, BleedBox 3 mm outside it.
     let out = Command::new("pdfinfo")
         .args(["-box", "-f", "1", "-l", "2"])
@@ -440,14 +505,6 @@ fn a_press_sheet_keeps_full_bleed_double_cuts_boxes_an_output_intent_and_marks_o
             );
         }
     }
-    // The print condition is named, and PDF/X is not claimed.
-    let bytes = std::fs::read(&pdf).unwrap();
-    let text = String::from_utf8_lossy(&bytes);
-    assert!(
-        text.contains("GTS_PDFX") && text.contains("FOGRA39"),
-        "an OutputIntent"
-    );
-    assert!(!text.contains("GTS_PDFXVersion"));
     // The marks of the cut lines are on the scratch plate too.
     let plates = separations(&pdf, cm.dir.path(), 150);
     let sheet = cardmint::render::load_sheet("sra3-21up", &Default::default()).unwrap();
