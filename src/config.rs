@@ -169,25 +169,12 @@ pub fn save_printer(
         message: describe_toml_error(&updated, &e),
     })?;
     debug_assert_eq!(parsed.printers.get(name), Some(offsets));
-    let tmp = path.with_extension("toml.tmp");
-    let write = |p: &Path, data: &[u8]| -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(p)?;
-        f.write_all(data)?;
-        f.sync_all()
-    };
-    write(&tmp, updated.as_bytes())
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| ConfigError::Read {
+    crate::atomic::write(&path, updated.as_bytes(), crate::atomic::PRIVATE).map_err(|source| {
+        ConfigError::Read {
             path: path.clone(),
             source,
-        })?;
+        }
+    })?;
     Ok(path)
 }
 

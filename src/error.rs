@@ -70,6 +70,24 @@ pub enum Error {
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),
+    /// The machine failed us: a file or folder that cannot be read or written, the disk full,
+    /// standard input unreadable, signals unavailable.
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    /// The operating system's random source failed: nothing was generated.
+    #[error("the system's random source failed ({0}); nothing was generated or sent")]
+    Random(#[from] crate::codes::RandomError),
+}
+
+impl Error {
+    /// An I/O failure while doing `what` ("write calls.csv", "read standard input").
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
 }
 
 /// How to reach the platform a batch lives on.

@@ -12,6 +12,7 @@
 //! | [`lockfile`] | exclusive OS locks with a named holder (one writer per ledger) |
 
 pub mod api;
+pub mod atomic;
 mod cli;
 pub mod codes;
 pub mod config;

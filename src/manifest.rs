@@ -6,9 +6,6 @@
 //! batch: a marker file names it, and another batch's folder is never written into.
 //! Takes card records; knows nothing of the API or SQL.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::ledger::{Batch, Card};
@@ -102,21 +99,7 @@ pub fn claim_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ManifestError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
-    file.write_all(bytes).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::atomic::write(path, bytes, mode).map_err(io(path))
 }
 
 /// What the state column says: the card's state, or `dry-run` for a dry run.

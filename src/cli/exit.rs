@@ -2,15 +2,21 @@
 
 use std::process::ExitCode;
 
+use crate::api::ApiError;
 use crate::error::Error;
+use crate::ledger::LedgerError;
 use crate::lifecycle::SelectError;
+use crate::manifest::ManifestError;
 use crate::provision::plan::PlanError;
+use crate::render::RenderError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything asked for was done.
     Success = 0,
-    /// The command failed (platform refused, network down, unknown batch, I/O error).
+    /// The command failed for another reason (unknown batch or card, the ledger in use by
+    /// another process, a batch of another platform, a bad config file, an output folder of
+    /// another batch).
     Failure = 1,
     /// The command line itself is wrong (unknown flag, missing or contradictory arguments).
     Usage = 2,
@@ -20,7 +26,24 @@ pub enum Exit {
     InvalidInput = 4,
     /// The audit found cards whose platform account differs from the ledger.
     Mismatch = 5,
+    /// The machine failed: a file that cannot be read or written, the disk full, standard
+    /// input, the random source.
+    Io = 6,
+    /// The platform could not be reached, or its answer was lost or malformed.
+    Network = 7,
+    /// The platform answered and refused (a wrong reseller login, not enough credit, ...).
+    Refused = 8,
+    /// Stopped by Ctrl-C (or SIGTERM): what was in flight is recorded; the message says how to
+    /// finish.
+    Interrupted = 130,
 }
+
+/// The exit codes as `--help` and the README list them.
+pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 failed (unknown batch or card, ledger in use, \
+    config); 2 bad command line; 3 run incomplete (cards failed, unfinished or unsettled: the \
+    summary says how to finish); 4 invalid input, nothing sent; 5 audit mismatch; 6 I/O (disk, \
+    stdin, random source); 7 network (unreachable, answer lost or malformed); 8 refused by the \
+    platform; 130 interrupted.";
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
@@ -31,6 +54,11 @@ impl From<Exit> for ExitCode {
 /// Prints the error (never a secret: no error type carries one) and picks the exit code.
 pub fn report(error: &Error) -> ExitCode {
     eprintln!("error: {error}");
+    code(error).into()
+}
+
+/// The exit code of an error, by what kind of failure it is.
+pub fn code(error: &Error) -> Exit {
     match error {
         Error::Usage(_) => Exit::Usage,
         Error::Import(_)
@@ -39,10 +67,18 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Plan(PlanError::Code(_))
         | Error::Unprintable(_)
         | Error::DemoValues(_)
-        | Error::Select(SelectError::SoldList { .. }) => Exit::InvalidInput,
+        | Error::Select(SelectError::SoldList { .. })
+        | Error::Api(ApiError::InvalidArgument { .. }) => Exit::InvalidInput,
+        // A selection that names no card, a typo'd serial or unprovisioned cards.
         Error::Select(_) => Exit::Usage,
+        Error::Api(e) | Error::Unreachable { cause: e, .. } => api(e),
+        Error::Io { .. }
+        | Error::Random(_)
+        | Error::Ledger(LedgerError::Open { .. })
+        | Error::Manifest(ManifestError::Io { .. })
+        | Error::Render(RenderError::Io { .. }) => Exit::Io,
+        Error::Ledger(LedgerError::Sql(e)) if disk_failure(e) => Exit::Io,
         Error::Config(_)
-        | Error::Api(_)
         | Error::Sandbox(_)
         | Error::Ledger(_)
         | Error::Plan(_)
@@ -50,8 +86,25 @@ pub fn report(error: &Error) -> ExitCode {
         | Error::Run(_)
         | Error::Render(_)
         | Error::OtherPlatform { .. }
-        | Error::Unreachable { .. }
         | Error::NotFound(_) => Exit::Failure,
     }
-    .into()
+}
+
+fn api(e: &ApiError) -> Exit {
+    match e {
+        ApiError::Refused { .. } => Exit::Refused,
+        ApiError::InvalidArgument { .. } => Exit::InvalidInput,
+        ApiError::NotSent { .. } | ApiError::UnknownOutcome { .. } | ApiError::Protocol { .. } => {
+            Exit::Network
+        }
+    }
+}
+
+/// SQLite's own I/O failures: the disk full, the file unreadable or read-only.
+fn disk_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | CannotOpen | ReadOnly | PermissionDenied)
+    )
 }

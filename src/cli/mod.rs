@@ -22,7 +22,7 @@ pub use exit::Exit;
 /// never from the command line. Try everything with --sandbox first: it runs against a local
 /// simulator of the platform whose accounts are kept beside the ledger.
 #[derive(Parser, Debug)]
-#[command(name = "cardmint", version, propagate_version = true)]
+#[command(name = "cardmint", version, propagate_version = true, after_help = exit::EXIT_CODES)]
 struct Cli {
     /// The ledger file (default: CARDMINT_LEDGER, else ./cardmint.db)
     #[arg(long, global = true, value_name = "PATH")]

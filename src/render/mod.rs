@@ -18,9 +18,7 @@ pub use layout::{Duplex, Offsets, Scratch, Sheet};
 pub use template::{Design, TemplateError, load_design, load_sheet, load_sheet_for};
 
 use std::collections::BTreeSet;
-use std::fs::OpenOptions;
 use std::io::BufWriter;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -241,36 +239,28 @@ fn spot(design: &Design) -> Spot {
     }
 }
 
-/// A file written beside its final name, renamed into place when complete (owner-only: the
-/// pages carry the codes).
+/// A PDF being written through the one atomic writer (owner-only: the pages carry the codes),
+/// buffered.
 struct PendingFile {
-    tmp: PathBuf,
+    file: crate::atomic::AtomicFile,
     path: PathBuf,
 }
 
 impl PendingFile {
     fn create(path: &Path) -> Result<(PendingFile, BufWriter<std::fs::File>), RenderError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|source| RenderError::Io {
-                path: tmp.clone(),
-                source,
-            })?;
+        let io = |source| RenderError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file =
+            crate::atomic::AtomicFile::create(path, crate::atomic::PRIVATE).map_err(io)?;
+        let out = file.file().try_clone().map_err(io)?;
         Ok((
             PendingFile {
-                tmp,
+                file,
                 path: path.to_path_buf(),
             },
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(1 << 20, out),
         ))
     }
 
@@ -279,10 +269,8 @@ impl PendingFile {
             path: self.path.clone(),
             source,
         };
-        let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        let size = file.metadata().map_err(io)?.len();
-        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        writer.into_inner().map_err(|e| io(e.into_error()))?;
+        let size = self.file.commit().map_err(io)?;
         Ok((self.path, size))
     }
 }

@@ -314,16 +314,8 @@ impl Store {
         let Some(path) = self.path.clone() else {
             return Ok(());
         };
-        let tmp = {
-            let mut name = path.as_os_str().to_owned();
-            name.push(".tmp");
-            PathBuf::from(name)
-        };
         let bytes = serde_json::to_vec_pretty(&self.state).expect("state serializes");
-        let mut file = owner_only(&tmp, true).map_err(io_err(&tmp))?;
-        file.write_all(&bytes).map_err(io_err(&tmp))?;
-        file.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        crate::atomic::write(&path, &bytes, crate::atomic::PRIVATE).map_err(io_err(&path))?;
         let log = log_path(&path);
         self.log = Some(owner_only(&log, true).map_err(io_err(&log))?);
         self.ops_since_snapshot = 0;

@@ -191,7 +191,8 @@ fn a_killed_batch_is_resumed_to_exactly_the_same_result() {
 fn a_wrong_reseller_login_records_nothing_and_says_so_in_one_line() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url).env("CARDMINT_PASSWORD", "not-the-password");
-    let out = cm.expect(1, &["issue", "--count", "40", "--value", "5"]);
+    // Refused by the platform: exit 8.
+    let out = cm.expect(8, &["issue", "--count", "40", "--value", "5"]);
     assert!(
         out.stderr.contains("wrong reseller login") && out.stderr.contains("nothing was recorded"),
         "{out:?}"
@@ -240,9 +241,9 @@ fn an_endpoint_that_does_not_resolve_connect_or_speak_tls_records_nothing_within
         let cm = Cardmint::against(&url);
         let started = std::time::Instant::now();
         // The reseller's own values: an https endpoint is the real platform, where the demo
-        // values are refused before any request.
+        // values are refused before any request. The network: exit 7.
         let out = cm.expect(
-            1,
+            7,
             &[
                 "issue",
                 "--count",

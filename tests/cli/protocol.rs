@@ -684,7 +684,8 @@ fn a_platform_that_went_away_is_said_in_one_line_at_once_not_after_every_cards_r
     cm.expect(0, &["issue", "--count", "20", "--value", "5", "-q"]);
     drop(sb);
     let started = Instant::now();
-    let out = cm.expect(1, &["activate", "B0001", "--all"]);
+    // The network: exit 7.
+    let out = cm.expect(7, &["activate", "B0001", "--all"]);
     assert!(started.elapsed() < Duration::from_secs(5), "{out:?}");
     assert!(
         out.stderr.contains("not sent: connection refused")

@@ -481,7 +481,7 @@ fn cards_for_the_real_platform_refuse_demo_values_unless_the_config_sets_them() 
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = cm.expect(1, &["issue", "--count", "2", "--value", "5"]);
+    let out = cm.expect(7, &["issue", "--count", "2", "--value", "5"]);
     assert!(out.stderr.contains("does not resolve"), "{out:?}");
     // A sandbox batch prints the demo values as before.
     std::fs::remove_file(&config).unwrap();

@@ -8,7 +8,6 @@ use super::{EngineArgs, summarize};
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
-use crate::manifest::write_atomic;
 
 /// Every call record of a batch's cards (or one card, by serial or customer), paged from the
 /// platform 500 at a time until it says there is no more, as CSV: serial, customer, call id,
@@ -57,7 +56,10 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             lifecycle::calls(run, cards, args.since)
         })?;
     let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::Usage(e.to_string());
+    let io = |e: csv::Error| Error::Io {
+        what: "write the call records".into(),
+        source: e.into(),
+    };
     w.write_record([
         "serial",
         "customer",
@@ -84,10 +86,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             .map_err(io)?;
         }
     }
-    let bytes = w.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::io("write the call records")(e.into_error()))?;
     match &args.out {
         Some(path) => {
-            write_atomic(path, &bytes, 0o644)?;
+            // Owner-only: each record names the card's access code.
+            crate::atomic::write(path, &bytes, crate::atomic::PRIVATE)
+                .map_err(Error::io(format!("write {}", path.display())))?;
             println!(
                 "{count} call records of {} cards in {}",
                 found.len(),

@@ -23,7 +23,7 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     let stdin = std::io::stdin();
     let (mut checked, mut bad) = (0, 0);
     for (i, line) in stdin.lock().lines().enumerate() {
-        let line = line.map_err(|e| Error::Usage(format!("cannot read standard input: {e}")))?;
+        let line = line.map_err(Error::io("read standard input"))?;
         let password = line.strip_suffix('\r').unwrap_or(&line);
         if password.is_empty() {
             continue;

@@ -36,8 +36,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         Some(p) => p.clone(),
         None => {
             let spec = PasswordSpec::new(batch.password_length.max(8)).map_err(Error::Usage)?;
-            spec.generate(&mut Draw::new(OsRandom))
-                .map_err(|e| Error::Usage(e.to_string()))?
+            spec.generate(&mut Draw::new(OsRandom))?
         }
     };
     // Recorded before it is sent: a kill after sending never loses the new password.
@@ -57,8 +56,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if args.print {
         let card = global.card(&ledger, &serial)?;
         let dir = batch.out_dir.join(format!("reset-{serial}"));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
         let layout = Layout {
             template: Some("welcome".into()),
             sheet: Some("cr80".into()),

@@ -121,7 +121,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
     let sandbox = Sandbox::start(options)?;
     println!("listening on {}", sandbox.url());
     let _ = std::io::stdout().flush();
-    wait_for_signal().map_err(|e| Error::Usage(format!("cannot wait for signals: {e}")))?;
+    wait_for_signal().map_err(Error::io("wait for signals"))?;
     sandbox.stop()?;
     Ok(Exit::Success)
 }

@@ -9,7 +9,6 @@ use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::CardState;
 use crate::lifecycle::{self, Selection};
-use crate::manifest::write_atomic;
 
 /// Balance and usage of every card of a batch (or --serials), read from the platform: serial,
 /// customer, value loaded, balance, used, blocked, numbers, and whether the platform matches
@@ -92,13 +91,20 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     match &args.out {
         Some(path) => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            let io = |e: csv::Error| Error::Usage(format!("cannot write {}: {e}", path.display()));
+            let io = |e: csv::Error| Error::Io {
+                what: format!("write {}", path.display()),
+                source: e.into(),
+            };
             w.write_record(header).map_err(io)?;
             for l in &lines {
                 w.write_record(l).map_err(io)?;
             }
-            let bytes = w.into_inner().map_err(|e| Error::Usage(e.to_string()))?;
-            write_atomic(path, &bytes, 0o644)?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| Error::io(format!("write {}", path.display()))(e.into_error()))?;
+            // Owner-only: each row names the card's access code.
+            crate::atomic::write(path, &bytes, crate::atomic::PRIVATE)
+                .map_err(Error::io(format!("write {}", path.display())))?;
             println!("{} rows in {}", lines.len(), path.display());
         }
         None => {
