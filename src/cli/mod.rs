@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub use context::Global;
 pub use exit::Exit;
@@ -59,6 +59,8 @@ enum Command {
     Preview(cmd::preview::Args),
     CheckPassword(cmd::check_password::Args),
     Sandbox(cmd::sandbox::Args),
+    Completions(cmd::completions::Args),
+    Man(cmd::completions::ManArgs),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -113,6 +115,8 @@ where
         Command::Preview(args) => cmd::preview::run(&global, args),
         Command::CheckPassword(args) => cmd::check_password::run(&global, args),
         Command::Sandbox(args) => cmd::sandbox::run(args),
+        Command::Completions(args) => cmd::completions::completions(Cli::command(), args),
+        Command::Man(args) => cmd::completions::man(Cli::command(), args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -133,15 +133,68 @@ fn check_password_reads_lines_and_never_echoes_them() {
 #[test]
 fn every_command_help_has_an_example() {
     let cm = Cardmint::new();
-    for cmd in [
-        "issue",
-        "resume",
-        "batches",
-        "show",
-        "check-password",
-        "sandbox",
-    ] {
+    for cmd in COMMANDS {
         let out = cm.expect(0, &[cmd, "--help"]);
-        assert!(out.stdout.contains("Example"), "{cmd}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("Example") || out.stdout.contains("for example"),
+            "{cmd}: {}",
+            out.stdout
+        );
     }
+    // The exit codes close the top-level help.
+    let out = cm.expect(0, &["--help"]);
+    assert!(out.stdout.contains("7 network"), "{}", out.stdout);
+}
+
+/// Every subcommand.
+const COMMANDS: &[&str] = &[
+    "issue",
+    "resume",
+    "batches",
+    "show",
+    "activate",
+    "block",
+    "topup",
+    "reset-password",
+    "numbers",
+    "status",
+    "calls",
+    "audit",
+    "settle",
+    "render",
+    "preview",
+    "check-password",
+    "sandbox",
+    "completions",
+    "man",
+];
+
+#[test]
+fn completions_for_every_shell_and_a_man_page_of_every_command() {
+    let cm = Cardmint::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = cm.expect(0, &["completions", shell]);
+        assert!(
+            out.stdout.contains("cardmint") && out.stdout.contains("reset-password"),
+            "{shell}: {:.200}",
+            out.stdout
+        );
+    }
+    cm.expect(2, &["completions", "tcsh"]);
+    let out = cm.expect(0, &["man"]);
+    assert!(
+        out.stdout.starts_with(".ie") || out.stdout.contains(".TH cardmint 1"),
+        "{:.300}",
+        out.stdout
+    );
+    for cmd in COMMANDS {
+        assert!(
+            out.stdout.contains(&format!(".SS \"cardmint {cmd}\"")),
+            "{cmd} in the man page"
+        );
+    }
+    assert!(
+        out.stdout.contains("\\-\\-sold\\-list"),
+        "options are listed"
+    );
 }

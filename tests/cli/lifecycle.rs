@@ -238,6 +238,11 @@ fn status_totals_follow_the_calls_made() {
     );
     let status = csv_rows(&cm.path("status.csv"));
     assert_eq!(status[0]["balance"], "3.8");
+    assert_eq!(
+        mode_of(&cm.path("status.csv")),
+        0o600,
+        "it lists access codes"
+    );
     assert_eq!(status[0]["used"], "1.2");
     assert_eq!(status[1]["used"], "1.5");
     assert_eq!(status[2]["used"], "0");
@@ -277,6 +282,11 @@ fn every_call_record_of_a_card_with_1200_calls_comes_once() {
     assert!(
         out.stdout.contains("1200 call records of 1 cards"),
         "{out:?}"
+    );
+    assert_eq!(
+        mode_of(&cm.path("calls.csv")),
+        0o600,
+        "it names access codes"
     );
     let pages = remote_stats(&sb.base()).requests["calloverview"] - before;
     assert_eq!(pages, 3, "500 per request: three pages");
@@ -360,4 +370,9 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     let new = line.rsplit(' ').next().unwrap();
     assert_eq!(remote_state(&sb.base()).customers["bob"].password, new);
     cm.expect(0, &["audit", "B0001"]);
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }

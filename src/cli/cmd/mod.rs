@@ -6,6 +6,7 @@ pub mod batches;
 pub mod block;
 pub mod calls;
 pub mod check_password;
+pub mod completions;
 pub mod issue;
 pub mod numbers;
 pub mod preview;

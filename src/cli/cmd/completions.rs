@@ -1,0 +1,102 @@
+//! `cardmint completions SHELL` and `cardmint man`: generated from the clap definitions, so they
+//! never drift from the commands.
+
+use std::io::Write;
+
+use crate::cli::Exit;
+use crate::error::Error;
+
+/// Print a shell completion script for cardmint on standard output.
+///
+/// Install it where your shell looks, for example:
+///   cardmint completions bash > ~/.local/share/bash-completion/completions/cardmint
+///   cardmint completions zsh > ~/.zfunc/_cardmint      # with fpath+=~/.zfunc in ~/.zshrc
+///   cardmint completions fish > ~/.config/fish/completions/cardmint.fish
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// bash, zsh, fish, powershell or elvish
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+pub fn completions(mut command: clap::Command, args: Args) -> Result<Exit, Error> {
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "cardmint", &mut out);
+    print(&out)
+}
+
+/// Print cardmint's manual page (roff) on standard output.
+///
+/// Install it for man(1), for example:
+///   mkdir -p ~/.local/share/man/man1
+///   cardmint man > ~/.local/share/man/man1/cardmint.1
+///   man cardmint
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ManArgs {}
+
+pub fn man(command: clap::Command, _args: ManArgs) -> Result<Exit, Error> {
+    let mut out = Vec::new();
+    let page = clap_mangen::Man::new(command.clone());
+    page.render_title(&mut out)
+        .and_then(|()| page.render_name_section(&mut out))
+        .and_then(|()| page.render_synopsis_section(&mut out))
+        .and_then(|()| page.render_description_section(&mut out))
+        .and_then(|()| page.render_options_section(&mut out))
+        .map_err(Error::io("render the manual page"))?;
+    // One section per command, with its own options, so the page documents them all.
+    writeln!(out, ".SH COMMANDS").map_err(Error::io("render the manual page"))?;
+    for sub in command.get_subcommands() {
+        let name = sub.get_name();
+        writeln!(out, ".SS \"cardmint {name}\"").map_err(Error::io("render the manual page"))?;
+        // The long text begins with the short one; examples keep their lines.
+        if let Some(text) = sub.get_long_about().or(sub.get_about()) {
+            writeln!(out, ".nf\n{}\n.fi", roff_escape(&text.to_string()))
+                .map_err(Error::io("render the manual page"))?;
+        }
+        for arg in sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !a.is_global_set())
+        {
+            let flag = match (arg.get_short(), arg.get_long()) {
+                (Some(s), Some(l)) => format!("\\-{s}, \\-\\-{l}"),
+                (None, Some(l)) => format!("\\-\\-{l}"),
+                (Some(s), None) => format!("\\-{s}"),
+                (None, None) => arg.get_id().to_string().to_uppercase(),
+            };
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            writeln!(out, ".TP\n\\fB{flag}\\fR\n{}", roff_escape(&help))
+                .map_err(Error::io("render the manual page"))?;
+        }
+    }
+    page.render_extra_section(&mut out)
+        .and_then(|()| page.render_version_section(&mut out))
+        .map_err(Error::io("render the manual page"))?;
+    print(&out)
+}
+
+/// Text for roff: backslashes doubled, and a line that would start with `.` or `'` (a roff
+/// request) protected.
+fn roff_escape(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let l = l.replace('\\', "\\\\").replace('-', "\\-");
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn print(bytes: &[u8]) -> Result<Exit, Error> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::io("write standard output"))?;
+    Ok(Exit::Success)
+}
