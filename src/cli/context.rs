@@ -89,8 +89,18 @@ impl Global {
     }
 
     /// The ledger for reading (commands that change no card).
+    /// A command that only reads never creates one: a missing ledger is an error that says
+    /// where cardmint looked.
     pub fn open_ledger(&self) -> Result<Ledger, Error> {
-        Ok(Ledger::open(&self.ledger_path())?)
+        let path = self.ledger_path();
+        if !path.exists() {
+            return Err(Error::NotFound(format!(
+                "no ledger at {}: no batch was issued with it; run the command in the folder of \
+                 your batches, or give --ledger PATH (or CARDMINT_LEDGER)",
+                path.display()
+            )));
+        }
+        Ok(Ledger::open(&path)?)
     }
 
     /// The ledger for a command that sends changes or changes cards: locked for this process
@@ -165,9 +175,12 @@ impl Global {
     }
 
     pub fn batch(&self, ledger: &Ledger, id: &str) -> Result<Batch, Error> {
-        ledger
-            .batch(id)?
-            .ok_or_else(|| Error::NotFound(format!("no batch {id} in {}", ledger.path().display())))
+        ledger.batch(id)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no batch {id} in {}; `cardmint batches` lists the batches it holds",
+                ledger.path().display()
+            ))
+        })
     }
 
     /// A card by serial (check digit verified first) or by customer name.
@@ -183,7 +196,8 @@ impl Global {
         }
         ledger.find_card(key)?.ok_or_else(|| {
             Error::NotFound(format!(
-                "no card with serial or customer {key:?} in {}",
+                "no card with serial or customer {key:?} in {}; `cardmint status BATCH` lists a \
+                 batch's cards (`cardmint batches` the batches)",
                 ledger.path().display()
             ))
         })

@@ -56,9 +56,10 @@ impl Progress {
         }
     }
 
+    /// Requests per second so far, over at least one second: a run of three requests in 5 ms
+    /// made 3 requests in its first second, not 600 a second.
     fn rate(&self) -> f64 {
-        self.requests.load(Ordering::Relaxed) as f64
-            / self.started.elapsed().as_secs_f64().max(0.001)
+        self.requests.load(Ordering::Relaxed) as f64 / self.started.elapsed().as_secs_f64().max(1.0)
     }
 
     fn plain_line(&self, force: bool) {

@@ -198,3 +198,73 @@ fn completions_for_every_shell_and_a_man_page_of_every_command() {
         "options are listed"
     );
 }
+
+#[test]
+fn rough_edges_get_messages_that_say_what_to_do() {
+    let cm = Cardmint::new();
+    // Reading creates no ledger.
+    let out = cm.expect(0, &["batches"]);
+    assert!(
+        out.stdout.contains("no batches: there is no ledger at"),
+        "{out:?}"
+    );
+    let out = cm.expect(1, &["show", "B0001"]);
+    assert!(
+        out.stderr.contains("no ledger at") && out.stderr.contains("--ledger"),
+        "{out:?}"
+    );
+    cm.expect(1, &["status", "B0001"]);
+    assert!(
+        !cm.path("cardmint.db").exists(),
+        "no ledger was created by reading"
+    );
+    // A negative count and a decimal comma are told what is wrong, not mistaken.
+    let out = cm.expect(2, &["--sandbox", "issue", "--count", "-3", "--value", "5"]);
+    assert!(
+        out.stderr.contains("-3: the count must be at least 1"),
+        "{out:?}"
+    );
+    let out = cm.expect(
+        2,
+        &["--sandbox", "issue", "--count", "2", "--value", "5,50"],
+    );
+    assert!(
+        out.stderr.contains("decimal point, not a comma: 5.50"),
+        "{out:?}"
+    );
+    let out = cm.expect(2, &["--sandbox", "topup", "0000000013", "5,00"]);
+    assert!(
+        out.stderr.contains("decimal point, not a comma: 5.00"),
+        "{out:?}"
+    );
+    // Unknown batches and cards point to the listings.
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    let out = cm.expect(1, &["show", "B0009"]);
+    assert!(out.stderr.contains("`cardmint batches` lists"), "{out:?}");
+    let out = cm.expect(1, &["numbers", "nobody"]);
+    assert!(
+        out.stderr.contains("`cardmint status BATCH` lists"),
+        "{out:?}"
+    );
+    // `numbers CARD` alone lists the card's numbers.
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serial = rows[0]["serial"].as_str();
+    let out = cm.expect(0, &["numbers", serial]);
+    assert!(out.stdout.contains("no numbers"), "{out:?}");
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "numbers",
+            serial,
+            "--add",
+            "+44 20 7946 0958",
+            "-q",
+        ],
+    );
+    let out = cm.expect(0, &["numbers", serial]);
+    assert_eq!(out.stdout.trim(), "+44 20 7946 0958");
+}

@@ -13,6 +13,16 @@ use crate::ledger::Platform;
 pub struct Args {}
 
 pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
+    let path = global.ledger_path();
+    if !path.exists() {
+        // Listing creates nothing: a folder without a ledger has no batches.
+        println!(
+            "no batches: there is no ledger at {} (give --ledger PATH, or run in the folder of \
+             your batches)",
+            path.display()
+        );
+        return Ok(Exit::Success);
+    }
     let ledger = global.open_ledger()?;
     let batches = ledger.batches()?;
     if batches.is_empty() {

@@ -32,11 +32,13 @@ pub struct Args {
         long,
         value_name = "N",
         required_unless_present = "from",
-        conflicts_with = "from"
+        conflicts_with = "from",
+        allow_negative_numbers = true,
+        value_parser = super::count
     )]
     count: Option<usize>,
     /// Face value loaded on each card (rows of --from may give their own)
-    #[arg(long, value_name = "AMOUNT")]
+    #[arg(long, value_name = "AMOUNT", allow_negative_numbers = true, value_parser = super::amount)]
     value: Option<Decimal>,
     /// Currency printed with the value (the platform account's own currency)
     #[arg(long, default_value = "EUR")]

@@ -191,3 +191,27 @@ impl EngineArgs {
         })
     }
 }
+
+/// Parses an amount for clap: digits with a decimal point. A decimal comma (`5,00`), which a
+/// spreadsheet would show, is told how to write it.
+pub fn amount(text: &str) -> Result<rust_decimal::Decimal, String> {
+    let t = text.trim();
+    if t.contains(',') && !t.contains('.') {
+        return Err(format!(
+            "{t}: write amounts with a decimal point, not a comma: {}",
+            t.replace(',', ".")
+        ));
+    }
+    t.parse()
+        .map_err(|_| format!("{t}: not an amount; give digits with a decimal point, e.g. 5.00"))
+}
+
+/// Parses a count of cards for clap: a whole number of at least 1 (a negative one is told so,
+/// not mistaken for a flag).
+pub fn count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => usize::try_from(n).map_err(|e| e.to_string()),
+        Ok(n) => Err(format!("{n}: the count must be at least 1")),
+        Err(_) => Err(format!("{text}: not a whole number")),
+    }
+}

@@ -1,4 +1,4 @@
-//! `cardmint numbers`: add or delete a card's caller-ID numbers.
+//! `cardmint numbers`: list, add or delete a card's caller-ID numbers.
 
 use super::{EngineArgs, summarize};
 use crate::cli::{Exit, Global};
@@ -6,10 +6,13 @@ use crate::error::Error;
 use crate::import::normalize_number;
 use crate::lifecycle;
 
-/// Add or delete a CLI (caller-ID) number of one card. Numbers are read with libphonenumber's
-/// data, in international form or national form with --region, and sent as E.164.
+/// List, add or delete the CLI (caller-ID) numbers of one card. Alone, it lists the numbers
+/// the ledger holds for the card (`cardmint audit` checks them against the platform). Numbers
+/// are read with libphonenumber's data, in international form or national form with --region,
+/// and sent as E.164.
 ///
 /// Examples:
+///   cardmint numbers 0000000013
 ///   cardmint numbers 0000000013 --add "+44 20 7946 0958"
 ///   cardmint numbers shop_3 --delete "020 7946 0958" --region GB
 #[derive(clap::Args, Debug)]
@@ -18,12 +21,7 @@ pub struct Args {
     /// Serial (as printed) or customer name
     card: String,
     /// Number to attach
-    #[arg(
-        long,
-        value_name = "N",
-        required_unless_present = "delete",
-        conflicts_with = "delete"
-    )]
+    #[arg(long, value_name = "N", conflicts_with = "delete")]
     add: Option<String>,
     /// Number to remove
     #[arg(long, value_name = "N")]
@@ -45,7 +43,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let (raw, add) = match (&args.add, &args.delete) {
         (Some(n), _) => (n.as_str(), true),
         (None, Some(n)) => (n.as_str(), false),
-        (None, None) => return Err(Error::Usage("give --add N or --delete N".into())),
+        (None, None) => return list(global, &args.card),
     };
     let number = normalize_number(raw, region).map_err(|e| Error::Usage(e.to_string()))?;
     let ledger = global.open_ledger_for_changes()?;
@@ -65,4 +63,17 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "number deleted"
         },
     ))
+}
+
+/// The card's numbers as the ledger holds them, one a line, for reading.
+fn list(global: &Global, key: &str) -> Result<Exit, Error> {
+    let ledger = global.open_ledger()?;
+    let card = global.card(&ledger, key)?;
+    if card.numbers.is_empty() {
+        println!("{} ({}): no numbers", card.serial, card.customer);
+    }
+    for n in &card.numbers {
+        println!("{}", crate::import::for_reading(n));
+    }
+    Ok(Exit::Success)
 }

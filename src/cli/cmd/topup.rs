@@ -20,7 +20,7 @@ pub struct Args {
     /// Serial (as printed) or customer name
     card: String,
     /// Amount with a decimal point, at most two decimals
-    #[arg(allow_negative_numbers = true)]
+    #[arg(allow_negative_numbers = true, value_parser = super::amount)]
     amount: Decimal,
     /// Confirm a deduction (negative amount)
     #[arg(long)]
