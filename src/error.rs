@@ -67,6 +67,9 @@ pub enum Error {
          recorded:\n  {0}"
     )]
     DemoValues(String),
+    /// A file cardmint will not write over.
+    #[error("{0}")]
+    Exists(String),
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -86,7 +86,8 @@ pub fn code(error: &Error) -> Exit {
         | Error::Run(_)
         | Error::Render(_)
         | Error::OtherPlatform { .. }
-        | Error::NotFound(_) => Exit::Failure,
+        | Error::NotFound(_)
+        | Error::Exists(_) => Exit::Failure,
     }
 }
 

@@ -61,6 +61,7 @@ enum Command {
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
     Man(cmd::completions::ManArgs),
+    Config(cmd::config_init::Args),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -117,6 +118,7 @@ where
         Command::Sandbox(args) => cmd::sandbox::run(args),
         Command::Completions(args) => cmd::completions::completions(Cli::command(), args),
         Command::Man(args) => cmd::completions::man(Cli::command(), args),
+        Command::Config(args) => cmd::config_init::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

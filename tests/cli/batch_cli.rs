@@ -268,3 +268,38 @@ fn rough_edges_get_messages_that_say_what_to_do() {
     let out = cm.expect(0, &["numbers", serial]);
     assert_eq!(out.stdout.trim(), "+44 20 7946 0958");
 }
+
+#[test]
+fn config_init_writes_a_commented_owner_only_example_and_never_over_a_file() {
+    let cm = Cardmint::new();
+    let out = cm.expect(0, &["config", "init", "--path", "conf/cardmint.toml"]);
+    assert!(out.stdout.contains("owner-only"), "{out:?}");
+    let path = cm.path("conf/cardmint.toml");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    for section in ["[reseller]", "[api]", "[values]", "[printers.office]"] {
+        assert!(text.contains(section), "{section}");
+    }
+    // cardmint reads it as it is, and a second init leaves it alone.
+    std::fs::write(
+        &path,
+        text.replace("# brand = \"VoiceMint\"", "brand = \"VoiceMint\""),
+    )
+    .unwrap();
+    let cm = cm.env("CARDMINT_CONFIG", path.to_str().unwrap());
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let out = cm.expect(1, &["config", "init", "--path", "conf/cardmint.toml"]);
+    assert!(out.stderr.contains("does not write over"), "{out:?}");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\nbrand = \"VoiceMint\"")
+    );
+}

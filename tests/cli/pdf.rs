@@ -75,6 +75,61 @@ pub fn tool(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Reads a binary PGM (`pdftoppm -gray` writes them): width, height, pixels.
+pub fn read_pgm(path: &Path) -> (usize, usize, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5", "{}: a binary PGM", path.display());
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, bytes[at + 1..at + 1 + w * h].to_vec())
+}
+
+/// What zbarimg reads in each area ([x, y, width, height] in mm from the top-left corner) of
+/// a gray picture at `dpi`, one card at a time (as a card is scanned; a whole sheet in one
+/// picture also tests zbar's way of telling ten symbols apart). `dir` takes the crops.
+pub fn zbar_areas(
+    (width, height, pixels): (usize, usize, &[u8]),
+    dpi: f64,
+    areas: &[[f64; 4]],
+    dir: &Path,
+) -> Vec<Vec<String>> {
+    let px = |mm: f64| ((mm / 25.4) * dpi).round().max(0.0) as usize;
+    areas
+        .iter()
+        .enumerate()
+        .map(|(i, &[x, y, w, h])| {
+            let (x0, y0) = (px(x).min(width), px(y).min(height));
+            let (x1, y1) = (px(x + w).min(width), px(y + h).min(height));
+            let mut pgm = format!("P5 {} {} 255\n", x1 - x0, y1 - y0).into_bytes();
+            for row in y0..y1 {
+                pgm.extend_from_slice(&pixels[row * width + x0..row * width + x1]);
+            }
+            let path = dir.join(format!("area-{i}.pgm"));
+            std::fs::write(&path, pgm).unwrap();
+            let out = Command::new("zbarimg")
+                .args(["-q", "--raw"])
+                .arg(&path)
+                .output()
+                .unwrap_or_else(|e| panic!("zbarimg: {e}"));
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
 /// A PDF file, parsed.
 pub struct PdfFile {
     pdf: Pdf,

@@ -7,6 +7,7 @@ pub mod block;
 pub mod calls;
 pub mod check_password;
 pub mod completions;
+pub mod config_init;
 pub mod issue;
 pub mod numbers;
 pub mod preview;
