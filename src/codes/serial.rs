@@ -84,7 +84,7 @@ impl fmt::Display for SerialRange {
     }
 }
 
-/// Parses `0000120004-0000180002,0000200007`: serials exactly as printed, single or
+/// Parses `0000120007-0000180005,0000200002`: serials exactly as printed, single or
 /// `FIRST-LAST`, comma-separated.
 pub fn parse_serial_ranges(text: &str) -> Result<Vec<SerialRange>, SerialError> {
     let ranges = text

@@ -10,6 +10,7 @@ mod issue;
 mod lifecycle;
 mod pdf;
 mod protocol;
+mod readme;
 mod render;
 mod sandbox_cli;
 mod secrets;

@@ -14,7 +14,7 @@ use crate::lifecycle::{self, SelectError, Selection};
 /// batch) before anything is sent.
 ///
 /// Examples:
-///   cardmint activate B0001 --serials 0000000013-0000000102,0000000137
+///   cardmint activate B0001 --serials 0000000013-0000000101,0000000158
 ///   cardmint activate B0001 --sold-list shop12-sold.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]

@@ -9,7 +9,7 @@ use crate::lifecycle::{self, SelectError};
 /// `blocked`, with the reason kept in the ledger.
 ///
 /// Example:
-///   cardmint block B0001 --serials 0000000200-0000000290 --reason "box stolen from shop 4"
+///   cardmint block B0001 --serials 0000000207-0000000293 --reason "box stolen from shop 4"
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

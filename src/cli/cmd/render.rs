@@ -139,7 +139,7 @@ impl Printing {
 ///
 /// Examples:
 ///   cardmint render B0001
-///   cardmint render B0001 --serials 0000000013-0000000102 --sheet cr80 --duplex none
+///   cardmint render B0001 --serials 0000000013-0000000101 --sheet cr80 --duplex none
 ///   cardmint render B0001 --proof --printer office --front-offset-x 0.4 --save-printer
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]

@@ -18,7 +18,7 @@ use crate::lifecycle;
 pub struct Args {
     /// Serial (as printed) or customer name
     card: String,
-    /// Render a replacement welcome card (reset-SERIAL.pdf, one card per page)
+    /// Render a replacement welcome card (out/BATCH/reset-SERIAL/cards.pdf, one card per page)
     #[arg(long)]
     print: bool,
     #[command(flatten)]

@@ -1,0 +1,131 @@
+//! The README runs as written: its ```sh blocks, in order, in one empty folder that holds a
+//! copy of `samples/` (as a clone does), against the sandbox, with the built `cardmint` first on
+//! PATH. ```text blocks are synopses and are not run. Lines that drive cargo itself are left to
+//! cargo: `cargo run --release --` stands for `cardmint`; `cargo install`, `cargo test` and
+//! `cargo bench` are skipped (the first is what put `cardmint` on PATH, the others are this).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::*;
+
+/// Each ```sh block of `text`: the line it starts on (1-based) and its lines.
+fn sh_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, Vec<&str>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some((i + 1, Vec::new())),
+            (Some(_), "```") => {
+                let (at, lines) = current.take().unwrap();
+                blocks.push((at, lines.join("\n")));
+            }
+            (Some((_, lines)), _) => lines.push(line),
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "an unterminated ```sh block");
+    blocks
+}
+
+/// The block as the test runs it.
+fn runnable(block: &str) -> String {
+    block
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            !["cargo install", "cargo test", "cargo bench"]
+                .iter()
+                .any(|c| l.starts_with(c))
+        })
+        .map(|l| l.replace("cargo run --release --", "cardmint"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_readme_runs_as_written_in_an_empty_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let blocks = sh_blocks(&readme);
+    assert!(blocks.len() >= 4, "{} ```sh blocks", blocks.len());
+    let cm = Cardmint::new();
+    copy_dir(&root.join("samples"), &cm.path("samples"));
+    let bin = Path::new(env!("CARGO_BIN_EXE_cardmint")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for (line, block) in &blocks {
+        let script = runnable(block);
+        if script.trim().is_empty() {
+            continue;
+        }
+        let mut cmd = Command::new("bash");
+        cmd.args(["-euo", "pipefail", "-c", &script])
+            .current_dir(cm.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CARDMINT_") {
+                cmd.env_remove(k);
+            }
+        }
+        // Settle reads wait 300 ms, as in every test against the sandbox.
+        cmd.env("PATH", &path)
+            .env("HOME", cm.dir.path())
+            .env("CARDMINT_SETTLE_DELAY_MS", "300");
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "README.md line {line}: the block fails (exit {:?}):\n{script}\n--- stdout\n{}\n--- stderr\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 3, "{ran} blocks ran");
+    // What the walk-through says it makes, it made.
+    for file in [
+        "out/B0001/cards.pdf",
+        "out/B0001/manifest.csv",
+        "out/B0001/reset-0000000013/cards.pdf",
+        "month-end.csv",
+        "calls.csv",
+        "preview.pdf",
+        "out/B0001-teal/cards.pdf",
+    ] {
+        assert!(cm.path(file).exists(), "{file}");
+    }
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    assert_eq!(rows.len(), 50);
+    assert_eq!(
+        (rows[0]["serial"].as_str(), rows[49]["serial"].as_str()),
+        ("0000000013", "0000000502"),
+        "the serials the README names"
+    );
+    let states = |state: &str| rows.iter().filter(|r| r["state"] == state).count();
+    assert_eq!(
+        (states("active"), states("blocked"), states("ready")),
+        (14, 1, 35),
+        "10 + 4 sold, 1 lost, the rest in stock"
+    );
+    let imported = csv_rows(&cm.path("out/B0002/manifest.csv"));
+    assert_eq!(imported.len(), 3);
+    assert_eq!(imported[1]["value"], "12.50", "the decimal comma of Excel");
+    assert_eq!(imported[1]["numbers"], "+442079460012 +447911123456");
+}
