@@ -129,3 +129,87 @@ fn the_readme_runs_as_written_in_an_empty_folder() {
     assert_eq!(imported[1]["value"], "12.50", "the decimal comma of Excel");
     assert_eq!(imported[1]["numbers"], "+442079460012 +447911123456");
 }
+
+#[test]
+fn every_serial_in_the_readme_and_the_help_has_its_right_check_digit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(root.join("README.md")).unwrap(),
+    )];
+    let cm = Cardmint::new();
+    for cmd in [
+        "issue",
+        "activate",
+        "block",
+        "topup",
+        "reset-password",
+        "numbers",
+        "status",
+        "calls",
+        "render",
+        "settle",
+    ] {
+        texts.push((
+            format!("{cmd} --help"),
+            cm.expect(0, &[cmd, "--help"]).stdout,
+        ));
+    }
+    let mut seen = 0;
+    for (name, text) in &texts {
+        let bytes = text.as_bytes();
+        for (i, w) in bytes.windows(10).enumerate() {
+            let bounded = (i == 0 || !bytes[i - 1].is_ascii_digit())
+                && bytes.get(i + 10).is_none_or(|b| !b.is_ascii_digit());
+            if bounded && w[0] == b'0' && w.iter().all(u8::is_ascii_digit) {
+                let serial = std::str::from_utf8(w).unwrap();
+                assert!(
+                    cardmint::codes::parse_serial(serial).is_ok(),
+                    "{name}: {serial} has a wrong check digit"
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 10, "{seen} serials checked");
+}
+
+#[test]
+fn every_link_of_the_readme_and_the_docs_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for doc in ["README.md", "docs/architecture.md", "docs/platform-api.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        let anchors: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| {
+                l.trim_start_matches('#')
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+            .collect();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let end = after.find(')').expect("a closed link");
+            let target = &after[..end];
+            rest = &after[end..];
+            if target.starts_with("http") {
+                continue;
+            }
+            if let Some(anchor) = target.strip_prefix('#') {
+                assert!(
+                    anchors.iter().any(|a| a == anchor),
+                    "{doc}: #{anchor} is no heading"
+                );
+            } else {
+                let base = root.join(doc).parent().unwrap().join(target);
+                assert!(base.exists(), "{doc}: {target} does not exist");
+            }
+        }
+    }
+}
