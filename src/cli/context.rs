@@ -106,6 +106,8 @@ impl Global {
     /// The ledger for a command that sends changes or changes cards: locked for this process
     /// until it ends, so a second one is refused with the holder's name.
     pub fn open_ledger_for_changes(&self) -> Result<Ledger, Error> {
+        // From here on, Ctrl-C stops the run cleanly instead of ending the process mid-way.
+        crate::runner::interrupt::install();
         Ok(Ledger::open_for_changes(
             &self.ledger_path(),
             &self.command_line,
@@ -212,6 +214,7 @@ impl Global {
         options: &Options,
         f: impl FnOnce(&Run<'_>) -> Result<T, RunError>,
     ) -> Result<T, Error> {
+        crate::runner::interrupt::install();
         let connection = self.connect(options.concurrency)?;
         self.run_engine_with(&connection, ledger, batch_id, items, options, f)
     }

@@ -120,8 +120,12 @@ where
         Command::Man(args) => cmd::completions::man(Cli::command(), args),
         Command::Config(args) => cmd::config_init::run(args),
     };
-    match result {
+    let code = match result {
         Ok(exit) => exit.into(),
         Err(e) => exit::report(&e),
+    };
+    if crate::runner::interrupt::interrupted() {
+        return Exit::Interrupted.into();
     }
+    code
 }

@@ -16,6 +16,7 @@
 //! Knows nothing of what the steps are for (provisioning, the lifecycle): they are the jobs.
 
 pub mod evidence;
+pub mod interrupt;
 mod outcome;
 mod pool;
 pub mod throttle;
@@ -287,7 +288,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether the run is stopping: the platform went away, or Ctrl-C came.
     pub fn stopped(&self) -> bool {
+        if interrupt::interrupted() && !self.stop.load(Ordering::SeqCst) {
+            self.stop("interrupted (Ctrl-C)".into());
+        }
         self.stop.load(Ordering::SeqCst)
     }
 
@@ -364,6 +369,14 @@ impl Ctx<'_> {
         f: &dyn Fn(&Client) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let permit = self.throttle.acquire();
+        if self.stopped() {
+            // Stopped while waiting for a slot: this request is not sent.
+            self.throttle.release(permit, false);
+            return Err(ApiError::NotSent {
+                command,
+                cause: "the run stopped".into(),
+            });
+        }
         let started = Instant::now();
         let result = f(self.client);
         let elapsed = started.elapsed();

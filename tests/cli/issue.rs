@@ -271,3 +271,74 @@ fn an_endpoint_that_does_not_resolve_connect_or_speak_tls_records_nothing_within
         assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
     }
 }
+
+/// Sends SIGINT to a child, `times` times 50 ms apart.
+fn interrupt(child: &std::process::Child, times: usize) {
+    for _ in 0..times {
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -INT");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_sending_records_what_was_in_flight_and_says_how_to_finish() {
+    for presses in [1, 2] {
+        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "60"]);
+        let cm = Cardmint::against(&sb.url);
+        let child = cm
+            .command(&["issue", "--count", "80", "--value", "3", "--rate", "40"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while remote_stats(&sb.base()).total_requests() < 30 {
+            assert!(Instant::now() < deadline, "the batch never got going");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        interrupt(&child, presses);
+        let stopped_at = Instant::now();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{presses}: {stdout}\n{stderr}"
+        );
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(10),
+            "stops promptly"
+        );
+        // Nothing more is sent once it has stopped.
+        let sent = remote_stats(&sb.base()).total_requests();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(remote_stats(&sb.base()).total_requests(), sent);
+        if presses == 1 {
+            assert!(
+                stdout.contains("stopped: interrupted (Ctrl-C)")
+                    && stdout.contains("to finish the batch, run: cardmint resume B0001"),
+                "{stdout}"
+            );
+        } else {
+            assert!(
+                stderr.contains("interrupted again: stopping at once"),
+                "{stderr}"
+            );
+        }
+        // The batch finishes exactly once.
+        let out = cm.expect(0, &["resume", "B0001", "--rate", "200"]);
+        assert!(out.stdout.contains("80 cards, 80 ready"), "{out:?}");
+        assert_platform_matches_manifest(
+            &cm.path("out/B0001/manifest.csv"),
+            &remote_state(&sb.base()),
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! Ctrl-C (SIGINT) and SIGTERM during a run. The first stops sending: the workers finish the
+//! request in hand, record it, and take no new one; jobs waiting for a settle read end
+//! unfinished with their intents open in the ledger; the command prints what was done and the
+//! command that finishes it, and exits 130. A second one exits at once: everything the ledger
+//! holds was committed before its request left, so nothing recorded is lost (an answer in
+//! flight is lost, and `resume` or `settle` judges it on evidence).
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C (or SIGTERM) came.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Starts listening for Ctrl-C and SIGTERM (once per process). Without it, the signals end the
+/// process at once as they always do.
+pub fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(|| {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let Ok(mut term) = signal(SignalKind::terminate()) else {
+                        return;
+                    };
+                    let Ok(mut int) = signal(SignalKind::interrupt()) else {
+                        return;
+                    };
+                    loop {
+                        tokio::select! {
+                            _ = int.recv() => {}
+                            _ = term.recv() => {}
+                        }
+                        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                            eprintln!(
+                                "\ninterrupted again: stopping at once; the ledger keeps \
+                                 everything it recorded (resume or settle finishes the rest)"
+                            );
+                            std::process::exit(130);
+                        }
+                        eprintln!(
+                            "\ninterrupted: no new request is sent; finishing the ones in \
+                             flight (Ctrl-C again stops at once)"
+                        );
+                    }
+                });
+            });
+        // Without the listener the default applies: the signal ends the process.
+        drop(spawned);
+    });
+}
