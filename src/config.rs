@@ -340,6 +340,17 @@ pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
     })
 }
 
+/// The config file cardmint reads here, if any, checked (permissions, syntax, keys).
+pub fn check_config_file(env: &dyn Env) -> Result<Option<PathBuf>, ConfigError> {
+    match config_path(env) {
+        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => {
+            read_file(&p)?;
+            Ok(Some(p))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The config file to read: `CARDMINT_CONFIG`, else `./cardmint.toml`, else
 /// `$XDG_CONFIG_HOME/cardmint/cardmint.toml` (or `~/.config/...`), the first that exists.
 fn config_path(env: &dyn Env) -> Option<PathBuf> {

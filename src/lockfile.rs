@@ -84,6 +84,21 @@ pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
     Ok(Lock { _file: file, path })
 }
 
+/// Who holds the lock on `guarded` now, without taking it: `None` when nobody does.
+pub fn holder_of(guarded: &Path) -> Option<String> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .open(lock_path(guarded))
+        .ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            None
+        }
+        Err(_) => Some(holder(&mut file)),
+    }
+}
+
 /// What the holder wrote, or a plain description while it has not written yet.
 fn holder(file: &mut File) -> String {
     let mut text = String::new();

@@ -62,6 +62,7 @@ enum Command {
     Completions(cmd::completions::Args),
     Man(cmd::completions::ManArgs),
     Config(cmd::config_init::Args),
+    Doctor(cmd::doctor::Args),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -119,6 +120,7 @@ where
         Command::Completions(args) => cmd::completions::completions(Cli::command(), args),
         Command::Man(args) => cmd::completions::man(Cli::command(), args),
         Command::Config(args) => cmd::config_init::run(args),
+        Command::Doctor(args) => cmd::doctor::run(&global, args),
     };
     let code = match result {
         Ok(exit) => exit.into(),

@@ -231,6 +231,24 @@ impl Ledger {
         &self.path
     }
 
+    /// SQLite's own check of the file (`PRAGMA quick_check`): `ok`, or what is damaged.
+    pub fn integrity(&self) -> Result<String, LedgerError> {
+        let rows: Vec<String> = self
+            .conn
+            .prepare("PRAGMA quick_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows.join("; "))
+    }
+
+    /// The schema version the file carries, and the newest this cardmint knows.
+    pub fn schema(&self) -> Result<(i64, i64), LedgerError> {
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        Ok((found, MIGRATIONS.len() as i64))
+    }
+
     /// Runs `f` in one transaction, committed when it returns Ok.
     pub fn write<T>(
         &mut self,

@@ -4,7 +4,7 @@
 //! Page contents are built in parallel (rayon) a chunk of sheets at a time while one thread
 //! streams finished pages to disk, so memory stays flat at any batch size.
 
-mod assets;
+pub mod assets;
 pub mod draw;
 pub mod font;
 pub mod image;

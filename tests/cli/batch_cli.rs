@@ -167,6 +167,8 @@ const COMMANDS: &[&str] = &[
     "sandbox",
     "completions",
     "man",
+    "config",
+    "doctor",
 ];
 
 #[test]
@@ -302,4 +304,58 @@ fn config_init_writes_a_commented_owner_only_example_and_never_over_a_file() {
             .unwrap()
             .contains("\nbrand = \"VoiceMint\"")
     );
+}
+
+#[test]
+fn doctor_says_what_is_ready_and_what_is_not_one_line_each() {
+    let cm = Cardmint::new();
+    let out = cm.expect(0, &["--sandbox", "doctor"]);
+    for check in ["config", "endpoint", "login", "ledger", "designs", "tools"] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(check)),
+            "{check}: {out:?}"
+        );
+    }
+    assert!(!cm.path("cardmint.db").exists(), "doctor creates no ledger");
+    let json: serde_json::Value =
+        serde_json::from_str(&cm.expect(0, &["--sandbox", "doctor", "--json"]).stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["checks"].as_array().unwrap().len(), 6);
+    // A wrong login is told from a right one, and a damaged ledger is found.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let wrong = Cardmint::against(&sb.url).env("CARDMINT_PASSWORD", "not-the-password");
+    std::fs::write(
+        wrong.path("cardmint.db"),
+        b"SQLite format 3\0 but not really",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        wrong.path("cardmint.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let out = wrong.expect(1, &["doctor"]);
+    let line = |check: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(check))
+            .unwrap_or_else(|| panic!("{check}: {out:?}"))
+            .to_string()
+    };
+    assert!(
+        line("login").starts_with("PROBLEM") && line("login").contains("wrong reseller login"),
+        "{out:?}"
+    );
+    assert!(line("ledger").starts_with("PROBLEM"), "{out:?}");
+    assert!(line("endpoint").starts_with("ok"), "{out:?}");
+    assert!(
+        !out.stdout.contains("not-the-password"),
+        "never the password"
+    );
+    let right = Cardmint::against(&sb.url);
+    let out = right.expect(0, &["doctor"]);
+    assert!(out.stdout.contains("the login works on"), "{out:?}");
 }

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod check_password;
 pub mod completions;
 pub mod config_init;
+pub mod doctor;
 pub mod issue;
 pub mod numbers;
 pub mod preview;
