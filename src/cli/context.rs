@@ -19,6 +19,8 @@ pub struct Global {
     pub sandbox: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// The result as one JSON document on stdout; lines for the user go to stderr.
+    pub json: bool,
     /// This process's command line, to name it as the ledger's lock holder.
     pub command_line: String,
 }
@@ -84,6 +86,13 @@ impl Connection {
 }
 
 impl Global {
+    /// Prints the command's result document when `--json` asked for it.
+    pub fn emit(&self, doc: serde_json::Value) {
+        if self.json {
+            println!("{doc}");
+        }
+    }
+
     pub fn ledger_path(&self) -> PathBuf {
         config::ledger_path(self.ledger.as_deref(), &ProcessEnv)
     }

@@ -2,6 +2,18 @@
 //! how results and progress are shown. No logic of its own: each subcommand is a short recipe
 //! calling the stage modules.
 
+/// A line for the user: on stdout, or on stderr under `--json` (where stdout carries the one
+/// JSON document).
+macro_rules! say {
+    ($global:expr, $($arg:tt)*) => {
+        if $global.json {
+            eprintln!($($arg)*)
+        } else {
+            println!($($arg)*)
+        }
+    };
+}
+
 mod cmd;
 mod context;
 mod exit;
@@ -36,6 +48,10 @@ struct Cli {
     /// Print more detail (retries, reconciliations); never a secret
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// Print the result as one JSON document on stdout (the shapes are in the README); every
+    /// other line goes to stderr
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -97,6 +113,7 @@ where
         sandbox: cli.sandbox,
         quiet: cli.quiet,
         verbose: cli.verbose,
+        json: cli.json,
         command_line,
     };
     let result = match cli.command {

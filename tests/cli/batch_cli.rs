@@ -359,3 +359,57 @@ fn doctor_says_what_is_ready_and_what_is_not_one_line_each() {
     let out = right.expect(0, &["doctor"]);
     assert!(out.stdout.contains("the login works on"), "{out:?}");
 }
+
+#[test]
+fn json_gives_one_document_on_stdout_for_every_command_that_prints_a_result() {
+    let cm = Cardmint::new();
+    let doc = |args: &[&str]| -> serde_json::Value {
+        let mut full = vec!["--sandbox", "--json"];
+        full.extend_from_slice(args);
+        let out = cm.run(&full);
+        assert!(matches!(out.code, 0 | 3 | 5), "{out:?}");
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: one JSON document, got {:?}", out.stdout))
+    };
+    let issued = doc(&["issue", "--count", "3", "--value", "5"]);
+    assert_eq!(
+        (issued["batch"].as_str(), issued["cards"]["ready"].as_u64()),
+        (Some("B0001"), Some(3))
+    );
+    assert_eq!(issued["complete"], true);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serial = rows[0]["serial"].as_str();
+    assert_eq!(doc(&["batches"])["batches"][0]["batch"], "B0001");
+    assert_eq!(doc(&["show", "B0001"])["cards"]["total"], 3);
+    assert_eq!(doc(&["resume", "B0001"])["complete"], true);
+    assert_eq!(doc(&["activate", "B0001", "--serials", serial])["done"], 1);
+    assert_eq!(doc(&["topup", serial, "2.50"])["done"], 1);
+    let reset = doc(&["reset-password", serial]);
+    assert_eq!(reset["serial"], serial);
+    assert!(reset["password"].as_str().is_some_and(|p| p.len() >= 8));
+    assert_eq!(
+        doc(&["numbers", serial, "--add", "+44 20 7946 0958"])["done"],
+        1
+    );
+    assert_eq!(doc(&["numbers", serial])["numbers"][0], "+442079460958");
+    let status = doc(&["status", "B0001"]);
+    assert_eq!(status["cards"].as_array().unwrap().len(), 3);
+    assert_eq!(status["totals"]["sold"], 1);
+    assert_eq!(
+        doc(&["calls", "B0001"])["calls"].as_array().unwrap().len(),
+        0
+    );
+    assert_eq!(
+        doc(&["audit", "B0001"])["mismatches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(doc(&["settle", "B0001"])["complete"], true);
+    assert_eq!(
+        doc(&["block", "B0001", "--serials", serial, "--reason", "lost"])["done"],
+        1
+    );
+    assert_eq!(doc(&["doctor"])["ok"], true);
+}

@@ -48,7 +48,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let mut skipped = Vec::new();
     let cards = lifecycle::changeable(cards, all, &mut skipped)?;
     let cards = lifecycle::unless_blocked(cards, all, args.include_blocked, &mut skipped)?;
-    super::print_skipped(&skipped);
+    super::print_skipped(global, &skipped);
     let pending = super::pending_of(&ledger, &cards)?;
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
         lifecycle::set_blocked(run, cards, pending, false, None)

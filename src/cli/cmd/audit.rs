@@ -1,6 +1,6 @@
 //! `cardmint audit`: the platform against the ledger, card by card.
 
-use super::{EngineArgs, summarize};
+use super::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
@@ -35,11 +35,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     for (card, problems) in &results {
         for p in problems {
             mismatches += 1;
-            println!("{} {}: {p}", card.serial, card.customer);
+            say!(global, "{} {}: {p}", card.serial, card.customer);
         }
         // A difference may be a change whose outcome the ledger does not know yet.
         for intent in open.iter().filter(|i| i.card_id == card.id) {
-            println!(
+            say!(
+                global,
                 "{} {}: a change is waiting for evidence ({}, #{}): run `{}`",
                 card.serial,
                 card.customer,
@@ -49,7 +50,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             );
         }
     }
-    println!(
+    say!(
+        global,
         "{} cards audited, {mismatches} mismatch(es){}",
         results.len(),
         if skipped.is_empty() {
@@ -58,8 +60,23 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             format!(", {} not provisioned (not audited)", skipped.len())
         }
     );
+    global.emit(serde_json::json!({
+        "batch": batch.id,
+        "audited": results.len(),
+        "not_provisioned": skipped.len(),
+        "mismatches": results.iter().flat_map(|(card, problems)| problems.iter().map(move |p| serde_json::json!({
+            "serial": card.serial,
+            "customer": card.customer,
+            "problem": p.to_string(),
+        }))).collect::<Vec<_>>(),
+        "open_changes": open.iter().map(|i| serde_json::json!({
+            "id": i.id,
+            "kind": i.kind.to_string(),
+        })).collect::<Vec<_>>(),
+        "run": super::report_json(global, &report, "audited"),
+    }));
     if !report.failed.is_empty() {
-        return Ok(summarize(global, &report, "audited"));
+        return Ok(super::summary_lines(global, &report, "audited"));
     }
     Ok(if mismatches > 0 {
         Exit::Mismatch

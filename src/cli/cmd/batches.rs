@@ -16,7 +16,8 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     let path = global.ledger_path();
     if !path.exists() {
         // Listing creates nothing: a folder without a ledger has no batches.
-        println!(
+        say!(
+            global,
             "no batches: there is no ledger at {} (give --ledger PATH, or run in the folder of \
              your batches)",
             path.display()
@@ -25,11 +26,34 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     }
     let ledger = global.open_ledger()?;
     let batches = ledger.batches()?;
-    if batches.is_empty() {
-        println!("no batches in {}", ledger.path().display());
+    if global.json {
+        let mut list = Vec::new();
+        for b in &batches {
+            let c = ledger.counts(&b.id)?;
+            list.push(serde_json::json!({
+                "batch": b.id,
+                "created": b.created_at,
+                "cards": c.total(),
+                "ready": c.ready,
+                "active": c.active,
+                "blocked": c.blocked,
+                "failed": c.failed,
+                "pending": c.pending,
+                "value": format!("{:.2}", b.value),
+                "currency": b.currency,
+                "platform": short_platform(b.platform.as_ref()),
+                "out": b.out_dir,
+            }));
+        }
+        global.emit(serde_json::json!({ "ledger": ledger.path(), "batches": list }));
         return Ok(Exit::Success);
     }
-    println!(
+    if batches.is_empty() {
+        say!(global, "no batches in {}", ledger.path().display());
+        return Ok(Exit::Success);
+    }
+    say!(
+        global,
         "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} out",
         "batch",
         "created",
@@ -44,7 +68,8 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     );
     for b in batches {
         let c = ledger.counts(&b.id)?;
-        println!(
+        say!(
+            global,
             "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} {}",
             b.id,
             b.created_at,

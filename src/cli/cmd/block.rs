@@ -33,7 +33,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let cards = lifecycle::select(ledger.cards(&batch.id)?, &batch.id, how)?;
     let mut skipped = Vec::new();
     let cards = lifecycle::changeable(cards, all, &mut skipped)?;
-    super::print_skipped(&skipped);
+    super::print_skipped(global, &skipped);
     let pending = super::pending_of(&ledger, &cards)?;
     let reason = args.reason.as_deref();
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {

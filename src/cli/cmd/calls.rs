@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::{EngineArgs, summarize};
+use super::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
@@ -94,17 +94,34 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             // Owner-only: each record names the card's access code.
             crate::atomic::write(path, &bytes, crate::atomic::PRIVATE)
                 .map_err(Error::io(format!("write {}", path.display())))?;
-            println!(
+            say!(
+                global,
                 "{count} call records of {} cards in {}",
                 found.len(),
                 path.display()
             );
         }
+        // Under --json the records are the document, not CSV.
+        None if global.json => {}
         None => print!("{}", String::from_utf8_lossy(&bytes)),
     }
+    global.emit(serde_json::json!({
+        "calls": found.iter().flat_map(|(card, calls)| calls.iter().map(move |c| serde_json::json!({
+            "serial": card.serial,
+            "customer": card.customer,
+            "call_id": c.call_id,
+            "start_utc": c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "destination": c.destination,
+            "duration_seconds": c.duration_secs,
+            "charge": c.charge.normalize().to_string(),
+        }))).collect::<Vec<_>>(),
+        "cards": found.len(),
+        "out": args.out,
+        "run": super::report_json(global, &report, "read"),
+    }));
     Ok(if report.failed.is_empty() {
         Exit::Success
     } else {
-        summarize(global, &report, "read")
+        super::summary_lines(global, &report, "read")
     })
 }

@@ -20,11 +20,7 @@ use crate::render;
 ///   cardmint --sandbox doctor --json
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
-pub struct Args {
-    /// One JSON document on stdout: {"ok": bool, "checks": [{"check", "status", "detail"}]}
-    #[arg(long)]
-    json: bool,
-}
+pub struct Args {}
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -58,7 +54,7 @@ fn check(name: &'static str, result: Result<(Status, String), String>) -> Check 
     }
 }
 
-pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     let checks = vec![
         check("config", config_file()),
         check("endpoint", endpoint(global)),
@@ -68,9 +64,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         check("tools", tools()),
     ];
     let ok = checks.iter().all(|c| c.status != Status::Problem);
-    if args.json {
-        let doc = serde_json::json!({ "ok": ok, "checks": checks });
-        println!("{doc}");
+    if global.json {
+        global.emit(serde_json::json!({ "ok": ok, "checks": checks }));
     } else {
         for c in &checks {
             let tag = match c.status {

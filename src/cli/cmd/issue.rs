@@ -283,12 +283,17 @@ fn dry_run(
     for line in
         super::render::render_cards(&batch, &cards, layout, printing, &batch.out_dir, "cards")?
     {
-        println!("{line}");
+        say!(global, "{line}");
     }
     if !global.quiet {
         eprintln!("dry run: nothing was sent and nothing was recorded in the ledger");
     }
-    println!("dry run: {} cards planned", cards.len());
-    println!("outputs in {}", batch.out_dir.display());
+    say!(global, "dry run: {} cards planned", cards.len());
+    say!(global, "outputs in {}", batch.out_dir.display());
+    global.emit(serde_json::json!({
+        "dry_run": true,
+        "cards": cards.len(),
+        "outputs": batch.out_dir,
+    }));
     Ok(Exit::Success)
 }

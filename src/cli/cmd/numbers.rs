@@ -70,10 +70,15 @@ fn list(global: &Global, key: &str) -> Result<Exit, Error> {
     let ledger = global.open_ledger()?;
     let card = global.card(&ledger, key)?;
     if card.numbers.is_empty() {
-        println!("{} ({}): no numbers", card.serial, card.customer);
+        say!(global, "{} ({}): no numbers", card.serial, card.customer);
     }
     for n in &card.numbers {
-        println!("{}", crate::import::for_reading(n));
+        say!(global, "{}", crate::import::for_reading(n));
     }
+    global.emit(serde_json::json!({
+        "serial": card.serial,
+        "customer": card.customer,
+        "numbers": card.numbers,
+    }));
     Ok(Exit::Success)
 }

@@ -124,7 +124,7 @@ impl Printing {
                 back_y: o.back_y,
             };
             let path = config::save_printer(&ProcessEnv, name, &saved)?;
-            println!("calibration of printer {name} saved in {}", path.display());
+            eprintln!("calibration of printer {name} saved in {}", path.display());
         }
         Ok(o)
     }
@@ -194,7 +194,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             cards: &[],
         };
         let out = render::proof(&job, &dir.join("proof.pdf"))?;
-        println!("proof: {}", out.files[0].0.display());
+        say!(global, "proof: {}", out.files[0].0.display());
         return Ok(Exit::Success);
     }
     // A re-print of some cards goes into its own file, never over the batch's sheets.
@@ -219,7 +219,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     };
     let files = render_cards(&batch, &cards, layout, &args.printing, &dir, &stem)?;
     for line in files {
-        println!("{line}");
+        say!(global, "{line}");
     }
     Ok(Exit::Success)
 }

@@ -1,7 +1,7 @@
 //! `cardmint reset-password`: a new password for one card.
 
+use super::EngineArgs;
 use super::render::{Layout, Printing, render_cards};
-use super::{EngineArgs, summarize};
 use crate::cli::{Exit, Global};
 use crate::codes::{Draw, OsRandom, PasswordSpec};
 use crate::error::Error;
@@ -48,11 +48,20 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         lifecycle::reset_password(run, card, pending, &new)
     })?;
     super::refresh_outputs(&ledger, &batch.id)?;
-    let exit = summarize(global, &report, "password reset");
+    let exit = super::summary_lines(global, &report, "password reset");
+    let mut doc = super::report_json(global, &report, "password reset");
     if exit != Exit::Success {
+        global.emit(doc);
         return Ok(exit);
     }
-    println!("new password for {serial}: {}", new.expose());
+    // Printed once: on stdout, or in the JSON document under --json.
+    if global.json {
+        doc["serial"] = serial.clone().into();
+        doc["password"] = new.expose().into();
+        global.emit(doc);
+    } else {
+        println!("new password for {serial}: {}", new.expose());
+    }
     if args.print {
         let card = global.card(&ledger, &serial)?;
         let dir = batch.out_dir.join(format!("reset-{serial}"));
@@ -73,7 +82,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             &dir,
             "cards",
         )? {
-            println!("{line}");
+            say!(global, "{line}");
         }
     }
     Ok(exit)

@@ -119,11 +119,11 @@ pub fn finish_batch(
             r.elapsed.as_secs_f64()
         ));
     }
-    println!("{line}");
-    println!("outputs in {}", display_dir(&batch.out_dir));
+    say!(global, "{line}");
+    say!(global, "outputs in {}", display_dir(&batch.out_dir));
     // The accounts are provisioned whatever happens to the PDF: say how to redo just that.
     match render_cards(batch, &cards, layout, printing, &batch.out_dir, "cards") {
-        Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+        Ok(lines) => lines.iter().for_each(|l| say!(global, "{l}")),
         Err(e) => {
             eprintln!("error: the cards are provisioned but the PDF failed: {e}");
             eprintln!(
@@ -139,7 +139,8 @@ pub fn finish_batch(
             .iter()
             .filter(|c| c.failure.is_some() && c.state == crate::ledger::CardState::Failed)
         {
-            println!(
+            say!(
+                global,
                 "  {} failed: {}",
                 card.serial,
                 card.failure.as_deref().unwrap_or("")
@@ -149,13 +150,34 @@ pub fn finish_batch(
             super::print_unsettled(global, r);
         }
         if let Some(reason) = report.as_ref().and_then(|r| r.stopped.as_ref()) {
-            println!("stopped: {reason}");
+            say!(global, "stopped: {reason}");
         }
-        println!(
+        say!(
+            global,
             "to finish the batch, run: {}",
             global.command_for("resume", &batch.id)
         );
     }
+    global.emit(serde_json::json!({
+        "batch": batch.id,
+        "cards": {
+            "total": counts.total(),
+            "ready": counts.ready,
+            "active": counts.active,
+            "blocked": counts.blocked,
+            "failed": counts.failed,
+            "pending": counts.pending,
+        },
+        "failed": cards.iter().filter(|c| c.state == crate::ledger::CardState::Failed).map(|c| serde_json::json!({
+            "serial": c.serial, "reason": c.failure,
+        })).collect::<Vec<_>>(),
+        "outputs": batch.out_dir,
+        "requests": report.as_ref().map_or(0, |r| r.requests),
+        "seconds": report.as_ref().map_or(0.0, |r| r.elapsed.as_secs_f64()),
+        "stopped": report.as_ref().and_then(|r| r.stopped.clone()),
+        "finish": (counts.failed > 0 || counts.pending > 0).then(|| global.command_for("resume", &batch.id)),
+        "complete": exit == Exit::Success,
+    }));
     Ok(exit)
 }
 

@@ -48,12 +48,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     };
     if let Some(decision) = &args.resolve {
-        return resolve(&mut ledger, &pending, decision);
+        return resolve(global, &mut ledger, &pending, decision);
     }
     if pending.is_empty() {
-        println!("nothing to settle");
+        say!(global, "nothing to settle");
+        global.emit(serde_json::json!({ "changes": [], "complete": true }));
         return Ok(Exit::Success);
     }
+    let mut doc = Vec::new();
     let mut batches: Vec<String> = pending.iter().map(|i| i.batch_id.clone()).collect();
     batches.sort();
     batches.dedup();
@@ -78,7 +80,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 .iter()
                 .find(|c| c.id == intent.card_id)
                 .map_or("?", |c| c.serial.as_str());
-            println!(
+            say!(
+                global,
                 "{serial} #{}: {}: {}{}",
                 now.id,
                 now.kind,
@@ -88,9 +91,23 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     .map(|e| format!(" ({e})"))
                     .unwrap_or_default()
             );
+            doc.push(serde_json::json!({
+                "batch": batch_id,
+                "serial": serial,
+                "id": now.id,
+                "kind": now.kind.to_string(),
+                "status": now.status.as_str(),
+                "evidence": now.evidence,
+                "resolve": now.status.is_pending().then(|| format!(
+                    "{} --resolve {}=applied|not-applied",
+                    global.command_for("settle", serial),
+                    now.id
+                )),
+            }));
             if now.status.is_pending() {
                 exit = Exit::Incomplete;
-                println!(
+                say!(
+                    global,
                     "  check the account on the platform, then record what you find: {} \
                      --resolve {}=applied (or {}=not-applied)",
                     global.command_for("settle", serial),
@@ -101,14 +118,20 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
         super::refresh_outputs(&ledger, &batch_id)?;
         if !report.failed.is_empty() || report.stopped.is_some() {
-            exit = super::summarize(global, &report, "settled");
+            exit = super::summary_lines(global, &report, "settled");
         }
     }
+    global.emit(serde_json::json!({ "changes": doc, "complete": exit == Exit::Success }));
     Ok(exit)
 }
 
 /// Records a human's decision: `ID=applied` or `ID=not-applied`, for a pending change in scope.
-fn resolve(ledger: &mut Ledger, pending: &[Intent], decision: &str) -> Result<Exit, Error> {
+fn resolve(
+    global: &Global,
+    ledger: &mut Ledger,
+    pending: &[Intent],
+    decision: &str,
+) -> Result<Exit, Error> {
     let bad = || {
         Error::Usage(format!(
             "--resolve {decision:?}: give INTENT=applied or INTENT=not-applied, with an intent \
@@ -129,6 +152,14 @@ fn resolve(ledger: &mut Ledger, pending: &[Intent], decision: &str) -> Result<Ex
     let intent = pending.iter().find(|i| i.id == id).ok_or_else(bad)?;
     ledger.write(|w| w.settle_intent(id, status, "decided by hand (cardmint settle --resolve)"))?;
     super::refresh_outputs(ledger, &intent.batch_id)?;
-    println!("#{id}: {}: {} (by hand)", intent.kind, status.as_str());
+    say!(
+        global,
+        "#{id}: {}: {} (by hand)",
+        intent.kind,
+        status.as_str()
+    );
+    global.emit(serde_json::json!({
+        "resolved": { "id": id, "kind": intent.kind.to_string(), "status": status.as_str() },
+    }));
     Ok(Exit::Success)
 }

@@ -21,14 +21,16 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let b = global.batch(&ledger, &args.batch)?;
     let c = ledger.counts(&b.id)?;
     let cards = ledger.cards(&b.id)?;
-    println!("batch      {}", b.id);
-    println!("created    {}", b.created_at);
-    println!("value      {:.2} {}", b.value, b.currency);
-    println!(
+    say!(global, "batch      {}", b.id);
+    say!(global, "created    {}", b.created_at);
+    say!(global, "value      {:.2} {}", b.value, b.currency);
+    say!(
+        global,
         "tariff     {}",
         b.tariff.map_or("-".to_string(), |t| t.to_string())
     );
-    println!(
+    say!(
+        global,
         "issued     {}",
         if b.active {
             "active"
@@ -36,7 +38,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "blocked (retail)"
         }
     );
-    println!(
+    say!(
+        global,
         "codes      {} digits{}",
         b.code.length(),
         if b.code.prefix().is_empty() {
@@ -46,12 +49,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     );
     if let Some(source) = &b.source {
-        println!("source     {source}");
+        say!(global, "source     {source}");
     }
     if let (Some(first), Some(last)) = (cards.first(), cards.last()) {
-        println!("serials    {}-{}", first.serial, last.serial);
+        say!(global, "serials    {}-{}", first.serial, last.serial);
     }
-    println!(
+    say!(
+        global,
         "cards      {} (ready {}, active {}, blocked {}, failed {}, pending {})",
         c.total(),
         c.ready,
@@ -60,21 +64,47 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         c.failed,
         c.pending
     );
-    println!(
+    say!(
+        global,
         "platform   {}",
         b.platform.as_ref().map_or(
             "not recorded (issued before cardmint remembered it)".to_string(),
             |p| p.to_string()
         )
     );
-    println!("outputs    {}", b.out_dir.display());
+    say!(global, "outputs    {}", b.out_dir.display());
     let open = ledger.pending_intents(Some(&b.id))?;
     if !open.is_empty() {
-        println!(
+        say!(
+            global,
             "open       {} change(s) waiting for evidence: run `cardmint settle {}`",
             open.len(),
             b.id
         );
     }
+    global.emit(serde_json::json!({
+        "batch": b.id,
+        "created": b.created_at,
+        "value": format!("{:.2}", b.value),
+        "currency": b.currency,
+        "tariff": b.tariff,
+        "active": b.active,
+        "code_length": b.code.length(),
+        "code_prefix": b.code.prefix(),
+        "source": b.source,
+        "first_serial": cards.first().map(|c| &c.serial),
+        "last_serial": cards.last().map(|c| &c.serial),
+        "cards": {
+            "total": c.total(),
+            "ready": c.ready,
+            "active": c.active,
+            "blocked": c.blocked,
+            "failed": c.failed,
+            "pending": c.pending,
+        },
+        "platform": b.platform.as_ref().map(|p| p.to_string()),
+        "out": b.out_dir,
+        "open_changes": open.len(),
+    }));
     Ok(Exit::Success)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 
-use super::{EngineArgs, summarize};
+use super::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::CardState;
@@ -88,6 +88,25 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         left.normalize(),
         cur = batch.currency
     );
+    global.emit(serde_json::json!({
+        "batch": batch.id,
+        "currency": batch.currency,
+        "cards": lines.iter().map(|l| {
+            let mut row = serde_json::Map::new();
+            for (k, v) in header.iter().zip(l) {
+                row.insert((*k).into(), v.clone().into());
+            }
+            serde_json::Value::Object(row)
+        }).collect::<Vec<_>>(),
+        "totals": {
+            "cards": rows.len(),
+            "sold": sold,
+            "used": format!("{used:.2}"),
+            "left": format!("{left:.2}"),
+        },
+        "out": args.out,
+        "run": super::report_json(global, &report, "read"),
+    }));
     match &args.out {
         Some(path) => {
             let mut w = csv::Writer::from_writer(Vec::new());
@@ -105,25 +124,40 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             // Owner-only: each row names the card's access code.
             crate::atomic::write(path, &bytes, crate::atomic::PRIVATE)
                 .map_err(Error::io(format!("write {}", path.display())))?;
-            println!("{} rows in {}", lines.len(), path.display());
+            say!(global, "{} rows in {}", lines.len(), path.display());
         }
         None => {
-            println!(
+            say!(
+                global,
                 "{:<10} {:<14} {:>9} {:>10} {:>9} {:<7} {:<16} matches",
-                "serial", "customer", "value", "balance", "used", "blocked", "numbers"
+                "serial",
+                "customer",
+                "value",
+                "balance",
+                "used",
+                "blocked",
+                "numbers"
             );
             for l in &lines {
-                println!(
+                say!(
+                    global,
                     "{:<10} {:<14} {:>9} {:>10} {:>9} {:<7} {:<16} {}",
-                    l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]
+                    l[0],
+                    l[1],
+                    l[2],
+                    l[3],
+                    l[4],
+                    l[5],
+                    l[6],
+                    l[7]
                 );
             }
         }
     }
-    println!("{totals}");
+    say!(global, "{totals}");
     Ok(if report.failed.is_empty() {
         Exit::Success
     } else {
-        summarize(global, &report, "read")
+        super::summary_lines(global, &report, "read")
     })
 }

@@ -56,7 +56,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let exit = summarize(global, &report, &format!("topped up with {amount}"));
     if exit == Exit::Success {
         let card = global.card(&ledger, &serial)?;
-        println!("card {serial}: {} loaded in all", card.loaded());
+        say!(global, "card {serial}: {} loaded in all", card.loaded());
     }
     Ok(exit)
 }
