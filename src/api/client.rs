@@ -155,6 +155,8 @@ impl Client {
         // Read the body whatever the status, so the connection goes back to the pool.
         let body = response
             .body_mut()
+            .with_config()
+            .limit(super::xml::MAX_BODY as u64)
             .read_to_vec()
             .map_err(|e| match classify(command, e) {
                 // The request was sent: whatever failed while reading, its outcome is unknown.

@@ -8,6 +8,17 @@
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
+/// The largest answer read, in bytes: the platform's largest (500 call records) is about
+/// 150 KB. A longer body is cut off there and fails as truncated (outcome unknown).
+pub const MAX_BODY: usize = 1 << 20;
+/// How deep elements may nest: the platform's answers are 3 deep. The parser holds open
+/// elements on a stack of its own, and this bound also keeps dropping the tree shallow.
+pub const MAX_DEPTH: usize = 64;
+/// Elements in one answer at most (500 call records are about 510).
+pub const MAX_ELEMENTS: usize = 10_000;
+/// Attributes of one element at most (a call record has 7).
+pub const MAX_ATTRIBUTES: usize = 64;
+
 /// One element: its name, attributes, direct text and children, in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
@@ -59,10 +70,19 @@ pub enum XmlError {
     Malformed { position: u64, message: String },
     #[error("XML ends before the root element is closed (truncated body)")]
     Truncated,
+    /// An answer beyond what the platform ever sends: refused before it costs memory.
+    #[error("answer too large: {0}")]
+    TooLarge(String),
 }
 
 /// Parses a whole body into its root element.
 pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
+    if body.len() > MAX_BODY {
+        return Err(XmlError::TooLarge(format!(
+            "{} bytes, more than {MAX_BODY}",
+            body.len()
+        )));
+    }
     let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
@@ -80,6 +100,23 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
         position: reader.buffer_position(),
         message,
     };
+    let mut elements = 0usize;
+    let mut count = |reader: &Reader<&[u8]>, depth: usize| {
+        elements += 1;
+        if elements > MAX_ELEMENTS {
+            return Err(XmlError::TooLarge(format!(
+                "more than {MAX_ELEMENTS} elements (at byte {})",
+                reader.buffer_position()
+            )));
+        }
+        if depth > MAX_DEPTH {
+            return Err(XmlError::TooLarge(format!(
+                "elements nested more than {MAX_DEPTH} deep (at byte {})",
+                reader.buffer_position()
+            )));
+        }
+        Ok(())
+    };
     loop {
         let event = reader
             .read_event()
@@ -89,10 +126,12 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                 if root.is_some() {
                     return Err(malformed(&reader, "content after the root element".into()));
                 }
+                count(&reader, stack.len() + 1)?;
                 let element = open(&reader, &start)?;
                 stack.push(element);
             }
             Event::Empty(start) => {
+                count(&reader, stack.len() + 1)?;
                 let element = open(&reader, &start)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
@@ -154,6 +193,11 @@ fn open(
             position: reader.buffer_position(),
             message: e.to_string(),
         })?;
+        if attributes.len() == MAX_ATTRIBUTES {
+            return Err(XmlError::TooLarge(format!(
+                "an element with more than {MAX_ATTRIBUTES} attributes"
+            )));
+        }
         let key = attr.key.as_ref().to_string();
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -214,5 +258,30 @@ mod tests {
             Err(XmlError::Malformed { .. })
         ));
         assert_eq!(parse(&[0xff, 0xfe]), Err(XmlError::NotUtf8));
+    }
+
+    #[test]
+    fn hostile_answers_are_refused_within_bounds_never_a_crash() {
+        // 45,000 levels deep (it overflowed the stack when the tree was dropped).
+        let deep = format!("{}{}", "<a>".repeat(45_000), "</a>".repeat(45_000));
+        assert!(
+            matches!(parse(deep.as_bytes()), Err(XmlError::TooLarge(m)) if m.contains("64 deep"))
+        );
+        // 64 levels are fine, 65 are not.
+        let ok = format!("{}{}", "<a>".repeat(64), "</a>".repeat(64));
+        parse(ok.as_bytes()).unwrap();
+        // A flood of elements, within the body cap.
+        let flood = format!("<r>{}</r>", "<a/>".repeat(20_000));
+        assert!(
+            matches!(parse(flood.as_bytes()), Err(XmlError::TooLarge(m)) if m.contains("elements"))
+        );
+        // Attributes without end, and a body over the cap.
+        let attrs: String = (0..100).map(|i| format!(" a{i}=\"1\"")).collect();
+        assert!(matches!(
+            parse(format!("<r{attrs}/>").as_bytes()),
+            Err(XmlError::TooLarge(_))
+        ));
+        let huge = vec![b' '; MAX_BODY + 1];
+        assert!(matches!(parse(&huge), Err(XmlError::TooLarge(_))));
     }
 }
