@@ -113,7 +113,9 @@ impl PasswordSpec {
                     ALPHABET[draw.below(ALPHABET.len() as u16)? as usize],
                 ));
             }
-            if check_password(&p).is_ok() {
+            // A password starting with '-' or '@' would be a formula in a spreadsheet that
+            // opens the manifest (the alphabet has no '=' or '+').
+            if !p.starts_with(['-', '@']) && check_password(&p).is_ok() {
                 return Ok(Secret::new(p));
             }
         }
@@ -175,6 +177,7 @@ mod tests {
                 prop_assert_eq!(p.expose().len(), length);
                 prop_assert!(check_password(p.expose()).is_ok());
                 prop_assert!(p.expose().bytes().all(|b| ALPHABET.contains(&b)));
+                prop_assert!(!p.expose().starts_with(['-', '@', '=', '+']), "no formula cell");
             }
         }
 

@@ -20,6 +20,8 @@ const COLUMNS: [&str; 6] = [
     "customer", "password", "numbers", "value", "tariff", "label",
 ];
 const MAX_LABEL: usize = 200;
+/// First characters that make a spreadsheet cell a formula (or a DDE command).
+const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -276,6 +278,23 @@ impl Row<'_> {
         let label = self.trimmed("label").unwrap_or("").to_string();
         if label.chars().count() > MAX_LABEL {
             self.problem("label", format!("longer than {MAX_LABEL} characters"));
+        }
+        // A spreadsheet opening the manifest would run it as a formula.
+        if let Some(c) = label.chars().next().filter(|c| FORMULA_STARTS.contains(c)) {
+            self.problem(
+                "label",
+                format!(
+                    "starts with {c:?}, which a spreadsheet opening the manifest would run as a \
+                     formula: start it with a letter or a digit"
+                ),
+            );
+        }
+        // Line breaks are the label's own lines; other control characters are refused.
+        if label
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r')
+        {
+            self.problem("label", "holds a control character (a tab?)".into());
         }
         if self.problems.len() > before {
             return None;

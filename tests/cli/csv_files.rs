@@ -165,3 +165,30 @@ fn windows_1252_files_read_with_the_flag() {
     assert_eq!(rows[0]["label"], "René € shop");
     assert_eq!(rows[0]["tariff"], "-2");
 }
+
+#[test]
+fn labels_that_a_spreadsheet_would_run_as_formulas_are_refused_with_line_and_column() {
+    let cm = Cardmint::new();
+    std::fs::write(
+        cm.path("c.csv"),
+        "customer,label\nann,=HYPERLINK(\"http://x\")\nbob,@SUM(A1)\ncat,+cmd|' /C calc'!A0\ndan,Dan Smith\n",
+    )
+    .unwrap();
+    let out = cm.expect(
+        4,
+        &["--sandbox", "issue", "--from", "c.csv", "--value", "5"],
+    );
+    for line in [2, 3, 4] {
+        assert!(
+            out.stderr
+                .contains(&format!("line {line}, column 2 (label)")),
+            "{line}: {out:?}"
+        );
+    }
+    assert!(out.stderr.contains("formula"), "{out:?}");
+    assert!(!out.stderr.contains("line 5"), "{out:?}");
+    assert!(
+        !cm.path("cardmint.db").exists()
+            || cm.expect(0, &["batches"]).stdout.contains("no batches")
+    );
+}
