@@ -73,6 +73,72 @@ fn encode(value: &str) -> String {
     out
 }
 
+/// What an echoed secret becomes in server text.
+pub const REDACTED: &str = "[redacted]";
+
+/// `body` with every form of each secret a server could echo replaced by [`REDACTED`]: as
+/// sent (percent-encoded, upper- or lower-case hex), plain, XML-escaped, and with spaces as
+/// `+`. Secrets shorter than 4 characters (the platform's minimum) are left alone: they would
+/// match ordinary text. An answer a secret appears in is abnormal anyway: if redacting breaks
+/// its parse, it is an unknown outcome, settled on evidence like any other.
+pub fn redact(body: Vec<u8>, secrets: &[&str]) -> Vec<u8> {
+    let mut forms: Vec<String> = Vec::new();
+    for secret in secrets.iter().filter(|s| s.chars().count() >= 4) {
+        let encoded = encode(secret);
+        forms.push(lowercase_hex(&encoded));
+        forms.push(encoded);
+        forms.push(secret.to_string());
+        forms.push(
+            secret
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&apos;"),
+        );
+        // A form decoder reads '+' as a space: an echo may show the spaces of a password so.
+        forms.push(secret.replace(' ', "+"));
+    }
+    // Longest first, so that no shorter form breaks a longer one apart.
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    let mut out = body;
+    for form in forms.iter().filter(|f| !f.is_empty()) {
+        let needle = form.as_bytes();
+        if !out.windows(needle.len()).any(|w| w == needle) {
+            continue;
+        }
+        let mut i = 0;
+        let mut next = Vec::with_capacity(out.len());
+        while i < out.len() {
+            if out[i..].starts_with(needle) {
+                next.extend_from_slice(REDACTED.as_bytes());
+                i += needle.len();
+            } else {
+                next.push(out[i]);
+                i += 1;
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// A percent-encoded string with lower-case hex digits (`%2b`), as some servers echo it.
+fn lowercase_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut chars = encoded.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            for h in chars.by_ref().take(2) {
+                out.push(h.to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
 /// `http://` is accepted only for loopback hosts; everything else must be `https://`.
 fn check_base_url(url: &str) -> Result<(), ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
@@ -166,6 +232,16 @@ impl Client {
                 },
                 other => other,
             })?;
+        // Redaction at the boundary: an answer that echoes the request (a proxy's error page, a
+        // debugging backend) must not carry a password into errors, the journal or the outputs.
+        let mut secrets = vec![self.password.expose()];
+        secrets.extend(
+            params
+                .iter()
+                .filter(|(name, _)| name.contains("password"))
+                .map(|(_, value)| *value),
+        );
+        let body = redact(body, &secrets);
         let status = response.status().as_u16();
         if status != 200 {
             return Err(ApiError::UnknownOutcome {
@@ -517,6 +593,28 @@ fn classify(command: Command, error: ureq::Error) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_secrets_are_redacted_in_every_form() {
+        let reseller = "p@ss w+rd&<1>";
+        let card = "Xk7-mQ2p";
+        let body = format!(
+            "<R><Reason>got password={} customerpassword={} {} {} {} {}</Reason></R>",
+            encode(reseller),
+            encode(card),
+            lowercase_hex(&encode(reseller)),
+            reseller,
+            "p@ss w+rd&amp;&lt;1&gt;",
+            "p@ss+w+rd&<1>",
+        );
+        let out = String::from_utf8(redact(body.into_bytes(), &[reseller, card])).unwrap();
+        assert_eq!(out.matches(REDACTED).count(), 6, "{out}");
+        for leak in ["p@ss", "Xk7-mQ2p", "w%2Brd", "w%2brd"] {
+            assert!(!out.contains(leak), "{leak} in {out}");
+        }
+        // Short strings are left alone (they would match ordinary text).
+        assert_eq!(redact(b"abc".to_vec(), &["abc"]), b"abc");
+    }
 
     #[test]
     fn encodes_plus_once() {

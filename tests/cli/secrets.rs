@@ -100,3 +100,100 @@ fn no_error_or_debug_output_carries_a_password() {
     }
     check(errors);
 }
+
+/// An endpoint that echoes each request line (the whole query, passwords included) in the
+/// answer's reason, as a debugging backend or a proxy's error page might. getuserinfo answers
+/// "unknown customer", so the login check passes and the batch goes on to echoed failures.
+fn echoing_endpoint() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/API/Request.ashx", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
+                    break;
+                }
+            }
+            let echoed = line.trim().replace('&', "&amp;").replace('<', "&lt;");
+            let body = if line.contains("command=getuserinfo")
+                && line.contains("cardmint_login_check")
+            {
+                "<?xml version=\"1.0\"?>\n<GetUserInfo><Result>Failed</Result><Reason>Unable to get user info</Reason></GetUserInfo>".to_string()
+            } else {
+                format!(
+                    "<?xml version=\"1.0\"?>\n<CreateAccount><Result>Failed</Result><Reason>echo {echoed}</Reason></CreateAccount>"
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn an_endpoint_that_echoes_the_request_never_gets_a_password_into_output_journal_or_files() {
+    let url = echoing_endpoint();
+    let cm = Cardmint::against(&url);
+    let out = cm.run(&["issue", "--count", "2", "--value", "5", "-v"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    let manifest = std::fs::read_to_string(cm.path("out/B0001/manifest.csv")).unwrap_or_default();
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let passwords: Vec<String> = rows.iter().map(|r| r["password"].clone()).collect();
+    let ledger = rusqlite::Connection::open(cm.path("cardmint.db")).unwrap();
+    let journal: Vec<String> = ledger
+        .prepare("SELECT detail FROM journal")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let failures: Vec<String> = rows.iter().map(|r| r["failure"].clone()).collect();
+    let texts = [
+        ("stdout", out.stdout.clone()),
+        ("stderr", out.stderr.clone()),
+        ("journal", journal.join("\n")),
+        ("failures", failures.join("\n")),
+    ];
+    let mut forms = vec![RESELLER_PASSWORD.to_string(), urlencode(RESELLER_PASSWORD)];
+    for p in &passwords {
+        forms.push(p.clone());
+        forms.push(urlencode(p));
+    }
+    for (name, text) in &texts {
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{name} holds a password: {text}"
+            );
+        }
+    }
+    assert!(
+        texts.iter().any(|(_, t)| t.contains("[redacted]")),
+        "the echo was seen, redacted: {texts:?}"
+    );
+    assert!(!manifest.is_empty());
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
