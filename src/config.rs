@@ -77,6 +77,11 @@ pub struct ApiSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
+        "config file {path} belongs to another user (uid {owner}); cardmint reads only its own \
+         user's config, which holds the login: use your own file (CARDMINT_CONFIG)"
+    )]
+    NotOwned { path: PathBuf, owner: u32 },
+    #[error(
         "config file {path} can be read or written by other users (mode {mode:o}); \
          run `chmod 600 {path}` and try again"
     )]
@@ -381,6 +386,16 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
             path: path.to_path_buf(),
             mode,
         });
+    }
+    // A file someone else owns could point the login at their endpoint.
+    if let Some(me) = crate::lockfile::current_uid() {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != me {
+            return Err(ConfigError::NotOwned {
+                path: path.to_path_buf(),
+                owner: meta.uid(),
+            });
+        }
     }
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),

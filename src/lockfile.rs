@@ -38,6 +38,13 @@ pub enum LockError {
     },
 }
 
+/// The user this process runs as, from `/proc/self` (owned by the process's user); `None`
+/// where there is no `/proc`.
+pub fn current_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
 /// The lock file that guards `guarded`: `guarded` + `.lock`.
 pub fn lock_path(guarded: &Path) -> PathBuf {
     let mut name = guarded.as_os_str().to_owned();

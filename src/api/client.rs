@@ -140,30 +140,60 @@ fn lowercase_hex(encoded: &str) -> String {
 }
 
 /// `http://` is accepted only for loopback hosts; everything else must be `https://`.
+/// The URL as messages may show it: a login in it (`user:password@`) is never echoed.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://[login removed]@{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
 fn check_base_url(url: &str) -> Result<(), ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
         field: "API URL".to_string(),
-        reason: format!("{url:?} {reason}"),
+        reason: format!("{:?} {reason}", shown(url)),
     };
+    if url.contains('#') {
+        // A fragment would silently drop the query cardmint appends.
+        return Err(invalid("must not carry a #fragment"));
+    }
+    let authority = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = &authority[..authority.find(['/', '?']).unwrap_or(authority.len())];
+    if authority.contains('@') {
+        return Err(invalid(
+            "must not carry a login: give it as CARDMINT_USERNAME and CARDMINT_PASSWORD or in \
+             [reseller]",
+        ));
+    }
     let uri: ureq::http::Uri = url.parse().map_err(|_| invalid("is not a URL"))?;
-    let host = uri.host().ok_or_else(|| invalid("has no host"))?;
-    if uri.query().is_some() || url.contains('@') {
-        return Err(invalid("must not carry a query or a login"));
+    uri.host().ok_or_else(|| invalid("has no host"))?;
+    if uri.query().is_some() {
+        return Err(invalid("must not carry a query"));
     }
     match uri.scheme_str() {
         Some("https") => Ok(()),
-        Some("http") => {
-            let h = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = h.eq_ignore_ascii_case("localhost")
-                || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-            if loopback {
-                Ok(())
-            } else {
-                Err(invalid("uses plain http to a non-loopback host; use https"))
-            }
-        }
+        Some("http") if is_loopback(url) => Ok(()),
+        Some("http") => Err(invalid("uses plain http to a non-loopback host; use https")),
         _ => Err(invalid("must start with https://")),
     }
+}
+
+/// Whether the URL's host is this machine (the sandbox): never reached through a proxy.
+fn is_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Client {
@@ -179,6 +209,12 @@ impl Client {
             .max_idle_connections(pool_size.max(1) * 2)
             .max_idle_connections_per_host(pool_size.max(1))
             .user_agent(concat!("cardmint/", env!("CARGO_PKG_VERSION")))
+            // HTTP_PROXY and friends apply to the platform, never to the loopback sandbox.
+            .proxy(if is_loopback(&settings.url) {
+                None
+            } else {
+                ureq::Proxy::try_from_env()
+            })
             .build();
         let agent = ureq::Agent::with_parts(
             config,
@@ -614,6 +650,25 @@ mod tests {
         }
         // Short strings are left alone (they would match ordinary text).
         assert_eq!(redact(b"abc".to_vec(), &["abc"]), b"abc");
+    }
+
+    #[test]
+    fn api_urls_with_a_login_or_a_fragment_are_refused_without_echoing_the_login() {
+        let e = check_base_url("https://bob:hunter22@example.net/API/Request.ashx")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("must not carry a login") && !e.contains("hunter22"),
+            "{e}"
+        );
+        let e = check_base_url("https://example.net/API/Request.ashx#x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("#fragment"), "{e}");
+        assert!(check_base_url("https://example.net/API/Request.ashx").is_ok());
+        assert!(check_base_url("http://127.0.0.1:8080/API/Request.ashx").is_ok());
+        assert!(check_base_url("http://example.net/API/Request.ashx").is_err());
+        assert!(is_loopback("http://[::1]:9/x") && !is_loopback("https://example.net/"));
     }
 
     #[test]

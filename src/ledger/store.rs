@@ -114,6 +114,13 @@ pub enum LedgerError {
         found: i64,
         known: i64,
     },
+    #[error("{0} is a folder, not a ledger file: give --ledger FOLDER/cardmint.db")]
+    Directory(PathBuf),
+    #[error(
+        "{0} is an SQLite database but not a cardmint ledger (it has tables of its own); \
+         cardmint does not touch it: give another --ledger"
+    )]
+    Foreign(PathBuf),
     #[error("ledger: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("ledger: customer {0:?} is already in the ledger")]
@@ -151,6 +158,9 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
+        if path.is_dir() {
+            return Err(LedgerError::Directory(path.to_path_buf()));
+        }
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -174,6 +184,17 @@ impl Ledger {
             Err(e) => return Err(open_err(e)),
         }
         let conn = Connection::open(path)?;
+        // Before any pragma writes to it: a database with tables but no cardmint schema
+        // version is someone else's, and is left exactly as it is.
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if version == 0 && tables > 0 {
+            return Err(LedgerError::Foreign(path.to_path_buf()));
+        }
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: an intent committed before its request must survive a power cut, not only a

@@ -197,3 +197,71 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn a_folder_a_foreign_database_and_a_foreign_config_are_refused_as_such() {
+    let cm = Cardmint::new();
+    std::fs::create_dir(cm.path("db")).unwrap();
+    let out = cm.expect(
+        1,
+        &[
+            "--ledger",
+            "db",
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+        ],
+    );
+    assert!(
+        out.stderr.contains("is a folder, not a ledger file"),
+        "{out:?}"
+    );
+    // An SQLite file of another program is left as it was.
+    let other = cm.path("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE invoices (id INTEGER);")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let out = cm.expect(1, &["--ledger", "other.db", "batches"]);
+    assert!(out.stderr.contains("not a cardmint ledger"), "{out:?}");
+    assert!(
+        std::fs::read(&other).unwrap() == before,
+        "the file was changed"
+    );
+    // A config file owned by another user is not read (checked where this test may chown).
+    let config = cm.path("cardmint.toml");
+    std::fs::write(
+        &config,
+        "[api]\nurl = \"https://attacker.example/API/Request.ashx\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if std::os::unix::fs::chown(&config, Some(65534), None).is_ok() {
+        let out = cm.expect(1, &["doctor"]);
+        assert!(out.stdout.contains("belongs to another user"), "{out:?}");
+    }
+    // A URL with a login is refused without echoing it.
+    std::fs::remove_file(&config).unwrap();
+    let out = cm.run_env(
+        &["issue", "--count", "1", "--value", "5"],
+        &[
+            (
+                "CARDMINT_API_URL",
+                "https://bob:hunter22@example.net/API/Request.ashx",
+            ),
+            ("CARDMINT_USERNAME", "bob"),
+            ("CARDMINT_PASSWORD", "secret-pass"),
+        ],
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        !out.stderr.contains("hunter22") && out.stderr.contains("must not carry a login"),
+        "{out:?}"
+    );
+}
