@@ -56,6 +56,11 @@ pub struct Sheet {
 /// dimension (ID-1 artwork on 85 x 54 mm business-card stock differs by 0.6 mm).
 pub const STOCK_TOLERANCE: f64 = 1.0;
 
+/// Rows or columns of a sheet at most (a press sheet of business cards has fewer than 20).
+pub const MAX_GRID: usize = 50;
+/// The largest page side, in mm (a B0 press sheet is 1414 mm).
+pub const MAX_PAGE_MM: f64 = 2000.0;
+
 /// The edge of the paper office printers cannot reach, in mm.
 pub const OFFICE_MARGIN: f64 = 4.0;
 
@@ -197,6 +202,22 @@ impl Sheet {
         };
         if self.rows == 0 || self.columns == 0 {
             return Err(err("rows and columns must be at least 1".into()));
+        }
+        if self.rows > MAX_GRID || self.columns > MAX_GRID {
+            return Err(err(format!(
+                "rows = {}, columns = {}: at most {MAX_GRID} each",
+                self.rows, self.columns
+            )));
+        }
+        for (key, v) in [
+            ("page_width", self.page_width),
+            ("page_height", self.page_height),
+        ] {
+            if !v.is_finite() || v <= 0.0 || v > MAX_PAGE_MM {
+                return Err(err(format!(
+                    "{key} = {v}: a page is between 0 and {MAX_PAGE_MM} mm"
+                )));
+            }
         }
         let (cell_w, cell_h) = self.cell(card);
         if let Some((w, h)) = self.stock {
@@ -630,6 +651,17 @@ mod tests {
             e.contains("card_width = 88.9") && e.contains("blank border"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_grid_of_absurd_size_is_refused_before_anything_is_allocated() {
+        let mut s = a4();
+        s.rows = 4_000_000_000;
+        let e = s.check(&CardGeometry::default()).unwrap_err().to_string();
+        assert!(e.contains("at most 50"), "{e}");
+        let mut s = a4();
+        s.page_width = 1e12;
+        assert!(s.check(&CardGeometry::default()).is_err());
     }
 
     #[test]

@@ -108,6 +108,9 @@ impl Stats {
     }
 }
 
+/// Synthetic call records one request may add.
+pub const MAX_SYNTHETIC_CALLS: u32 = 100_000;
+
 /// What a test may ask for: synthetic call records for one customer.
 #[derive(Debug, Clone)]
 pub struct SyntheticCalls {
@@ -437,8 +440,14 @@ fn synthetic_calls(params: &Params) -> Result<SyntheticCalls, String> {
         None => NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")
             .expect("constant date"),
     };
+    let count: u32 = field(params, "count", 1u32)?;
+    if !(1..=MAX_SYNTHETIC_CALLS).contains(&count) {
+        return Err(format!(
+            "count: {count} is not between 1 and {MAX_SYNTHETIC_CALLS} (add more in several requests)"
+        ));
+    }
     Ok(SyntheticCalls {
-        count: field(params, "count", 1u32)?,
+        count,
         first_start: start,
         spacing: Duration::from_secs(field(params, "spacing_secs", 60u64)?),
         duration_secs: field(params, "duration_secs", 60u32)?,

@@ -265,3 +265,38 @@ fn a_folder_a_foreign_database_and_a_foreign_config_are_refused_as_such() {
         "{out:?}"
     );
 }
+
+#[test]
+fn inputs_that_size_an_allocation_are_bounded_with_a_clear_message() {
+    let cm = Cardmint::new();
+    let out = cm.expect(
+        2,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "4000000000",
+            "--value",
+            "5",
+        ],
+    );
+    assert!(out.stderr.contains("at most 1000000 cards"), "{out:?}");
+    std::fs::write(
+        cm.path("huge.toml"),
+        "name = \"huge\"\npage_width = 210\npage_height = 297\ncolumns = 100000\nrows = 100000\norigin_x = 0\norigin_y = 0\npitch_x = 0.001\npitch_y = 0.001\n",
+    )
+    .unwrap();
+    let out = cm.run(&["preview", "--sheet", "huge.toml"]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(
+        out.stderr.contains("huge.toml") && out.stderr.contains("at most 50"),
+        "{out:?}"
+    );
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/__sandbox/calls?customer=x&count=4000000000", sb.base()),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("count"), "{body}");
+}

@@ -245,10 +245,17 @@ pub fn amount(text: &str) -> Result<rust_decimal::Decimal, String> {
         .map_err(|_| format!("{t}: not an amount; give digits with a decimal point, e.g. 5.00"))
 }
 
+/// The most cards one batch may hold (the ledger, the manifest and the PDF of a batch are
+/// built in memory).
+pub const MAX_BATCH: usize = 1_000_000;
+
 /// Parses a count of cards for clap: a whole number of at least 1 (a negative one is told so,
 /// not mistaken for a flag).
 pub fn count(text: &str) -> Result<usize, String> {
     match text.trim().parse::<i64>() {
+        Ok(n) if n > MAX_BATCH as i64 => Err(format!(
+            "{n}: a batch has at most {MAX_BATCH} cards; issue several batches"
+        )),
         Ok(n) if n >= 1 => usize::try_from(n).map_err(|e| e.to_string()),
         Ok(n) => Err(format!("{n}: the count must be at least 1")),
         Err(_) => Err(format!("{text}: not a whole number")),
