@@ -47,6 +47,16 @@ pub enum ManifestError {
     },
     #[error("{path} exists and was not written for batch {batch}; choose another --out")]
     Foreign { path: PathBuf, batch: String },
+    #[error(
+        "{dir} belongs to another user (uid {owner}); the batch's codes and passwords go only \
+         into a folder of yours: choose another --out"
+    )]
+    NotOurs { dir: PathBuf, owner: u32 },
+    #[error(
+        "{dir} can be written by other users (mode {mode:o}), who could plant or swap files \
+         where the batch's codes and passwords go: run `chmod go-w {dir}` or choose another --out"
+    )]
+    OpenFolder { dir: PathBuf, mode: u32 },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -65,6 +75,26 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ManifestError + '_ {
 
 /// Checks that `dir` is free or already this batch's, without writing anything.
 pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
+    // The folder receives every code and password of the batch: it must be ours, and nobody
+    // else may plant or swap files in it.
+    if let Ok(meta) = std::fs::metadata(dir) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if let Some(me) = crate::lockfile::current_uid()
+            && meta.uid() != me
+        {
+            return Err(ManifestError::NotOurs {
+                dir: dir.to_path_buf(),
+                owner: meta.uid(),
+            });
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(ManifestError::OpenFolder {
+                dir: dir.to_path_buf(),
+                mode,
+            });
+        }
+    }
     let marker = dir.join(MARKER);
     match std::fs::read_to_string(&marker) {
         Ok(owner) if owner.trim() == batch_id => return Ok(()),
@@ -93,7 +123,13 @@ pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
 /// Makes `dir` this batch's folder (checked first).
 pub fn claim_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
     check_dir(dir, batch_id)?;
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    // Owner-only from creation: the folder will hold the batch's secrets.
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
     write_atomic(&dir.join(MARKER), format!("{batch_id}\n").as_bytes(), 0o644)
 }
 

@@ -300,3 +300,62 @@ fn inputs_that_size_an_allocation_are_bounded_with_a_clear_message() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("count"), "{body}");
 }
+
+#[test]
+fn a_shared_or_foreign_output_folder_is_refused_for_secret_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let cm = Cardmint::new();
+    std::fs::create_dir(cm.path("shared")).unwrap();
+    std::fs::set_permissions(cm.path("shared"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = cm.expect(
+        1,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--out",
+            "shared",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("can be written by other users (mode 777)"),
+        "{out:?}"
+    );
+    assert!(
+        cm.expect(0, &["batches"]).stdout.contains("no batches"),
+        "nothing recorded"
+    );
+    if std::os::unix::fs::chown(cm.path("shared"), Some(65534), None).is_ok() {
+        std::fs::set_permissions(cm.path("shared"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let out = cm.expect(
+            1,
+            &[
+                "--sandbox",
+                "issue",
+                "--count",
+                "1",
+                "--value",
+                "5",
+                "--out",
+                "shared",
+            ],
+        );
+        assert!(out.stderr.contains("belongs to another user"), "{out:?}");
+    }
+    // A folder cardmint makes is owner-only.
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let mode = std::fs::metadata(cm.path("out/B0001"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
+}
