@@ -93,7 +93,15 @@ pub fn finish_batch(
                     run.observer,
                 )
             },
-        )?)
+        )
+        .inspect_err(|e| {
+            // The disk full, the ledger unwritable: what was recorded stays; say how to go on.
+            eprintln!(
+                "batch {} stopped: {e}\nwhat the ledger recorded is kept; when that is fixed, run: {}",
+                batch.id,
+                global.command_for("resume", &batch.id)
+            );
+        })?)
     } else {
         None
     };
