@@ -12,10 +12,11 @@ cp ../tests/fixtures/*.xml corpus/xml_answers/
 cp ../samples/*.csv corpus/csv_import/
 cp ../templates/cards/*.toml ../samples/design/card.toml corpus/design_toml/
 cp ../templates/sheets/*.toml corpus/sheet_toml/
-cp ../templates/config/cardmint.toml ../samples/cardmint.toml corpus/config_toml/
+cp ../templates/config/cardmint.toml corpus/config_toml/example.toml
+cp ../samples/cardmint.toml corpus/config_toml/sample.toml
 cp ../samples/shop12-sold.csv corpus/sold_list/
 for target in xml_answers csv_import design_toml sheet_toml config_toml sold_list; do
   echo "== $target: $seconds s"
-  cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 \
+  cargo +nightly fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 \
     | grep -E "^(#[0-9]+.*(DONE|pulse)|==|SUMMARY|Done)" | tail -3
 done
