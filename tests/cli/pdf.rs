@@ -130,6 +130,24 @@ pub fn zbar_areas(
         .collect()
 }
 
+/// Where the backs of a sheet's cards lie on its back page (long-edge duplex), for the retail
+/// design: [x, y, width, height] in mm from the page's top-left corner, slot by slot.
+pub fn retail_backs(sheet: &str) -> Vec<[f64; 4]> {
+    let design = cardmint::render::load_design("retail", &Default::default()).unwrap();
+    let sheet = cardmint::render::load_sheet_for(sheet, &design).unwrap();
+    (0..sheet.per_sheet())
+        .map(|slot| {
+            let p = sheet.back(
+                &design.card,
+                slot,
+                cardmint::render::Duplex::Long,
+                &Default::default(),
+            );
+            [p.trim.x, p.trim.y, p.trim.width, p.trim.height]
+        })
+        .collect()
+}
+
 /// A PDF file, parsed.
 pub struct PdfFile {
     pdf: Pdf,

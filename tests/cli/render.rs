@@ -85,19 +85,7 @@ fn a_retail_batch_prints_every_serial_and_code_exactly_once_and_checks_clean() {
     );
     // The QR codes on the first backs, rasterised at 300 dpi, decode to a tel: URI with each
     // card's code, each on its own card's back.
-    let design = cardmint::render::load_design("retail", &Default::default()).unwrap();
-    let sheet = cardmint::render::load_sheet_for("avery-c32011", &design).unwrap();
-    let areas: Vec<[f64; 4]> = (0..10)
-        .map(|slot| {
-            let p = sheet.back(
-                &design.card,
-                slot,
-                cardmint::render::Duplex::Long,
-                &Default::default(),
-            );
-            [p.trim.x, p.trim.y, p.trim.width, p.trim.height]
-        })
-        .collect();
+    let areas = crate::pdf::retail_backs("avery-c32011");
     let decoded = file.render(1, 300.0).qr_codes(&areas);
     for (row, got) in rows.iter().zip(&decoded) {
         let expected = format!("tel:+442079460000,,{}%23", row["customer"]);

@@ -251,19 +251,7 @@ fn every_qr_of_a_whole_office_sheet_reads_at_150_dpi_and_from_the_black_plate() 
     let pdf = cm.path("out/B0001/cards.pdf");
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
     // Each card of the sheet's backs, scanned on its own.
-    let design = cardmint::render::load_design("retail", &Default::default()).unwrap();
-    let sheet = cardmint::render::load_sheet_for("avery-c32011", &design).unwrap();
-    let areas: Vec<[f64; 4]> = (0..10)
-        .map(|slot| {
-            let p = sheet.back(
-                &design.card,
-                slot,
-                cardmint::render::Duplex::Long,
-                &Default::default(),
-            );
-            [p.trim.x, p.trim.y, p.trim.width, p.trim.height]
-        })
-        .collect();
+    let areas = crate::pdf::retail_backs("avery-c32011");
     let expect_all = |read: Vec<Vec<String>>, what: &str| {
         for (row, got) in rows.iter().zip(&read) {
             let want = format!("tel:+442079460000,,{}%23", row["customer"]);
