@@ -359,3 +359,50 @@ fn a_shared_or_foreign_output_folder_is_refused_for_secret_files() {
         & 0o777;
     assert_eq!(mode, 0o700);
 }
+
+#[test]
+fn huge_answers_are_an_unknown_outcome_not_a_crash() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/API/Request.ashx", listener.local_addr().unwrap());
+    // 4 MB of elements in one well-formed answer, to every request, several at once.
+    let body = format!(
+        "<?xml version=\"1.0\"?>\n<GetUserInfo>{}</GetUserInfo>",
+        "<a/>".repeat(1 << 20)
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
+                        break;
+                    }
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    let cm = Cardmint::against(&url);
+    let out = cm.run(&[
+        "issue",
+        "--count",
+        "20",
+        "--value",
+        "5",
+        "--concurrency",
+        "8",
+    ]);
+    assert_eq!(out.code, 7, "the network, never an abort: {out:?}");
+    assert!(
+        out.stderr.contains("outcome unknown") && out.stderr.contains("nothing was recorded"),
+        "{out:?}"
+    );
+}
