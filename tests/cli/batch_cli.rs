@@ -147,7 +147,7 @@ fn every_command_help_has_an_example() {
 }
 
 /// Every subcommand.
-const COMMANDS: &[&str] = &[
+pub const COMMANDS: &[&str] = &[
     "issue",
     "resume",
     "batches",

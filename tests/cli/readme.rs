@@ -138,18 +138,7 @@ fn every_serial_in_the_readme_and_the_help_has_its_right_check_digit() {
         std::fs::read_to_string(root.join("README.md")).unwrap(),
     )];
     let cm = Cardmint::new();
-    for cmd in [
-        "issue",
-        "activate",
-        "block",
-        "topup",
-        "reset-password",
-        "numbers",
-        "status",
-        "calls",
-        "render",
-        "settle",
-    ] {
+    for cmd in crate::batch_cli::COMMANDS {
         texts.push((
             format!("{cmd} --help"),
             cm.expect(0, &[cmd, "--help"]).stdout,

@@ -105,38 +105,48 @@ fn no_error_or_debug_output_carries_a_password() {
 /// answer's reason, as a debugging backend or a proxy's error page might. getuserinfo answers
 /// "unknown customer", so the login check passes and the batch goes on to echoed failures.
 fn echoing_endpoint() -> String {
+    fake_endpoint(|line| {
+        if line.contains("command=getuserinfo") && line.contains("cardmint_login_check") {
+            "<?xml version=\"1.0\"?>\n<GetUserInfo><Result>Failed</Result><Reason>Unable to get user info</Reason></GetUserInfo>".to_string()
+        } else {
+            let echoed = line.trim().replace('&', "&amp;").replace('<', "&lt;");
+            format!(
+                "<?xml version=\"1.0\"?>\n<CreateAccount><Result>Failed</Result><Reason>echo {echoed}</Reason></CreateAccount>"
+            )
+        }
+    })
+}
+
+/// A bare HTTP endpoint on loopback: each connection's request line goes to `answer`, whose
+/// text comes back as a 200 answer; one thread a connection, so workers meet it together.
+fn fake_endpoint(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> String {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/API/Request.ashx", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
-                    break;
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
                 }
-            }
-            let echoed = line.trim().replace('&', "&amp;").replace('<', "&lt;");
-            let body = if line.contains("command=getuserinfo")
-                && line.contains("cardmint_login_check")
-            {
-                "<?xml version=\"1.0\"?>\n<GetUserInfo><Result>Failed</Result><Reason>Unable to get user info</Reason></GetUserInfo>".to_string()
-            } else {
-                format!(
-                    "<?xml version=\"1.0\"?>\n<CreateAccount><Result>Failed</Result><Reason>echo {echoed}</Reason></CreateAccount>"
-                )
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
+                        break;
+                    }
+                }
+                let body = answer(&line);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
         }
     });
     url
@@ -362,34 +372,12 @@ fn a_shared_or_foreign_output_folder_is_refused_for_secret_files() {
 
 #[test]
 fn huge_answers_are_an_unknown_outcome_not_a_crash() {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/API/Request.ashx", listener.local_addr().unwrap());
     // 4 MB of elements in one well-formed answer, to every request, several at once.
     let body = format!(
         "<?xml version=\"1.0\"?>\n<GetUserInfo>{}</GetUserInfo>",
         "<a/>".repeat(1 << 20)
     );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let body = body.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
-                        break;
-                    }
-                }
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
+    let url = fake_endpoint(move |_| body.clone());
     let cm = Cardmint::against(&url);
     let out = cm.run(&[
         "issue",
