@@ -103,6 +103,7 @@ fn batch(
                 template: None,
                 sheet: None,
                 platform: cardmint::ledger::Platform::Sandbox,
+                expiry: None,
             },
             &new_cards,
             |id: &str| std::path::PathBuf::from(id),

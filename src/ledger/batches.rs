@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use rust_decimal::Decimal;
 
 use super::cards::{CardState, NewCard};
+use super::stock::Expiry;
 use super::store::{Ledger, LedgerError, is_unique_violation, now};
 use crate::codes::{CodeSpec, serial};
 
@@ -75,6 +76,8 @@ pub struct NewBatch {
     pub sheet: Option<String>,
     /// Where its accounts are created.
     pub platform: Platform,
+    /// How long its cards stay valid.
+    pub expiry: Option<Expiry>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +96,8 @@ pub struct Batch {
     pub sheet: Option<String>,
     /// `None` for batches recorded before cardmint remembered it.
     pub platform: Option<Platform>,
+    /// How long its cards stay valid (`None`: no rule).
+    pub expiry: Option<Expiry>,
 }
 
 /// How many cards of a batch are in each state.
@@ -122,7 +127,7 @@ impl BatchCounts {
 }
 
 const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
-    code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller";
+    code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller, expiry";
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     let bad = |i: usize, e: String| {
@@ -146,6 +151,10 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
         template: row.get(11)?,
         sheet: row.get(12)?,
         platform: Platform::from_columns(row.get(13)?, row.get(14)?),
+        expiry: row
+            .get::<_, Option<String>>(15)?
+            .map(|e| Expiry::from_str(&e).map_err(|e| bad(15, e)))
+            .transpose()?,
     })
 }
 
@@ -181,7 +190,7 @@ impl Ledger {
         self.write(|w| {
             w.tx.execute(
                 &format!(
-                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
                 ),
                 params![
                     id,
@@ -199,12 +208,13 @@ impl Ledger {
                     new.sheet,
                     new.platform.columns().0,
                     new.platform.columns().1,
+                    new.expiry.map(|e| e.to_string()),
                 ],
             )?;
             let mut stmt = w.tx.prepare(
                 "INSERT INTO cards (batch_id, seq, serial, customer, password, value, tariff, \
-                 numbers, label, generated, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 numbers, label, generated, updated_at, credit) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for (i, c) in cards.iter().enumerate() {
                 let seq = first_seq + i as u64;
@@ -220,6 +230,7 @@ impl Ledger {
                     c.label,
                     c.generated,
                     created_at,
+                    c.credit.map(|v| v.to_string()),
                 ])
                 .map_err(|e| {
                     if is_unique_violation(&e) {
@@ -292,6 +303,7 @@ mod tests {
             template: None,
             sheet: None,
             platform: Platform::Sandbox,
+            expiry: None,
         }
     }
 
@@ -304,6 +316,7 @@ mod tests {
             numbers: vec!["+442071234567".into()],
             label: String::new(),
             generated: true,
+            credit: None,
         }
     }
 

@@ -4,9 +4,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row, params};
 use rust_decimal::Decimal;
 
+use super::stock::Stock;
 use super::store::{Ledger, LedgerError, LedgerTx, now};
 use crate::codes::{CodeSpec, Draw, OsRandom};
 use crate::config::Secret;
@@ -81,6 +83,8 @@ pub struct NewCard {
     pub label: String,
     /// The customer name is a code we drew (and may replace if it is taken).
     pub generated: bool,
+    /// What provisioning loads when it is not the face value (a replacement).
+    pub credit: Option<Decimal>,
 }
 
 /// A recorded card. `Debug` shows the password as `***`.
@@ -106,12 +110,22 @@ pub struct Card {
     pub topups: Decimal,
     /// A new password sent but not yet confirmed by the platform.
     pub pending_password: Option<Secret>,
+    /// The credit provisioning loads when it is not the face value (a replacement card carries
+    /// the lost card's remaining credit).
+    pub credit: Option<Decimal>,
+    /// Where the card is in the reseller's stock: consignment, sale, last balance read.
+    pub stock: Stock,
 }
 
 impl Card {
-    /// Everything loaded on the card: face value plus top-ups.
+    /// What provisioning loads: the face value, or the credit moved onto a replacement.
+    pub fn credit(&self) -> Decimal {
+        self.credit.unwrap_or(self.value)
+    }
+
+    /// Everything loaded on the card: its credit plus top-ups.
     pub fn loaded(&self) -> Decimal {
-        self.value + self.topups
+        self.credit() + self.topups
     }
 
     /// Whether the platform should show the account blocked, from its lifecycle state.
@@ -126,7 +140,8 @@ impl Card {
 
 pub(super) const CARD_COLUMNS: &str = "id, batch_id, seq, serial, customer, password, value, \
     tariff, numbers, label, generated, created, blocked_done, credited, numbers_done, state, \
-    failure, block_reason, topups, pending_password";
+    failure, block_reason, topups, pending_password, credit, shop, consigned_on, sold_shop, \
+    sold_on, last_balance, last_balance_at";
 
 pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<Card> {
     let bad = |i: usize, e: String| {
@@ -135,6 +150,16 @@ pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<Card> {
     let value: String = row.get(6)?;
     let numbers: String = row.get(8)?;
     let state: String = row.get(15)?;
+    let decimal = |i: usize| -> rusqlite::Result<Option<Decimal>> {
+        row.get::<_, Option<String>>(i)?
+            .map(|t| Decimal::from_str(&t).map_err(|e| bad(i, e.to_string())))
+            .transpose()
+    };
+    let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
+        row.get::<_, Option<String>>(i)?
+            .map(|t| NaiveDate::from_str(&t).map_err(|e| bad(i, e.to_string())))
+            .transpose()
+    };
     Ok(Card {
         id: row.get(0)?,
         batch_id: row.get(1)?,
@@ -161,6 +186,15 @@ pub(super) fn card_from_row(row: &Row<'_>) -> rusqlite::Result<Card> {
             Decimal::from_str(&t).map_err(|e| bad(18, e.to_string()))?
         },
         pending_password: row.get::<_, Option<String>>(19)?.map(Secret::new),
+        credit: decimal(20)?,
+        stock: Stock {
+            shop: row.get(21)?,
+            consigned_on: date(22)?,
+            sold_shop: row.get(23)?,
+            sold_on: date(24)?,
+            last_balance: decimal(25)?,
+            last_balance_at: row.get(26)?,
+        },
     })
 }
 

@@ -92,6 +92,43 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX intents_by_card ON intents(card_id);
     CREATE INDEX intents_pending ON intents(status) WHERE status IN ('open', 'unsettled');",
+    // 6: the stock: shops, consignment, sales, expiry, replacements and balances read.
+    "CREATE TABLE shops (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE batches ADD COLUMN expiry TEXT;
+    ALTER TABLE cards ADD COLUMN shop TEXT COLLATE NOCASE;
+    ALTER TABLE cards ADD COLUMN consigned_on TEXT;
+    ALTER TABLE cards ADD COLUMN sold_shop TEXT COLLATE NOCASE;
+    ALTER TABLE cards ADD COLUMN sold_on TEXT;
+    ALTER TABLE cards ADD COLUMN credit TEXT;
+    ALTER TABLE cards ADD COLUMN last_balance TEXT;
+    ALTER TABLE cards ADD COLUMN last_balance_at TEXT;
+    CREATE TABLE card_events (
+        id INTEGER PRIMARY KEY,
+        card_id INTEGER NOT NULL REFERENCES cards(id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        on_date TEXT,
+        shop TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX card_events_by_card ON card_events(card_id);
+    CREATE TABLE replacements (
+        old_card INTEGER PRIMARY KEY REFERENCES cards(id),
+        new_card INTEGER NOT NULL UNIQUE REFERENCES cards(id),
+        amount TEXT NOT NULL,
+        old_topups TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE balance_reads (
+        card_id INTEGER NOT NULL REFERENCES cards(id),
+        at TEXT NOT NULL,
+        balance TEXT NOT NULL
+    );
+    CREATE INDEX balance_reads_by_card ON balance_reads(card_id, at);",
 ];
 
 #[derive(Debug, thiserror::Error)]

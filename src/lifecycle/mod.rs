@@ -6,11 +6,18 @@
 //! Knows nothing of PDF.
 
 mod change;
+mod history;
 mod report;
 mod select;
+mod stock;
 
+pub use history::{Entry, expires_on, history};
 pub use report::{Status, differences};
-pub use select::{SelectError, Selection, changeable, provisioned, select, unless_blocked};
+pub use select::{
+    SelectError, Selection, SoldLine, changeable, provisioned, read_sold_list, select,
+    unless_blocked,
+};
+pub use stock::{Sale, SaleTerms, consignable, plan_sales, returnable};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

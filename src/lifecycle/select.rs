@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use chrono::NaiveDate;
+
 use crate::codes::{SerialRange, parse_serial, parse_serial_ranges};
 use crate::ledger::{Card, CardState};
 
@@ -22,6 +24,9 @@ pub enum SelectError {
          `cardmint resume` first, or leave them out of --serials"
     )]
     NotProvisioned(String),
+    /// A stock rule refuses the selection (consigned elsewhere, already sold, ...).
+    #[error("{0}")]
+    Stock(String),
     /// `activate` on cards blocked after issue (lost, stolen, returned).
     #[error(
         "{0}: activating would re-enable a card blocked as lost or stolen; nothing was sent; \
@@ -55,7 +60,10 @@ pub fn select(
                 .map(|c| c.seq)
                 .collect()
         }
-        Selection::SoldList(path) => sold_list(path, &cards, batch_id)?,
+        Selection::SoldList(path) => read_sold_list(path, &cards, batch_id)?
+            .into_iter()
+            .map(|l| l.seq)
+            .collect(),
     };
     if wanted.is_empty() {
         return Err(SelectError::Nothing);
@@ -84,60 +92,159 @@ fn check_ranges(cards: &[Card], batch_id: &str, ranges: &[SerialRange]) -> Resul
     Ok(())
 }
 
-/// A CSV with a `serial` column, or one serial per line; every bad line is reported.
-fn sold_list(path: &Path, cards: &[Card], batch_id: &str) -> Result<BTreeSet<u64>, SelectError> {
+/// One line of a shop's sold list: a serial, and the shop and sale date when it says them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoldLine {
+    pub seq: u64,
+    /// Line number in the file (1-based), for messages.
+    pub line: usize,
+    pub shop: Option<String>,
+    pub date: Option<NaiveDate>,
+}
+
+/// A shop's sold list: one serial per line, or a CSV whose header names a `serial` column and
+/// may name `shop` and `date` (YYYY-MM-DD) columns, in any order (other columns are ignored).
+/// Comma, semicolon or tab separated. Every bad line is reported, naming its line and column.
+pub fn read_sold_list(
+    path: &Path,
+    cards: &[Card],
+    batch_id: &str,
+) -> Result<Vec<SoldLine>, SelectError> {
     let fail = |problems: String| SelectError::SoldList {
         path: path.display().to_string(),
         problems,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     let text = text.trim_start_matches('\u{feff}');
-    let mut lines = text.lines().enumerate().peekable();
-    let delimiter = [',', ';', '\t']
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = [b',', b';', b'\t']
         .into_iter()
-        .max_by_key(|d| text.lines().next().unwrap_or("").matches(*d).count())
-        .unwrap_or(',');
-    let mut column = 0;
-    if let Some((_, first)) = lines.peek() {
-        let header: Vec<String> = first
-            .split(delimiter)
-            .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
+        .max_by_key(|d| first.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records().peekable();
+    let mut columns = Columns {
+        serial: 0,
+        shop: None,
+        date: None,
+    };
+    if let Some(Ok(header)) = records.peek() {
+        let names: Vec<String> = header
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
             .collect();
-        if let Some(i) = header.iter().position(|h| h == "serial") {
-            column = i;
-            lines.next();
+        let find = |n: &str| names.iter().position(|h| h == n);
+        match find("serial") {
+            Some(serial) => {
+                columns = Columns {
+                    serial,
+                    shop: find("shop"),
+                    date: find("date"),
+                };
+                records.next();
+            }
+            None if names.len() > 1 => {
+                return Err(fail(
+                    "line 1: a sold list of several columns needs a header naming them \
+                     (serial, and shop and date if it has them); nothing was sent"
+                        .into(),
+                ));
+            }
+            None => {}
         }
     }
-    let mut seqs = BTreeSet::new();
+    let mut lines = Vec::new();
+    let mut seen = BTreeSet::new();
     let mut problems = Vec::new();
-    for (i, line) in lines {
-        let field = line
-            .split(delimiter)
-            .nth(column)
-            .unwrap_or("")
-            .trim()
-            .trim_matches('"');
-        if field.is_empty() {
+    for record in records {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                problems.push(format!("line {line}: {e}"));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+        };
+        let Some(serial) = field(Some(columns.serial)) else {
+            if record.iter().any(|f| !f.trim().is_empty()) {
+                problems.push(format!("line {line}, column serial: empty"));
+            }
+            continue;
+        };
+        let seq = match parse_serial(serial) {
+            Ok(seq) if cards.iter().any(|c| c.seq == seq) => seq,
+            Ok(_) => {
+                problems.push(format!(
+                    "line {line}, column serial: {serial} is not a serial of batch {batch_id}"
+                ));
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!("line {line}, column serial: {e}"));
+                continue;
+            }
+        };
+        let shop = match field(columns.shop).map(crate::ledger::shop_name) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                problems.push(format!("line {line}, column shop: {e}"));
+                continue;
+            }
+            None => None,
+        };
+        let date = match field(columns.date).map(crate::ledger::parse_date) {
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                problems.push(format!("line {line}, column date: {e}"));
+                continue;
+            }
+            None => None,
+        };
+        if !seen.insert(seq) {
+            problems.push(format!(
+                "line {line}, column serial: {serial} is listed twice"
+            ));
             continue;
         }
-        match parse_serial(field) {
-            Ok(seq) if cards.iter().any(|c| c.seq == seq) => {
-                seqs.insert(seq);
-            }
-            Ok(_) => problems.push(format!(
-                "line {}: {field} is not a serial of batch {batch_id}",
-                i + 1
-            )),
-            Err(e) => problems.push(format!("line {}: {e}", i + 1)),
-        }
+        lines.push(SoldLine {
+            seq,
+            line,
+            shop,
+            date,
+        });
     }
     if !problems.is_empty() {
-        return Err(fail(format!(
-            "nothing was sent:\n  {}",
-            problems.join("\n  ")
-        )));
+        let more = problems.len().saturating_sub(50);
+        let mut shown: Vec<String> = problems.into_iter().take(50).collect();
+        if more > 0 {
+            shown.push(format!("... and {more} more"));
+        }
+        return Err(fail(format!("nothing was sent:\n  {}", shown.join("\n  "))));
     }
-    Ok(seqs)
+    Ok(lines)
+}
+
+/// Which columns of a sold list hold what.
+struct Columns {
+    serial: usize,
+    shop: Option<usize>,
+    date: Option<usize>,
 }
 
 /// Splits off the cards that are not provisioned (nothing to change on the platform).

@@ -126,7 +126,13 @@ pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
                 // made, so every call ever charged to it came after a credit: the window of the
                 // "read" before starts at the beginning of time. Anything else on the account
                 // makes the settle read ambiguous, and the card is left for a human.
-                let (customer, value) = (card.customer.clone(), card.value);
+                let (customer, value) = (card.customer.clone(), card.credit());
+                if value.is_zero() {
+                    // A replacement of a card that had nothing left: nothing to load.
+                    card.progress.credited = true;
+                    ctx.set_progress(card, card.progress);
+                    continue;
+                }
                 let before = Before {
                     balance: Some(rust_decimal::Decimal::ZERO),
                     from_ms: 0,

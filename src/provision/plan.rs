@@ -87,6 +87,7 @@ pub fn plan_cards(
             numbers: r.numbers,
             label: r.label,
             generated,
+            credit: None,
         });
     }
     Ok(cards)

@@ -443,7 +443,10 @@ impl Ctx<'_> {
         let info = match self.read(Some(card.id), Command::GetUserInfo, move |c| {
             c.get_user_info(&customer)
         }) {
-            Ok(info) => Some(info),
+            Ok(info) => {
+                self.send(Update::Balance(card.id, info.exact_balance()));
+                Some(info)
+            }
             Err(Failure::Refused(e)) if e.refusal() == Some(&Refusal::UnknownCustomer) => None,
             Err(f) => return Err(f),
         };
@@ -917,7 +920,7 @@ fn loaded_before(card: &Card) -> rust_decimal::Decimal {
     let face = if card.progress.credited
         || !matches!(card.state, CardState::Pending | CardState::Failed)
     {
-        card.value
+        card.credit()
     } else {
         rust_decimal::Decimal::ZERO
     };

@@ -16,6 +16,8 @@ pub(crate) enum Update {
     Progress(i64, Progress),
     State(i64, CardState, Option<String>),
     Journal(JournalEntry),
+    /// A balance read from the platform (the last one is what reports count as outstanding).
+    Balance(i64, rust_decimal::Decimal),
     /// Settle an intent (and carry out its effect on the card).
     Settle {
         intent: i64,
@@ -93,6 +95,7 @@ pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), L
                     Update::Progress(id, p) => w.set_progress(*id, *p)?,
                     Update::State(id, s, why) => w.set_state(*id, *s, why.as_deref())?,
                     Update::Journal(e) => w.journal(e)?,
+                    Update::Balance(id, b) => w.record_balance(*id, *b)?,
                     Update::Settle {
                         intent,
                         status,

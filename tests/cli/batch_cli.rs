@@ -382,7 +382,16 @@ fn json_gives_one_document_on_stdout_for_every_command_that_prints_a_result() {
     assert_eq!(doc(&["batches"])["batches"][0]["batch"], "B0001");
     assert_eq!(doc(&["show", "B0001"])["cards"]["total"], 3);
     assert_eq!(doc(&["resume", "B0001"])["complete"], true);
-    assert_eq!(doc(&["activate", "B0001", "--serials", serial])["done"], 1);
+    assert_eq!(
+        doc(&[
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            serial
+        ])["done"],
+        1
+    );
     assert_eq!(doc(&["topup", serial, "2.50"])["done"], 1);
     let reset = doc(&["reset-password", serial]);
     assert_eq!(reset["serial"], serial);

@@ -25,6 +25,7 @@ fn new_batch(active: bool) -> NewBatch {
         template: None,
         sheet: None,
         platform: cardmint::ledger::Platform::Sandbox,
+        expiry: None,
     }
 }
 

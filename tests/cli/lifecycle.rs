@@ -50,7 +50,15 @@ fn activate_and_block_change_only_the_selected_cards() {
     );
     let out = cm.expect(
         0,
-        &["activate", "B0001", "--serials", &range, "--rate", "400"],
+        &[
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            &range,
+            "--rate",
+            "400",
+        ],
     );
     assert!(out.stdout.contains("8 activated, 0 failed"), "{out:?}");
     let block = format!("{}-{}", rows[5]["serial"], rows[6]["serial"]);
@@ -101,7 +109,13 @@ fn a_serial_with_a_wrong_check_digit_sends_nothing() {
         char::from(last as u8 + 1)
     });
     for args in [
-        vec!["activate", "B0001", "--serials", typo.as_str()],
+        vec![
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            typo.as_str(),
+        ],
         vec!["block", "B0001", "--serials", typo.as_str()],
         vec!["status", "B0001", "--serials", typo.as_str()],
         vec!["topup", typo.as_str(), "5"],
@@ -112,7 +126,16 @@ fn a_serial_with_a_wrong_check_digit_sends_nothing() {
     }
     // A well-formed serial of another batch, and no selection at all, are refused too.
     let other = cardmint::codes::serial(100);
-    let out = cm.expect(2, &["activate", "B0001", "--serials", &other]);
+    let out = cm.expect(
+        2,
+        &[
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            &other,
+        ],
+    );
     assert!(
         out.stderr.contains("is not a serial of batch B0001"),
         "{out:?}"
@@ -128,28 +151,86 @@ fn a_sold_list_activates_its_serials_and_a_bad_line_sends_nothing() {
     let cm = Cardmint::against(&sb.url);
     cm.expect(0, &["issue", "--count", "6", "--value", "5", "-q"]);
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serials = format!("{}-{}", rows[0]["serial"], rows[5]["serial"]);
+    cm.expect(
+        0,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &serials,
+            "--shop",
+            "Kiosk 12",
+            "--date",
+            "2026-11-02",
+        ],
+    );
+    // Columns in any order, the shop in any case, a date per line.
     std::fs::write(
         cm.path("sold.csv"),
         format!(
-            "shop;Serial\n12;{}\n12;{}\n",
+            "date;Serial;shop;price\n2026-11-20;{};kiosk 12;5\n;{};;5\n",
             rows[1]["serial"], rows[4]["serial"]
         ),
     )
     .unwrap();
-    cm.expect(0, &["activate", "B0001", "--sold-list", "sold.csv"]);
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--sold-list",
+            "sold.csv",
+            "--sold-on",
+            "2026-11-21",
+        ],
+    );
     let state = remote_state(&sb.base());
     let active: Vec<bool> = rows
         .iter()
         .map(|r| !state.customers[&r["customer"]].blocked)
         .collect();
     assert_eq!(active, vec![false, true, false, false, true, false]);
+    let doc = cm.json(&["card", &rows[1]["serial"]]);
+    assert_eq!(doc["sold_on"], "2026-11-20", "{doc}");
+    assert_eq!(doc["sold_by"], "Kiosk 12", "{doc}");
+    assert_eq!(
+        cm.json(&["card", &rows[4]["serial"]])["sold_on"],
+        "2026-11-21"
+    );
     let before = remote_stats(&sb.base()).total_requests();
+    // Every bad line is named, with its column; nothing is sent.
     std::fs::write(cm.path("bad.csv"), format!("{}\n123\n", rows[0]["serial"])).unwrap();
     let out = cm.expect(4, &["activate", "B0001", "--sold-list", "bad.csv"]);
     assert!(
-        out.stderr.contains("line 2:") && out.stderr.contains("nothing was sent"),
+        out.stderr.contains("line 2, column serial:") && out.stderr.contains("nothing was sent"),
         "{out:?}"
     );
+    std::fs::write(
+        cm.path("bad.csv"),
+        format!("serial,date\n{},30/11/2026\n", rows[0]["serial"]),
+    )
+    .unwrap();
+    let out = cm.expect(4, &["activate", "B0001", "--sold-list", "bad.csv"]);
+    assert!(
+        out.stderr.contains("line 2, column date:") && out.stderr.contains("YYYY-MM-DD"),
+        "{out:?}"
+    );
+    std::fs::write(
+        cm.path("bad.csv"),
+        format!("{},Kiosk 12\n", rows[0]["serial"]),
+    )
+    .unwrap();
+    let out = cm.expect(4, &["activate", "B0001", "--sold-list", "bad.csv"]);
+    assert!(out.stderr.contains("needs a header"), "{out:?}");
+    // A shop the card was not consigned to, or an unknown shop, is refused before sending.
+    std::fs::write(
+        cm.path("other.csv"),
+        format!("serial,shop\n{},Kiosk 9\n", rows[0]["serial"]),
+    )
+    .unwrap();
+    let out = cm.expect(2, &["activate", "B0001", "--sold-list", "other.csv"]);
+    assert!(out.stderr.contains("no shop \"Kiosk 9\""), "{out:?}");
     assert_eq!(remote_stats(&sb.base()).total_requests(), before);
 }
 
@@ -215,6 +296,7 @@ fn status_totals_follow_the_calls_made() {
         &[
             "activate",
             "B0001",
+            "--override-consignment",
             "--serials",
             &format!("{}-{}", rows[0]["serial"], rows[1]["serial"]),
         ],
@@ -232,25 +314,53 @@ fn status_totals_follow_the_calls_made() {
     }
     let out = cm.expect(0, &["status", "B0001", "--out", "status.csv"]);
     assert!(
-        out.stdout
-            .contains("4 cards: 2 sold (active), credit used 2.7 EUR, credit left 17.3 EUR"),
+        out.stdout.contains(
+            "4 cards: 2 sold (active), credit used 2.70 EUR, credit left on sold cards 7.30 EUR \
+             (unsold stock holds 10.00 EUR, blocked cards 0.00 EUR)"
+        ),
         "{out:?}"
     );
-    let status = csv_rows(&cm.path("status.csv"));
-    assert_eq!(status[0]["balance"], "3.8");
+    let mut status = csv_rows(&cm.path("status.csv"));
     assert_eq!(
         mode_of(&cm.path("status.csv")),
         0o600,
         "it lists access codes"
     );
-    assert_eq!(status[0]["used"], "1.2");
-    assert_eq!(status[1]["used"], "1.5");
-    assert_eq!(status[2]["used"], "0");
+    let total = status.pop().unwrap();
+    assert_eq!(
+        (total["batch"].as_str(), total["value"].as_str()),
+        ("total", "20.00")
+    );
+    assert_eq!(
+        (total["balance"].as_str(), total["used"].as_str()),
+        ("17.30", "2.70")
+    );
+    assert_eq!(status[0]["balance"], "3.80");
+    assert_eq!(status[0]["used"], "1.20");
+    assert_eq!(status[1]["used"], "1.50");
+    assert_eq!(status[2]["used"], "0.00");
     assert_eq!(status[0]["blocked"], "false");
     assert_eq!(status[3]["blocked"], "true");
+    assert_eq!(status[0]["state"], "active");
+    assert_eq!(status[3]["state"], "ready");
+    assert_eq!(status[0]["batch"], "B0001");
     assert!(
         status.iter().all(|r| r["matches_ledger"] == "yes"),
         "{status:?}"
+    );
+    // The table shows the same columns, and the totals row.
+    let table = cm.expect(0, &["status", "B0001"]).stdout;
+    let head = table.lines().next().unwrap();
+    for column in [
+        "batch", "serial", "state", "reason", "shop", "value", "balance",
+    ] {
+        assert!(head.contains(column), "{table}");
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("total") && l.contains("17.30")),
+        "{table}"
     );
 }
 
@@ -360,7 +470,7 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
         0,
         &["numbers", "cid", "--add", "020 7946 0004", "--region", "GB"],
     );
-    cm.expect(0, &["activate", "B0001", "--all"]);
+    cm.expect(0, &["activate", "B0001", "--override-consignment", "--all"]);
     let out = cm.expect(0, &["reset-password", "bob"]);
     let line = out
         .stdout

@@ -46,7 +46,7 @@ fn a_second_writer_is_refused_with_the_holders_name_and_readers_work_alongside()
     assert!(holder.contains("cardmint issue"), "{holder}");
     for args in [
         vec!["resume", "B0001"],
-        vec!["activate", "B0001", "--all"],
+        vec!["activate", "B0001", "--override-consignment", "--all"],
         vec!["issue", "--count", "1", "--value", "5"],
     ] {
         let out = cm.expect(1, &args);
@@ -89,7 +89,7 @@ fn a_batch_remembers_its_platform_and_refuses_another_before_any_request() {
     );
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
     for args in [
-        vec!["activate", "B0001", "--all"],
+        vec!["activate", "B0001", "--override-consignment", "--all"],
         vec!["topup", rows[0]["serial"].as_str(), "5"],
         vec!["status", "B0001"],
         vec!["audit", "B0001"],
@@ -111,7 +111,16 @@ fn a_batch_remembers_its_platform_and_refuses_another_before_any_request() {
     // The reverse: a batch on the endpoint, then --sandbox.
     cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
     let before = remote_stats(&sb.base()).total_requests();
-    let out = cm.expect(1, &["--sandbox", "activate", "B0002", "--all"]);
+    let out = cm.expect(
+        1,
+        &[
+            "--sandbox",
+            "activate",
+            "B0002",
+            "--override-consignment",
+            "--all",
+        ],
+    );
     assert!(
         out.stderr.contains(&format!(
             "batch B0002 lives on {} as reseller {RESELLER}",
@@ -195,6 +204,7 @@ fn every_changing_command_is_exactly_once_when_changes_land_late() {
             &[
                 "activate",
                 "B0001",
+                "--override-consignment",
                 "--serials",
                 &format!("{}-{}", s(0), s(7)),
             ],
@@ -468,7 +478,13 @@ fn lifecycle_commands_refuse_cards_not_provisioned_and_activate_keeps_stolen_car
     for args in [
         vec!["reset-password", unconfirmed.as_str()],
         vec!["topup", unconfirmed.as_str(), "5"],
-        vec!["activate", "B0001", "--serials", unconfirmed.as_str()],
+        vec![
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            unconfirmed.as_str(),
+        ],
     ] {
         let out = cm.expect(2, &args);
         assert!(out.stderr.contains("not provisioned"), "{out:?}");
@@ -493,12 +509,21 @@ fn lifecycle_commands_refuse_cards_not_provisioned_and_activate_keeps_stolen_car
             "stolen",
         ],
     );
-    let out = cm.expect(2, &["activate", "B0001", "--serials", &range]);
+    let out = cm.expect(
+        2,
+        &[
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            &range,
+        ],
+    );
     assert!(
         out.stderr.contains("blocked: stolen") && out.stderr.contains("--include-blocked"),
         "{out:?}"
     );
-    let out = cm.expect(0, &["activate", "B0001", "--all"]);
+    let out = cm.expect(0, &["activate", "B0001", "--override-consignment", "--all"]);
     assert!(out.stdout.contains("skipped: blocked (stolen)"), "{out:?}");
     assert!(remote_state(&sb.base()).customers[&rows[2]["customer"]].blocked);
     cm.expect(
@@ -506,6 +531,7 @@ fn lifecycle_commands_refuse_cards_not_provisioned_and_activate_keeps_stolen_car
         &[
             "activate",
             "B0001",
+            "--override-consignment",
             "--serials",
             &rows[2]["serial"],
             "--include-blocked",
@@ -631,7 +657,7 @@ fn each_changing_command_applied_late_every_time_is_still_applied_once() {
         let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "900");
         cm.expect(0, &["issue", "--count", "3", "--value", "5", "-q"]);
         let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
-        cm.expect(0, &["activate", "B0001", "--all"]);
+        cm.expect(0, &["activate", "B0001", "--override-consignment", "--all"]);
         cm.expect(
             0,
             &[
@@ -685,7 +711,7 @@ fn a_platform_that_went_away_is_said_in_one_line_at_once_not_after_every_cards_r
     drop(sb);
     let started = Instant::now();
     // The network: exit 7.
-    let out = cm.expect(7, &["activate", "B0001", "--all"]);
+    let out = cm.expect(7, &["activate", "B0001", "--override-consignment", "--all"]);
     assert!(started.elapsed() < Duration::from_secs(5), "{out:?}");
     assert!(
         out.stderr.contains("not sent: connection refused")

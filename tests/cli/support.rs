@@ -242,6 +242,14 @@ impl Cardmint {
         self.run_with_stdin(args, "")
     }
 
+    /// Runs with `--json`, expects exit 0, and returns the document.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut with = vec!["--json"];
+        with.extend_from_slice(args);
+        let out = self.expect(0, &with);
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    }
+
     /// Runs and asserts the exit code, printing everything when it differs.
     pub fn expect(&self, code: i32, args: &[&str]) -> Output {
         let out = self.run(args);

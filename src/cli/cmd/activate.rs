@@ -1,21 +1,25 @@
 //! `cardmint activate`: unblock sold cards.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::{EngineArgs, SelectArgs, summarize};
 use crate::cli::{Exit, Global};
 use crate::error::Error;
-use crate::lifecycle::{self, SelectError, Selection};
+use crate::lifecycle::{self, SaleTerms, SelectError, Selection, SoldLine};
 
-/// Activate sold cards: unblock their accounts; their state becomes `active`.
+/// Activate sold cards: record the sale (which shop, which day) in the ledger, then unblock
+/// their accounts; their state becomes `active`.
 ///
-/// Choose the cards with --serials (as printed, ranges allowed), a shop's --sold-list (a CSV
-/// with a `serial` column, or one serial per line), or --all. Serials are checked (check digit,
-/// batch) before anything is sent.
+/// Choose the cards with --serials (as printed, ranges allowed), a shop's --sold-list (one
+/// serial per line, or a CSV whose header names a `serial` column and may name `shop` and
+/// `date` columns, in any order), or --all. The shop defaults to the one the card was
+/// consigned to, the day to today. A card consigned to another shop, or never consigned, is
+/// refused unless --override-consignment. Everything is checked before anything is sent.
 ///
 /// Examples:
 ///   cardmint activate B0001 --serials 0000000013-0000000101,0000000158
-///   cardmint activate B0001 --sold-list shop12-sold.csv
+///   cardmint activate B0001 --sold-list shop12-sold.csv --sold-on 2026-11-30
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -30,13 +34,22 @@ pub struct Args {
     /// sold list that names a stolen card does not bring it back to life
     #[arg(long)]
     include_blocked: bool,
+    /// The shop that sold them (default: the shop they were consigned to)
+    #[arg(long, value_name = "NAME", value_parser = crate::ledger::shop_name)]
+    shop: Option<String>,
+    /// The day they were sold (YYYY-MM-DD; default today)
+    #[arg(long, value_name = "DATE", value_parser = crate::ledger::parse_date)]
+    sold_on: Option<chrono::NaiveDate>,
+    /// Record the sale by a shop the cards were not consigned to, or of cards never consigned
+    #[arg(long)]
+    override_consignment: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let ledger = global.open_ledger_for_changes()?;
+    let mut ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = match (&args.sold_list, args.select.selection()) {
         (Some(path), _) => Selection::SoldList(path),
@@ -48,6 +61,44 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let mut skipped = Vec::new();
     let cards = lifecycle::changeable(cards, all, &mut skipped)?;
     let cards = lifecycle::unless_blocked(cards, all, args.include_blocked, &mut skipped)?;
+    // The sales are checked for every card, then recorded, before anything is sent.
+    let lines: HashMap<u64, SoldLine> = match &args.sold_list {
+        Some(path) => lifecycle::read_sold_list(path, &cards, &batch.id)?
+            .into_iter()
+            .map(|l| (l.seq, l))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let shop = match &args.shop {
+        Some(name) => Some(ledger.shop(name)?.ok_or_else(|| {
+            SelectError::Stock(format!(
+                "--shop {name:?}: no such shop in the ledger; `cardmint shops` lists them, and \
+                 `cardmint consign` records a new one; nothing was sent"
+            ))
+        })?),
+        None => None,
+    };
+    let known = |name: &str| ledger.shop(name).ok().flatten();
+    let sales = lifecycle::plan_sales(
+        &cards,
+        &SaleTerms {
+            shop: shop.as_deref(),
+            on: args.sold_on,
+            lines: &lines,
+            override_consignment: args.override_consignment,
+            today: super::consign::today(),
+            known_shop: &known,
+        },
+    )?;
+    ledger.write(|w| {
+        for s in &sales {
+            w.record_sale(s.card_id, s.shop.as_deref(), s.on)?;
+        }
+        Ok(())
+    })?;
+    if !sales.is_empty() {
+        say!(global, "{} sales recorded", sales.len());
+    }
     super::print_skipped(global, &skipped);
     let pending = super::pending_of(&ledger, &cards)?;
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {

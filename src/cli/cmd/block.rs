@@ -17,8 +17,8 @@ pub struct Args {
     batch: String,
     #[command(flatten)]
     select: SelectArgs,
-    /// Why (kept in the ledger)
-    #[arg(long, value_name = "TEXT")]
+    /// Why (kept in the ledger; one line, at most 200 characters)
+    #[arg(long, value_name = "TEXT", value_parser = super::reason)]
     reason: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,

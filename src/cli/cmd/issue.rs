@@ -10,7 +10,7 @@ use crate::cli::{Exit, Global};
 use crate::codes::{CodeSpec, PasswordSpec};
 use crate::error::Error;
 use crate::import::{self, Encoding, ImportOptions};
-use crate::ledger::{Batch, Card, CardState, NewBatch, Platform, Progress as Steps};
+use crate::ledger::{Batch, Card, CardState, Expiry, NewBatch, Platform, Progress as Steps};
 use crate::manifest;
 use crate::provision::plan::{CardRequest, plan_cards};
 
@@ -70,6 +70,13 @@ pub struct Args {
     /// Characters in a generated password
     #[arg(long, value_name = "N", default_value_t = 10)]
     password_length: usize,
+    /// How long the cards stay valid, counted from the sale: months or years (12m, 1y). The
+    /// cards print the rule (their {expiry_note}); `cardmint expire` blocks them past it
+    #[arg(long, value_name = "PERIOD", value_parser = Expiry::parse_period)]
+    expires: Option<Expiry>,
+    /// The last day the cards can be used (YYYY-MM-DD), printed on them
+    #[arg(long, value_name = "DATE", conflicts_with = "expires", value_parser = expires_on)]
+    expires_on: Option<Expiry>,
     /// Plan and validate, write the outputs marked as a dry run; send nothing, record nothing
     #[arg(long)]
     dry_run: bool,
@@ -79,6 +86,17 @@ pub struct Args {
     layout: super::render::Layout,
     #[command(flatten)]
     printing: super::render::Printing,
+}
+
+/// `--expires-on`: a date after today.
+fn expires_on(text: &str) -> Result<Expiry, String> {
+    let d = crate::ledger::parse_date(text)?;
+    if d <= chrono::Local::now().date_naive() {
+        return Err(format!(
+            "{d}: the cards would be expired before they are sold; give a later date"
+        ));
+    }
+    Ok(Expiry::On(d))
 }
 
 fn check_value(value: Decimal) -> Result<Decimal, Error> {
@@ -136,6 +154,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let probe = Batch {
         currency: currency.clone(),
         source: args.from.as_ref().map(|p| p.display().to_string()),
+        expiry: args.expires.or(args.expires_on),
         ..super::render::probe_batch(&next_id)
     };
     let design = super::render::check_planned(
@@ -172,6 +191,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         platform: connection
             .as_ref()
             .map_or(Platform::Sandbox, |c| c.platform.clone()),
+        expiry: args.expires.or(args.expires_on),
     };
     let Some(connection) = connection else {
         return dry_run(
@@ -237,6 +257,8 @@ fn planned(
             block_reason: None,
             topups: Decimal::ZERO,
             pending_password: None,
+            credit: c.credit,
+            stock: Default::default(),
         })
         .collect()
 }
@@ -277,6 +299,7 @@ fn dry_run(
         template: new.template,
         sheet: new.sheet,
         platform: None,
+        expiry: new.expiry,
     };
     let cards = planned(&id, first_seq, new.active, &cards);
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;

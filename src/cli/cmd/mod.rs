@@ -5,9 +5,11 @@ pub mod audit;
 pub mod batches;
 pub mod block;
 pub mod calls;
+pub mod card;
 pub mod check_password;
 pub mod completions;
 pub mod config_init;
+pub mod consign;
 pub mod doctor;
 pub mod issue;
 pub mod numbers;
@@ -243,6 +245,27 @@ pub fn amount(text: &str) -> Result<rust_decimal::Decimal, String> {
     }
     t.parse()
         .map_err(|_| format!("{t}: not an amount; give digits with a decimal point, e.g. 5.00"))
+}
+
+/// Parses a block reason for clap: one line of at most 200 characters that does not begin a
+/// spreadsheet formula (it goes into the manifest and the status CSV).
+pub fn reason(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("the reason is empty; say why, e.g. \"lost\"".into());
+    }
+    if t.chars().count() > 200 {
+        return Err("the reason is longer than 200 characters".into());
+    }
+    if t.chars().any(char::is_control) {
+        return Err("the reason must be one line, without control characters".into());
+    }
+    if t.starts_with(['=', '+', '-', '@']) {
+        return Err(format!(
+            "{t:?}: begins like a spreadsheet formula (= + - @); begin with a word"
+        ));
+    }
+    Ok(t.to_string())
 }
 
 /// The most cards one batch may hold (the ledger, the manifest and the PDF of a batch are

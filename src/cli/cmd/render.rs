@@ -229,6 +229,10 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
 fn load(layout: &Layout, batch: &Batch) -> Result<(render::Design, render::Sheet), Error> {
     let mut values: BTreeMap<String, String> = config::render_settings(&ProcessEnv)?.values;
     values.extend(layout.set.iter().cloned());
+    // A batch with an expiry rule prints that rule, whatever the configured note says.
+    if let Some(rule) = &batch.expiry {
+        values.insert("expiry_note".into(), rule.note());
+    }
     let default = if batch.source.is_some() {
         "welcome"
     } else {
@@ -268,6 +272,7 @@ pub fn probe_batch(id: &str) -> Batch {
         template: None,
         sheet: None,
         platform: None,
+        expiry: None,
     }
 }
 

@@ -10,9 +10,10 @@ use crate::error::Error;
 use crate::ledger::CardState;
 use crate::lifecycle::{self, Selection};
 
-/// Balance and usage of every card of a batch (or --serials), read from the platform: serial,
-/// customer, value loaded, balance, used, blocked, numbers, and whether the platform matches
-/// the ledger; totals at the end. --out writes the same as CSV.
+/// Balance and usage of every card of a batch (or --serials), read from the platform: batch,
+/// serial, customer, state, block reason, shop, value loaded, balance, used, blocked, numbers,
+/// and whether the platform matches the ledger; a totals row at the end (the credit left on
+/// sold cards apart from what unsold and blocked cards hold). --out writes the same as CSV.
 ///
 /// Example:
 ///   cardmint status B0001 --out month-end.csv
@@ -46,8 +47,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             lifecycle::status(run, cards)
         })?;
     let header = [
+        "batch",
         "serial",
         "customer",
+        "state",
+        "reason",
+        "shop",
         "value",
         "balance",
         "used",
@@ -55,16 +60,24 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "numbers",
         "matches_ledger",
     ];
-    let fmt = |d: Decimal| format!("{:.2}", d);
-    let lines: Vec<[String; 8]> = rows
+    let fmt = |d: Decimal| format!("{d:.2}");
+    let mut lines: Vec<[String; 12]> = rows
         .iter()
-        .map(|(_, s)| {
+        .map(|(c, s)| {
             [
+                c.batch_id.clone(),
                 s.serial.clone(),
                 s.customer.clone(),
+                c.state.to_string(),
+                c.block_reason.clone().unwrap_or_default(),
+                c.stock
+                    .sold_shop
+                    .clone()
+                    .or_else(|| c.stock.shop.clone())
+                    .unwrap_or_default(),
                 fmt(s.loaded),
-                s.balance.normalize().to_string(),
-                s.used().normalize().to_string(),
+                fmt(s.balance),
+                fmt(s.used()),
                 s.blocked.to_string(),
                 s.numbers.join(" "),
                 if s.differences.is_empty() {
@@ -75,19 +88,49 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             ]
         })
         .collect();
+    // The credit left is the reseller's liability only on sold (active) cards; what unsold
+    // or blocked cards hold is counted apart.
+    let sum = |state: Option<CardState>| -> Decimal {
+        rows.iter()
+            .filter(|(c, _)| state.is_none_or(|st| c.state == st))
+            .map(|(_, s)| s.balance)
+            .sum()
+    };
     let sold = rows
         .iter()
         .filter(|(c, _)| c.state == CardState::Active)
         .count();
     let used: Decimal = rows.iter().map(|(_, s)| s.used()).sum();
-    let left: Decimal = rows.iter().map(|(_, s)| s.balance).sum();
+    let loaded: Decimal = rows.iter().map(|(_, s)| s.loaded).sum();
+    let (left, unsold, blocked) = (
+        sum(Some(CardState::Active)),
+        sum(Some(CardState::Ready)),
+        sum(Some(CardState::Blocked)),
+    );
     let totals = format!(
-        "{} cards: {sold} sold (active), credit used {} {cur}, credit left {} {cur}",
+        "{} cards: {sold} sold (active), credit used {} {cur}, credit left on sold cards {} \
+         {cur} (unsold stock holds {} {cur}, blocked cards {} {cur})",
         rows.len(),
-        used.normalize(),
-        left.normalize(),
+        fmt(used),
+        fmt(left),
+        fmt(unsold),
+        fmt(blocked),
         cur = batch.currency
     );
+    let totals_row = [
+        "total".to_string(),
+        format!("{} cards", rows.len()),
+        String::new(),
+        format!("{sold} active"),
+        String::new(),
+        String::new(),
+        fmt(loaded),
+        fmt(sum(None)),
+        fmt(used),
+        String::new(),
+        String::new(),
+        String::new(),
+    ];
     global.emit(serde_json::json!({
         "batch": batch.id,
         "currency": batch.currency,
@@ -101,12 +144,16 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "totals": {
             "cards": rows.len(),
             "sold": sold,
-            "used": format!("{used:.2}"),
-            "left": format!("{left:.2}"),
+            "loaded": fmt(loaded),
+            "used": fmt(used),
+            "left": fmt(left),
+            "unsold": fmt(unsold),
+            "blocked": fmt(blocked),
         },
         "out": args.out,
         "run": super::report_json(global, &report, "read"),
     }));
+    lines.push(totals_row);
     match &args.out {
         Some(path) => {
             let mut w = csv::Writer::from_writer(Vec::new());
@@ -124,33 +171,42 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             // Owner-only: each row names the card's access code.
             crate::atomic::write(path, &bytes, crate::atomic::PRIVATE)
                 .map_err(Error::io(format!("write {}", path.display())))?;
-            say!(global, "{} rows in {}", lines.len(), path.display());
-        }
-        None => {
             say!(
                 global,
-                "{:<10} {:<14} {:>9} {:>10} {:>9} {:<7} {:<16} matches",
-                "serial",
-                "customer",
-                "value",
-                "balance",
-                "used",
-                "blocked",
-                "numbers"
+                "{} cards and a totals row in {}",
+                lines.len() - 1,
+                path.display()
             );
+        }
+        None => {
+            let widths: Vec<usize> = (0..header.len())
+                .map(|i| {
+                    lines
+                        .iter()
+                        .map(|l| l[i].chars().count())
+                        .chain([header[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            // Amounts right-aligned, the rest left; the last column as it comes.
+            let row = |cells: Vec<&str>| -> String {
+                let mut out = String::new();
+                for (i, cell) in cells.iter().enumerate() {
+                    let w = widths[i];
+                    if i + 1 == cells.len() {
+                        out.push_str(cell);
+                    } else if (6..=8).contains(&i) {
+                        out.push_str(&format!("{cell:>w$}  "));
+                    } else {
+                        out.push_str(&format!("{cell:<w$}  "));
+                    }
+                }
+                out.trim_end().to_string()
+            };
+            say!(global, "{}", row(header.to_vec()));
             for l in &lines {
-                say!(
-                    global,
-                    "{:<10} {:<14} {:>9} {:>10} {:>9} {:<7} {:<16} {}",
-                    l[0],
-                    l[1],
-                    l[2],
-                    l[3],
-                    l[4],
-                    l[5],
-                    l[6],
-                    l[7]
-                );
+                say!(global, "{}", row(l.iter().map(String::as_str).collect()));
             }
         }
     }
