@@ -186,59 +186,52 @@ impl Ledger {
         let id = self.next_batch_id()?;
         let first_seq = self.next_seq()?;
         let out_dir = new.out_dir.clone().unwrap_or_else(|| out_dir(&id));
-        let created_at = now();
+        self.write(|w| insert_batch(w, &id, first_seq, new, cards, &out_dir))?;
+        self.batch(&id)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("batch {id} vanished after insert")))
+    }
+
+    /// Records the card issued to replace `old` as a batch of its own, linked to `old` with
+    /// the credit to move, in one transaction (before anything is sent). The new card takes
+    /// over the old one's stock facts: its sale (so the same expiry) or its consignment.
+    pub fn create_replacement(
+        &mut self,
+        new: &NewBatch,
+        card: &NewCard,
+        old: &super::Card,
+        amount: Decimal,
+        reason: &str,
+        out_dir: impl FnOnce(&str) -> PathBuf,
+    ) -> Result<Batch, LedgerError> {
+        let id = self.next_batch_id()?;
+        let first_seq = self.next_seq()?;
+        let out_dir = new.out_dir.clone().unwrap_or_else(|| out_dir(&id));
         self.write(|w| {
-            w.tx.execute(
-                &format!(
-                    "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-                ),
-                params![
-                    id,
-                    created_at,
-                    new.value.to_string(),
-                    new.currency,
-                    new.tariff,
-                    new.active,
-                    new.code.length() as i64,
-                    new.code.prefix(),
-                    new.password_length as i64,
-                    new.source,
-                    out_dir.to_string_lossy(),
-                    new.template,
-                    new.sheet,
-                    new.platform.columns().0,
-                    new.platform.columns().1,
-                    new.expiry.map(|e| e.to_string()),
-                ],
+            insert_batch(w, &id, first_seq, new, std::slice::from_ref(card), &out_dir)?;
+            let new_card: i64 = w.tx.query_row(
+                "SELECT id FROM cards WHERE seq = ?1",
+                [first_seq as i64],
+                |r| r.get(0),
             )?;
-            let mut stmt = w.tx.prepare(
-                "INSERT INTO cards (batch_id, seq, serial, customer, password, value, tariff, \
-                 numbers, label, generated, updated_at, credit) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?;
-            for (i, c) in cards.iter().enumerate() {
-                let seq = first_seq + i as u64;
-                stmt.execute(params![
-                    id,
-                    seq as i64,
-                    serial(seq),
-                    c.customer,
-                    c.password.expose(),
-                    c.value.to_string(),
-                    c.tariff,
-                    c.numbers.join(" "),
-                    c.label,
-                    c.generated,
-                    created_at,
-                    c.credit.map(|v| v.to_string()),
-                ])
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        LedgerError::DuplicateCustomer(c.customer.clone())
-                    } else {
-                        e.into()
-                    }
-                })?;
+            let link = super::Replacement {
+                old_card: old.id,
+                new_card,
+                amount,
+                old_topups: old.topups,
+                reason: reason.to_string(),
+                at: now(),
+            };
+            w.add_replacement(&link, &old.serial, &serial(first_seq))?;
+            match (&old.stock.sold_on, &old.stock.shop) {
+                (Some(on), _) => w.record_sale(new_card, old.stock.sold_shop.as_deref(), *on)?,
+                (None, Some(shop)) => w.consign(
+                    new_card,
+                    shop,
+                    old.stock
+                        .consigned_on
+                        .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                )?,
+                (None, None) => {}
             }
             Ok(())
         })?;
@@ -283,6 +276,72 @@ impl Ledger {
         }
         Ok(counts)
     }
+}
+
+/// Inserts a batch `id` and its cards (serials from `first_seq`).
+fn insert_batch(
+    w: &super::LedgerTx<'_>,
+    id: &str,
+    first_seq: u64,
+    new: &NewBatch,
+    cards: &[NewCard],
+    out_dir: &std::path::Path,
+) -> Result<(), LedgerError> {
+    let created_at = now();
+    w.tx.execute(
+        &format!(
+            "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+             ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        ),
+        params![
+            id,
+            created_at,
+            new.value.to_string(),
+            new.currency,
+            new.tariff,
+            new.active,
+            new.code.length() as i64,
+            new.code.prefix(),
+            new.password_length as i64,
+            new.source,
+            out_dir.to_string_lossy(),
+            new.template,
+            new.sheet,
+            new.platform.columns().0,
+            new.platform.columns().1,
+            new.expiry.map(|e| e.to_string()),
+        ],
+    )?;
+    let mut stmt = w.tx.prepare(
+        "INSERT INTO cards (batch_id, seq, serial, customer, password, value, tariff, \
+         numbers, label, generated, updated_at, credit) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for (i, c) in cards.iter().enumerate() {
+        let seq = first_seq + i as u64;
+        stmt.execute(params![
+            id,
+            seq as i64,
+            serial(seq),
+            c.customer,
+            c.password.expose(),
+            c.value.to_string(),
+            c.tariff,
+            c.numbers.join(" "),
+            c.label,
+            c.generated,
+            created_at,
+            c.credit.map(|v| v.to_string()),
+        ])
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                LedgerError::DuplicateCustomer(c.customer.clone())
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

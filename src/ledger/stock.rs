@@ -396,7 +396,7 @@ impl LedgerTx<'_> {
                 r.at
             ],
         )?;
-        let detail = |serial: &str| format!("{serial}, credit {} moved", r.amount);
+        let detail = |serial: &str| format!("{serial}, credit {:.2} moved", r.amount);
         self.event(r.old_card, "replaced-by", None, None, &detail(new_serial))?;
         self.event(r.new_card, "replaces", None, None, &detail(old_serial))
     }

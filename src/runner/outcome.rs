@@ -101,4 +101,15 @@ impl Report {
     pub fn complete(&self) -> bool {
         self.failed.is_empty() && self.unsettled.is_empty() && self.unfinished == 0
     }
+
+    /// Adds another run's results to this one (a command that runs once per batch).
+    pub fn absorb(&mut self, other: Report) {
+        self.done += other.done;
+        self.failed.extend(other.failed);
+        self.unsettled.extend(other.unsettled);
+        self.unfinished += other.unfinished;
+        self.stopped = self.stopped.take().or(other.stopped);
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+    }
 }

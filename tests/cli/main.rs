@@ -15,4 +15,5 @@ mod render;
 mod sandbox_cli;
 mod secrets;
 mod separations;
+mod stock;
 mod support;

@@ -269,7 +269,7 @@ fn absolute(path: &std::path::Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn default_out(batch_id: &str) -> PathBuf {
+pub fn default_out(batch_id: &str) -> PathBuf {
     absolute(&PathBuf::from("out").join(batch_id))
 }
 

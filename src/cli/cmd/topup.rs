@@ -47,6 +47,18 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     let ledger = global.open_ledger_for_changes()?;
     let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    // Its remaining credit moved (or is moving) to its replacement: exactly once.
+    if let Some(link) = ledger.replacement_of(card.id)? {
+        let new = ledger
+            .card_by_id(link.new_card)?
+            .map(|c| c.serial)
+            .unwrap_or_default();
+        return Err(crate::lifecycle::SelectError::Stock(format!(
+            "card {} was replaced by {new}: top up the new card; nothing was sent",
+            card.serial
+        ))
+        .into());
+    }
     let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
     let (serial, batch) = (card.serial.clone(), card.batch_id.clone());
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {

@@ -1,0 +1,396 @@
+//! The reseller's stock: shops, consignment, sales with shop and date, card histories,
+//! replacements of lost cards (the credit moved exactly once, under lost answers, late
+//! changes and kills), expiry, and the reports across batches.
+
+use crate::support::*;
+
+/// Every settransaction of an account, in order.
+fn transactions(base: &str, customer: &str) -> Vec<rust_decimal::Decimal> {
+    remote_state(base).customers[customer]
+        .transactions
+        .iter()
+        .map(|t| t.amount)
+        .collect()
+}
+
+fn spend(sb: &SandboxProcess, customer: &str, count: u32, charge: &str) {
+    let (status, body) = http(
+        "POST",
+        &format!(
+            "{}/__sandbox/calls?customer={customer}&count={count}&charge={charge}",
+            sb.base()
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "6", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let s = |i: usize| rows[i]["serial"].clone();
+    let range = |a: usize, b: usize| format!("{}-{}", s(a), s(b));
+    let before = remote_stats(&sb.base()).total_requests();
+    let doc = cm.json(&[
+        "consign",
+        "B0001",
+        "--serials",
+        &range(0, 3),
+        "--shop",
+        " Kiosk   12 ",
+        "--date",
+        "2026-11-02",
+    ]);
+    assert_eq!(doc["shop"], "Kiosk 12");
+    assert_eq!(doc["consigned"].as_array().unwrap().len(), 4);
+    // The same shop in another case is the same shop; cards it holds already are said so.
+    let doc = cm.json(&[
+        "consign",
+        "B0001",
+        "--serials",
+        &range(2, 4),
+        "--shop",
+        "KIOSK 12",
+    ]);
+    assert_eq!(doc["shop"], "Kiosk 12");
+    assert_eq!(doc["already"].as_array().unwrap().len(), 2);
+    // A card held by one shop is not handed to another.
+    let out = cm.expect(
+        2,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &s(0),
+            "--shop",
+            "Station News",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("consigned to Kiosk 12 since 2026-11-02")
+            && out.stderr.contains("cardmint return"),
+        "{out:?}"
+    );
+    for bad in ["=cmd|x", "", "-x"] {
+        cm.expect(2, &["consign", "B0001", "--serials", &s(5), "--shop", bad]);
+    }
+    cm.expect(
+        2,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &s(5),
+            "--shop",
+            "A",
+            "--date",
+            "2999-01-01",
+        ],
+    );
+    // Back from the shop, then to another.
+    let doc = cm.json(&["return", "B0001", "--serials", &range(3, 4)]);
+    assert_eq!(doc["returned"].as_array().unwrap().len(), 2);
+    cm.expect(2, &["return", "B0001", "--serials", &s(5)]);
+    cm.expect(
+        0,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &range(3, 5),
+            "--shop",
+            "Station News",
+        ],
+    );
+    let shops = cm.json(&["shops"]);
+    let listed: Vec<(String, u64)> = shops["shops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["consigned"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![("Kiosk 12".into(), 3), ("Station News".into(), 3)]
+    );
+    // All of that is the ledger's: nothing was sent.
+    assert_eq!(remote_stats(&sb.base()).total_requests(), before);
+    // A sale defaults to the consignee and today; another shop is refused unless said.
+    let out = cm.expect(
+        2,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &s(3),
+            "--shop",
+            "Kiosk 12",
+        ],
+    );
+    assert!(out.stderr.contains("--override-consignment"), "{out:?}");
+    assert_eq!(remote_stats(&sb.base()).total_requests(), before);
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &s(0),
+            "--sold-on",
+            "2026-11-20",
+        ],
+    );
+    let card = cm.json(&["card", &s(0)]);
+    assert_eq!(card["sold_by"], "Kiosk 12");
+    assert_eq!(card["sold_on"], "2026-11-20");
+    assert_eq!(card["state"], "active");
+    let events: Vec<&str> = card["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for e in ["issued", "create", "credit", "consigned", "sold", "unblock"] {
+        assert!(events.contains(&e), "{e}: {card}");
+    }
+    // A sale is recorded once: another date for a sold card is refused.
+    cm.expect(
+        2,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &s(0),
+            "--sold-on",
+            "2026-11-21",
+        ],
+    );
+    // Sold cards are not returned.
+    cm.expect(2, &["return", "B0001", "--serials", &s(0)]);
+}
+
+#[test]
+fn a_replacement_moves_the_credit_exactly_once_under_lost_answers_and_late_changes() {
+    // A third of the changes lost or applied 700 ms after the client gave up.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "0.35",
+        "--fault-kinds",
+        "lost,late",
+        "--fault-commands",
+        "settransaction,changeuserinfo,createcustomer",
+        "--late-ms",
+        "700",
+        "--seed",
+        "12",
+    ]);
+    let cm = Cardmint::against(&sb.url)
+        .env("CARDMINT_SETTLE_DELAY_MS", "1200")
+        .env("CARDMINT_TIMEOUT_MS", "1000");
+    cm.expect(
+        0,
+        &[
+            "issue", "--count", "3", "--value", "5", "-q", "--rate", "400",
+        ],
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    cm.expect(
+        0,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &rows[0]["serial"],
+            "--shop",
+            "Kiosk 12",
+        ],
+    );
+    cm.expect(0, &["activate", "B0001", "--serials", &rows[0]["serial"]]);
+    spend(&sb, &rows[0]["customer"], 4, "0.30");
+    // Until it is done: a run may end unsettled (exit 3), the next goes on.
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let out = cm.run(&[
+            "replace",
+            &rows[0]["serial"],
+            "--reason",
+            "lost by its owner",
+        ]);
+        codes.push(out.code);
+        if out.code == 0 {
+            break;
+        }
+        assert_eq!(out.code, 3, "{out:?}");
+    }
+    assert_eq!(codes.last(), Some(&0), "{codes:?}");
+    let stats = remote_stats(&sb.base());
+    let faults: u64 = stats.faults.values().sum();
+    assert!(faults >= 3, "the faults really came: {stats:?}");
+    let old = cm.json(&["card", &rows[0]["serial"]]);
+    let new_serial = old["replaced_by"].as_str().unwrap().to_string();
+    let new = cm.json(&["card", &new_serial]);
+    assert_eq!(new["replaces"], rows[0]["serial"].as_str());
+    assert_eq!(new["batch"], "B0002");
+    assert_eq!(new["value"], "5.00", "same face value");
+    assert_eq!(new["sold_by"], "Kiosk 12", "it takes over the sale");
+    assert_eq!(old["state"], "blocked");
+    assert_eq!(old["reason"], "lost by its owner");
+    let manifest = csv_rows(&cm.path("out/B0002/manifest.csv"));
+    let new_customer = manifest[0]["customer"].clone();
+    // The 3.80 left moved once: deducted from the old card once, loaded on the new once.
+    assert_eq!(
+        transactions(&sb.base(), &rows[0]["customer"]),
+        vec![dec("5"), dec("-3.80")]
+    );
+    assert_eq!(transactions(&sb.base(), &new_customer), vec![dec("3.80")]);
+    let state = remote_state(&sb.base());
+    assert!(state.customers[&rows[0]["customer"]].blocked);
+    assert!(
+        !state.customers[&new_customer].blocked,
+        "sold: issued active"
+    );
+    assert!(cm.path("out/B0002/cards.pdf").exists());
+    // Done is done: again, nothing more is moved; the old card takes no top-up.
+    cm.expect(0, &["replace", &rows[0]["serial"]]);
+    cm.expect(2, &["topup", &rows[0]["serial"], "1.00"]);
+    assert_eq!(transactions(&sb.base(), &new_customer), vec![dec("3.80")]);
+    cm.expect(0, &["audit", "B0002"]);
+}
+
+#[test]
+fn a_replacement_killed_at_each_step_moves_the_credit_once() {
+    for point in [
+        "block:after-answer",
+        "topup:before-send",
+        "topup:after-answer",
+        "create:after-answer",
+        "credit:after-answer",
+    ] {
+        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+        let cm = Cardmint::against(&sb.url);
+        cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
+        let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+        let serial = rows[1]["serial"].clone();
+        cm.expect(
+            0,
+            &[
+                "activate",
+                "B0001",
+                "--serials",
+                &serial,
+                "--override-consignment",
+            ],
+        );
+        spend(&sb, &rows[1]["customer"], 1, "1.25");
+        let killed = cm.run_env(&["replace", &serial], &[("CARDMINT_TEST_KILL_AT", point)]);
+        assert_ne!(killed.code, 0, "{point}: {killed:?}");
+        cm.expect(0, &["replace", &serial]);
+        let new = cm.json(&["card", &serial])["replaced_by"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let customer = cm.json(&["card", &new])["customer"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            transactions(&sb.base(), &rows[1]["customer"]),
+            vec![dec("5"), dec("-3.75")],
+            "{point}"
+        );
+        assert_eq!(
+            transactions(&sb.base(), &customer),
+            vec![dec("3.75")],
+            "{point}"
+        );
+        assert_eq!(remote_state(&sb.base()).customers.len(), 3, "{point}");
+    }
+}
+
+#[test]
+fn expire_blocks_the_cards_past_their_date_and_the_cards_print_the_rule() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(
+        0,
+        &[
+            "issue",
+            "--count",
+            "3",
+            "--value",
+            "5",
+            "--expires",
+            "1m",
+            "-q",
+        ],
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let text = crate::pdf::PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
+    assert!(
+        text.contains("Valid for 1 month from purchase"),
+        "the printed note is the rule"
+    );
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &rows[0]["serial"],
+            "--sold-on",
+            "2026-01-15",
+            "--override-consignment",
+        ],
+    );
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &rows[1]["serial"],
+            "--override-consignment",
+        ],
+    );
+    let card = cm.json(&["card", &rows[0]["serial"]]);
+    assert_eq!(card["expires_on"], "2026-02-15");
+    let dry = cm.json(&["expire", "--dry-run"]);
+    let due: Vec<&str> = dry["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["serial"].as_str().unwrap())
+        .collect();
+    assert_eq!(due, vec![rows[0]["serial"].as_str()]);
+    assert!(!remote_state(&sb.base()).customers[&rows[0]["customer"]].blocked);
+    assert_eq!(cm.json(&["expire"])["done"], 1);
+    assert!(remote_state(&sb.base()).customers[&rows[0]["customer"]].blocked);
+    let card = cm.json(&["card", &rows[0]["serial"]]);
+    assert_eq!(
+        (card["state"].as_str(), card["reason"].as_str()),
+        (Some("blocked"), Some("expired"))
+    );
+    assert_eq!(cm.json(&["expire"])["done"], 0, "once");
+    cm.expect(
+        2,
+        &[
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--expires-on",
+            "2020-01-01",
+        ],
+    );
+}
