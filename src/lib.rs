@@ -9,6 +9,8 @@
 //! | [`sandbox`] | a local server that behaves like the platform, for tests and demos |
 //! | `cli` | the command line: parsing, exit codes, printing results |
 //! | [`error`] | the top-level error wrapping each module's own |
+//! | [`ledger`] | batches, cards, intents, journal and the stock (shops, sales, replacements) |
+//! | [`report`] | the stock and the money across batches: tables, CSV, XLSX, HTML with SVG charts |
 //! | [`lockfile`] | exclusive OS locks with a named holder (one writer per ledger) |
 
 pub mod api;
@@ -24,6 +26,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod provision;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod sandbox;
 

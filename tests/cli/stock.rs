@@ -394,3 +394,193 @@ fn expire_blocks_the_cards_past_their_date_and_the_cards_print_the_rule() {
         ],
     );
 }
+
+#[test]
+fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "4", "--value", "5", "-q"]);
+    cm.expect(
+        0,
+        &[
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "10",
+            "--currency",
+            "GBP",
+            "--expires",
+            "1m",
+            "-q",
+        ],
+    );
+    let a = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let b = csv_rows(&cm.path("out/B0002/manifest.csv"));
+    let range = |r: &[std::collections::HashMap<String, String>]| {
+        format!("{}-{}", r[0]["serial"], r[r.len() - 1]["serial"])
+    };
+    cm.expect(
+        0,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &range(&a[0..3]),
+            "--shop",
+            "Kiosk 12",
+            "--date",
+            "2026-11-02",
+        ],
+    );
+    cm.expect(
+        0,
+        &[
+            "consign",
+            "B0002",
+            "--serials",
+            &range(&b),
+            "--shop",
+            "Station News",
+            "--date",
+            "2026-11-02",
+        ],
+    );
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &range(&a[0..2]),
+            "--sold-on",
+            "2026-11-10",
+        ],
+    );
+    let today = chrono::Local::now().date_naive();
+    let recent = (today - chrono::Duration::days(3)).to_string();
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0002",
+            "--serials",
+            &b[0]["serial"],
+            "--sold-on",
+            &recent,
+        ],
+    );
+    cm.expect(
+        0,
+        &[
+            "block",
+            "B0001",
+            "--serials",
+            &a[2]["serial"],
+            "--reason",
+            "stolen",
+        ],
+    );
+    spend(&sb, &a[0]["customer"], 5, "0.20");
+    spend(&sb, &b[0]["customer"], 2, "1.50");
+    let doc = cm.json(&["report", "--live", "--by", "shop"]);
+    let row = |shop: &str| {
+        doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["shop"] == shop)
+            .unwrap_or_else(|| panic!("{shop}: {doc}"))
+            .clone()
+    };
+    let kiosk = row("Kiosk 12");
+    assert_eq!(kiosk["cards"], 3);
+    assert_eq!(kiosk["sold"], 2);
+    assert_eq!(kiosk["blocked"], 1);
+    assert_eq!(kiosk["currency"], "EUR");
+    // Read now: 5 - 1.00 on one card, 5 on the other.
+    assert_eq!(kiosk["outstanding"], "9.00", "{doc}");
+    assert_eq!(kiosk["outstanding_unread"], 0);
+    let news = row("Station News");
+    assert_eq!(
+        (news["consigned"].as_u64(), news["sold"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(news["outstanding"], "7.00");
+    assert_eq!(news["currency"], "GBP");
+    assert_eq!(
+        news["expiring_30_days"], 1,
+        "sold 3 days ago, valid a month"
+    );
+    assert_eq!(row("(no shop)")["in_stock"], 1);
+    // Totals per currency, never added across currencies.
+    let totals = doc["totals"].as_array().unwrap();
+    assert_eq!(totals.len(), 2);
+    let eur = totals.iter().find(|t| t["currency"] == "EUR").unwrap();
+    assert_eq!(
+        (eur["cards"].as_u64(), eur["face_value"].as_str()),
+        (Some(4), Some("20.00"))
+    );
+    assert_eq!(doc["expiring"][0]["serial"], b[0]["serial"].as_str());
+    // The period counts the sales in it.
+    let nov = cm.json(&[
+        "report",
+        "--by",
+        "month",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-30",
+    ]);
+    let months: Vec<&str> = nov["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["month"].as_str().unwrap())
+        .collect();
+    assert!(
+        months.contains(&"2026-11") && months.contains(&"unsold"),
+        "{nov}"
+    );
+    let by_batch = cm.json(&["report", "--by", "batch"]);
+    assert_eq!(by_batch["rows"].as_array().unwrap().len(), 2);
+    // The files: CSV, XLSX with no formula, HTML with its own charts and nothing from elsewhere.
+    cm.expect(0, &["report", "--out", "r.csv"]);
+    let csv = csv_rows(&cm.path("r.csv"));
+    assert_eq!(csv.iter().filter(|r| r["shop"] == "total").count(), 2);
+    cm.expect(0, &["report", "--out", "r.xlsx"]);
+    let cells = xlsx_cells(&cm.path("r.xlsx"));
+    assert!(cells.len() > 40 && cells.iter().all(|c| !c.2), "{cells:?}");
+    cm.expect(0, &["report", "--out", "r.html"]);
+    let html = std::fs::read_to_string(cm.path("r.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3, "three charts");
+    assert!(html.contains("Content-Security-Policy") && html.contains("default-src 'none'"));
+    for outside in ["<script", "http://", "https://", "src=", "@import"] {
+        let found = html.replace("http://www.w3.org/2000/svg", "");
+        assert!(!found.contains(outside), "{outside} in the page");
+    }
+    assert!(html.contains("Kiosk 12") && html.contains("Station News"));
+    cm.expect(2, &["report", "--out", "r.pdf"]);
+    cm.expect(
+        2,
+        &["report", "--since", "2026-12-01", "--until", "2026-11-01"],
+    );
+}
+
+#[test]
+fn the_manifest_xlsx_is_all_text() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "3", "--value", "5", "-q"],
+    );
+    let cells = xlsx_cells(&cm.path("out/B0001/manifest.xlsx"));
+    assert!(cells.len() >= 12 + 3 * 6, "{cells:?}");
+    for (r, t, formula) in &cells {
+        assert!(!formula, "{r}: a formula");
+        assert!(
+            t == "s" || t == "inlineStr" || t == "str",
+            "{r}: type {t:?}"
+        );
+    }
+}

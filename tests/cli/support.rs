@@ -340,3 +340,36 @@ pub fn assert_platform_matches_manifest_of(manifest: &Path, state: &cardmint::sa
         .retain(|name, _| mine.contains(name.as_str()));
     assert_platform_matches_manifest(manifest, &only);
 }
+
+/// The cells of the first sheet of an .xlsx file: `(reference, type attribute, formula?)`.
+pub fn xlsx_cells(path: &Path) -> Vec<(String, String, bool)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    let attr = |tag: &str, name: &str| -> String {
+        let key = format!(" {name}=\"");
+        tag.find(&key)
+            .map(|i| {
+                let rest = &tag[i + key.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .unwrap_or_default()
+    };
+    let mut cells = Vec::new();
+    for piece in xml.split("<c ").skip(1) {
+        let end = piece
+            .find("</c>")
+            .or(piece.find("/>"))
+            .unwrap_or(piece.len());
+        let body = &piece[..end];
+        let tag = &body[..body.find('>').unwrap_or(body.len())];
+        let tag = format!(" {tag}");
+        cells.push((attr(&tag, "r"), attr(&tag, "t"), body.contains("<f")));
+    }
+    cells
+}

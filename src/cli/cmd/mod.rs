@@ -17,6 +17,7 @@ pub mod numbers;
 pub mod preview;
 pub mod render;
 pub mod replace;
+pub mod report;
 pub mod reset_password;
 pub mod resume;
 pub mod sandbox;
