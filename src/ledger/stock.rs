@@ -273,6 +273,15 @@ impl Ledger {
             .optional()?)
     }
 
+    /// The ids of every card issued as a replacement.
+    pub fn replacement_cards(&self) -> Result<std::collections::HashSet<i64>, LedgerError> {
+        let mut stmt = self.conn.prepare("SELECT new_card FROM replacements")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// A card by its id.
     pub fn card_by_id(&self, id: i64) -> Result<Option<super::Card>, LedgerError> {
         Ok(self

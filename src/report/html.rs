@@ -281,7 +281,7 @@ fn table(rows: &[Row], totals: &[Row], first: &str) -> String {
 const STYLE: &str = "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;\
 color:#1b1b1b;margin:0 auto;max-width:1100px;padding:16px}h1{font-size:1.5em}\
 h2{font-size:1.15em;margin-top:2em}table{border-collapse:collapse;width:100%;font-size:13px}\
-th,td{border-bottom:1px solid #ccc;padding:4px 6px;text-align:left}td.num{text-align:right;\
+th,td{border-bottom:1px solid #ccc;padding:4px 6px;text-align:left}td:first-child{white-space:nowrap}td.num{text-align:right;\
 font-variant-numeric:tabular-nums}tr.total td{font-weight:bold;border-top:2px solid #333}\
 .tick{font-size:11px;fill:#444}svg text{font-size:12px;fill:#222}.legend{list-style:none;\
 padding:0;display:flex;flex-wrap:wrap;gap:12px}.swatch{display:inline-block;width:12px;\

@@ -22,7 +22,7 @@ pub enum GroupBy {
     /// The shop that sold the card, else the shop holding it.
     Shop,
     Batch,
-    /// The month of the sale (`unsold` for the rest).
+    /// The month of the sale (`no sale recorded` for the rest).
     Month,
 }
 
@@ -59,6 +59,8 @@ pub struct Item<'a> {
     pub batch: &'a Batch,
     pub card: &'a Card,
     pub expires_on: Option<NaiveDate>,
+    /// Issued to replace a lost card: it takes over that card's sale, and is no sale itself.
+    pub replacement: bool,
 }
 
 /// Where a card stands in the stock.
@@ -121,7 +123,8 @@ pub struct Row {
     pub cards: usize,
     pub in_stock: usize,
     pub consigned: usize,
-    /// Sold cards (recorded sale, or activated), whatever their state now.
+    /// Sold cards (recorded sale, or activated), whatever their state now; a replacement is
+    /// not a sale.
     pub sold: usize,
     pub active: usize,
     pub blocked: usize,
@@ -159,7 +162,7 @@ impl Row {
         if standing != Standing::Unfinished {
             self.loaded += c.loaded();
         }
-        if sold(c) {
+        if sold(c) && !item.replacement {
             self.sold += 1;
         }
         if standing == Standing::Active {
@@ -179,6 +182,7 @@ impl Row {
         }
         if let Some(on) = c.stock.sold_on
             && period.contains(on)
+            && !item.replacement
         {
             self.sales += 1;
             self.sales_value += c.value;
@@ -291,6 +295,8 @@ pub struct Report {
 }
 
 const NO_SHOP: &str = "(no shop)";
+/// The month of cards whose sale is not recorded (unsold, or issued active).
+const NO_SALE: &str = "no sale recorded";
 
 fn group_of(by: GroupBy, item: &Item<'_>) -> String {
     let c = item.card;
@@ -305,7 +311,7 @@ fn group_of(by: GroupBy, item: &Item<'_>) -> String {
         GroupBy::Month => c
             .stock
             .sold_on
-            .map_or_else(|| "unsold".into(), |d| d.format("%Y-%m").to_string()),
+            .map_or_else(|| NO_SALE.into(), |d| d.format("%Y-%m").to_string()),
     }
 }
 
@@ -364,7 +370,7 @@ pub fn build(
         .collect();
     expiring.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0)));
     let mut weekly_sales: BTreeMap<NaiveDate, BTreeMap<String, usize>> = BTreeMap::new();
-    for item in items {
+    for item in items.iter().filter(|i| !i.replacement) {
         if let Some(on) = item.card.stock.sold_on
             && period.contains(on)
         {

@@ -108,6 +108,11 @@ fn the_readme_runs_as_written_in_an_empty_folder() {
         "calls.csv",
         "preview.pdf",
         "out/B0001-teal/cards.pdf",
+        "out/B0004/cards.pdf",
+        "out/B0005/cards.pdf",
+        "month-end.html",
+        "november.csv",
+        "B0001-status.csv",
     ] {
         assert!(cm.path(file).exists(), "{file}");
     }
@@ -121,9 +126,18 @@ fn the_readme_runs_as_written_in_an_empty_folder() {
     let states = |state: &str| rows.iter().filter(|r| r["state"] == state).count();
     assert_eq!(
         (states("active"), states("blocked"), states("ready")),
-        (14, 1, 35),
-        "10 + 4 sold, 1 lost, the rest in stock"
+        (18, 2, 30),
+        "10 + 4 sold on the day, 5 in November; 1 lost, 1 replaced; the rest in stock"
     );
+    // The replacement carries the lost card's credit (the card was loaded with 5.00).
+    let replacement = csv_rows(&cm.path("out/B0005/manifest.csv"));
+    assert_eq!(
+        (replacement.len(), replacement[0]["state"].as_str()),
+        (1, "active")
+    );
+    let november = csv_rows(&cm.path("november.csv"));
+    let month = november.iter().find(|r| r["month"] == "2026-11").unwrap();
+    assert_eq!(month["sales"], "5", "{november:?}");
     let imported = csv_rows(&cm.path("out/B0002/manifest.csv"));
     assert_eq!(imported.len(), 3);
     assert_eq!(imported[1]["value"], "12.50", "the decimal comma of Excel");

@@ -539,7 +539,7 @@ fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
         .map(|r| r["month"].as_str().unwrap())
         .collect();
     assert!(
-        months.contains(&"2026-11") && months.contains(&"unsold"),
+        months.contains(&"2026-11") && months.contains(&"no sale recorded"),
         "{nov}"
     );
     let by_batch = cm.json(&["report", "--by", "batch"]);

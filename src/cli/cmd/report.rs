@@ -109,14 +109,17 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         .iter()
         .map(|b| ledger.cards(&b.id))
         .collect::<Result<_, _>>()?;
+    let replacements = ledger.replacement_cards()?;
     let items: Vec<Item<'_>> = batches
         .iter()
         .zip(&cards)
         .flat_map(|(b, cs)| {
+            let replacements = &replacements;
             cs.iter().map(move |c| Item {
                 batch: b,
                 card: c,
                 expires_on: lifecycle::expires_on(b, c),
+                replacement: replacements.contains(&c.id),
             })
         })
         .collect();
