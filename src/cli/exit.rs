@@ -77,7 +77,12 @@ pub fn code(error: &Error) -> Exit {
         | Error::Ledger(LedgerError::Open { .. })
         | Error::Manifest(ManifestError::Io { .. })
         | Error::Render(RenderError::Io { .. }) => Exit::Io,
-        Error::Ledger(LedgerError::Sql(e)) if disk_failure(e) => Exit::Io,
+        Error::Ledger(LedgerError::Sql(e))
+        | Error::Run(crate::runner::RunError::Ledger(LedgerError::Sql(e)))
+            if disk_failure(e) =>
+        {
+            Exit::Io
+        }
         Error::Config(_)
         | Error::Sandbox(_)
         | Error::Ledger(_)

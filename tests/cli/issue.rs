@@ -342,3 +342,47 @@ fn ctrl_c_stops_sending_records_what_was_in_flight_and_says_how_to_finish() {
         );
     }
 }
+
+#[test]
+fn a_disk_that_fills_up_stops_the_batch_naming_it_and_the_resume_command() {
+    let cm = Cardmint::new();
+    // The ledger may grow to 300 KB (a file-size limit the kernel enforces as a full disk
+    // would): room for the batch and part of its journal.
+    let inner = cm.command(&[
+        "--sandbox",
+        "issue",
+        "--count",
+        "300",
+        "--value",
+        "5",
+        "-q",
+        "--rate",
+        "1000",
+    ]);
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"trap "" XFSZ; ulimit -f 600; exec "$0" "$@""#)
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(cm.path(""));
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "I/O: {stderr}");
+    assert!(
+        stderr.contains("batch B0001 stopped")
+            && stderr.contains("run: cardmint --sandbox resume B0001"),
+        "{stderr}"
+    );
+    // With room again, the resume finishes it: every account once.
+    cm.expect(0, &["--sandbox", "resume", "B0001", "-q", "--rate", "1000"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    assert_eq!(rows.len(), 300);
+    assert!(rows.iter().all(|r| r["state"] == "ready"));
+    cm.expect(0, &["--sandbox", "audit", "B0001", "--rate", "1000"]);
+}
