@@ -116,6 +116,29 @@ struct FileConfig {
     /// Calibration per printer, in mm.
     #[serde(default)]
     printers: BTreeMap<String, PrinterOffsets>,
+    /// The card holders' web page.
+    #[serde(default)]
+    portal: PortalSettings,
+}
+
+/// The `[portal]` table: how the card holders' page looks and where it stands.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// The main colour (`#rrggbb`): the header and the buttons.
+    pub colour: Option<String>,
+    /// A PNG shown in the header (default: the shipped logo).
+    pub logo: Option<PathBuf>,
+    /// Where the holder downloads a softphone.
+    pub softphone_url: Option<String>,
+    /// The region national phone numbers are read in (ISO code, e.g. GB).
+    pub region: Option<String>,
+    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a
+    /// reverse proxy that sets it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+    /// Minutes a signed-in session lasts without a request (default 20).
+    pub session_minutes: Option<u64>,
 }
 
 /// A printer's calibration: where its fronts and backs land, relative to where they should.
@@ -215,6 +238,17 @@ fn with_printer(text: &str, name: &str, o: &PrinterOffsets) -> String {
         out.push_str(&table);
     }
     out
+}
+
+/// The `[values]` and `[portal]` tables, for the card holders' page.
+pub fn portal_settings(
+    env: &dyn Env,
+) -> Result<(BTreeMap<String, String>, PortalSettings), ConfigError> {
+    let file = match config_path(env) {
+        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(&p)?,
+        _ => FileConfig::default(),
+    };
+    Ok((file.values, file.portal))
 }
 
 /// Template values and printer calibrations from the config file (none without one).
@@ -483,6 +517,13 @@ pub fn settle_delay(env: &dyn Env) -> Result<Duration, ConfigError> {
         ),
         None => Ok(request_timeout(env, &file)? * 2),
     }
+}
+
+/// The test hook `CARDMINT_TEST_SESSION_SECS`: the portal's session idle time in seconds
+/// (tests of expiry cannot wait the minutes `[portal] session_minutes` counts in).
+pub fn test_session_secs(env: &dyn Env) -> Option<u64> {
+    env.var("CARDMINT_TEST_SESSION_SECS")
+        .and_then(|v| v.parse().ok())
 }
 
 /// The test hook `CARDMINT_TEST_KILL_AT` (`KIND:before-send`, `KIND:after-answer`, `#N`), as

@@ -251,6 +251,7 @@ impl Global {
             batch_id,
             options,
             observer: &progress,
+            throttle: None,
         };
         let result = f(&run);
         progress.finish();

@@ -21,6 +21,8 @@ pub enum IntentKind {
     Credit(Decimal),
     /// settransaction after issue (negative: a deduction).
     Topup(Decimal),
+    /// settransaction loading the credit of another card (its id) redeemed onto this one.
+    Redeem { amount: Decimal, from: i64 },
     /// changeuserinfo customerblocked=true for retail stock (provisioning).
     RetailBlock,
     /// changeuserinfo customerblocked=true after issue (lost, stolen, returned), with the reason.
@@ -42,6 +44,7 @@ impl IntentKind {
             IntentKind::Create => "create",
             IntentKind::Credit(_) => "credit",
             IntentKind::Topup(_) => "topup",
+            IntentKind::Redeem { .. } => "redeem",
             IntentKind::RetailBlock => "retail-block",
             IntentKind::Block(_) => "block",
             IntentKind::Unblock => "unblock",
@@ -55,6 +58,7 @@ impl IntentKind {
     pub fn amount(&self) -> Option<Decimal> {
         match self {
             IntentKind::Credit(a) | IntentKind::Topup(a) => Some(*a),
+            IntentKind::Redeem { amount, .. } => Some(*amount),
             _ => None,
         }
     }
@@ -72,6 +76,7 @@ impl IntentKind {
     fn detail(&self) -> Option<String> {
         match self {
             IntentKind::Credit(a) | IntentKind::Topup(a) => Some(a.to_string()),
+            IntentKind::Redeem { amount, from } => Some(format!("{amount}@{from}")),
             IntentKind::AddNumber(n) | IntentKind::DeleteNumber(n) => Some(n.clone()),
             IntentKind::Block(reason) => reason.clone(),
             _ => None,
@@ -92,6 +97,14 @@ impl IntentKind {
             "create" => IntentKind::Create,
             "credit" => IntentKind::Credit(amount()?),
             "topup" => IntentKind::Topup(amount()?),
+            "redeem" => {
+                let d = detail.clone().ok_or("redeem intent without its amount")?;
+                let (amount, from) = d.split_once('@').ok_or("redeem intent without its card")?;
+                IntentKind::Redeem {
+                    amount: Decimal::from_str(amount).map_err(|e| e.to_string())?,
+                    from: from.parse().map_err(|_| format!("redeem from {from:?}"))?,
+                }
+            }
             "retail-block" => IntentKind::RetailBlock,
             "block" => IntentKind::Block(detail),
             "unblock" => IntentKind::Unblock,
@@ -110,6 +123,7 @@ impl fmt::Display for IntentKind {
             IntentKind::Credit(a) => write!(f, "load the face value {a}"),
             IntentKind::Topup(a) if a.is_sign_negative() => write!(f, "deduct {}", -*a),
             IntentKind::Topup(a) => write!(f, "top up {a}"),
+            IntentKind::Redeem { amount, .. } => write!(f, "load {amount} from a redeemed card"),
             IntentKind::RetailBlock => f.write_str("block (retail stock)"),
             IntentKind::Block(_) => f.write_str("block"),
             IntentKind::Unblock => f.write_str("unblock (activate)"),
@@ -249,7 +263,7 @@ impl Intent {
         match &self.kind {
             IntentKind::Create => card.progress.created = true,
             IntentKind::Credit(_) => card.progress.credited = true,
-            IntentKind::Topup(a) => card.topups += *a,
+            IntentKind::Topup(a) | IntentKind::Redeem { amount: a, .. } => card.topups += *a,
             IntentKind::RetailBlock => card.progress.blocked = true,
             IntentKind::Block(reason) => {
                 card.state = CardState::Blocked;

@@ -195,6 +195,38 @@ fn replacement_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Replacement> 
     })
 }
 
+/// A retail card redeemed onto a holder's account: its credit moves there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    /// The retail card redeemed.
+    pub card: i64,
+    /// The account (card) it is redeemed onto.
+    pub onto: i64,
+    /// Its balance, read after it was blocked: deducted from it, loaded onto `onto`.
+    pub amount: Decimal,
+    /// Its top-ups when the redemption was recorded (as for a replacement).
+    pub card_topups: Decimal,
+    pub at: String,
+}
+
+fn redemption_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Redemption> {
+    let dec = |i: usize| -> rusqlite::Result<Decimal> {
+        let t: String = r.get(i)?;
+        Decimal::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    };
+    Ok(Redemption {
+        card: r.get(0)?,
+        onto: r.get(1)?,
+        amount: dec(2)?,
+        card_topups: dec(3)?,
+        at: r.get(4)?,
+    })
+}
+
+const REDEMPTION_COLUMNS: &str = "card, onto, amount, card_topups, at";
+
 const REPLACEMENT_COLUMNS: &str = "old_card, new_card, amount, old_topups, reason, at";
 
 impl Ledger {
@@ -271,6 +303,40 @@ impl Ledger {
                 replacement_from_row,
             )
             .optional()?)
+    }
+
+    /// The redemption of a retail card, if it was redeemed.
+    pub fn redemption_of(&self, card: i64) -> Result<Option<Redemption>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE card = ?1"),
+                [card],
+                redemption_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The cards redeemed onto an account, newest first.
+    pub fn redemptions_onto(&self, onto: i64) -> Result<Vec<Redemption>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE onto = ?1 ORDER BY at DESC, card DESC"
+        ))?;
+        let rows = stmt
+            .query_map([onto], redemption_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Every redemption, oldest first (the portal finishes those left unfinished).
+    pub fn redemptions(&self) -> Result<Vec<Redemption>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {REDEMPTION_COLUMNS} FROM redemptions ORDER BY at, card"
+        ))?;
+        let rows = stmt
+            .query_map([], redemption_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// The ids of every card issued as a replacement.
@@ -408,6 +474,28 @@ impl LedgerTx<'_> {
         let detail = |serial: &str| format!("{serial}, credit {:.2} moved", r.amount);
         self.event(r.old_card, "replaced-by", None, None, &detail(new_serial))?;
         self.event(r.new_card, "replaces", None, None, &detail(old_serial))
+    }
+
+    /// Records a redemption before its credit moves; both histories say so.
+    pub fn add_redemption(
+        &self,
+        r: &Redemption,
+        card_serial: &str,
+        onto_serial: &str,
+    ) -> Result<(), LedgerError> {
+        self.tx.execute(
+            &format!("INSERT INTO redemptions ({REDEMPTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![
+                r.card,
+                r.onto,
+                r.amount.to_string(),
+                r.card_topups.to_string(),
+                r.at
+            ],
+        )?;
+        let detail = |serial: &str| format!("{serial}, credit {:.2}", r.amount);
+        self.event(r.card, "redeemed-onto", None, None, &detail(onto_serial))?;
+        self.event(r.onto, "redeemed", None, None, &detail(card_serial))
     }
 
     /// A balance read from the platform just now.

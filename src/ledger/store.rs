@@ -129,6 +129,15 @@ const MIGRATIONS: &[&str] = &[
         balance TEXT NOT NULL
     );
     CREATE INDEX balance_reads_by_card ON balance_reads(card_id, at);",
+    // 7: retail cards redeemed by a card holder onto their account (the portal).
+    "CREATE TABLE redemptions (
+        card INTEGER PRIMARY KEY REFERENCES cards(id),
+        onto INTEGER NOT NULL REFERENCES cards(id),
+        amount TEXT NOT NULL,
+        card_topups TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX redemptions_onto ON redemptions(onto);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -157,6 +157,18 @@ pub fn change_number(ctx: &mut Ctx<'_>, job: &mut Job, number: &str, add: bool) 
 /// Loads (or deducts) credit exactly once: the balance is read just before and kept with the
 /// intent, so an open outcome is judged on the balance after, with the calls in between.
 pub fn topup(ctx: &mut Ctx<'_>, job: &mut Job, amount: Decimal) -> Step {
+    balance_change(ctx, job, IntentKind::Topup(amount))
+}
+
+/// Loads the credit of the card `from`, redeemed onto this one, exactly once (a Redeem
+/// intent: found applied by an earlier run, it is not sent again).
+pub fn load_redeemed(ctx: &mut Ctx<'_>, job: &mut Job, amount: Decimal, from: i64) -> Step {
+    balance_change(ctx, job, IntentKind::Redeem { amount, from })
+}
+
+/// A settransaction of `kind`'s amount, judged on the balance read just before.
+fn balance_change(ctx: &mut Ctx<'_>, job: &mut Job, kind: IntentKind) -> Step {
+    let amount = kind.amount().unwrap_or_default();
     let read_balance = |ctx: &mut Ctx<'_>, card: &Card| -> Result<Before, Failure> {
         let (info, at) = ctx.user_info(card)?;
         let info = info.ok_or(Failure::Refused(ApiError::Refused {
@@ -172,7 +184,7 @@ pub fn topup(ctx: &mut Ctx<'_>, job: &mut Job, amount: Decimal) -> Step {
     change_step(
         ctx,
         job,
-        &IntentKind::Topup(amount),
+        &kind,
         &read_balance,
         &move |c, card| c.set_transaction(&card.customer, amount).map(drop),
         &nothing_to_prepare,

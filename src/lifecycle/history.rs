@@ -70,6 +70,8 @@ pub fn history(ledger: &Ledger, batch: &Batch, card: &Card) -> Result<Vec<Entry>
             "sold" => format!("by {shop}{on}"),
             "replaced-by" => format!("replaced by card {}", e.detail),
             "replaces" => format!("replaces card {}", e.detail),
+            "redeemed-onto" => format!("redeemed onto card {}", e.detail),
+            "redeemed" => format!("card {} redeemed onto it", e.detail),
             _ => e.detail.clone(),
         };
         entries.push(Entry {

@@ -72,6 +72,19 @@ pub fn topup(
     })
 }
 
+/// Loads the credit of the redeemed card `from` onto `card`, exactly once.
+pub fn load_redeemed(
+    run: &Run<'_>,
+    card: Card,
+    pending: Vec<Intent>,
+    amount: Decimal,
+    from: i64,
+) -> Result<Report, RunError> {
+    runner::run(run, jobs(vec![card], pending), |ctx, job| {
+        change::load_redeemed(ctx, job, amount, from)
+    })
+}
+
 /// Sets a new password (recorded as pending in the ledger before it is sent) and confirms it.
 pub fn reset_password(
     run: &Run<'_>,

@@ -45,6 +45,7 @@ pub fn provision(
         batch_id: Some(&batch.id),
         options,
         observer,
+        throttle: None,
     };
     runner::run(&run, jobs, |ctx, job| card::provision_step(ctx, batch, job))
 }

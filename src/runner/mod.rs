@@ -765,7 +765,9 @@ impl Ctx<'_> {
         Ok(match &intent.kind {
             // It exists, and none of our passwords opens it (asked above).
             IntentKind::Create => Judgement::NotOurs,
-            IntentKind::Credit(amount) | IntentKind::Topup(amount) => {
+            IntentKind::Credit(amount)
+            | IntentKind::Topup(amount)
+            | IntentKind::Redeem { amount, .. } => {
                 let Some(before) = intent.before.balance else {
                     return Ok(Judgement::Ambiguous("no balance was read before".into()));
                 };
@@ -931,7 +933,9 @@ fn loaded_before(card: &Card) -> rust_decimal::Decimal {
 fn command_of(kind: &IntentKind) -> Command {
     match kind {
         IntentKind::Create => Command::CreateCustomer,
-        IntentKind::Credit(_) | IntentKind::Topup(_) => Command::SetTransaction,
+        IntentKind::Credit(_) | IntentKind::Topup(_) | IntentKind::Redeem { .. } => {
+            Command::SetTransaction
+        }
         IntentKind::RetailBlock
         | IntentKind::Block(_)
         | IntentKind::Unblock

@@ -39,6 +39,9 @@ pub struct Run<'a> {
     pub batch_id: Option<&'a str>,
     pub options: &'a Options,
     pub observer: &'a dyn Observer,
+    /// A throttle shared with other runs and requests (the portal's); `None`: the run's own,
+    /// from `options`.
+    pub throttle: Option<&'a Throttle>,
 }
 
 struct Queue<J> {
@@ -88,9 +91,17 @@ pub fn run<J: Job>(
         batch_id,
         options,
         observer,
+        throttle: shared,
     } = *run;
     let started = Instant::now();
-    let throttle = Throttle::new(options.rate, options.burst, options.concurrency);
+    let own;
+    let throttle = match shared {
+        Some(t) => t,
+        None => {
+            own = Throttle::new(options.rate, options.burst, options.concurrency);
+            &own
+        }
+    };
     let stop = AtomicBool::new(false);
     let stop_reason = Mutex::new(None);
     let requests = AtomicU64::new(0);
@@ -120,7 +131,7 @@ pub fn run<J: Job>(
                     client,
                     batch_id: batch_id.map(str::to_string),
                     options,
-                    throttle: &throttle,
+                    throttle,
                     updates: tx.clone(),
                     stop: &stop,
                     stop_reason: &stop_reason,

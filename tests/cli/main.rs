@@ -9,6 +9,7 @@ mod fixtures;
 mod issue;
 mod lifecycle;
 mod pdf;
+mod portal;
 mod protocol;
 mod readme;
 mod render;

@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod expire;
 pub mod issue;
 pub mod numbers;
+pub mod portal;
 pub mod preview;
 pub mod render;
 pub mod replace;

@@ -52,6 +52,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let mut ledger = global.open_ledger_for_changes()?;
     let old = super::changeable_card(global.card(&ledger, &args.card)?)?;
     let old_batch = global.batch(&ledger, &old.batch_id)?;
+    if ledger.redemption_of(old.id)?.is_some() {
+        return Err(crate::lifecycle::SelectError::Stock(format!(
+            "card {} was redeemed onto another account: its credit moved there; nothing to replace",
+            old.serial
+        ))
+        .into());
+    }
     let connection = global.connect(options.concurrency)?;
     let again = format!(
         "run `{}` again: it goes on where it stopped, and moves the credit once",

@@ -47,6 +47,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     let ledger = global.open_ledger_for_changes()?;
     let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    if ledger.redemption_of(card.id)?.is_some() {
+        return Err(crate::lifecycle::SelectError::Stock(format!(
+            "card {} was redeemed onto another account: its credit moved there; nothing was sent",
+            card.serial
+        ))
+        .into());
+    }
     // Its remaining credit moved (or is moving) to its replacement: exactly once.
     if let Some(link) = ledger.replacement_of(card.id)? {
         let new = ledger

@@ -1,0 +1,159 @@
+//! `cardmint portal`: the card holders' web page.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::EngineArgs;
+use crate::cli::{Exit, Global};
+use crate::config::{self, ProcessEnv};
+use crate::error::Error;
+use crate::portal::{self, Backend, Look, Portal, Settings};
+
+/// Run the card holders' web page: sign in (the access code alone for the retail cards this
+/// ledger issued, or login and password), balance, calls (and a CSV of them), phone numbers,
+/// password, and redeeming a new card onto the account, under your brand (`[values]` brand
+/// and support, `[portal]` colour, logo, softphone_url, region).
+///
+/// Plain HTTP only on a loopback address, behind a reverse proxy that adds TLS (set
+/// `[portal] trust_forwarded_for = true` there, so that limits count the visitors' addresses);
+/// with --tls-cert and --tls-key it serves HTTPS itself, on any address. Every request to the
+/// platform goes through the throttle (--rate, --concurrency). Prints `listening on URL` when
+/// ready; Ctrl-C stops it.
+///
+/// Examples:
+///   cardmint --sandbox portal
+///   cardmint portal --addr 0.0.0.0:443 --tls-cert fullchain.pem --tls-key privkey.pem
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Address and port to listen on
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// TLS certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+fn invalid(field: &str, reason: String) -> Error {
+    config::ConfigError::Invalid {
+        field: field.into(),
+        reason,
+    }
+    .into()
+}
+
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    let options = args.engine.options()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(portal::tls_acceptor(cert, key).map_err(Error::Usage)?),
+        _ => None,
+    };
+    if tls.is_none() && !args.addr.ip().is_loopback() {
+        return Err(Error::Usage(format!(
+            "--addr {}: plain HTTP only on a loopback address (behind a reverse proxy that adds \
+             TLS); give --tls-cert and --tls-key to serve {} yourself",
+            args.addr, args.addr
+        )));
+    }
+    let (values, settings) = config::portal_settings(&ProcessEnv)?;
+    if let Some(c) = &settings.colour {
+        portal::parse_colour(c).map_err(|r| invalid("[portal] colour", r))?;
+    }
+    let logo = match &settings.logo {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| invalid("[portal] logo", format!("{}: {e}", path.display())))?;
+            if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() > 1 << 20 {
+                return Err(invalid(
+                    "[portal] logo",
+                    format!("{}: give a PNG file of at most 1 MB", path.display()),
+                ));
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
+    if let Some(url) = &settings.softphone_url
+        && !url.starts_with("https://")
+    {
+        return Err(invalid(
+            "[portal] softphone_url",
+            format!("{url:?}: give an https:// address"),
+        ));
+    }
+    if let Some(r) = &settings.region {
+        crate::import::parse_region(r).map_err(|e| invalid("[portal] region", e))?;
+    }
+    let ledger = global.open_ledger()?;
+    drop(ledger);
+    let connection = global.connect(options.concurrency)?;
+    connection.check_login()?;
+    let backend = Arc::new(Backend::new(
+        connection.client.clone(),
+        connection.platform.clone(),
+        global.ledger_path(),
+        options,
+    ));
+    let finished = backend.finish_unfinished();
+    if finished > 0 {
+        eprintln!("{finished} redeem(s) left unfinished by an earlier run: finished");
+    }
+    let portal = Arc::new(Portal::new(
+        backend,
+        Settings {
+            look: Look {
+                brand: values
+                    .get("brand")
+                    .cloned()
+                    .unwrap_or_else(|| "Your account".into()),
+                support: values.get("support").cloned(),
+                softphone_url: settings.softphone_url.clone(),
+                region: settings.region.clone(),
+            },
+            colour: settings.colour.clone(),
+            logo,
+            trust_forwarded_for: settings.trust_forwarded_for,
+            session_idle: config::test_session_secs(&ProcessEnv).map_or(
+                Duration::from_secs(60 * settings.session_minutes.unwrap_or(20).clamp(1, 24 * 60)),
+                Duration::from_secs,
+            ),
+            tls: tls.is_some(),
+        },
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::io("start the web server".to_string()))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .map_err(Error::io(format!("listen on {}", args.addr)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(Error::io(format!("listen on {}", args.addr)))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        say!(global, "listening on {scheme}://{bound}/");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let stop = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        };
+        portal::serve(listener, portal::router(portal), tls, stop).await;
+        Ok::<(), Error>(())
+    })?;
+    drop(connection);
+    Ok(Exit::Success)
+}

@@ -1,0 +1,905 @@
+//! The request handlers. Each page reads its session (every visitor has one), each form's
+//! CSRF token is checked before anything else, and every platform call runs on a blocking
+//! thread through the backend's throttle.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Form, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::Markup;
+use serde::Deserialize;
+
+use super::limits::Rule;
+use super::pages::{self, Flash};
+use super::session::{self, Session, SignedIn};
+use super::{BackendError, Peer, Portal};
+use crate::config::Secret;
+
+type App = State<Arc<Portal>>;
+
+/// Failed sign-ins from one address: ten free, then locked out 30 s, doubling up to an hour.
+const PER_ADDRESS: Rule = Rule {
+    free: 10,
+    first: Duration::from_secs(30),
+    max: Duration::from_secs(3600),
+};
+/// With the access code alone (a retail card, no password): five free per address, then a
+/// minute, doubling up to a day.
+const CODE_ONLY: Rule = Rule {
+    free: 5,
+    first: Duration::from_secs(60),
+    max: Duration::from_secs(86_400),
+};
+/// Failed sign-ins on one login or code, from anywhere: three free, then a minute, doubling up
+/// to a day; so the platform sees a handful of validateuser requests per code a day.
+const PER_LOGIN: Rule = Rule {
+    free: 3,
+    first: Duration::from_secs(60),
+    max: Duration::from_secs(86_400),
+};
+/// Wrong codes typed into "redeem", per account and per address.
+const REDEEM: Rule = Rule {
+    free: 5,
+    first: Duration::from_secs(60),
+    max: Duration::from_secs(86_400),
+};
+
+const SIGNIN_FAILED: &str = "Sign-in failed. Check the access code (and the password, if your \
+    card has one) and try again.";
+const BUSY: &str = "The service is busy right now. Please try again in a minute.";
+
+/// Security headers on every answer.
+pub async fn headers(State(app): App, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    if app.tls {
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
+
+/// The request's session, and the cookie to set when it is new.
+struct Visit {
+    id: String,
+    session: Session,
+    set_cookie: Option<String>,
+}
+
+fn visit(app: &Portal, headers: &HeaderMap) -> Visit {
+    let existing = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(session::from_header)
+        .and_then(|id| app.sessions.get(id).map(|s| (id.to_string(), s)));
+    match existing {
+        Some((id, session)) => Visit {
+            id,
+            session,
+            set_cookie: None,
+        },
+        None => {
+            let (id, session) = app.sessions.create(None);
+            let set_cookie = Some(session::cookie(&id, app.sessions.max_age()));
+            Visit {
+                id,
+                session,
+                set_cookie,
+            }
+        }
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie
+        && let Ok(v) = HeaderValue::from_str(&c)
+    {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn page(visit: &Visit, markup: Markup) -> Response {
+    with_cookie(
+        axum::response::Html(markup.into_string()).into_response(),
+        visit.set_cookie.clone(),
+    )
+}
+
+fn see_other(to: &str, cookie: Option<String>) -> Response {
+    with_cookie(Redirect::to(to).into_response(), cookie)
+}
+
+fn problem(app: &Portal, status: StatusCode, title: &str, text: &str) -> Response {
+    (
+        status,
+        axum::response::Html(pages::problem(&app.look, title, text).into_string()),
+    )
+        .into_response()
+}
+
+/// The CSRF token of a form must be the session's.
+fn csrf_ok(visit: &Visit, token: &str) -> bool {
+    visit.set_cookie.is_none() && session::same(&visit.session.csrf, token)
+}
+
+fn expired_form(app: &Portal) -> Response {
+    problem(
+        app,
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "For your safety, forms work for a while only. Please go back, reload the page and \
+         try again.",
+    )
+}
+
+/// The way to the sign-in page, for a visitor who is not signed in.
+fn to_signin(visit: &Visit) -> Response {
+    see_other("/signin", visit.set_cookie.clone())
+}
+
+/// The client's address: the peer, or with `trust_forwarded_for` the last entry of
+/// `X-Forwarded-For` (the one the trusted proxy added).
+fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> String {
+    if app.trust_forwarded_for
+        && let Some(last) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| s.parse::<std::net::IpAddr>().is_ok())
+    {
+        return last.to_string();
+    }
+    peer.map_or_else(|| "unknown".into(), |p| p.0.ip().to_string())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(BackendError::Unavailable(e.to_string())))
+}
+
+fn wait_text(d: Duration) -> String {
+    let minutes = d.as_secs().div_ceil(60).max(1);
+    if minutes == 1 {
+        "Too many attempts. Please wait a minute and try again.".into()
+    } else {
+        format!("Too many attempts. Please wait {minutes} minutes and try again.")
+    }
+}
+
+pub async fn home(State(app): App, headers: HeaderMap) -> Response {
+    let v = visit(&app, &headers);
+    let to = if v.session.user.is_some() {
+        "/account"
+    } else {
+        "/signin"
+    };
+    see_other(to, v.set_cookie)
+}
+
+pub async fn signin_page(State(app): App, headers: HeaderMap) -> Response {
+    let v = visit(&app, &headers);
+    if v.session.user.is_some() {
+        return see_other("/account", v.set_cookie);
+    }
+    page(
+        &v,
+        pages::signin(&app.look, &v.session.csrf, "", Flash::None),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SigninForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn signin(
+    State(app): App,
+    headers: HeaderMap,
+    peer: Option<axum::Extension<Peer>>,
+    Form(form): Form<SigninForm>,
+) -> Response {
+    let v = visit(&app, &headers);
+    if !csrf_ok(&v, &form.csrf) {
+        return expired_form(&app);
+    }
+    let login = form.login.trim().to_string();
+    let shown_login: String = login.chars().take(64).collect();
+    let fail_page = |text: &str| {
+        page(
+            &v,
+            pages::signin(&app.look, &v.session.csrf, &shown_login, Flash::Error(text)),
+        )
+    };
+    let addr = client(&app, &headers, peer.as_deref());
+    let code_only = form.password.is_empty();
+    let keys = [
+        format!("addr:{addr}"),
+        format!("code-addr:{addr}"),
+        format!("login:{}", login.to_lowercase()),
+    ];
+    let locked = app
+        .limits
+        .locked(&keys[0])
+        .or(app.limits.locked(&keys[2]))
+        .or(if code_only {
+            app.limits.locked(&keys[1])
+        } else {
+            None
+        });
+    if let Some(wait) = locked {
+        return fail_page(&wait_text(wait));
+    }
+    let valid_shape = !login.is_empty()
+        && login.len() <= 64
+        && form.password.len() <= 64
+        && login.bytes().all(|b| b.is_ascii_graphic());
+    let backend = app.backend.clone();
+    let password = Secret::new(form.password.clone());
+    let name = login.clone();
+    let checked = if valid_shape {
+        blocking(move || {
+            let Some(card) = backend.card(&name)? else {
+                return Ok(None);
+            };
+            let ok = if code_only {
+                // A retail card's code alone, for cards this ledger issued and sold: no
+                // request to the platform at all.
+                card.generated && card.state == crate::ledger::CardState::Active
+            } else {
+                backend.validate(&card.customer, &password)?
+            };
+            Ok(ok.then_some(card))
+        })
+        .await
+    } else {
+        Ok(None)
+    };
+    match checked {
+        Ok(Some(card)) => {
+            app.limits.succeed(&keys[2]);
+            app.sessions.remove(&v.id);
+            let (id, _) = app.sessions.create(Some(SignedIn {
+                card_id: card.id,
+                customer: card.customer.clone(),
+                code_only,
+            }));
+            see_other(
+                "/account",
+                Some(session::cookie(&id, app.sessions.max_age())),
+            )
+        }
+        Ok(None) => {
+            app.limits.fail(&keys[0], PER_ADDRESS);
+            app.limits.fail(&keys[2], PER_LOGIN);
+            if code_only {
+                app.limits.fail(&keys[1], CODE_ONLY);
+            }
+            fail_page(SIGNIN_FAILED)
+        }
+        Err(_) => fail_page(BUSY),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn signout(State(app): App, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    let v = visit(&app, &headers);
+    if !csrf_ok(&v, &form.csrf) {
+        return expired_form(&app);
+    }
+    app.sessions.remove(&v.id);
+    see_other("/signin", Some(session::cookie("", 0)))
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+/// The notices a redirect may ask for (never free text from the URL).
+fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "added" => Some("The number was added."),
+        "removed" => Some("The number was removed."),
+        "password" => Some("Your password was changed."),
+        _ => None,
+    }
+}
+
+pub async fn account(State(app): App, headers: HeaderMap) -> Response {
+    let v = visit(&app, &headers);
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let backend = app.backend.clone();
+    let loaded = blocking(move || {
+        let card = backend
+            .card_by_id(u.card_id)?
+            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+        let info = backend.user_info(&card.customer)?;
+        let currency = backend.currency(&card)?;
+        let purchases = backend.purchases(&card)?;
+        Ok((card, info, currency, purchases))
+    })
+    .await;
+    match loaded {
+        Ok((card, info, currency, purchases)) => {
+            let purchases: Vec<(String, String, rust_decimal::Decimal, bool)> = purchases
+                .into_iter()
+                .map(|(r, serial, done)| {
+                    (
+                        r.at.get(..10).unwrap_or(&r.at).to_string(),
+                        serial,
+                        r.amount,
+                        done,
+                    )
+                })
+                .collect();
+            page(
+                &v,
+                pages::account(
+                    &app.look,
+                    &v.session.csrf,
+                    &pages::AccountView {
+                        customer: &card.customer,
+                        balance: info.exact_balance(),
+                        currency: &currency,
+                        blocked: info.blocked,
+                        numbers: &info.numbers,
+                        purchases: &purchases,
+                    },
+                    Flash::None,
+                ),
+            )
+        }
+        Err(_) => problem(
+            &app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            BUSY,
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallsQuery {
+    before: Option<String>,
+    id: Option<u64>,
+}
+
+/// Calls per page.
+const PAGE: u32 = 20;
+
+pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQuery>) -> Response {
+    let v = visit(&app, &headers);
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let before = match (&q.before, q.id) {
+        (Some(d), Some(id)) => {
+            match chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M:%S") {
+                Ok(at) => Some((at, id)),
+                Err(_) => {
+                    return problem(
+                        &app,
+                        StatusCode::BAD_REQUEST,
+                        "Not found",
+                        "This page does not exist.",
+                    );
+                }
+            }
+        }
+        (None, None) => None,
+        _ => {
+            return problem(
+                &app,
+                StatusCode::BAD_REQUEST,
+                "Not found",
+                "This page does not exist.",
+            );
+        }
+    };
+    let backend = app.backend.clone();
+    let customer = u.customer.clone();
+    let card_id = u.card_id;
+    let loaded = blocking(move || {
+        let card = backend
+            .card_by_id(card_id)?
+            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+        let page = backend.calls_before(&customer, before, PAGE)?;
+        Ok((page, backend.currency(&card)?))
+    })
+    .await;
+    match loaded {
+        Ok((p, currency)) => {
+            let next = if p.more_data || p.calls.len() >= PAGE as usize {
+                p.calls.last().map(|c| {
+                    format!(
+                        "/calls?before={}&id={}",
+                        c.start.format("%Y-%m-%dT%H:%M:%S"),
+                        c.call_id
+                    )
+                })
+            } else {
+                None
+            };
+            page(
+                &v,
+                pages::calls(
+                    &app.look,
+                    &v.session.csrf,
+                    &p.calls,
+                    &currency,
+                    next,
+                    before.is_none(),
+                ),
+            )
+        }
+        Err(_) => problem(
+            &app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            BUSY,
+        ),
+    }
+}
+
+pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
+    let v = visit(&app, &headers);
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let backend = app.backend.clone();
+    let loaded = blocking(move || backend.all_calls(&u.customer)).await;
+    match loaded {
+        Ok(calls) => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record(["start_utc", "destination", "duration_seconds", "charge"]);
+            for c in &calls {
+                let _ = w.write_record([
+                    c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    c.destination.clone(),
+                    c.duration_secs.to_string(),
+                    format!("{:.2}", c.charge),
+                ]);
+            }
+            let body = w.into_inner().unwrap_or_default();
+            let response = (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"calls.csv\"",
+                    ),
+                ],
+                body,
+            )
+                .into_response();
+            with_cookie(response, v.set_cookie)
+        }
+        Err(_) => problem(
+            &app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            BUSY,
+        ),
+    }
+}
+
+async fn numbers_view(app: &Portal, v: &Visit, u: &SignedIn, flash: Flash<'_>) -> Response {
+    let backend = app.backend.clone();
+    let customer = u.customer.clone();
+    match blocking(move || backend.user_info(&customer)).await {
+        Ok(info) => page(
+            v,
+            pages::numbers(
+                &app.look,
+                &v.session.csrf,
+                &info.numbers,
+                app.look.region.as_deref().unwrap_or(""),
+                flash,
+            ),
+        ),
+        Err(_) => problem(
+            app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            BUSY,
+        ),
+    }
+}
+
+pub async fn numbers(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let v = visit(&app, &headers);
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
+    numbers_view(&app, &v, &u, flash).await
+}
+
+#[derive(Deserialize)]
+pub struct NumberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    region: String,
+}
+
+async fn change_number(
+    app: Arc<Portal>,
+    headers: HeaderMap,
+    form: NumberForm,
+    add: bool,
+) -> Response {
+    let v = visit(&app, &headers);
+    if !csrf_ok(&v, &form.csrf) {
+        return expired_form(&app);
+    }
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let region = if form.region.trim().is_empty() {
+        None
+    } else {
+        match crate::import::parse_region(form.region.trim()) {
+            Ok(r) => Some(r),
+            Err(_) => {
+                return numbers_view(
+                    &app,
+                    &v,
+                    &u,
+                    Flash::Error("That country code is not known: give two letters, such as GB."),
+                )
+                .await;
+            }
+        }
+    };
+    let number = match crate::import::normalize_number(form.number.trim(), region) {
+        Ok(n) => n,
+        Err(_) => {
+            return numbers_view(
+                &app,
+                &v,
+                &u,
+                Flash::Error("That is not a phone number we can read. Write it in international form (+44 20 7946 0958), or choose its country."),
+            )
+            .await;
+        }
+    };
+    let backend = app.backend.clone();
+    let card_id = u.card_id;
+    let done = blocking(move || {
+        let card = backend
+            .card_by_id(card_id)?
+            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+        if add == card.numbers.contains(&number) {
+            return Ok(());
+        }
+        backend.change_number(&card, &number, add)
+    })
+    .await;
+    match done {
+        Ok(()) => see_other(
+            if add {
+                "/numbers?notice=added"
+            } else {
+                "/numbers?notice=removed"
+            },
+            v.set_cookie,
+        ),
+        Err(BackendError::Refused(_)) => {
+            numbers_view(
+                &app,
+                &v,
+                &u,
+                Flash::Error(
+                    "That number could not be changed. Please check it, or contact support.",
+                ),
+            )
+            .await
+        }
+        Err(_) => {
+            numbers_view(
+                &app,
+                &v,
+                &u,
+                Flash::Error("Your change is being confirmed. Please check again in a minute."),
+            )
+            .await
+        }
+    }
+}
+
+pub async fn number_add(
+    State(app): App,
+    headers: HeaderMap,
+    Form(form): Form<NumberForm>,
+) -> Response {
+    change_number(app, headers, form, true).await
+}
+
+pub async fn number_delete(
+    State(app): App,
+    headers: HeaderMap,
+    Form(form): Form<NumberForm>,
+) -> Response {
+    change_number(app, headers, form, false).await
+}
+
+pub async fn password_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let v = visit(&app, &headers);
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
+    page(
+        &v,
+        pages::password(&app.look, &v.session.csrf, !u.code_only, flash),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn password(
+    State(app): App,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let v = visit(&app, &headers);
+    if !csrf_ok(&v, &form.csrf) {
+        return expired_form(&app);
+    }
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let again = |text: &str| {
+        page(
+            &v,
+            pages::password(&app.look, &v.session.csrf, !u.code_only, Flash::Error(text)),
+        )
+    };
+    let key = format!("password:{}", u.card_id);
+    if let Some(wait) = app.limits.locked(&key) {
+        return again(&wait_text(wait));
+    }
+    if form.new != form.confirm {
+        return again("The two new passwords differ. Please type the same one twice.");
+    }
+    if form.new.chars().count() < 8 {
+        return again("The new password is too short: give at least 8 characters.");
+    }
+    if let Err(why) = crate::codes::check_password(&form.new) {
+        return again(&format!("That password cannot be used: {why}."));
+    }
+    let backend = app.backend.clone();
+    let card_id = u.card_id;
+    let code_only = u.code_only;
+    let current = Secret::new(form.current.clone());
+    let new = Secret::new(form.new.clone());
+    let done = blocking(move || {
+        let card = backend
+            .card_by_id(card_id)?
+            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+        // Someone at an open session must know the password to change it (a retail card
+        // signed in with its code has none).
+        if !code_only && current != card.password {
+            return Ok(false);
+        }
+        backend.set_password(&card, &new)?;
+        Ok(true)
+    })
+    .await;
+    match done {
+        Ok(true) => {
+            app.limits.succeed(&key);
+            app.sessions.remove_user(u.card_id, &v.id);
+            see_other("/password?notice=password", v.set_cookie)
+        }
+        Ok(false) => {
+            app.limits.fail(&key, REDEEM);
+            again("The current password is not right.")
+        }
+        Err(BackendError::Refused(_)) => {
+            again("That password cannot be used. Please choose another.")
+        }
+        Err(_) => again(
+            "Your change is being confirmed. Please try signing in with the new password in a minute.",
+        ),
+    }
+}
+
+pub async fn redeem_page(State(app): App, headers: HeaderMap) -> Response {
+    let v = visit(&app, &headers);
+    if v.session.user.is_none() {
+        return to_signin(&v);
+    }
+    page(&v, pages::redeem(&app.look, &v.session.csrf, Flash::None))
+}
+
+#[derive(Deserialize)]
+pub struct RedeemForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn redeem(
+    State(app): App,
+    headers: HeaderMap,
+    peer: Option<axum::Extension<Peer>>,
+    Form(form): Form<RedeemForm>,
+) -> Response {
+    let v = visit(&app, &headers);
+    if !csrf_ok(&v, &form.csrf) {
+        return expired_form(&app);
+    }
+    let Some(u) = v.session.user.clone() else {
+        return to_signin(&v);
+    };
+    let say = |flash: Flash<'_>| page(&v, pages::redeem(&app.look, &v.session.csrf, flash));
+    let addr = client(&app, &headers, peer.as_deref());
+    let keys = [
+        format!("redeem:{}", u.card_id),
+        format!("redeem-addr:{addr}"),
+    ];
+    if let Some(wait) = app.limits.locked(&keys[0]).or(app.limits.locked(&keys[1])) {
+        return say(Flash::Error(&wait_text(wait)));
+    }
+    let code: String = form
+        .code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    const CANNOT: &str = "This code cannot be redeemed. Check it and try again.";
+    if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        app.limits.fail(&keys[0], REDEEM);
+        app.limits.fail(&keys[1], REDEEM);
+        return say(Flash::Error(CANNOT));
+    }
+    let backend = app.backend.clone();
+    let onto_id = u.card_id;
+    let done = blocking(move || {
+        let onto = backend
+            .card_by_id(onto_id)?
+            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+        let Some(card) = backend.redeemable(&code, &onto)? else {
+            return Ok(None);
+        };
+        let before = backend
+            .purchases(&onto)?
+            .iter()
+            .any(|(r, _, done)| r.card == card.id && *done);
+        if before {
+            return Ok(Some((None, backend.currency(&onto)?)));
+        }
+        let link = backend.redeem(&card, &onto)?;
+        Ok(Some((Some(link.amount), backend.currency(&onto)?)))
+    })
+    .await;
+    match done {
+        Ok(None) => {
+            app.limits.fail(&keys[0], REDEEM);
+            app.limits.fail(&keys[1], REDEEM);
+            say(Flash::Error(CANNOT))
+        }
+        Ok(Some((None, _))) => say(Flash::Error(
+            "This card was redeemed already: its credit is on your account.",
+        )),
+        Ok(Some((Some(amount), currency))) => {
+            app.limits.succeed(&keys[0]);
+            say(Flash::Notice(&format!(
+                "{amount:.2} {currency} were added to your account. The card is used up."
+            )))
+        }
+        Err(BackendError::Pending(_))
+        | Err(BackendError::Unavailable(_))
+        | Err(BackendError::Busy(_)) => say(Flash::Notice(
+            "Your card is being confirmed: its credit will be on your account within a few minutes. Nothing more to do.",
+        )),
+        Err(_) => say(Flash::Error(
+            "This card could not be redeemed. Please contact support.",
+        )),
+    }
+}
+
+pub async fn app_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        super::APP_CSS,
+    )
+        .into_response()
+}
+
+pub async fn brand_css_file(State(app): App) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        app.brand_css.clone(),
+    )
+        .into_response()
+}
+
+pub async fn logo(State(app): App) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        app.logo.clone(),
+    )
+        .into_response()
+}
+
+pub async fn not_found(State(app): App) -> Response {
+    problem(
+        &app,
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "This page does not exist.",
+    )
+}

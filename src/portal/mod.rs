@@ -1,0 +1,252 @@
+//! `cardmint portal`: the reseller's own web page for its card holders (balance, calls,
+//! numbers, password, redeem a card), server-rendered, working without JavaScript, under the
+//! reseller's brand. axum on hyper and tokio; maud templates; assets in the binary; TLS by
+//! rustls, or plain HTTP on loopback behind a reverse proxy.
+//!
+//! Security as for a public site: sign-in attempts limited per client address and per code
+//! ([`limits`]), one message for every failed sign-in, server-side sessions in HttpOnly,
+//! Secure, SameSite=Strict cookies ([`session`]), a CSRF token on every form, a strict
+//! Content-Security-Policy, no secret in a page, a log or a URL. Every platform request goes
+//! through one throttle ([`backend`]).
+
+pub mod backend;
+mod handlers;
+pub mod limits;
+pub mod pages;
+pub mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use backend::{Backend, BackendError};
+pub use pages::Look;
+
+/// The shipped logo, shown when the config names none.
+const DEFAULT_LOGO: &[u8] = include_bytes!("../../templates/images/logo.png");
+const APP_CSS: &str = include_str!("assets/app.css");
+
+/// The client's address as the portal counts it (the peer, or the proxy's `X-Forwarded-For`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// Everything the handlers share.
+pub struct Portal {
+    pub backend: Arc<Backend>,
+    pub sessions: session::Sessions,
+    pub limits: limits::Limiter,
+    pub look: Look,
+    brand_css: String,
+    logo: Vec<u8>,
+    /// Take the client's address from the last `X-Forwarded-For` entry.
+    trust_forwarded_for: bool,
+    /// Served over TLS by this process (adds Strict-Transport-Security).
+    tls: bool,
+}
+
+/// How the portal is set up.
+pub struct Settings {
+    pub look: Look,
+    /// `#rrggbb`.
+    pub colour: Option<String>,
+    /// PNG bytes.
+    pub logo: Option<Vec<u8>>,
+    pub trust_forwarded_for: bool,
+    pub session_idle: Duration,
+    pub tls: bool,
+}
+
+/// Checks a `#rrggbb` colour.
+pub fn parse_colour(text: &str) -> Result<(u8, u8, u8), String> {
+    let hex = text.trim().strip_prefix('#').unwrap_or("");
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{text:?}: give a colour as #rrggbb"));
+    }
+    let v = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+    Ok((v(0), v(2), v(4)))
+}
+
+/// WCAG relative luminance of an sRGB colour.
+fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
+    let c = |v: u8| {
+        let s = f64::from(v) / 255.0;
+        if s <= 0.03928 {
+            s / 12.92
+        } else {
+            ((s + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * c(r) + 0.7152 * c(g) + 0.0722 * c(b)
+}
+
+/// The brand's stylesheet: its colour, and white or black text on it, whichever contrasts
+/// more (WCAG contrast ratio).
+fn brand_css(colour: (u8, u8, u8)) -> String {
+    let l = luminance(colour);
+    let on = if (1.05) / (l + 0.05) >= (l + 0.05) / 0.05 {
+        "#ffffff"
+    } else {
+        "#000000"
+    };
+    let (r, g, b) = colour;
+    // Links on white need the colour itself dark enough (4.5:1), else the default.
+    let link = if 1.05 / (l + 0.05) >= 4.5 {
+        format!("#{r:02x}{g:02x}{b:02x}")
+    } else {
+        "#0b4f8a".into()
+    };
+    format!(
+        ":root{{--brand:#{r:02x}{g:02x}{b:02x};--on-brand:{on};--brand-text-on-light:{link}}}\n"
+    )
+}
+
+impl Portal {
+    pub fn new(backend: Arc<Backend>, settings: Settings) -> Portal {
+        let colour = settings
+            .colour
+            .as_deref()
+            .and_then(|c| parse_colour(c).ok())
+            .unwrap_or((0x1d, 0x35, 0x57));
+        Portal {
+            backend,
+            sessions: session::Sessions::new(settings.session_idle, Duration::from_secs(8 * 3600)),
+            limits: limits::Limiter::default(),
+            look: settings.look,
+            brand_css: brand_css(colour),
+            logo: settings.logo.unwrap_or_else(|| DEFAULT_LOGO.to_vec()),
+            trust_forwarded_for: settings.trust_forwarded_for,
+            tls: settings.tls,
+        }
+    }
+}
+
+/// The routes.
+pub fn router(portal: Arc<Portal>) -> Router {
+    use handlers::*;
+    Router::new()
+        .route("/", get(home))
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signout", post(signout))
+        .route("/account", get(account))
+        .route("/calls", get(calls))
+        .route("/calls.csv", get(calls_csv))
+        .route("/numbers", get(numbers))
+        .route("/numbers/add", post(number_add))
+        .route("/numbers/delete", post(number_delete))
+        .route("/password", get(password_page).post(password))
+        .route("/redeem", get(redeem_page).post(redeem))
+        .route("/static/app.css", get(app_css))
+        .route("/static/brand.css", get(brand_css_file))
+        .route("/static/logo.png", get(logo))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            portal.clone(),
+            handlers::headers,
+        ))
+        .with_state(portal)
+}
+
+/// Serves `router` on `listener` (over TLS with `tls`) until `stop` resolves. Each
+/// connection's peer address goes into its requests ([`Peer`]); a client gets 10 s to send
+/// its headers.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(Peer(peer));
+                    let mut router = router.clone();
+                    async move { <Router as tower::Service<_>>::call(&mut router, request).await }
+                },
+            );
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .keep_alive(true);
+            match tls {
+                Some(acceptor) => {
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await
+                    else {
+                        return;
+                    };
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+            }
+        });
+    }
+}
+
+/// A TLS acceptor from PEM files: the certificate chain and its private key.
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "--tls-cert {}: no certificate in it (PEM, BEGIN CERTIFICATE)",
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("--tls-key {}: {e} (a PEM private key)", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_brand_colour_gets_the_text_colour_that_contrasts() {
+        assert!(brand_css(parse_colour("#1d3557").unwrap()).contains("--on-brand:#ffffff"));
+        assert!(brand_css(parse_colour("#ffd166").unwrap()).contains("--on-brand:#000000"));
+        assert!(
+            brand_css(parse_colour("#ffd166").unwrap()).contains("--brand-text-on-light:#0b4f8a"),
+            "a light colour is no link colour on white"
+        );
+        assert!(parse_colour("red").is_err());
+        assert!(parse_colour("#12345g").is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! The pages, as compiled maud templates: every value is escaped by the template, no page
+//! needs a script, every input has its label. The platform's names appear nowhere.
+
+use maud::{DOCTYPE, Markup, html};
+use rust_decimal::Decimal;
+
+use crate::api::CallRecord;
+
+/// What every page shows of the reseller's brand.
+#[derive(Debug, Clone)]
+pub struct Look {
+    pub brand: String,
+    pub support: Option<String>,
+    pub softphone_url: Option<String>,
+    /// The default region for national numbers (ISO code).
+    pub region: Option<String>,
+}
+
+/// Which page of the signed-in menu is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Account,
+    Calls,
+    Numbers,
+    Password,
+    Redeem,
+    None,
+}
+
+/// A message at the top of a page.
+pub enum Flash<'a> {
+    Error(&'a str),
+    Notice(&'a str),
+    None,
+}
+
+pub fn layout(
+    look: &Look,
+    title: &str,
+    tab: Tab,
+    csrf: Option<&str>,
+    flash: Flash<'_>,
+    body: Markup,
+) -> Markup {
+    let item = |t: Tab, href: &str, label: &str| {
+        html! {
+            li { a href=(href) aria-current=[(tab == t).then_some("page")] { (label) } }
+        }
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (look.brand) }
+                link rel="stylesheet" href="/static/app.css";
+                link rel="stylesheet" href="/static/brand.css";
+            }
+            body {
+                a.skip href="#main" { "Skip to the content" }
+                header {
+                    img src="/static/logo.png" alt="";
+                    span.brand { (look.brand) }
+                }
+                @if let Some(csrf) = csrf {
+                    nav aria-label="Account" {
+                        ul {
+                            (item(Tab::Account, "/account", "Account"))
+                            (item(Tab::Calls, "/calls", "Calls"))
+                            (item(Tab::Numbers, "/numbers", "Numbers"))
+                            (item(Tab::Password, "/password", "Password"))
+                            (item(Tab::Redeem, "/redeem", "Redeem a card"))
+                            li {
+                                form.inline method="post" action="/signout" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button.secondary type="submit" { "Sign out" }
+                                }
+                            }
+                        }
+                    }
+                }
+                main id="main" {
+                    h1 { (title) }
+                    @match flash {
+                        Flash::Error(text) => div.error role="alert" { (text) },
+                        Flash::Notice(text) => div.notice role="status" { (text) },
+                        Flash::None => {},
+                    }
+                    (body)
+                }
+                footer {
+                    @if let Some(s) = &look.support { p { (s) } }
+                    @if let Some(url) = &look.softphone_url {
+                        p { a href=(url) rel="noopener noreferrer" { "Download the app to call from your phone" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup {
+    layout(
+        look,
+        "Sign in",
+        Tab::None,
+        None,
+        flash,
+        html! {
+            div.card {
+                form method="post" action="/signin" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="login" { "Access code or login" }
+                    input id="login" name="login" type="text" autocomplete="username"
+                        inputmode="text" required value=(login) aria-describedby="login-help";
+                    p.muted id="login-help" {
+                        "The access code is under the scratch panel of your card."
+                    }
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password"
+                        autocomplete="current-password" aria-describedby="password-help";
+                    p.muted id="password-help" {
+                        "If your card shows a password, type it here. A scratch card needs none."
+                    }
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+pub struct AccountView<'a> {
+    pub customer: &'a str,
+    pub balance: Decimal,
+    pub currency: &'a str,
+    pub blocked: bool,
+    pub numbers: &'a [String],
+    /// Redeemed cards: when, serial, amount, credited yet.
+    pub purchases: &'a [(String, String, Decimal, bool)],
+}
+
+pub fn account(look: &Look, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -> Markup {
+    layout(
+        look,
+        "Your account",
+        Tab::Account,
+        Some(csrf),
+        flash,
+        html! {
+            div.card {
+                p.muted { "Balance" }
+                p.balance id="balance" { (format!("{:.2}", v.balance)) " " (v.currency) }
+                @if v.blocked {
+                    p.error role="status" id="blocked" {
+                        "This account is blocked: it cannot make calls. Please contact support."
+                    }
+                } @else {
+                    p.muted id="blocked" { "Ready to call." }
+                }
+                p.muted { "Account " (v.customer) }
+            }
+            div.card {
+                h2 { "Your numbers" }
+                @if v.numbers.is_empty() {
+                    p { "No number yet. " a href="/numbers" { "Add the phone you call from" } }
+                } @else {
+                    ul.numbers { @for n in v.numbers { li { (n) } } }
+                }
+            }
+            div.card {
+                h2 { "Purchases" }
+                @if v.purchases.is_empty() {
+                    p { "No card redeemed yet. " a href="/redeem" { "Redeem a card" } }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Date" } th scope="col" { "Card" } th.num scope="col" { "Credit" } } }
+                        tbody {
+                            @for (at, serial, amount, done) in v.purchases {
+                                tr {
+                                    td { (at) }
+                                    td { (serial) }
+                                    td.num { (format!("{amount:.2}")) @if !done { " (being confirmed)" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn calls(
+    look: &Look,
+    csrf: &str,
+    calls: &[CallRecord],
+    currency: &str,
+    next: Option<String>,
+    first_page: bool,
+) -> Markup {
+    layout(
+        look,
+        "Calls",
+        Tab::Calls,
+        Some(csrf),
+        Flash::None,
+        html! {
+            p { a href="/calls.csv" download { "Download every call (CSV)" } }
+            @if calls.is_empty() {
+                p { @if first_page { "No calls yet." } @else { "No earlier calls." } }
+            } @else {
+                table {
+                    caption.muted { "Newest first, times in UTC" }
+                    thead {
+                        tr {
+                            th scope="col" { "When" }
+                            th scope="col" { "Number called" }
+                            th.num scope="col" { "Minutes" }
+                            th.num scope="col" { "Cost (" (currency) ")" }
+                        }
+                    }
+                    tbody {
+                        @for c in calls {
+                            tr {
+                                td { (c.start.format("%Y-%m-%d %H:%M")) }
+                                td { (c.destination) }
+                                td.num { (format!("{}:{:02}", c.duration_secs / 60, c.duration_secs % 60)) }
+                                td.num { (format!("{:.2}", c.charge)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(href) = next {
+                p { a.button href=(href) rel="next" { "Earlier calls" } }
+            }
+            @if !first_page { p { a href="/calls" { "Back to the newest" } } }
+        },
+    )
+}
+
+pub fn numbers(
+    look: &Look,
+    csrf: &str,
+    numbers: &[String],
+    region: &str,
+    flash: Flash<'_>,
+) -> Markup {
+    layout(
+        look,
+        "Your numbers",
+        Tab::Numbers,
+        Some(csrf),
+        flash,
+        html! {
+            div.card {
+                p { "Calls from these numbers need no access code." }
+                @if numbers.is_empty() {
+                    p { "No number yet." }
+                } @else {
+                    ul.numbers {
+                        @for n in numbers {
+                            li {
+                                span { (n) }
+                                form.inline method="post" action="/numbers/delete" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    input type="hidden" name="number" value=(n);
+                                    button.secondary type="submit" aria-label=(format!("Remove {n}")) { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.card {
+                h2 { "Add a number" }
+                form method="post" action="/numbers/add" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="number" { "Phone number" }
+                    input id="number" name="number" type="tel" autocomplete="tel" required
+                        aria-describedby="number-help";
+                    p.muted id="number-help" { "In international form (+44 20 7946 0958), or national form for the country below." }
+                    label for="region" { "Country (two letters)" }
+                    input id="region" name="region" type="text" maxlength="2" value=(region);
+                    button type="submit" { "Add" }
+                }
+            }
+        },
+    )
+}
+
+pub fn password(look: &Look, csrf: &str, ask_current: bool, flash: Flash<'_>) -> Markup {
+    layout(
+        look,
+        "Change your password",
+        Tab::Password,
+        Some(csrf),
+        flash,
+        html! {
+            div.card {
+                form method="post" action="/password" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    @if ask_current {
+                        label for="current" { "Current password" }
+                        input id="current" name="current" type="password" autocomplete="current-password" required;
+                    }
+                    label for="new" { "New password" }
+                    input id="new" name="new" type="password" autocomplete="new-password" required
+                        minlength="8" aria-describedby="new-help";
+                    p.muted id="new-help" { "8 to 32 characters: letters and digits, with at least one of each." }
+                    label for="confirm" { "New password again" }
+                    input id="confirm" name="confirm" type="password" autocomplete="new-password" required;
+                    button type="submit" { "Change the password" }
+                }
+            }
+        },
+    )
+}
+
+pub fn redeem(look: &Look, csrf: &str, flash: Flash<'_>) -> Markup {
+    layout(
+        look,
+        "Redeem a card",
+        Tab::Redeem,
+        Some(csrf),
+        flash,
+        html! {
+            div.card {
+                p { "Bought a new card? Its credit moves onto this account, and the card is used up." }
+                form method="post" action="/redeem" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="code" { "The access code under the scratch panel" }
+                    input id="code" name="code" type="text" inputmode="numeric" autocomplete="off" required;
+                    button type="submit" { "Redeem" }
+                }
+            }
+        },
+    )
+}
+
+/// A page for an error: a refused form, a missing page.
+pub fn problem(look: &Look, title: &str, text: &str) -> Markup {
+    layout(
+        look,
+        title,
+        Tab::None,
+        None,
+        Flash::None,
+        html! {
+            p { (text) }
+            p { a href="/" { "Back to the start" } }
+        },
+    )
+}
