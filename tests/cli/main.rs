@@ -1,6 +1,7 @@
 //! Integration tests: one binary (fast to link), one module per area.
 
 mod batch_cli;
+mod browser;
 mod client;
 mod csv_files;
 mod engine;

@@ -1,0 +1,330 @@
+//! The portal in a real browser: headless Chromium driven through ChromeDriver's WebDriver
+//! API (plain HTTP, JSON). Part of the tools tier: skipped where Chromium is not installed,
+//! required under `CARDMINT_REQUIRE_TOOLS=1` (`.ci/run` installs it). Screenshots of every
+//! step are saved under `target/tmp/browser/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::portal::{PortalProcess, stock};
+use crate::support::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DRIVER: &str = "/usr/bin/chromedriver";
+
+/// Whether the browser tier can run here (and must, under CARDMINT_REQUIRE_TOOLS=1).
+fn browser(test: &str) -> bool {
+    let present = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(DRIVER).exists();
+    if !present {
+        assert!(
+            std::env::var("CARDMINT_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{test}: the browser tier must run, but Chromium is missing (apt-get install \
+             chromium chromium-driver)"
+        );
+        eprintln!("{test}: browser checks skipped (chromium, chromium-driver not installed)");
+    }
+    present
+}
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+    _profile: tempfile::TempDir,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(DRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .new_agent();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while agent.get(format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=412,915",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        }}});
+        let mut d = Driver {
+            child,
+            base,
+            session: String::new(),
+            agent,
+            _profile: profile,
+        };
+        let answer = d.call("POST", "/session", Some(caps));
+        d.session = answer["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {answer}"))
+            .to_string();
+        d
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = if path == "/session" {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/session/{}{path}", self.base, self.session)
+        };
+        let response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or(json!({})).to_string()),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let text = response.body_mut().read_to_string().unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if response.status().as_u16() >= 400 {
+            panic!("{method} {path}: {text}");
+        }
+        v.get("value").cloned().unwrap_or(v)
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .to_string()
+    }
+
+    fn exists(&self, css: &str) -> bool {
+        let v = self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v.as_array().is_some_and(|a| !a.is_empty())
+    }
+
+    /// Waits (bounded) until an element matches: a click that submits a form returns before
+    /// the next page has loaded.
+    fn wait(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.exists(css) {
+            assert!(
+                Instant::now() < deadline,
+                "{css} never appeared at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (bounded) until the address ends with `suffix` (or contains it).
+    fn wait_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.url().contains(part) {
+            assert!(Instant::now() < deadline, "never at {part}: {}", self.url());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn text(&self, css: &str) -> String {
+        self.wait(css);
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/clear"), None);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), None);
+    }
+
+    /// The page as it looks now, saved as `target/tmp/browser/NAME.png`.
+    fn screenshot(&self, name: &str) {
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = base64(b64.as_str().unwrap_or(""));
+        assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self
+                .agent
+                .delete(format!("{}/session/{}", self.base, self.session))
+                .call();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Standard base64 (what WebDriver screenshots are).
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let digits: Vec<u32> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, d)| acc | d << (18 - 6 * i));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
+}
+
+#[test]
+fn base64_decodes() {
+    assert_eq!(base64("aGVsbG8="), b"hello");
+    assert_eq!(base64("aGk="), b"hi");
+    assert_eq!(base64("YWJj"), b"abc");
+}
+
+#[test]
+fn a_card_holder_does_everything_in_a_real_browser() {
+    if !browser("a_card_holder_does_everything_in_a_real_browser") {
+        return;
+    }
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 3, 1);
+    let code = rows[0]["customer"].clone();
+    let (status, body) = http(
+        "POST",
+        &format!(
+            "{}/__sandbox/calls?customer={code}&count=30&charge=0.01",
+            sb.base()
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let portal = PortalProcess::start(&cm, &[]);
+    let d = Driver::start();
+    d.go(&format!("{}/", portal.base));
+    assert!(d.url().ends_with("/signin"), "{}", d.url());
+    d.screenshot("1-signin");
+    d.type_into("#login", &code);
+    d.click("button[type=submit]");
+    d.wait_url("/account");
+    assert_eq!(d.text("#balance"), "4.70 EUR");
+    d.screenshot("2-account");
+    // The calls, and the next page.
+    d.click("nav a[href='/calls']");
+    d.wait_url("/calls");
+    d.wait("a[rel=next]");
+    d.screenshot("3-calls");
+    d.click("a[rel=next]");
+    d.wait_url("/calls?before=");
+    assert!(!d.exists("a[rel=next]"), "the last page");
+    // A number.
+    d.click("nav a[href='/numbers']");
+    d.wait("#number");
+    d.type_into("#number", "+44 20 7946 0958");
+    d.click("form[action='/numbers/add'] button");
+    d.wait_url("notice=added");
+    assert!(d.text("[role=status]").contains("added"), "{}", d.url());
+    assert!(d.text("ul.numbers").contains("+442079460958"));
+    d.screenshot("4-numbers");
+    assert_eq!(
+        remote_state(&sb.base()).customers[&code].numbers,
+        vec!["+442079460958"]
+    );
+    // The password.
+    d.click("nav a[href='/password']");
+    d.wait("#confirm");
+    d.type_into("#new", "Kq7-wZ2m9");
+    d.type_into("#confirm", "Kq7-wZ2m9");
+    d.click("form[action='/password'] button");
+    d.wait_url("notice=password");
+    assert!(d.text("[role=status]").contains("changed"));
+    assert_eq!(
+        remote_state(&sb.base()).customers[&code].password,
+        "Kq7-wZ2m9"
+    );
+    // Redeem a new card.
+    d.click("nav a[href='/redeem']");
+    d.wait("#code");
+    d.type_into("#code", &rows[1]["customer"]);
+    d.click("form[action='/redeem'] button");
+    assert!(d.text("[role=status]").contains("5.00 EUR were added"));
+    d.screenshot("5-redeemed");
+    d.click("nav a[href='/account']");
+    d.wait_url("/account");
+    d.wait("#balance");
+    assert_eq!(d.text("#balance"), "9.70 EUR");
+    d.screenshot("6-account-after");
+    // Sign out: the account is closed to this browser.
+    d.click("nav form[action='/signout'] button");
+    d.wait_url("/signin");
+    d.go(&format!("{}/account", portal.base));
+    assert!(d.url().ends_with("/signin"));
+}
