@@ -262,6 +262,13 @@ pub async fn signin(
     if let Some(wait) = locked {
         return fail_page(&wait_text(wait));
     }
+    // Counted as failures before the check: attempts in flight at the same moment cannot slip
+    // past the limits together; a success takes its count back.
+    app.limits.fail(&keys[0], PER_ADDRESS);
+    app.limits.fail(&keys[2], PER_LOGIN);
+    if code_only {
+        app.limits.fail(&keys[1], CODE_ONLY);
+    }
     let valid_shape = !login.is_empty()
         && login.len() <= 64
         && form.password.len() <= 64
@@ -289,6 +296,10 @@ pub async fn signin(
     };
     match checked {
         Ok(Some(card)) => {
+            app.limits.undo(&keys[0]);
+            if code_only {
+                app.limits.undo(&keys[1]);
+            }
             app.limits.succeed(&keys[2]);
             app.sessions.remove(&v.id);
             let (id, _) = app.sessions.create(Some(SignedIn {
@@ -301,15 +312,16 @@ pub async fn signin(
                 Some(session::cookie(&id, app.sessions.max_age())),
             )
         }
-        Ok(None) => {
-            app.limits.fail(&keys[0], PER_ADDRESS);
-            app.limits.fail(&keys[2], PER_LOGIN);
+        Ok(None) => fail_page(SIGNIN_FAILED),
+        Err(_) => {
+            // The platform did not answer: not the visitor's failure.
+            app.limits.undo(&keys[0]);
             if code_only {
-                app.limits.fail(&keys[1], CODE_ONLY);
+                app.limits.undo(&keys[1]);
             }
-            fail_page(SIGNIN_FAILED)
+            app.limits.undo(&keys[2]);
+            fail_page(BUSY)
         }
-        Err(_) => fail_page(BUSY),
     }
 }
 

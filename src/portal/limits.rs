@@ -73,6 +73,19 @@ impl Limiter {
         }
     }
 
+    /// Takes back one failure counted ahead (an attempt counted before it was checked, that
+    /// then succeeded); the lockout is left as it is.
+    pub fn undo(&self, key: &str) {
+        if let Some(r) = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(key)
+        {
+            r.failures = r.failures.saturating_sub(1);
+        }
+    }
+
     /// A success forgets the key's failures.
     pub fn succeed(&self, key: &str) {
         self.map

@@ -473,7 +473,9 @@ fn many_wrong_sign_ins_from_one_address_are_locked_out() {
     let mut v = Visitor::new(&portal.base);
     let mut locked = 0;
     for i in 0..200 {
-        // A different login each time: only the address limit can stop it.
+        // Another X-Forwarded-For each time: the portal trusts none (no proxy configured),
+        // so the peer's address is what is counted.
+        v.forwarded_for = Some(format!("10.0.{}.{}", i / 250, i % 250));
         let a = v.sign_in(&rows[0]["customer"], &format!("Pass-{i}q7"));
         if a.body.contains("Too many attempts") {
             locked += 1;
@@ -634,4 +636,65 @@ fn a_redeem_under_lost_answers_and_late_changes_moves_the_credit_exactly_once() 
     assert_eq!(amounts(&account), vec![dec("5"), dec("5")], "loaded once");
     let faults: u64 = remote_stats(&sb.base()).faults.values().sum();
     assert!(faults >= 1, "faults came");
+}
+
+#[test]
+fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopback() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    stock(&cm, 1, 0);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (cert, key) = (
+        fixtures.join("portal-test-cert.pem"),
+        fixtures.join("portal-test-key.pem"),
+    );
+    let out = cm.run(&["portal", "--addr", "0.0.0.0:0"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("loopback"), "{out:?}");
+    let out = cm.run(&[
+        "portal",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        "missing.pem",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let mut cmd = cm.command(&[
+        "portal",
+        "--addr",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert!(base.starts_with("https://127.0.0.1:"), "{line}");
+    // A test CA (tests/fixtures/portal-test-ca.pem) signed the portal's certificate.
+    let pem = std::fs::read(fixtures.join("portal-test-ca.pem")).unwrap();
+    let root = ureq::tls::Certificate::from_pem(&pem).unwrap();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[root]))
+                .build(),
+        )
+        .build()
+        .new_agent();
+    let answer = agent.get(format!("{base}/signin")).call().unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(answer.headers().get("strict-transport-security").is_some());
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -35,7 +35,7 @@ pub struct ConsignArgs {
 /// Take unsold cards back from the shop holding them (ledger only; they stay blocked).
 ///
 /// Example:
-///   cardmint return B0001 --serials 0000000090-0000000101
+///   cardmint return B0001 --serials 0000000084-0000000101
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct ReturnArgs {
@@ -50,7 +50,11 @@ pub struct ReturnArgs {
 }
 
 /// The shops the ledger knows, with the cards each holds now and the cards each sold.
+///
+/// Example:
+///   cardmint shops --json
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct ShopsArgs {}
 
 pub fn today() -> NaiveDate {
