@@ -262,12 +262,13 @@ pub async fn signin(
     if let Some(wait) = locked {
         return fail_page(&wait_text(wait));
     }
-    // Counted as failures before the check: attempts in flight at the same moment cannot slip
-    // past the limits together; a success takes its count back.
-    app.limits.fail(&keys[0], PER_ADDRESS);
-    app.limits.fail(&keys[2], PER_LOGIN);
-    if code_only {
-        app.limits.fail(&keys[1], CODE_ONLY);
+    // A password is checked by the platform: the attempt is counted as a failure before it
+    // is sent, so attempts in flight together cannot slip past the limits (a success takes
+    // its count back). A code alone is checked in the ledger, at once: counted after.
+    let ahead = !code_only;
+    if ahead {
+        app.limits.fail(&keys[0], PER_ADDRESS);
+        app.limits.fail(&keys[2], PER_LOGIN);
     }
     let valid_shape = !login.is_empty()
         && login.len() <= 64
@@ -296,9 +297,8 @@ pub async fn signin(
     };
     match checked {
         Ok(Some(card)) => {
-            app.limits.undo(&keys[0]);
-            if code_only {
-                app.limits.undo(&keys[1]);
+            if ahead {
+                app.limits.undo(&keys[0]);
             }
             app.limits.succeed(&keys[2]);
             app.sessions.remove(&v.id);
@@ -312,14 +312,20 @@ pub async fn signin(
                 Some(session::cookie(&id, app.sessions.max_age())),
             )
         }
-        Ok(None) => fail_page(SIGNIN_FAILED),
+        Ok(None) => {
+            if !ahead {
+                app.limits.fail(&keys[0], PER_ADDRESS);
+                app.limits.fail(&keys[1], CODE_ONLY);
+                app.limits.fail(&keys[2], PER_LOGIN);
+            }
+            fail_page(SIGNIN_FAILED)
+        }
         Err(_) => {
             // The platform did not answer: not the visitor's failure.
-            app.limits.undo(&keys[0]);
-            if code_only {
-                app.limits.undo(&keys[1]);
+            if ahead {
+                app.limits.undo(&keys[0]);
+                app.limits.undo(&keys[2]);
             }
-            app.limits.undo(&keys[2]);
             fail_page(BUSY)
         }
     }

@@ -763,7 +763,12 @@ impl Ctx<'_> {
             }
         };
         Ok(match &intent.kind {
-            // It exists, and none of our passwords opens it (asked above).
+            // It exists now. Asked above, none of our passwords opened it, but a late create
+            // may have landed between that read and this one: asked again, now that it
+            // exists (accounts are never deleted), the answer is decisive.
+            IntentKind::Create if self.opening_password(card)?.is_some() => Judgement::Applied(
+                "the account appeared meanwhile and our password opens it".into(),
+            ),
             IntentKind::Create => Judgement::NotOurs,
             IntentKind::Credit(amount)
             | IntentKind::Topup(amount)
