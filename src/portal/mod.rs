@@ -222,6 +222,18 @@ pub fn tls_acceptor(
             cert.display()
         ));
     }
+    // The key is a secret as the config is: other users must not read it.
+    if let Ok(meta) = std::fs::metadata(key) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "--tls-key {}: other users can read it (mode {mode:o}); run `chmod 600 {}`",
+                key.display(),
+                key.display()
+            ));
+        }
+    }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("--tls-key {}: {e} (a PEM private key)", key.display()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());

@@ -481,8 +481,3 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     assert_eq!(remote_state(&sb.base()).customers["bob"].password, new);
     cm.expect(0, &["audit", "B0001"]);
 }
-
-fn mode_of(path: &std::path::Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}

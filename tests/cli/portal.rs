@@ -648,6 +648,27 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
         fixtures.join("portal-test-cert.pem"),
         fixtures.join("portal-test-key.pem"),
     );
+    // The key as a checkout leaves it (readable by all) is refused; owner-only it serves.
+    let open = cm.path("open-key.pem");
+    std::fs::copy(&key, &open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = cm.run(&[
+        "portal",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        open.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("chmod 600"), "{out:?}");
+    let private = cm.path("portal-key.pem");
+    std::fs::copy(&key, &private).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let key = private;
     let out = cm.run(&["portal", "--addr", "0.0.0.0:0"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("loopback"), "{out:?}");

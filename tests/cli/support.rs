@@ -373,3 +373,9 @@ pub fn xlsx_cells(path: &Path) -> Vec<(String, String, bool)> {
     }
     cells
 }
+
+/// A file's permission bits.
+pub fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
