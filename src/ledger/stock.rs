@@ -29,6 +29,18 @@ impl Stock {
     pub fn sold(&self) -> bool {
         self.sold_on.is_some()
     }
+
+    /// How the sale reads in a message: ` by SHOP on DATE` (the shop when there is one).
+    pub fn sale_text(&self) -> String {
+        format!(
+            "{} on {}",
+            self.sold_shop
+                .as_deref()
+                .map(|s| format!(" by {s}"))
+                .unwrap_or_default(),
+            self.sold_on.map(|d| d.to_string()).unwrap_or_default()
+        )
+    }
 }
 
 /// How long a batch's cards stay valid: some months from the sale, or until a date.

@@ -25,18 +25,7 @@ fn refuse(what: &str, problems: Vec<String>) -> SelectError {
 /// Why a card is not unsold stock (`None`: it is).
 fn not_in_stock(card: &Card) -> Option<String> {
     match (card.state, &card.block_reason) {
-        _ if card.stock.sold() => Some(format!(
-            "sold{} on {}",
-            card.stock
-                .sold_shop
-                .as_deref()
-                .map(|s| format!(" by {s}"))
-                .unwrap_or_default(),
-            card.stock
-                .sold_on
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        )),
+        _ if card.stock.sold() => Some(format!("sold{}", card.stock.sale_text())),
         (CardState::Ready, _) => None,
         (CardState::Active, _) => Some("active (sold)".into()),
         (CardState::Blocked, Some(why)) => Some(format!("blocked ({why})")),
@@ -177,16 +166,8 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
             let same_day = date.is_none_or(|d| card.stock.sold_on == Some(d));
             if !(same_shop && same_day) {
                 problems.push(at(format!(
-                    "already recorded as sold{} on {}; a sale is recorded once",
-                    card.stock
-                        .sold_shop
-                        .as_deref()
-                        .map(|s| format!(" by {s}"))
-                        .unwrap_or_default(),
-                    card.stock
-                        .sold_on
-                        .map(|d| d.to_string())
-                        .unwrap_or_default()
+                    "already recorded as sold{}; a sale is recorded once",
+                    card.stock.sale_text()
                 )));
             }
             continue;

@@ -337,14 +337,7 @@ impl Backend {
         let onto = ledger
             .card_by_id(link.onto)?
             .ok_or_else(|| BackendError::Refused("the account vanished".into()))?;
-        let loaded = ledger.card_intents(onto.id)?.iter().any(|i| {
-            i.status == crate::ledger::IntentStatus::Applied
-                && i.kind
-                    == crate::ledger::IntentKind::Redeem {
-                        amount: link.amount,
-                        from: link.card,
-                    }
-        });
+        let loaded = Self::loaded(&ledger, link)?;
         if !loaded {
             let report = self.change("redeem", &onto.batch_id, |run, l| {
                 let fresh = l.card_by_id(onto.id)?.unwrap_or_else(|| onto.clone());
@@ -356,20 +349,24 @@ impl Backend {
         Ok(())
     }
 
+    /// Whether the account shows the redemption's load applied (its Redeem intent).
+    fn loaded(ledger: &Ledger, link: &Redemption) -> Result<bool, BackendError> {
+        let load = crate::ledger::IntentKind::Redeem {
+            amount: link.amount,
+            from: link.card,
+        };
+        Ok(ledger
+            .card_intents(link.onto)?
+            .iter()
+            .any(|i| i.status == crate::ledger::IntentStatus::Applied && i.kind == load))
+    }
+
     /// Whether a redemption's credit has arrived (its load applied).
     pub fn redeem_done(&self, link: &Redemption) -> Result<bool, BackendError> {
         if link.amount.is_zero() {
             return Ok(true);
         }
-        let ledger = self.open()?;
-        Ok(ledger.card_intents(link.onto)?.iter().any(|i| {
-            i.status == crate::ledger::IntentStatus::Applied
-                && i.kind
-                    == crate::ledger::IntentKind::Redeem {
-                        amount: link.amount,
-                        from: link.card,
-                    }
-        }))
+        Self::loaded(&self.open()?, link)
     }
 
     /// The cards redeemed onto an account, newest first, with their serials.
