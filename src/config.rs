@@ -311,7 +311,8 @@ pub fn sandbox_state_path(ledger: &Path) -> PathBuf {
 
 /// Test and demo knobs of the embedded sandbox (`--sandbox`), from the environment:
 /// `CARDMINT_SANDBOX_LATENCY_MS`, `CARDMINT_SANDBOX_FAULTS` (0 to 1),
-/// `CARDMINT_SANDBOX_FAULT_KINDS`, `CARDMINT_SANDBOX_LATE_MS`, `CARDMINT_SANDBOX_CALLS_PER_MIN`,
+/// `CARDMINT_SANDBOX_FAULT_KINDS`, `CARDMINT_SANDBOX_LATE_MS`,
+/// `CARDMINT_SANDBOX_LATE_AFTER_READS`, `CARDMINT_SANDBOX_CALLS_PER_MIN`,
 /// `CARDMINT_SANDBOX_PRICE_PER_MIN`, `CARDMINT_SANDBOX_SEED`.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxKnobs {
@@ -324,6 +325,9 @@ pub struct SandboxKnobs {
     pub fault_commands: Option<String>,
     /// `CARDMINT_SANDBOX_LATE_MS`: how long after the request a late change lands.
     pub late_ms: Option<u64>,
+    /// `CARDMINT_SANDBOX_LATE_AFTER_READS`: a late change also lands once this many requests
+    /// about its account were answered (0: off).
+    pub late_after_reads: u32,
     /// `CARDMINT_SANDBOX_CALLS_PER_MIN`: calls per minute on each unblocked account with credit.
     pub calls_per_min: f64,
     /// `CARDMINT_SANDBOX_PRICE_PER_MIN`: what a minute of those calls costs.
@@ -361,6 +365,7 @@ pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
             .var("CARDMINT_SANDBOX_LATE_MS")
             .map(|_| parse(env, "CARDMINT_SANDBOX_LATE_MS", 0, |_| true))
             .transpose()?,
+        late_after_reads: parse(env, "CARDMINT_SANDBOX_LATE_AFTER_READS", 0, |_| true)?,
         calls_per_min: parse(env, "CARDMINT_SANDBOX_CALLS_PER_MIN", 0.0, |r: &f64| {
             (0.0..=600.0).contains(r)
         })?,

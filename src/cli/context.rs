@@ -170,6 +170,7 @@ impl Global {
                 settings.timeout + std::time::Duration::from_millis(500),
                 std::time::Duration::from_millis,
             ),
+            late_after_reads: knobs.late_after_reads,
             usage: Usage {
                 calls_per_min: knobs.calls_per_min,
                 price_per_min: knobs.price_per_min.unwrap_or(defaults.usage.price_per_min),

@@ -16,7 +16,14 @@ pub struct Job {
     create_refused: bool,
     /// Further CLI numbers not yet attached in this run (adding one twice is harmless).
     numbers_left: Vec<String>,
+    /// Codes drawn again in this run because an account not ours held the last one.
+    redraws: u32,
 }
+
+/// Drawn codes that may meet accounts not ours, one after the other, before the card fails: a
+/// guarded code space almost never collides, so more says the platform's answers are in doubt,
+/// and drawing on would create account after account.
+const MAX_REDRAWS: u32 = 3;
 
 impl crate::runner::Job for Job {
     fn card(&self) -> &Card {
@@ -33,6 +40,7 @@ impl Job {
             waiting: Waiting::from_ledger(pending),
             create_refused: false,
             numbers_left,
+            redraws: 0,
         }
     }
 }
@@ -56,7 +64,18 @@ pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
         }
         match ctx.settle_pending(&mut job.card, &mut job.waiting) {
             Err(step) => return step,
+            Ok(Some(Settled::NotOurs(_))) if job.card.generated && job.redraws >= MAX_REDRAWS => {
+                let why = format!(
+                    "{} codes in a row were taken by accounts our password does not open; codes \
+                     this sparse do not collide so often, so the platform's answers are in doubt: \
+                     read `cardmint card {}` and the platform's panel before resuming",
+                    job.redraws + 1,
+                    job.card.serial
+                );
+                return fail(ctx, &job.card, CardFailure::Conflict(why));
+            }
             Ok(Some(Settled::NotOurs(_))) if job.card.generated => {
+                job.redraws += 1;
                 let reason = "code belongs to an account that is not ours";
                 match ctx.replace_code(&job.card, &batch.code, reason) {
                     Ok(code) => {

@@ -49,6 +49,10 @@ pub struct SandboxOptions {
     pub slow: Duration,
     /// How long after the request a `Late` fault's change lands.
     pub late: Duration,
+    /// When not 0, a `Late` change also lands as soon as this many further requests about the
+    /// same account have been answered (whichever comes first): between two of the client's
+    /// reads, the worst moment for evidence.
+    pub late_after_reads: u32,
     /// Calls made by the holders of unblocked accounts with credit.
     pub usage: Usage,
     pub credentials: Credentials,
@@ -69,6 +73,7 @@ impl SandboxOptions {
             seed: 1,
             slow: Duration::from_secs(30),
             late: Duration::from_secs(3),
+            late_after_reads: 0,
             usage: Usage::default(),
             credentials,
             reseller_credit: Decimal::from(1_000_000),
@@ -129,6 +134,7 @@ struct Shared {
     stats: Mutex<Stats>,
     slow: Duration,
     late: Duration,
+    late_after_reads: u32,
     fault_commands: Vec<String>,
     world: World,
     started: Instant,
@@ -229,6 +235,7 @@ impl Sandbox {
             stats: Mutex::new(Stats::default()),
             slow: options.slow,
             late: options.late,
+            late_after_reads: options.late_after_reads,
             fault_commands: options.fault_commands.clone(),
             world: World::new(options.usage.clone(), options.seed),
             started: Instant::now(),
@@ -481,15 +488,24 @@ async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, D
         ));
     }
     if fault == Some(Fault::Late) {
-        shared
-            .world
-            .land_later(Instant::now() + shared.late, params);
+        shared.world.land_later(
+            Instant::now() + shared.late,
+            shared.late_after_reads,
+            params,
+        );
         return Err(DroppedAnswer);
     }
     let now = chrono::Utc::now().naive_utc();
     let result = {
         let mut store = lock(&shared.store);
-        shared.platform.handle(&mut store, &params, now)
+        let result = shared.platform.handle(&mut store, &params, now);
+        // Changes waiting for this account's next reads land right after this answer, before
+        // the client can send its next request.
+        let mut landed = Ok(());
+        for late in shared.world.answered(params.get("customer").unwrap_or("")) {
+            landed = landed.and(shared.platform.handle(&mut store, &late, now).map(drop));
+        }
+        landed.and(result)
     };
     let xml = match result {
         Ok(xml) => xml,

@@ -38,9 +38,17 @@ impl Default for Usage {
     }
 }
 
+/// A change waiting to land: at `due`, or once `reads` more requests about its account have
+/// been answered (when not 0).
+struct Late {
+    due: Instant,
+    reads: u32,
+    params: Params,
+}
+
 /// The changes waiting to land, and the usage model.
 pub struct World {
-    late: Mutex<Vec<(Instant, Params)>>,
+    late: Mutex<Vec<Late>>,
     rng: Mutex<(SplitMix64, Instant)>,
     usage: Usage,
 }
@@ -58,20 +66,44 @@ impl World {
         }
     }
 
-    /// Queues a request whose change lands at `due`.
-    pub fn land_later(&self, due: Instant, params: Params) {
-        lock(&self.late).push((due, params));
+    /// Queues a request whose change lands at `due`, or after `reads` answered requests about
+    /// its account (0: only at `due`).
+    pub fn land_later(&self, due: Instant, reads: u32, params: Params) {
+        lock(&self.late).push(Late { due, reads, params });
     }
 
     /// The queued requests due at `now` (all of them with `everything`), oldest first.
     pub fn due(&self, now: Instant, everything: bool) -> Vec<Params> {
         let mut late = lock(&self.late);
-        late.sort_by_key(|(due, _)| *due);
+        late.sort_by_key(|l| l.due);
         let split = late
             .iter()
-            .position(|(due, _)| !everything && *due > now)
+            .position(|l| !everything && l.due > now)
             .unwrap_or(late.len());
-        late.drain(..split).map(|(_, p)| p).collect()
+        late.drain(..split).map(|l| l.params).collect()
+    }
+
+    /// A request about `customer` was answered: the queued changes of that account waiting
+    /// for their last read, oldest first.
+    pub fn answered(&self, customer: &str) -> Vec<Params> {
+        let mut late = lock(&self.late);
+        if customer.is_empty() || late.iter().all(|l| l.reads == 0) {
+            return Vec::new();
+        }
+        let mut landed = Vec::new();
+        let mut i = 0;
+        while i < late.len() {
+            let l = &mut late[i];
+            if l.reads > 0 && l.params.get("customer") == Some(customer) {
+                l.reads -= 1;
+                if l.reads == 0 {
+                    landed.push(late.remove(i).params);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        landed
     }
 
     /// The calls that end now (`wall`, UTC) on the accounts of `state`, as ops to commit.

@@ -277,43 +277,51 @@ fn every_changing_command_is_exactly_once_when_changes_land_late() {
 #[test]
 fn a_kill_at_any_step_of_provisioning_is_resumed_exactly_once() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
-    for (batch, point) in [
-        "create:before-send",
-        "create:after-answer",
-        "retail-block:before-send",
-        "retail-block:after-answer",
-        "credit:before-send",
-        "credit:after-answer",
-    ]
-    .iter()
-    .enumerate()
-    {
+    // Retail cards: create, block, credit. An active import with two numbers a card: create
+    // (with the first number), credit, then the further number.
+    let retail: &[&str] = &["--count", "6", "--value", "5"];
+    let import: &[&str] = &["--from", "customers.csv", "--active"];
+    for (point, source) in [
+        ("create:before-send", retail),
+        ("create:after-answer", retail),
+        ("retail-block:before-send", retail),
+        ("retail-block:after-answer", retail),
+        ("credit:before-send", retail),
+        ("credit:after-answer", retail),
+        ("credit:after-answer", import),
+        ("add-number:before-send", import),
+        ("add-number:after-answer", import),
+    ] {
         let cm = Cardmint::against(&sb.url);
-        let issue = cm.run_env(
-            &[
-                "issue",
-                "--count",
-                "6",
-                "--value",
-                "5",
-                "--concurrency",
-                "3",
-                "-q",
-            ],
-            &[("CARDMINT_TEST_KILL_AT", &format!("{point}#3"))],
-        );
+        let tag = point.replace([':', '-'], "");
+        let customers: String = (1..=6)
+            .map(|n| format!("{tag}_{n},5,+44 20 7946 01{n}1|+44 20 7946 01{n}2\n"))
+            .collect();
+        std::fs::write(
+            cm.path("customers.csv"),
+            format!("customer,value,numbers\n{customers}"),
+        )
+        .unwrap();
+        let args: Vec<&str> = ["issue", "--concurrency", "3", "-q"]
+            .into_iter()
+            .chain(source.iter().copied())
+            .collect();
+        let issue = cm.run_env(&args, &[("CARDMINT_TEST_KILL_AT", &format!("{point}#3"))]);
         assert_eq!(issue.code, -1, "{point}: killed, {issue:?}");
-        let id = format!("B{:04}", 1);
         // Nothing is lost: the batch is in the ledger with every code.
-        let out = cm.expect(0, &["show", &id]);
+        let out = cm.expect(0, &["show", "B0001"]);
         assert!(out.stdout.contains("cards      6"), "{point}: {out:?}");
-        cm.expect(0, &["resume", &id]);
-        cm.expect(0, &["audit", &id]);
-        assert_platform_matches_manifest_of(
-            &cm.path(&format!("out/{id}/manifest.csv")),
-            &remote_state(&sb.base()),
-        );
-        let _ = batch;
+        cm.expect(0, &["resume", "B0001"]);
+        cm.expect(0, &["audit", "B0001"]);
+        let manifest = cm.path("out/B0001/manifest.csv");
+        assert_platform_matches_manifest_of(&manifest, &remote_state(&sb.base()));
+        let credits = credits(&sb.base());
+        for row in csv_rows(&manifest) {
+            assert_eq!(credits[&row["customer"]], vec![dec("5")], "{point}");
+            if source == import {
+                assert_eq!(row["numbers"].split_whitespace().count(), 2, "{point}");
+            }
+        }
     }
 }
 
@@ -719,4 +727,86 @@ fn a_platform_that_went_away_is_said_in_one_line_at_once_not_after_every_cards_r
         "{out:?}"
     );
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+}
+
+#[test]
+fn a_late_create_or_reset_landing_between_two_settle_reads_is_still_ours() {
+    // Every create and reset is answered by a dropped connection and lands right after the
+    // next request about its account is answered: between the settle judgement's reads.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        "createcustomer,resetpassword",
+        "--late-ms",
+        "600000",
+        "--late-after-reads",
+        "1",
+    ]);
+    let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "300");
+    cm.expect(0, &["issue", "--count", "3", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let out = cm.expect(0, &["reset-password", &rows[0]["serial"]]);
+    assert!(out.stdout.contains("new password for"), "{out:?}");
+    let stats = remote_stats(&sb.base());
+    assert_eq!(stats.requests.get("createcustomer"), Some(&3), "{stats:?}");
+    assert_eq!(stats.faults.get("Late"), Some(&4), "{stats:?}");
+    let state = remote_state(&sb.base());
+    assert_eq!(state.customers.len(), 3, "no account created twice");
+    let after = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    for row in &after {
+        assert_eq!(
+            state.customers[&row["customer"]].password, row["password"],
+            "{}",
+            row["serial"]
+        );
+    }
+    cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn a_platform_where_every_code_is_someone_elses_fails_the_card_after_three_draws() {
+    // Every account exists and no password opens it; every create "fails".
+    let creates = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = creates.clone();
+    let fixture = |name: &str| std::fs::read_to_string(format!("tests/fixtures/{name}")).unwrap();
+    let (info, created) = (
+        fixture("getuserinfo_success.xml"),
+        fixture("createcustomer_failed.xml"),
+    );
+    let url = fake_endpoint(move |line| {
+        let param = |name: &str| {
+            line.split(['?', '&', ' '])
+                .find_map(|p| p.strip_prefix(name))
+                .unwrap_or("")
+                .to_string()
+        };
+        let customer = param("customer=");
+        match param("command=").to_ascii_lowercase().as_str() {
+            "createcustomer" => {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                created.replace("TestUser04", &customer)
+            }
+            "validateuser" => format!(
+                "<ValidateUser><Customer>{customer}</Customer><Result>Failed</Result><Reason>User/Password combination unknown</Reason></ValidateUser>"
+            ),
+            _ => info.replace("TestUser02*prov", &customer),
+        }
+    });
+    let cm = Cardmint::against(&url).env("CARDMINT_SETTLE_DELAY_MS", "100");
+    let out = cm.run(&["issue", "--count", "1", "--value", "5"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("4 codes in a row were taken by accounts")
+            || out
+                .stdout
+                .contains("4 codes in a row were taken by accounts"),
+        "{out:?}"
+    );
+    assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 4);
 }

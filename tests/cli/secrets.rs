@@ -117,41 +117,6 @@ fn echoing_endpoint() -> String {
     })
 }
 
-/// A bare HTTP endpoint on loopback: each connection's request line goes to `answer`, whose
-/// text comes back as a 200 answer; one thread a connection, so workers meet it together.
-fn fake_endpoint(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/API/Request.ashx", listener.local_addr().unwrap());
-    let answer = std::sync::Arc::new(answer);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let answer = answer.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
-                        break;
-                    }
-                }
-                let body = answer(&line);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    url
-}
-
 #[test]
 fn an_endpoint_that_echoes_the_request_never_gets_a_password_into_output_journal_or_files() {
     let url = echoing_endpoint();

@@ -49,6 +49,10 @@ pub struct Args {
     /// How long after the request a late change lands, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 3_000)]
     late_ms: u64,
+    /// Land a late change as soon as N further requests about its account have been answered,
+    /// if that comes before --late-ms (0: off): between two of the client's reads
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    late_after_reads: u32,
     /// Calls per minute made by the holder of each unblocked account with credit (0: none)
     #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = rate)]
     calls_per_min: f64,
@@ -111,6 +115,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         seed: args.seed,
         slow: Duration::from_millis(args.slow_ms),
         late: Duration::from_millis(args.late_ms),
+        late_after_reads: args.late_after_reads,
         usage: Usage {
             calls_per_min: args.calls_per_min,
             price_per_min: args.price_per_min,
