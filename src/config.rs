@@ -499,8 +499,9 @@ fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigE
 
 /// How long a settle read waits after a change whose outcome is unknown, so that a change the
 /// platform applies late has landed: `CARDMINT_SETTLE_DELAY_MS`, else `[api]
-/// settle_delay_secs`, else twice the request timeout
-/// (a change that lands later than that is beyond what waiting can cover; the README says so).
+/// settle_delay_secs`, else three times the request timeout, counted from when the client gave up
+/// on the answer (a change that lands later than that is beyond what waiting can cover; the
+/// README says so).
 pub fn settle_delay(env: &dyn Env) -> Result<Duration, ConfigError> {
     if let Some(ms) = env.var("CARDMINT_SETTLE_DELAY_MS") {
         return ms
@@ -520,7 +521,7 @@ pub fn settle_delay(env: &dyn Env) -> Result<Duration, ConfigError> {
             file.api.settle_delay_secs,
             DEFAULT_TIMEOUT,
         ),
-        None => Ok(request_timeout(env, &file)? * 2),
+        None => Ok(request_timeout(env, &file)? * 3),
     }
 }
 

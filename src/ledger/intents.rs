@@ -207,9 +207,14 @@ pub struct NewIntent {
     pub batch_id: String,
     pub kind: IntentKind,
     pub before: Before,
-    /// When the request leaves (Unix ms).
+    /// When the request left (Unix ms); [`NOT_LEFT`] until it is recorded leaving.
     pub sent_ms: i64,
 }
+
+/// The `sent_ms` of an intent whose request has not been recorded leaving: it is committed
+/// before the request waits for its turn in the throttle, and its departure is recorded as it
+/// leaves. One that a crash left so is settled a whole settle delay after the next run starts.
+pub const NOT_LEFT: i64 = 0;
 
 /// A recorded intent.
 #[derive(Debug, Clone)]
@@ -219,7 +224,8 @@ pub struct Intent {
     pub batch_id: String,
     pub kind: IntentKind,
     pub before: Before,
-    /// When its request last left (Unix ms): the settle delay counts from here.
+    /// When its request last left (Unix ms), or [`NOT_LEFT`]: the settle delay of an intent
+    /// from an earlier run counts from here.
     pub sent_ms: i64,
     pub status: IntentStatus,
     /// What settled it, or why it stays unsettled.
@@ -318,8 +324,8 @@ impl LedgerTx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// The request of an open intent leaves again (after one that certainly did not).
-    pub fn resend_intent(&self, id: i64, sent_ms: i64) -> Result<(), LedgerError> {
+    /// When the request of an open intent left ([`NOT_LEFT`]: it is about to leave again).
+    pub fn intent_left(&self, id: i64, sent_ms: i64) -> Result<(), LedgerError> {
         self.tx.execute(
             "UPDATE intents SET sent_ms = ?2 WHERE id = ?1 AND status = 'open'",
             params![id, sent_ms],

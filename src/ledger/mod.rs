@@ -12,7 +12,7 @@ mod store;
 
 pub use batches::{Batch, BatchCounts, NewBatch, Platform};
 pub use cards::{Card, CardState, NewCard, Progress};
-pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};
+pub use intents::{Before, Intent, IntentKind, IntentStatus, NOT_LEFT, NewIntent};
 pub use journal::JournalEntry;
 pub use stock::{Event, Expiry, Redemption, Replacement, Shop, Stock, parse_date, shop_name};
 pub use store::{Ledger, LedgerError, LedgerTx};

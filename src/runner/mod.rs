@@ -39,7 +39,7 @@ use crate::api::{
 use crate::codes::{CodeSpec, Draw, OsRandom};
 use crate::config::Secret;
 use crate::ledger::{
-    Before, Card, CardState, Intent, IntentKind, IntentStatus, JournalEntry, LedgerError,
+    Before, Card, CardState, Intent, IntentKind, IntentStatus, JournalEntry, LedgerError, NOT_LEFT,
     NewIntent, Progress,
 };
 use evidence::{Charge, Verdict, Window, combine, judge_balance, judge_history};
@@ -77,7 +77,7 @@ impl Default for Options {
             max_attempts: 8,
             backoff_base: Duration::from_millis(200),
             backoff_cap: Duration::from_secs(10),
-            settle_delay: Duration::from_secs(40),
+            settle_delay: Duration::from_secs(60),
             settle_tries: 3,
             kill_at: None,
         }
@@ -188,13 +188,28 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// An intent from the ledger (or just sent): due one settle delay after it left.
+    /// A change whose answer was just lost: due one settle delay from now (the request may have
+    /// reached the platform as late as now).
     pub fn new(intent: Intent, delay: Duration) -> Pending {
-        let left = now_ms() - intent.sent_ms;
-        let wait = (delay.as_millis() as i64 - left).max(0);
         Pending {
             intent,
-            due: Instant::now() + Duration::from_millis(wait as u64),
+            due: Instant::now() + delay,
+            tries: 0,
+        }
+    }
+
+    /// An open intent from an earlier run: due one settle delay after its request left, or
+    /// after now when its departure was never recorded (the process died as it left).
+    pub fn from_ledger(intent: Intent, delay: Duration) -> Pending {
+        let wait = if intent.sent_ms == NOT_LEFT {
+            delay
+        } else {
+            let left = now_ms() - intent.sent_ms;
+            Duration::from_millis((delay.as_millis() as i64 - left).max(0) as u64)
+        };
+        Pending {
+            intent,
+            due: Instant::now() + wait,
             tries: 0,
         }
     }
@@ -361,9 +376,12 @@ impl Ctx<'_> {
     }
 
     /// One request through the throttle, journaled.
+    /// One request, when the throttle lets it go. `intent`: the open intent it carries, whose
+    /// departure is recorded as it leaves.
     fn try_once<T>(
         &mut self,
         card_id: Option<i64>,
+        intent: Option<i64>,
         command: Command,
         attempt: u32,
         f: &dyn Fn(&Client) -> Result<T, ApiError>,
@@ -375,6 +393,12 @@ impl Ctx<'_> {
             return Err(ApiError::NotSent {
                 command,
                 cause: "the run stopped".into(),
+            });
+        }
+        if let Some(intent) = intent {
+            self.send(Update::Left {
+                intent,
+                sent_ms: now_ms(),
             });
         }
         let started = Instant::now();
@@ -418,7 +442,7 @@ impl Ctx<'_> {
                 return Err(Failure::Stopped);
             }
             attempt += 1;
-            match self.try_once(card_id, command, attempt, &f) {
+            match self.try_once(card_id, None, command, attempt, &f) {
                 Ok(v) => return Ok(v),
                 Err(e) if e.stops_everything() => {
                     self.stop(e.to_string());
@@ -552,7 +576,7 @@ impl Ctx<'_> {
             batch_id,
             kind: kind.clone(),
             before,
-            sent_ms: now_ms(),
+            sent_ms: NOT_LEFT,
         };
         let id = match self.commit(|reply| Update::Intent {
             new: new.clone(),
@@ -564,7 +588,7 @@ impl Ctx<'_> {
                 return Sent::Stopped;
             }
         };
-        let mut intent = Intent {
+        let intent = Intent {
             id,
             card_id: card.id,
             batch_id: new.batch_id,
@@ -589,19 +613,13 @@ impl Ctx<'_> {
                 return Sent::Stopped;
             }
             attempt += 1;
-            if attempt > 1 {
-                let sent_ms = now_ms();
-                if let Err(e) = self.commit(|reply| Update::Resend {
-                    intent: id,
-                    sent_ms,
-                    reply,
-                }) {
-                    self.stop(format!("cannot record the change in the ledger: {e}"));
-                    return Sent::Stopped;
-                }
-                intent.sent_ms = sent_ms;
+            if attempt > 1
+                && let Err(e) = self.commit(|reply| Update::Resend { intent: id, reply })
+            {
+                self.stop(format!("cannot record the change in the ledger: {e}"));
+                return Sent::Stopped;
             }
-            match self.try_once(Some(card.id), command, attempt, &f) {
+            match self.try_once(Some(card.id), Some(id), command, attempt, &f) {
                 Ok(v) => {
                     self.kill_point(&intent.kind, "after-answer");
                     self.settle(card, &intent, IntentStatus::Applied, ANSWERED);
@@ -689,7 +707,7 @@ impl Ctx<'_> {
         if waiting.now.is_none()
             && let Some(next) = waiting.later.pop_front()
         {
-            waiting.now = Some(Pending::new(next, self.options.settle_delay));
+            waiting.now = Some(Pending::from_ledger(next, self.options.settle_delay));
         }
         let pending = &mut waiting.now;
         let Some(p) = pending.as_mut() else {

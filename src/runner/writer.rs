@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::codes::CodeSpec;
 use crate::ledger::{
-    CardState, IntentStatus, JournalEntry, Ledger, LedgerError, NewIntent, Progress,
+    CardState, IntentStatus, JournalEntry, Ledger, LedgerError, NOT_LEFT, NewIntent, Progress,
 };
 
 /// A change for the ledger writer.
@@ -29,11 +29,16 @@ pub(crate) enum Update {
         new: NewIntent,
         reply: SyncSender<Result<i64, String>>,
     },
-    /// An open intent's request leaves again; the reply comes after the commit.
+    /// An open intent's request is about to leave again: its last departure no longer counts
+    /// (the settle delay of a crash now counts from the next run); replied after the commit.
     Resend {
         intent: i64,
-        sent_ms: i64,
         reply: SyncSender<Result<i64, String>>,
+    },
+    /// An open intent's request leaves now (Unix ms), sent as it leaves: not waited for.
+    Left {
+        intent: i64,
+        sent_ms: i64,
     },
     /// Record a card's new password as pending (before a reset is sent); replied after commit.
     PendingPassword {
@@ -104,14 +109,11 @@ pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), L
                     Update::Intent { new, reply } => {
                         replies.push(Reply::Id(reply.clone(), w.add_intent(new)?));
                     }
-                    Update::Resend {
-                        intent,
-                        sent_ms,
-                        reply,
-                    } => {
-                        w.resend_intent(*intent, *sent_ms)?;
+                    Update::Resend { intent, reply } => {
+                        w.intent_left(*intent, NOT_LEFT)?;
                         replies.push(Reply::Id(reply.clone(), *intent));
                     }
+                    Update::Left { intent, sent_ms } => w.intent_left(*intent, *sent_ms)?,
                     Update::PendingPassword {
                         card_id,
                         password,

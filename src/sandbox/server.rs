@@ -105,6 +105,20 @@ pub struct Stats {
     pub faults: BTreeMap<String, u64>,
     /// Arrival time of every API request, in milliseconds since the sandbox started.
     pub arrivals_ms: Vec<u64>,
+    /// Every API request about an account, in arrival order: when the evidence was read
+    /// against when the change arrived.
+    pub log: Vec<Arrival>,
+}
+
+/// One API request about an account, as the sandbox saw it arrive.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Arrival {
+    /// Milliseconds since the sandbox started.
+    pub ms: u64,
+    pub command: String,
+    pub customer: String,
+    /// The fault it met (`Late`, `LostAnswer`, ...), if any.
+    pub fault: Option<String>,
 }
 
 impl Stats {
@@ -469,11 +483,19 @@ async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, D
         fault.filter(|_| shared.fault_commands.is_empty() || shared.fault_commands.contains(&name));
     {
         let mut stats = lock(&shared.stats);
-        *stats.requests.entry(name).or_default() += 1;
+        *stats.requests.entry(name.clone()).or_default() += 1;
         let ms = shared.started.elapsed().as_millis() as u64;
         stats.arrivals_ms.push(ms);
         if let Some(f) = fault {
             *stats.faults.entry(format!("{f:?}")).or_default() += 1;
+        }
+        if let Some(customer) = params.get("customer") {
+            stats.log.push(Arrival {
+                ms,
+                command: name.clone(),
+                customer: customer.to_string(),
+                fault: fault.map(|f| format!("{f:?}")),
+            });
         }
     }
     if !latency.is_zero() {

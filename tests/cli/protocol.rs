@@ -810,3 +810,66 @@ fn a_platform_where_every_code_is_someone_elses_fails_the_card_after_three_draws
     );
     assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
+
+#[test]
+fn every_settle_read_comes_a_settle_delay_after_the_change_reached_the_platform() {
+    // Eight workers behind a throttle of 5 requests a second: changes wait their turn for
+    // about a second and a half after their intent is recorded. A quarter of the changes
+    // land late; the settle delay must count from when the change could have reached the
+    // platform, never from when its intent was written.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "0.25",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        "createcustomer,changeuserinfo,settransaction",
+        "--late-ms",
+        "900",
+        "--seed",
+        "11",
+    ]);
+    let cm = operator(&sb).env("CARDMINT_SETTLE_DELAY_MS", "1000");
+    let issue = &[
+        "issue",
+        "--count",
+        "16",
+        "--value",
+        "5",
+        "--rate",
+        "5",
+        "--concurrency",
+        "8",
+        "-q",
+    ];
+    run(&cm, 0, &with(issue, &[]));
+    let stats = remote_stats(&sb.base());
+    let late: Vec<_> = stats
+        .log
+        .iter()
+        .filter(|a| a.fault.as_deref() == Some("Late"))
+        .collect();
+    assert!(late.len() >= 6, "{late:?}");
+    for change in &late {
+        let next = stats
+            .log
+            .iter()
+            .find(|a| a.customer == change.customer && a.ms > change.ms)
+            .unwrap_or_else(|| panic!("{change:?} was never read back"));
+        assert!(
+            next.ms >= change.ms + 1000,
+            "{} of {} arrived at {} ms, and was read {} ms later",
+            change.command,
+            change.customer,
+            change.ms,
+            next.ms - change.ms
+        );
+    }
+    assert_platform_matches_manifest(
+        &cm.path("out/B0001/manifest.csv"),
+        &remote_state(&sb.base()),
+    );
+    run(&cm, 0, &with(&["audit", "B0001"], &[]));
+}

@@ -188,8 +188,8 @@ pub struct EngineArgs {
     #[arg(long, value_name = "C", default_value_t = 8)]
     concurrency: usize,
     /// Seconds a settle read waits after a change whose answer was lost, so that a change the
-    /// platform applies late has landed (default: [api] settle_delay_secs, else twice the
-    /// request timeout)
+    /// platform applies late has landed (default: [api] settle_delay_secs, else three times
+    /// the request timeout)
     #[arg(long, value_name = "SECS")]
     settle_delay: Option<f64>,
 }
