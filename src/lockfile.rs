@@ -45,9 +45,21 @@ pub fn current_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
-/// The lock file that guards `guarded`: `guarded` + `.lock`.
+/// The lock file that guards `guarded`: `guarded` + `.lock`, beside the file the path leads to
+/// (symbolic links and `..` resolved), so that two names of one file take one lock. The file
+/// need not exist yet; its folder is resolved then.
 pub fn lock_path(guarded: &Path) -> PathBuf {
-    let mut name = guarded.as_os_str().to_owned();
+    let resolved = std::fs::canonicalize(guarded).ok().or_else(|| {
+        let name = guarded.file_name()?;
+        let parent = match guarded.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(name))
+    });
+    let mut name = resolved
+        .unwrap_or_else(|| guarded.to_path_buf())
+        .into_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
@@ -155,5 +167,29 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn two_names_of_one_file_take_one_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let guarded = dir.path().join("cardmint.db");
+        std::fs::write(&guarded, b"").unwrap();
+        let link = dir.path().join("other-name.db");
+        std::os::unix::fs::symlink(&guarded, &link).unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let _first = acquire(&guarded, "cardmint resume B0001").unwrap();
+        for name in [link, sub.join("../cardmint.db")] {
+            let err = acquire(&name, "cardmint topup X 5").unwrap_err();
+            assert!(
+                matches!(err, LockError::Held { .. }),
+                "{}: {err}",
+                name.display()
+            );
+        }
+        // A file not created yet: its folder is resolved.
+        let fresh = sub.join("../new.db");
+        let _held = acquire(&fresh, "cardmint issue").unwrap();
+        assert!(acquire(&dir.path().join("new.db"), "cardmint issue").is_err());
     }
 }
