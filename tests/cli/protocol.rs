@@ -158,6 +158,25 @@ fn world(seed: &str, rate: &str, kinds: &str, extra: &[&str]) -> SandboxProcess 
     SandboxProcess::spawn(&args)
 }
 
+/// A sandbox where every request of `commands` is late: its answer dropped, its change landing
+/// `late_ms` later.
+fn every_one_late(commands: &str, late_ms: &str, extra: &[&str]) -> SandboxProcess {
+    let mut args = vec![
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        commands,
+        "--late-ms",
+        late_ms,
+    ];
+    args.extend_from_slice(extra);
+    SandboxProcess::spawn(&args)
+}
+
 /// The binary against `sb`, settling 1.2 s after a lost answer: after any late change landed.
 fn operator(sb: &SandboxProcess) -> Cardmint {
     Cardmint::against(&sb.url)
@@ -650,18 +669,7 @@ fn each_changing_command_applied_late_every_time_is_still_applied_once() {
         "settransaction",
         "resetpassword",
     ] {
-        let sb = SandboxProcess::spawn(&[
-            "--addr",
-            "127.0.0.1:0",
-            "--faults",
-            "1",
-            "--fault-kinds",
-            "late",
-            "--fault-commands",
-            command,
-            "--late-ms",
-            "500",
-        ]);
+        let sb = every_one_late(command, "500", &[]);
         let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "900");
         cm.expect(0, &["issue", "--count", "3", "--value", "5", "-q"]);
         let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
@@ -733,20 +741,11 @@ fn a_platform_that_went_away_is_said_in_one_line_at_once_not_after_every_cards_r
 fn a_late_create_or_reset_landing_between_two_settle_reads_is_still_ours() {
     // Every create and reset is answered by a dropped connection and lands right after the
     // next request about its account is answered: between the settle judgement's reads.
-    let sb = SandboxProcess::spawn(&[
-        "--addr",
-        "127.0.0.1:0",
-        "--faults",
-        "1",
-        "--fault-kinds",
-        "late",
-        "--fault-commands",
+    let sb = every_one_late(
         "createcustomer,resetpassword",
-        "--late-ms",
         "600000",
-        "--late-after-reads",
-        "1",
-    ]);
+        &["--late-after-reads", "1"],
+    );
     let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "300");
     cm.expect(0, &["issue", "--count", "3", "--value", "5", "-q"]);
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
