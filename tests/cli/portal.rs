@@ -716,6 +716,38 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
     let answer = agent.get(format!("{base}/signin")).call().unwrap();
     assert_eq!(answer.status().as_u16(), 200);
     assert!(answer.headers().get("strict-transport-security").is_some());
+    // An endpoint whose certificate no trusted CA signed: cardmint's client refuses it before
+    // anything is recorded, in one line, as not sent.
+    let elsewhere = Cardmint::against(&format!("{base}/API/Request.ashx"));
+    let out = elsewhere.expect(
+        7,
+        &[
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "5",
+            "--set",
+            "brand=VoiceMint",
+            "--set",
+            "support=Help: +44 330 088 1234",
+            "--set",
+            "access_numbers=+44 330 088 1000",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("not sent: tls handshake failed: invalid peer certificate")
+            && out.stderr.contains("nothing was recorded"),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        elsewhere
+            .expect(0, &["batches"])
+            .stdout
+            .contains("no batches")
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
