@@ -480,6 +480,36 @@ fn file_config(env: &dyn Env) -> Result<FileConfig, ConfigError> {
     }
 }
 
+/// The warning for a settle delay shorter than the request timeout, set by `--settle-delay`
+/// (`flag`) or `[api] settle_delay_secs`: a change the platform applies after the client gave
+/// up may land after such a settle read and be sent again. `None` when it is long enough, or
+/// when it came from `CARDMINT_SETTLE_DELAY_MS` (the tests' override).
+pub fn short_settle_delay(
+    env: &dyn Env,
+    delay: Duration,
+    flag: bool,
+) -> Result<Option<String>, ConfigError> {
+    let file = file_config(env)?;
+    let named = if flag {
+        "--settle-delay"
+    } else if env.var("CARDMINT_SETTLE_DELAY_MS").is_none() && file.api.settle_delay_secs.is_some()
+    {
+        "[api] settle_delay_secs"
+    } else {
+        return Ok(None);
+    };
+    let timeout = request_timeout(env, &file)?;
+    Ok((delay < timeout).then(|| {
+        format!(
+            "warning: {named} {:.1} s is shorter than the request timeout ({:.1} s): a change \
+             the platform applies after cardmint gave up on its answer may land after the \
+             settle read and be sent again",
+            delay.as_secs_f64(),
+            timeout.as_secs_f64()
+        )
+    }))
+}
+
 /// The whole-request timeout: `CARDMINT_TIMEOUT_MS`, else `[api] timeout_secs`, else 20 s.
 fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigError> {
     let mut timeout = seconds("api.timeout_secs", file.api.timeout_secs, DEFAULT_TIMEOUT)?;
@@ -602,6 +632,38 @@ mod tests {
             "CARDMINT_CONFIG",
             path.display().to_string(),
         )]))
+    }
+
+    #[test]
+    fn a_settle_delay_shorter_than_the_timeout_is_warned_of_and_the_default_is_three_timeouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_with_file(
+            dir.path(),
+            "[api]\ntimeout_secs = 10\nsettle_delay_secs = 4\n",
+            0o600,
+        );
+        let delay = settle_delay(&env).unwrap();
+        assert_eq!(delay, Duration::from_secs(4));
+        let warning = short_settle_delay(&env, delay, false).unwrap().unwrap();
+        assert!(
+            warning.contains(
+                "[api] settle_delay_secs 4.0 s is shorter than the request timeout (10.0 s)"
+            ),
+            "{warning}"
+        );
+        let flag = short_settle_delay(&env, Duration::from_secs(2), true)
+            .unwrap()
+            .unwrap();
+        assert!(flag.starts_with("warning: --settle-delay 2.0 s"), "{flag}");
+        assert_eq!(
+            short_settle_delay(&env, Duration::from_secs(10), true).unwrap(),
+            None
+        );
+        // The default: three request timeouts, never warned of.
+        let env = env_with_file(dir.path(), "[api]\ntimeout_secs = 10\n", 0o600);
+        let delay = settle_delay(&env).unwrap();
+        assert_eq!(delay, Duration::from_secs(30));
+        assert_eq!(short_settle_delay(&env, delay, false).unwrap(), None);
     }
 
     #[test]

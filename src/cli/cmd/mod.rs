@@ -219,6 +219,11 @@ impl EngineArgs {
             }
             None => config::settle_delay(&ProcessEnv)?,
         };
+        if let Some(warning) =
+            config::short_settle_delay(&ProcessEnv, settle_delay, self.settle_delay.is_some())?
+        {
+            eprintln!("{warning}");
+        }
         let kill_at = config::kill_at(&ProcessEnv)
             .map(|k| KillPoint::parse(&k))
             .transpose()
