@@ -375,9 +375,8 @@ impl Ctx<'_> {
         )
     }
 
-    /// One request through the throttle, journaled.
-    /// One request, when the throttle lets it go. `intent`: the open intent it carries, whose
-    /// departure is recorded as it leaves.
+    /// One request, when the throttle lets it go, journaled. `intent`: the open intent it
+    /// carries, whose departure is recorded as it leaves.
     fn try_once<T>(
         &mut self,
         card_id: Option<i64>,
