@@ -220,6 +220,7 @@ fn main() {
             trust_forwarded_for: false,
             session_idle: Duration::from_secs(1200),
             tls: false,
+            change_wait: cardmint::portal::CHANGE_WAIT,
         },
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -562,6 +562,13 @@ pub fn test_session_secs(env: &dyn Env) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The test hook `CARDMINT_TEST_CHANGE_WAIT_MS`: how long a portal page waits for a change
+/// before it says the change is being confirmed.
+pub fn test_change_wait_ms(env: &dyn Env) -> Option<u64> {
+    env.var("CARDMINT_TEST_CHANGE_WAIT_MS")
+        .and_then(|v| v.parse().ok())
+}
+
 /// The test hook `CARDMINT_TEST_KILL_AT` (`KIND:before-send`, `KIND:after-answer`, `#N`), as
 /// given; the runner parses it.
 pub fn kill_at(env: &dyn Env) -> Option<String> {

@@ -185,6 +185,21 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(BackendError::Unavailable(e.to_string())))
 }
 
+/// A change, waited for at most the portal's change wait: longer, the page says it is being
+/// confirmed (`Pending`) while the change goes on to its end off the page (a blocking task is
+/// never cancelled), under the ledger's lock and the intent protocol as ever.
+async fn changing<T: Send + 'static>(
+    app: &Portal,
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    match tokio::time::timeout(app.change_wait, tokio::task::spawn_blocking(f)).await {
+        Ok(joined) => joined.unwrap_or_else(|e| Err(BackendError::Unavailable(e.to_string()))),
+        Err(_) => Err(BackendError::Pending(
+            "the change goes on: it is being confirmed".into(),
+        )),
+    }
+}
+
 fn wait_text(d: Duration) -> String {
     let minutes = d.as_secs().div_ceil(60).max(1);
     if minutes == 1 {
@@ -631,7 +646,7 @@ async fn change_number(
     };
     let backend = app.backend.clone();
     let card_id = u.card_id;
-    let done = blocking(move || {
+    let done = changing(&app, move || {
         let card = backend
             .card_by_id(card_id)?
             .ok_or_else(|| BackendError::Refused("no card".into()))?;
@@ -753,7 +768,7 @@ pub async fn password(
     let code_only = u.code_only;
     let current = Secret::new(form.current.clone());
     let new = Secret::new(form.new.clone());
-    let done = blocking(move || {
+    let done = changing(&app, move || {
         let card = backend
             .card_by_id(card_id)?
             .ok_or_else(|| BackendError::Refused("no card".into()))?;
@@ -779,9 +794,13 @@ pub async fn password(
         Err(BackendError::Refused(_)) => {
             again("That password cannot be used. Please choose another.")
         }
-        Err(_) => again(
-            "Your change is being confirmed. Please try signing in with the new password in a minute.",
-        ),
+        Err(_) => {
+            // It may well be applied: other sessions end as for a change answered.
+            app.sessions.remove_user(u.card_id, &v.id);
+            again(
+                "Your change is being confirmed. Please try signing in with the new password in a minute.",
+            )
+        }
     }
 }
 
@@ -836,7 +855,7 @@ pub async fn redeem(
     }
     let backend = app.backend.clone();
     let onto_id = u.card_id;
-    let done = blocking(move || {
+    let done = changing(&app, move || {
         let onto = backend
             .card_by_id(onto_id)?
             .ok_or_else(|| BackendError::Refused("no card".into()))?;

@@ -45,7 +45,14 @@ pub struct Portal {
     trust_forwarded_for: bool,
     /// Served over TLS by this process (adds Strict-Transport-Security).
     tls: bool,
+    /// How long a page waits for a change before it says the change is being confirmed.
+    change_wait: Duration,
 }
+
+/// How long a page waits for a change by default: a lost answer makes the change wait out the
+/// settle delay (a minute by default), which no page should hang on (a proxy's own timeout is
+/// often a minute); the change goes on meanwhile, to its end.
+pub const CHANGE_WAIT: Duration = Duration::from_secs(8);
 
 /// How the portal is set up.
 pub struct Settings {
@@ -57,6 +64,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub session_idle: Duration,
     pub tls: bool,
+    /// [`CHANGE_WAIT`], or shorter in tests.
+    pub change_wait: Duration,
 }
 
 /// Checks a `#rrggbb` colour.
@@ -119,6 +128,7 @@ impl Portal {
             logo: settings.logo.unwrap_or_else(|| DEFAULT_LOGO.to_vec()),
             trust_forwarded_for: settings.trust_forwarded_for,
             tls: settings.tls,
+            change_wait: settings.change_wait,
         }
     }
 }

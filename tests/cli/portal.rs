@@ -751,3 +751,59 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_change_whose_answer_is_lost_is_confirmed_after_the_page_has_answered() {
+    // Every changeuserinfo is late (its answer dropped, the change landing 1 s later); the
+    // settle delay is 3 s, and a page waits 0.3 s for a change.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        "changeuserinfo",
+        "--late-ms",
+        "1000",
+    ]);
+    let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "3000");
+    let rows = stock(&cm, 1, 1);
+    let (code, serial) = (rows[0]["customer"].clone(), rows[0]["serial"].clone());
+    let before = remote_stats(&sb.base()).requests["changeuserinfo"];
+    let portal = PortalProcess::start(&cm, &[("CARDMINT_TEST_CHANGE_WAIT_MS", "300")]);
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&code, "").status, 303);
+    let a = v.submit(
+        "/numbers",
+        "/numbers/add",
+        &[("number", "+44 20 7946 0958"), ("region", "")],
+    );
+    assert!(a.body.contains("being confirmed"), "{}", a.body);
+    // The page answered before the change was settled; it goes on, and lands in the ledger.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = cm.expect(0, &["numbers", &serial]);
+        if out.stdout.contains("+44 20 7946 0958") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{out:?}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        remote_stats(&sb.base()).requests["changeuserinfo"],
+        before + 1,
+        "sent once"
+    );
+    assert_eq!(
+        remote_state(&sb.base()).customers[&code].numbers,
+        vec!["+442079460958"]
+    );
+    let page = v.get("/numbers");
+    assert!(
+        page.body.contains("+44 20 7946 0958") || page.body.contains("+442079460958"),
+        "{}",
+        page.body
+    );
+}

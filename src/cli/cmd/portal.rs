@@ -125,6 +125,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 Duration::from_secs,
             ),
             tls: tls.is_some(),
+            change_wait: config::test_change_wait_ms(&ProcessEnv)
+                .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis),
         },
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
