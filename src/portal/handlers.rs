@@ -676,6 +676,7 @@ async fn change_number(
             )
             .await
         }
+        Err(BackendError::Busy(_)) => numbers_view(&app, &v, &u, Flash::Error(BUSY)).await,
         Err(_) => {
             numbers_view(
                 &app,
@@ -794,6 +795,7 @@ pub async fn password(
         Err(BackendError::Refused(_)) => {
             again("That password cannot be used. Please choose another.")
         }
+        Err(BackendError::Busy(_)) => again(BUSY),
         Err(_) => {
             // It may well be applied: other sessions end as for a change answered.
             app.sessions.remove_user(u.card_id, &v.id);

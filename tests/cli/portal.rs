@@ -800,6 +800,29 @@ fn a_change_whose_answer_is_lost_is_confirmed_after_the_page_has_answered() {
         remote_state(&sb.base()).customers[&code].numbers,
         vec!["+442079460958"]
     );
+    // While a command of the reseller holds the ledger, a change is not even sent, and the
+    // page says so.
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(cm.path("cardmint.db.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    // (A portal that waits the usual 8 s: longer than it waits for the ledger.)
+    let patient = PortalProcess::start(&cm, &[]);
+    let mut v = Visitor::new(&patient.base);
+    assert_eq!(v.sign_in(&code, "").status, 303);
+    let a = v.submit(
+        "/numbers",
+        "/numbers/delete",
+        &[("number", "+442079460958")],
+    );
+    assert!(a.body.contains("busy right now"), "{}", a.body);
+    drop(held);
+    assert_eq!(
+        remote_stats(&sb.base()).requests["changeuserinfo"],
+        before + 1,
+        "nothing sent while the ledger was held"
+    );
     let page = v.get("/numbers");
     assert!(
         page.body.contains("+44 20 7946 0958") || page.body.contains("+442079460958"),
