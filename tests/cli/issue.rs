@@ -240,24 +240,12 @@ fn an_endpoint_that_does_not_resolve_connect_or_speak_tls_records_nothing_within
     for (url, expected) in cases {
         let cm = Cardmint::against(&url);
         let started = std::time::Instant::now();
-        // The reseller's own values: an https endpoint is the real platform, where the demo
-        // values are refused before any request. The network: exit 7.
-        let out = cm.expect(
-            7,
-            &[
-                "issue",
-                "--count",
-                "5",
-                "--value",
-                "5",
-                "--set",
-                "brand=VoiceMint",
-                "--set",
-                "support=Help: +44 330 088 1234",
-                "--set",
-                "access_numbers=+44 330 088 1000",
-            ],
-        );
+        // The reseller's own values (an https endpoint). The network: exit 7.
+        let issue: Vec<&str> = ["issue", "--count", "5", "--value", "5"]
+            .into_iter()
+            .chain(OWN_VALUES.iter().copied())
+            .collect();
+        let out = cm.expect(7, &issue);
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "{out:?}"

@@ -719,22 +719,11 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
     // An endpoint whose certificate no trusted CA signed: cardmint's client refuses it before
     // anything is recorded, in one line, as not sent.
     let elsewhere = Cardmint::against(&format!("{base}/API/Request.ashx"));
-    let out = elsewhere.expect(
-        7,
-        &[
-            "issue",
-            "--count",
-            "2",
-            "--value",
-            "5",
-            "--set",
-            "brand=VoiceMint",
-            "--set",
-            "support=Help: +44 330 088 1234",
-            "--set",
-            "access_numbers=+44 330 088 1000",
-        ],
-    );
+    let issue: Vec<&str> = ["issue", "--count", "2", "--value", "5"]
+        .into_iter()
+        .chain(OWN_VALUES.iter().copied())
+        .collect();
+    let out = elsewhere.expect(7, &issue);
     assert!(
         out.stderr
             .contains("not sent: tls handshake failed: invalid peer certificate")
@@ -756,18 +745,7 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
 fn a_change_whose_answer_is_lost_is_confirmed_after_the_page_has_answered() {
     // Every changeuserinfo is late (its answer dropped, the change landing 1 s later); the
     // settle delay is 3 s, and a page waits 0.3 s for a change.
-    let sb = SandboxProcess::spawn(&[
-        "--addr",
-        "127.0.0.1:0",
-        "--faults",
-        "1",
-        "--fault-kinds",
-        "late",
-        "--fault-commands",
-        "changeuserinfo",
-        "--late-ms",
-        "1000",
-    ]);
+    let sb = every_one_late("changeuserinfo", "1000", &[]);
     let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "3000");
     let rows = stock(&cm, 1, 1);
     let (code, serial) = (rows[0]["customer"].clone(), rows[0]["serial"].clone());

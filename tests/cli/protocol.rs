@@ -158,25 +158,6 @@ fn world(seed: &str, rate: &str, kinds: &str, extra: &[&str]) -> SandboxProcess 
     SandboxProcess::spawn(&args)
 }
 
-/// A sandbox where every request of `commands` is late: its answer dropped, its change landing
-/// `late_ms` later.
-fn every_one_late(commands: &str, late_ms: &str, extra: &[&str]) -> SandboxProcess {
-    let mut args = vec![
-        "--addr",
-        "127.0.0.1:0",
-        "--faults",
-        "1",
-        "--fault-kinds",
-        "late",
-        "--fault-commands",
-        commands,
-        "--late-ms",
-        late_ms,
-    ];
-    args.extend_from_slice(extra);
-    SandboxProcess::spawn(&args)
-}
-
 /// The binary against `sb`, settling 1.2 s after a lost answer: after any late change landed.
 fn operator(sb: &SandboxProcess) -> Cardmint {
     Cardmint::against(&sb.url)

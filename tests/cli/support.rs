@@ -414,3 +414,33 @@ pub fn fake_endpoint(answer: impl Fn(&str) -> String + Send + Sync + 'static) ->
     });
     url
 }
+
+/// A reseller's own printed values: an https endpoint is the real platform, where the shipped
+/// demo values are refused before any request.
+pub const OWN_VALUES: &[&str] = &[
+    "--set",
+    "brand=VoiceMint",
+    "--set",
+    "support=Help: +44 330 088 1234",
+    "--set",
+    "access_numbers=+44 330 088 1000",
+];
+
+/// A sandbox where every request of `commands` is late: its answer dropped, its change landing
+/// `late_ms` later.
+pub fn every_one_late(commands: &str, late_ms: &str, extra: &[&str]) -> SandboxProcess {
+    let mut args = vec![
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        commands,
+        "--late-ms",
+        late_ms,
+    ];
+    args.extend_from_slice(extra);
+    SandboxProcess::spawn(&args)
+}
