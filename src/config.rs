@@ -480,36 +480,6 @@ fn file_config(env: &dyn Env) -> Result<FileConfig, ConfigError> {
     }
 }
 
-/// The warning for a settle delay shorter than the request timeout, set by `--settle-delay`
-/// (`flag`) or `[api] settle_delay_secs`: a change the platform applies after the client gave
-/// up may land after such a settle read and be sent again. `None` when it is long enough, or
-/// when it came from `CARDMINT_SETTLE_DELAY_MS` (the tests' override).
-pub fn short_settle_delay(
-    env: &dyn Env,
-    delay: Duration,
-    flag: bool,
-) -> Result<Option<String>, ConfigError> {
-    let file = file_config(env)?;
-    let named = if flag {
-        "--settle-delay"
-    } else if env.var("CARDMINT_SETTLE_DELAY_MS").is_none() && file.api.settle_delay_secs.is_some()
-    {
-        "[api] settle_delay_secs"
-    } else {
-        return Ok(None);
-    };
-    let timeout = request_timeout(env, &file)?;
-    Ok((delay < timeout).then(|| {
-        format!(
-            "warning: {named} {:.1} s is shorter than the request timeout ({:.1} s): a change \
-             the platform applies after cardmint gave up on its answer may land after the \
-             settle read and be sent again",
-            delay.as_secs_f64(),
-            timeout.as_secs_f64()
-        )
-    }))
-}
-
 /// The whole-request timeout: `CARDMINT_TIMEOUT_MS`, else `[api] timeout_secs`, else 20 s.
 fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigError> {
     let mut timeout = seconds("api.timeout_secs", file.api.timeout_secs, DEFAULT_TIMEOUT)?;
@@ -528,31 +498,49 @@ fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigE
 }
 
 /// How long a settle read waits after a change whose outcome is unknown, so that a change the
-/// platform applies late has landed: `CARDMINT_SETTLE_DELAY_MS`, else `[api]
-/// settle_delay_secs`, else three times the request timeout, counted from when the client gave up
-/// on the answer (a change that lands later than that is beyond what waiting can cover; the
-/// README says so).
-pub fn settle_delay(env: &dyn Env) -> Result<Duration, ConfigError> {
-    if let Some(ms) = env.var("CARDMINT_SETTLE_DELAY_MS") {
+/// platform applies late has landed: `--settle-delay` (`flag`), else `CARDMINT_SETTLE_DELAY_MS`,
+/// else `[api] settle_delay_secs`, else three times the request timeout, counted from when the
+/// client gave up on the answer (a change that lands later than that is beyond what waiting can
+/// cover; the README says so). With it, the warning for a flag or config key shorter than the
+/// request timeout (such a settle read may come before a late change lands, and the change be
+/// sent again); never for the tests' override or the default.
+pub fn settle_delay(
+    env: &dyn Env,
+    flag: Option<Duration>,
+) -> Result<(Duration, Option<String>), ConfigError> {
+    if flag.is_none()
+        && let Some(ms) = env.var("CARDMINT_SETTLE_DELAY_MS")
+    {
         return ms
             .parse::<u64>()
             .ok()
             .filter(|ms| *ms <= 3_600_000)
-            .map(Duration::from_millis)
+            .map(|ms| (Duration::from_millis(ms), None))
             .ok_or_else(|| ConfigError::Invalid {
                 field: "CARDMINT_SETTLE_DELAY_MS".to_string(),
                 reason: format!("{ms:?} is not a number of milliseconds up to 3600000"),
             });
     }
     let file = file_config(env)?;
-    match file.api.settle_delay_secs {
-        Some(_) => seconds(
-            "api.settle_delay_secs",
-            file.api.settle_delay_secs,
-            DEFAULT_TIMEOUT,
+    let timeout = request_timeout(env, &file)?;
+    let (delay, named) = match (flag, file.api.settle_delay_secs) {
+        (Some(delay), _) => (delay, "--settle-delay"),
+        (None, Some(secs)) => (
+            seconds("api.settle_delay_secs", Some(secs), DEFAULT_TIMEOUT)?,
+            "[api] settle_delay_secs",
         ),
-        None => Ok(request_timeout(env, &file)? * 3),
-    }
+        (None, None) => return Ok((timeout * 3, None)),
+    };
+    let warning = (delay < timeout).then(|| {
+        format!(
+            "warning: {named} {:.1} s is shorter than the request timeout ({:.1} s): a change \
+             the platform applies after cardmint gave up on its answer may land after the \
+             settle read and be sent again",
+            delay.as_secs_f64(),
+            timeout.as_secs_f64()
+        )
+    });
+    Ok((delay, warning))
 }
 
 /// The test hook `CARDMINT_TEST_SESSION_SECS`: the portal's session idle time in seconds
@@ -649,28 +637,30 @@ mod tests {
             "[api]\ntimeout_secs = 10\nsettle_delay_secs = 4\n",
             0o600,
         );
-        let delay = settle_delay(&env).unwrap();
+        let (delay, warning) = settle_delay(&env, None).unwrap();
         assert_eq!(delay, Duration::from_secs(4));
-        let warning = short_settle_delay(&env, delay, false).unwrap().unwrap();
+        let warning = warning.unwrap();
         assert!(
             warning.contains(
                 "[api] settle_delay_secs 4.0 s is shorter than the request timeout (10.0 s)"
             ),
             "{warning}"
         );
-        let flag = short_settle_delay(&env, Duration::from_secs(2), true)
+        let flag = settle_delay(&env, Some(Duration::from_secs(2)))
             .unwrap()
+            .1
             .unwrap();
         assert!(flag.starts_with("warning: --settle-delay 2.0 s"), "{flag}");
         assert_eq!(
-            short_settle_delay(&env, Duration::from_secs(10), true).unwrap(),
-            None
+            settle_delay(&env, Some(Duration::from_secs(10))).unwrap(),
+            (Duration::from_secs(10), None)
         );
         // The default: three request timeouts, never warned of.
         let env = env_with_file(dir.path(), "[api]\ntimeout_secs = 10\n", 0o600);
-        let delay = settle_delay(&env).unwrap();
-        assert_eq!(delay, Duration::from_secs(30));
-        assert_eq!(short_settle_delay(&env, delay, false).unwrap(), None);
+        assert_eq!(
+            settle_delay(&env, None).unwrap(),
+            (Duration::from_secs(30), None)
+        );
     }
 
     #[test]

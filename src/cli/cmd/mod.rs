@@ -208,20 +208,19 @@ impl EngineArgs {
                 self.concurrency
             )));
         }
-        let settle_delay = match self.settle_delay {
+        let flag = match self.settle_delay {
             Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => {
-                std::time::Duration::from_secs_f64(s)
+                Some(std::time::Duration::from_secs_f64(s))
             }
             Some(s) => {
                 return Err(Error::Usage(format!(
                     "--settle-delay {s}: give a number of seconds between 0 and 3600"
                 )));
             }
-            None => config::settle_delay(&ProcessEnv)?,
+            None => None,
         };
-        if let Some(warning) =
-            config::short_settle_delay(&ProcessEnv, settle_delay, self.settle_delay.is_some())?
-        {
+        let (settle_delay, warning) = config::settle_delay(&ProcessEnv, flag)?;
+        if let Some(warning) = warning {
             eprintln!("{warning}");
         }
         let kill_at = config::kill_at(&ProcessEnv)
