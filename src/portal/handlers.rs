@@ -192,8 +192,9 @@ async fn changing<T: Send + 'static>(
     app: &Portal,
     f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
-    match tokio::time::timeout(app.change_wait, tokio::task::spawn_blocking(f)).await {
-        Ok(joined) => joined.unwrap_or_else(|e| Err(BackendError::Unavailable(e.to_string()))),
+    // Past the wait the task is only let go of (dropping its handle does not cancel it).
+    match tokio::time::timeout(app.change_wait, blocking(f)).await {
+        Ok(done) => done,
         Err(_) => Err(BackendError::Pending(
             "the change goes on: it is being confirmed".into(),
         )),
@@ -656,37 +657,24 @@ async fn change_number(
         backend.change_number(&card, &number, add)
     })
     .await;
-    match done {
-        Ok(()) => see_other(
-            if add {
-                "/numbers?notice=added"
-            } else {
-                "/numbers?notice=removed"
-            },
-            v.set_cookie,
-        ),
+    let trouble = match done {
+        Ok(()) => {
+            return see_other(
+                if add {
+                    "/numbers?notice=added"
+                } else {
+                    "/numbers?notice=removed"
+                },
+                v.set_cookie,
+            );
+        }
         Err(BackendError::Refused(_)) => {
-            numbers_view(
-                &app,
-                &v,
-                &u,
-                Flash::Error(
-                    "That number could not be changed. Please check it, or contact support.",
-                ),
-            )
-            .await
+            "That number could not be changed. Please check it, or contact support."
         }
-        Err(BackendError::Busy(_)) => numbers_view(&app, &v, &u, Flash::Error(BUSY)).await,
-        Err(_) => {
-            numbers_view(
-                &app,
-                &v,
-                &u,
-                Flash::Error("Your change is being confirmed. Please check again in a minute."),
-            )
-            .await
-        }
-    }
+        Err(BackendError::Busy(_)) => BUSY,
+        Err(_) => "Your change is being confirmed. Please check again in a minute.",
+    };
+    numbers_view(&app, &v, &u, Flash::Error(trouble)).await
 }
 
 pub async fn number_add(

@@ -15,7 +15,14 @@ pub struct PortalProcess {
 
 impl PortalProcess {
     pub fn start(cm: &Cardmint, env: &[(&str, &str)]) -> PortalProcess {
-        let mut cmd = cm.command(&["portal", "--addr", "127.0.0.1:0", "--rate", "200"]);
+        PortalProcess::with_args(cm, &["--rate", "200"], env)
+    }
+
+    /// `cardmint portal --addr 127.0.0.1:0 ARGS`, once it listens.
+    pub fn with_args(cm: &Cardmint, args: &[&str], env: &[(&str, &str)]) -> PortalProcess {
+        let mut command = vec!["portal", "--addr", "127.0.0.1:0"];
+        command.extend_from_slice(args);
+        let mut cmd = cm.command(&command);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -680,27 +687,18 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
         "missing.pem",
     ]);
     assert_eq!(out.code, 2, "{out:?}");
-    let mut cmd = cm.command(&[
-        "portal",
-        "--addr",
-        "127.0.0.1:0",
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ]);
-    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
-    assert!(base.starts_with("https://127.0.0.1:"), "{line}");
+    let portal = PortalProcess::with_args(
+        &cm,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let base = portal.base.clone();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
     // A test CA (tests/fixtures/portal-test-ca.pem) signed the portal's certificate.
     let pem = std::fs::read(fixtures.join("portal-test-ca.pem")).unwrap();
     let root = ureq::tls::Certificate::from_pem(&pem).unwrap();
@@ -737,8 +735,6 @@ fn the_portal_serves_https_with_its_own_certificate_and_plain_http_only_on_loopb
             .stdout
             .contains("no batches")
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
