@@ -188,20 +188,25 @@ fn main() {
         burst: 10,
         ..Options::default()
     };
-    cardmint::provision::provision(
-        &client,
-        &path,
-        &batch,
-        ledger.cards(&batch.id).unwrap(),
-        Vec::new(),
-        &options,
-        &Silent,
-    )
-    .unwrap();
+    let run = cardmint::runner::Run {
+        client: &client,
+        ledger: &path,
+        batch_id: Some(&batch.id),
+        options: &options,
+        observer: &Silent,
+        throttle: None,
+    };
+    cardmint::provision::provision(&run, &batch, ledger.cards(&batch.id).unwrap(), Vec::new())
+        .unwrap();
     let cards = ledger.cards(&batch.id).unwrap();
     let codes: Vec<String> = cards.iter().map(|c| c.customer.clone()).collect();
     let backend = Arc::new(Backend::new(
         client,
+        Arc::new(cardmint::runner::throttle::Throttle::new(
+            options.rate,
+            options.burst,
+            options.concurrency,
+        )),
         Platform::Sandbox,
         path.clone(),
         options,

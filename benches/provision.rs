@@ -23,7 +23,7 @@ use cardmint::config::{ApiSettings, Credentials};
 use cardmint::ledger::{Ledger, NewBatch};
 use cardmint::provision::plan::{CardRequest, plan_cards};
 use cardmint::provision::provision;
-use cardmint::runner::{Options as EngineOptions, Silent};
+use cardmint::runner::{Options as EngineOptions, Run, Silent};
 use cardmint::sandbox::{Sandbox, SandboxOptions};
 use rust_decimal::Decimal;
 
@@ -144,16 +144,15 @@ fn engine_run(
         ..EngineOptions::default()
     };
     let started = Instant::now();
-    let report = provision(
-        &s.client,
-        s.ledger.path(),
-        &b,
-        todo,
-        Vec::new(),
-        &options,
-        &Silent,
-    )
-    .unwrap();
+    let run = Run {
+        client: &s.client,
+        ledger: s.ledger.path(),
+        batch_id: Some(&b.id),
+        options: &options,
+        observer: &Silent,
+        throttle: None,
+    };
+    let report = provision(&run, &b, todo, Vec::new()).unwrap();
     let elapsed = started.elapsed();
     assert_eq!(report.done, cards, "every card provisioned: {report:?}");
     let state = s.sandbox.state();

@@ -39,6 +39,8 @@ pub enum Error {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Select(#[from] SelectError),
+    #[error(transparent)]
+    Money(Box<crate::money::MoneyError>),
     /// A batch or card the ledger does not have.
     #[error("{0}")]
     NotFound(String),
@@ -101,5 +103,11 @@ fn platform_hint(recorded: &Platform) -> String {
             "run it without --sandbox, with CARDMINT_API_URL (or [api] url) {url} and the \
              login of reseller {reseller}"
         ),
+    }
+}
+
+impl From<crate::money::MoneyError> for Error {
+    fn from(e: crate::money::MoneyError) -> Error {
+        Error::Money(Box::new(e))
     }
 }

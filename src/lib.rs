@@ -24,6 +24,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod lockfile;
 pub mod manifest;
+pub mod money;
 pub mod portal;
 pub mod provision;
 pub mod render;

@@ -32,6 +32,8 @@ pub struct Connection {
     pub platform: Platform,
     /// The login check passed on this connection.
     checked: std::sync::OnceLock<()>,
+    /// The one throttle of every request on this connection: the login check and the runs.
+    pub throttle: std::sync::Arc<crate::runner::throttle::Throttle>,
     _sandbox: Option<Sandbox>,
 }
 
@@ -55,7 +57,14 @@ impl Connection {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.client.get_user_info("cardmint_login_check") {
+            // Through the throttle like every other request: no window above --rate.
+            let permit = self.throttle.acquire();
+            let answer = self.client.get_user_info("cardmint_login_check");
+            self.throttle.release(
+                permit,
+                answer.as_ref().err().is_some_and(ApiError::is_overload),
+            );
+            match answer {
                 Ok(_)
                 | Err(ApiError::Refused {
                     reason: Refusal::UnknownCustomer,
@@ -125,7 +134,15 @@ impl Global {
 
     /// The client for the platform, or for an embedded sandbox with `--sandbox`. Nothing is
     /// sent yet.
-    pub fn connect(&self, pool: usize) -> Result<Connection, Error> {
+    /// The connection to the platform (the embedded sandbox with `--sandbox`), paced as
+    /// `options` says.
+    pub fn connect(&self, options: &Options) -> Result<Connection, Error> {
+        let pool = options.concurrency;
+        let throttle = std::sync::Arc::new(crate::runner::throttle::Throttle::new(
+            options.rate,
+            options.burst,
+            options.concurrency,
+        ));
         let env = ProcessEnv;
         if !self.sandbox {
             let settings = config::api_settings(&env, None)?;
@@ -136,6 +153,7 @@ impl Global {
                     reseller: settings.credentials.username.clone(),
                 },
                 checked: Default::default(),
+                throttle,
                 _sandbox: None,
             });
         }
@@ -182,6 +200,7 @@ impl Global {
             client: Client::new(&settings, pool)?,
             platform: Platform::Sandbox,
             checked: Default::default(),
+            throttle,
             _sandbox: Some(sandbox),
         })
     }
@@ -225,7 +244,7 @@ impl Global {
         f: impl FnOnce(&Run<'_>) -> Result<T, RunError>,
     ) -> Result<T, Error> {
         crate::runner::interrupt::install();
-        let connection = self.connect(options.concurrency)?;
+        let connection = self.connect(options)?;
         self.run_engine_with(&connection, ledger, batch_id, items, options, f)
     }
 
@@ -252,7 +271,7 @@ impl Global {
             batch_id,
             options,
             observer: &progress,
-            throttle: None,
+            throttle: Some(&connection.throttle),
         };
         let result = f(&run);
         progress.finish();

@@ -71,6 +71,7 @@ pub fn code(error: &Error) -> Exit {
         | Error::Api(ApiError::InvalidArgument { .. }) => Exit::InvalidInput,
         // A selection that names no card, a typo'd serial or unprovisioned cards.
         Error::Select(_) => Exit::Usage,
+        Error::Money(e) if matches!(**e, crate::money::MoneyError::Refused(_)) => Exit::Usage,
         Error::Api(e) | Error::Unreachable { cause: e, .. } => api(e),
         Error::Io { .. }
         | Error::Random(_)
@@ -89,6 +90,7 @@ pub fn code(error: &Error) -> Exit {
         | Error::Plan(_)
         | Error::Manifest(_)
         | Error::Run(_)
+        | Error::Money(_)
         | Error::Render(_)
         | Error::OtherPlatform { .. }
         | Error::NotFound(_)

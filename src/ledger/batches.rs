@@ -191,16 +191,16 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Corrupt(format!("batch {id} vanished after insert")))
     }
 
-    /// Records the card issued to replace `old` as a batch of its own, linked to `old` with
-    /// the credit to move, in one transaction (before anything is sent). The new card takes
-    /// over the old one's stock facts: its sale (so the same expiry) or its consignment.
+    /// Records the card issued to replace `old` as a batch of its own and makes it the target
+    /// of the replacement's movement, in one transaction (before anything is sent for it). The
+    /// new card takes over the old one's stock facts: its sale (so the same expiry) or its
+    /// consignment.
     pub fn create_replacement(
-        &mut self,
+        &self,
         new: &NewBatch,
         card: &NewCard,
         old: &super::Card,
-        amount: Decimal,
-        reason: &str,
+        movement: &super::Movement,
         out_dir: impl FnOnce(&str) -> PathBuf,
     ) -> Result<Batch, LedgerError> {
         let id = self.next_batch_id()?;
@@ -213,15 +213,13 @@ impl Ledger {
                 [first_seq as i64],
                 |r| r.get(0),
             )?;
-            let link = super::Replacement {
-                old_card: old.id,
-                new_card,
-                amount,
-                old_topups: old.topups,
-                reason: reason.to_string(),
-                at: now(),
-            };
-            w.add_replacement(&link, &old.serial, &serial(first_seq))?;
+            w.set_movement_target(movement.id, new_card)?;
+            w.movement_events(
+                movement.kind,
+                (old.id, &old.serial),
+                (new_card, &serial(first_seq)),
+                movement.amount(),
+            )?;
             match (&old.stock.sold_on, &old.stock.shop) {
                 (Some(on), _) => w.record_sale(new_card, old.stock.sold_shop.as_deref(), *on)?,
                 (None, Some(shop)) => w.consign(

@@ -21,8 +21,13 @@ pub enum IntentKind {
     Credit(Decimal),
     /// settransaction after issue (negative: a deduction).
     Topup(Decimal),
-    /// settransaction loading the credit of another card (its id) redeemed onto this one.
+    /// settransaction loading the credit of another card (its id) redeemed onto this one, as
+    /// recorded before movements were claims (read, never written now).
     Redeem { amount: Decimal, from: i64 },
+    /// settransaction of `-amount`: a movement's deduction from the card it leaves.
+    Deduct { amount: Decimal, movement: i64 },
+    /// settransaction of `amount`: a movement's load onto the card it goes to.
+    Move { amount: Decimal, movement: i64 },
     /// changeuserinfo customerblocked=true for retail stock (provisioning).
     RetailBlock,
     /// changeuserinfo customerblocked=true after issue (lost, stolen, returned), with the reason.
@@ -45,6 +50,8 @@ impl IntentKind {
             IntentKind::Credit(_) => "credit",
             IntentKind::Topup(_) => "topup",
             IntentKind::Redeem { .. } => "redeem",
+            IntentKind::Deduct { .. } => "deduct",
+            IntentKind::Move { .. } => "move",
             IntentKind::RetailBlock => "retail-block",
             IntentKind::Block(_) => "block",
             IntentKind::Unblock => "unblock",
@@ -54,11 +61,22 @@ impl IntentKind {
         }
     }
 
-    /// The amount of a credit or top-up.
+    /// The amount a credit, top-up or movement step sends (negative: a deduction).
     pub fn amount(&self) -> Option<Decimal> {
         match self {
             IntentKind::Credit(a) | IntentKind::Topup(a) => Some(*a),
-            IntentKind::Redeem { amount, .. } => Some(*amount),
+            IntentKind::Redeem { amount, .. } | IntentKind::Move { amount, .. } => Some(*amount),
+            IntentKind::Deduct { amount, .. } => Some(-*amount),
+            _ => None,
+        }
+    }
+
+    /// The movement this change is a step of.
+    pub fn movement(&self) -> Option<i64> {
+        match self {
+            IntentKind::Deduct { movement, .. } | IntentKind::Move { movement, .. } => {
+                Some(*movement)
+            }
             _ => None,
         }
     }
@@ -77,6 +95,9 @@ impl IntentKind {
         match self {
             IntentKind::Credit(a) | IntentKind::Topup(a) => Some(a.to_string()),
             IntentKind::Redeem { amount, from } => Some(format!("{amount}@{from}")),
+            IntentKind::Deduct { amount, movement } | IntentKind::Move { amount, movement } => {
+                Some(format!("{amount}@{movement}"))
+            }
             IntentKind::AddNumber(n) | IntentKind::DeleteNumber(n) => Some(n.clone()),
             IntentKind::Block(reason) => reason.clone(),
             _ => None,
@@ -93,8 +114,26 @@ impl IntentKind {
                 .clone()
                 .ok_or("intent without its number".to_string())
         };
+        let step = || -> Result<(Decimal, i64), String> {
+            let d = detail.clone().ok_or("movement step without its amount")?;
+            let (amount, movement) = d.split_once('@').ok_or("movement step without its id")?;
+            Ok((
+                Decimal::from_str(amount).map_err(|e| e.to_string())?,
+                movement
+                    .parse()
+                    .map_err(|_| format!("movement {movement:?}"))?,
+            ))
+        };
         Ok(match name {
             "create" => IntentKind::Create,
+            "deduct" => {
+                let (amount, movement) = step()?;
+                IntentKind::Deduct { amount, movement }
+            }
+            "move" => {
+                let (amount, movement) = step()?;
+                IntentKind::Move { amount, movement }
+            }
             "credit" => IntentKind::Credit(amount()?),
             "topup" => IntentKind::Topup(amount()?),
             "redeem" => {
@@ -124,6 +163,12 @@ impl fmt::Display for IntentKind {
             IntentKind::Topup(a) if a.is_sign_negative() => write!(f, "deduct {}", -*a),
             IntentKind::Topup(a) => write!(f, "top up {a}"),
             IntentKind::Redeem { amount, .. } => write!(f, "load {amount} from a redeemed card"),
+            IntentKind::Deduct { amount, movement } => {
+                write!(f, "deduct {amount} (movement #{movement})")
+            }
+            IntentKind::Move { amount, movement } => {
+                write!(f, "load {amount} (movement #{movement})")
+            }
             IntentKind::RetailBlock => f.write_str("block (retail stock)"),
             IntentKind::Block(_) => f.write_str("block"),
             IntentKind::Unblock => f.write_str("unblock (activate)"),
@@ -269,7 +314,10 @@ impl Intent {
         match &self.kind {
             IntentKind::Create => card.progress.created = true,
             IntentKind::Credit(_) => card.progress.credited = true,
-            IntentKind::Topup(a) | IntentKind::Redeem { amount: a, .. } => card.topups += *a,
+            IntentKind::Topup(a)
+            | IntentKind::Redeem { amount: a, .. }
+            | IntentKind::Move { amount: a, .. } => card.topups += *a,
+            IntentKind::Deduct { amount, .. } => card.topups -= *amount,
             IntentKind::RetailBlock => card.progress.blocked = true,
             IntentKind::Block(reason) => {
                 card.state = CardState::Blocked;
@@ -368,6 +416,17 @@ impl LedgerTx<'_> {
         )?;
         if status == IntentStatus::Applied {
             intent.apply_to(&mut card);
+            // A movement's step: its claim says so in this same transaction.
+            use super::movements::MovementState::{Deducted, Done, Measured};
+            match intent.kind {
+                IntentKind::Deduct { movement, .. } => {
+                    self.advance_movement(movement, Measured, Deducted)?
+                }
+                IntentKind::Move { movement, .. } => {
+                    self.advance_movement(movement, Deducted, Done)?
+                }
+                _ => {}
+            }
         } else {
             intent.reject_on(&mut card);
         }

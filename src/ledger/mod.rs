@@ -7,6 +7,7 @@ mod batches;
 mod cards;
 mod intents;
 mod journal;
+mod movements;
 mod stock;
 mod store;
 
@@ -14,5 +15,6 @@ pub use batches::{Batch, BatchCounts, NewBatch, Platform};
 pub use cards::{Card, CardState, NewCard, Progress};
 pub use intents::{Before, Intent, IntentKind, IntentStatus, NOT_LEFT, NewIntent};
 pub use journal::JournalEntry;
-pub use stock::{Event, Expiry, Redemption, Replacement, Shop, Stock, parse_date, shop_name};
+pub use movements::{Claim, Movement, MovementKind, MovementState};
+pub use stock::{Event, Expiry, Shop, Stock, parse_date, shop_name};
 pub use store::{Ledger, LedgerError, LedgerTx};

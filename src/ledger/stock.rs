@@ -175,72 +175,6 @@ pub struct Event {
     pub detail: String,
 }
 
-/// A lost card and the card issued in its place, with the credit moved between them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Replacement {
-    pub old_card: i64,
-    pub new_card: i64,
-    /// The old card's remaining credit, read after it was blocked: deducted from it and
-    /// loaded on the new card.
-    pub amount: Decimal,
-    /// The old card's top-ups when the replacement was recorded: once they are `amount`
-    /// less, the deduction is applied (the card takes no other change once replaced).
-    pub old_topups: Decimal,
-    pub reason: String,
-    pub at: String,
-}
-
-fn replacement_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Replacement> {
-    let dec = |i: usize| -> rusqlite::Result<Decimal> {
-        let t: String = r.get(i)?;
-        Decimal::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        })
-    };
-    Ok(Replacement {
-        old_card: r.get(0)?,
-        new_card: r.get(1)?,
-        amount: dec(2)?,
-        old_topups: dec(3)?,
-        reason: r.get(4)?,
-        at: r.get(5)?,
-    })
-}
-
-/// A retail card redeemed onto a holder's account: its credit moves there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redemption {
-    /// The retail card redeemed.
-    pub card: i64,
-    /// The account (card) it is redeemed onto.
-    pub onto: i64,
-    /// Its balance, read after it was blocked: deducted from it, loaded onto `onto`.
-    pub amount: Decimal,
-    /// Its top-ups when the redemption was recorded (as for a replacement).
-    pub card_topups: Decimal,
-    pub at: String,
-}
-
-fn redemption_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Redemption> {
-    let dec = |i: usize| -> rusqlite::Result<Decimal> {
-        let t: String = r.get(i)?;
-        Decimal::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        })
-    };
-    Ok(Redemption {
-        card: r.get(0)?,
-        onto: r.get(1)?,
-        amount: dec(2)?,
-        card_topups: dec(3)?,
-        at: r.get(4)?,
-    })
-}
-
-const REDEMPTION_COLUMNS: &str = "card, onto, amount, card_topups, at";
-
-const REPLACEMENT_COLUMNS: &str = "old_card, new_card, amount, old_topups, reason, at";
-
 impl Ledger {
     /// The shop's name as first recorded, if the ledger knows it (any case).
     pub fn shop(&self, name: &str) -> Result<Option<String>, LedgerError> {
@@ -293,74 +227,6 @@ impl Ledger {
         Ok(rows)
     }
 
-    /// The replacement of a lost card (`old` is its id), if it was replaced.
-    pub fn replacement_of(&self, old: i64) -> Result<Option<Replacement>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {REPLACEMENT_COLUMNS} FROM replacements WHERE old_card = ?1"),
-                [old],
-                replacement_from_row,
-            )
-            .optional()?)
-    }
-
-    /// The replacement a card was issued as (`new` is its id), if it is one.
-    pub fn replaced_by_card(&self, new: i64) -> Result<Option<Replacement>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {REPLACEMENT_COLUMNS} FROM replacements WHERE new_card = ?1"),
-                [new],
-                replacement_from_row,
-            )
-            .optional()?)
-    }
-
-    /// The redemption of a retail card, if it was redeemed.
-    pub fn redemption_of(&self, card: i64) -> Result<Option<Redemption>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE card = ?1"),
-                [card],
-                redemption_from_row,
-            )
-            .optional()?)
-    }
-
-    /// The cards redeemed onto an account, newest first.
-    pub fn redemptions_onto(&self, onto: i64) -> Result<Vec<Redemption>, LedgerError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE onto = ?1 ORDER BY at DESC, card DESC"
-        ))?;
-        let rows = stmt
-            .query_map([onto], redemption_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
-
-    /// Every redemption, oldest first (the portal finishes those left unfinished).
-    pub fn redemptions(&self) -> Result<Vec<Redemption>, LedgerError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {REDEMPTION_COLUMNS} FROM redemptions ORDER BY at, card"
-        ))?;
-        let rows = stmt
-            .query_map([], redemption_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
-
-    /// The ids of every card issued as a replacement.
-    pub fn replacement_cards(&self) -> Result<std::collections::HashSet<i64>, LedgerError> {
-        let mut stmt = self.conn.prepare("SELECT new_card FROM replacements")?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
-    }
-
-    /// A card by its id.
     pub fn card_by_id(&self, id: i64) -> Result<Option<super::Card>, LedgerError> {
         Ok(self
             .conn
@@ -463,51 +329,21 @@ impl LedgerTx<'_> {
         self.event(card_id, "sold", Some(on), shop, "")
     }
 
-    /// Links a lost card and the card issued in its place (both histories say so).
-    pub fn add_replacement(
+    /// Both histories name the other card of a movement (a redeem or a replacement).
+    pub fn movement_events(
         &self,
-        r: &Replacement,
-        old_serial: &str,
-        new_serial: &str,
+        kind: super::MovementKind,
+        source: (i64, &str),
+        target: (i64, &str),
+        amount: Decimal,
     ) -> Result<(), LedgerError> {
-        self.tx.execute(
-            &format!(
-                "INSERT INTO replacements ({REPLACEMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            ),
-            params![
-                r.old_card,
-                r.new_card,
-                r.amount.to_string(),
-                r.old_topups.to_string(),
-                r.reason,
-                r.at
-            ],
-        )?;
-        let detail = |serial: &str| format!("{serial}, credit {:.2} moved", r.amount);
-        self.event(r.old_card, "replaced-by", None, None, &detail(new_serial))?;
-        self.event(r.new_card, "replaces", None, None, &detail(old_serial))
-    }
-
-    /// Records a redemption before its credit moves; both histories say so.
-    pub fn add_redemption(
-        &self,
-        r: &Redemption,
-        card_serial: &str,
-        onto_serial: &str,
-    ) -> Result<(), LedgerError> {
-        self.tx.execute(
-            &format!("INSERT INTO redemptions ({REDEMPTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
-            params![
-                r.card,
-                r.onto,
-                r.amount.to_string(),
-                r.card_topups.to_string(),
-                r.at
-            ],
-        )?;
-        let detail = |serial: &str| format!("{serial}, credit {:.2}", r.amount);
-        self.event(r.card, "redeemed-onto", None, None, &detail(onto_serial))?;
-        self.event(r.onto, "redeemed", None, None, &detail(card_serial))
+        let (out, into) = match kind {
+            super::MovementKind::Redeem => ("redeemed-onto", "redeemed"),
+            super::MovementKind::Replace => ("replaced-by", "replaces"),
+        };
+        let detail = |serial: &str| format!("{serial}, credit {amount:.2} moved");
+        self.event(source.0, out, None, None, &detail(target.1))?;
+        self.event(target.0, into, None, None, &detail(source.1))
     }
 
     /// A balance read from the platform just now.

@@ -138,6 +138,40 @@ const MIGRATIONS: &[&str] = &[
         at TEXT NOT NULL
     );
     CREATE INDEX redemptions_onto ON redemptions(onto);",
+    // 8: movements of credit between cards as claims (one row per source card, written before
+    // any request); replacements and redemptions become movements. One unfinished by an
+    // earlier cardmint is left `legacy`, for a human.
+    "CREATE TABLE movements (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        source INTEGER NOT NULL UNIQUE REFERENCES cards(id),
+        target INTEGER REFERENCES cards(id),
+        reason TEXT NOT NULL,
+        by TEXT NOT NULL,
+        measured TEXT,
+        amount TEXT,
+        remainder TEXT,
+        state TEXT NOT NULL,
+        at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX movements_by_target ON movements(target);
+    CREATE UNIQUE INDEX movements_replacement ON movements(target) WHERE kind = 'replace';
+    INSERT INTO movements (kind, source, target, reason, by, measured, amount, remainder, state,
+        at, updated_at)
+        SELECT 'replace', old_card, new_card, reason, 'cli', amount, amount, '0',
+            CASE WHEN (SELECT credited FROM cards WHERE id = new_card) = 1 THEN 'done'
+                ELSE 'legacy' END,
+            at, at FROM replacements;
+    INSERT INTO movements (kind, source, target, reason, by, measured, amount, remainder, state,
+        at, updated_at)
+        SELECT 'redeem', r.card, r.onto, 'redeemed', 'portal', r.amount, r.amount, '0',
+            CASE WHEN EXISTS (SELECT 1 FROM intents i WHERE i.card_id = r.onto
+                AND i.kind = 'redeem' AND i.status = 'applied'
+                AND i.detail = r.amount || '@' || r.card) THEN 'done' ELSE 'legacy' END,
+            r.at, r.at FROM redemptions r;
+    DROP TABLE replacements;
+    DROP TABLE redemptions;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -318,11 +352,16 @@ impl Ledger {
 
     /// Runs `f` in one transaction, committed when it returns Ok.
     pub fn write<T>(
-        &mut self,
+        &self,
         f: impl FnOnce(&LedgerTx<'_>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
+        // Immediate: the write lock is taken at BEGIN, so what the transaction reads (a claim,
+        // a card's state) cannot change before it writes.
         let tx = LedgerTx {
-            tx: self.conn.transaction()?,
+            tx: rusqlite::Transaction::new_unchecked(
+                &self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?,
         };
         let value = f(&tx)?;
         tx.tx.commit()?;

@@ -13,7 +13,7 @@ use crate::runner::{CardFailure, Ctx, Failure, Outcome, Sent, Settled, Step, Wai
 /// One card to change.
 pub struct Job {
     pub card: Card,
-    waiting: Waiting,
+    pub(crate) waiting: Waiting,
     /// Times the change was sent and found not applied.
     resent: u32,
 }
@@ -41,25 +41,35 @@ fn fail(ctx: &Ctx<'_>, card: &Card, why: CardFailure) -> Step {
 }
 
 /// What to read before the change is sent (the balance before a top-up).
-type BeforeRead<'f> = &'f dyn Fn(&mut Ctx<'_>, &Card) -> Result<Before, Failure>;
+pub(crate) type BeforeRead<'f> = &'f dyn Fn(&mut Ctx<'_>, &Card) -> Result<Before, Failure>;
 
-/// Settles what is pending, then sends `kind` (with `send`) until it is applied, refused, or
-/// left unsettled. Evidence that it did not apply allows sending it again.
-fn change_step(
-    ctx: &mut Ctx<'_>,
-    job: &mut Job,
-    kind: &IntentKind,
-    before: BeforeRead<'_>,
-    send: &(dyn Fn(&Client, &Card) -> Result<(), ApiError> + Sync),
-    prepare: &dyn Fn(&mut Ctx<'_>, &mut Card) -> Result<(), String>,
-) -> Step {
+/// Decides the change to send on what was read before (`Ok(None)`: nothing left to send).
+pub(crate) type Decide<'f> =
+    &'f dyn Fn(&mut Ctx<'_>, &mut Card, &Before) -> Result<Option<IntentKind>, String>;
+
+/// One change to a card, as [`change_step`] sends it.
+pub(crate) struct Change<'f> {
+    /// Whether an intent found applied (by an earlier run) is this change: not sent again.
+    pub same: &'f dyn Fn(&IntentKind) -> bool,
+    /// What to read before it is sent.
+    pub before: BeforeRead<'f>,
+    /// The change to send, decided on what was read before (`Ok(None)`: nothing is left to
+    /// send); an error stops the run (the ledger could not record what was decided).
+    pub decide: Decide<'f>,
+    /// The request.
+    pub send: &'f (dyn Fn(&Client, &Card, &IntentKind) -> Result<(), ApiError> + Sync),
+}
+
+/// Settles what is pending, then sends the change until it is applied, refused, or left
+/// unsettled. Evidence that it did not apply allows sending it again.
+pub(crate) fn change_step(ctx: &mut Ctx<'_>, job: &mut Job, change: &Change<'_>) -> Step {
     loop {
         if ctx.stopped() {
             return Step::Finished(Outcome::Stopped);
         }
         match ctx.settle_pending(&mut job.card, &mut job.waiting) {
             Err(step) => return step,
-            Ok(Some(Settled::Applied(i))) if i.kind == *kind => {
+            Ok(Some(Settled::Applied(i))) if (change.same)(&i.kind) => {
                 ctx.note(&format!(
                     "card {}: {} was applied by an earlier run: not sent again",
                     job.card.serial, i.kind
@@ -75,22 +85,26 @@ fn change_step(
             return fail(
                 ctx,
                 &job.card,
-                CardFailure::Conflict(format!(
-                    "{kind}: sent {} times and never applied",
-                    job.resent
-                )),
+                CardFailure::Conflict(format!("sent {} times and never applied", job.resent)),
             );
         }
-        if let Err(e) = prepare(ctx, &mut job.card) {
-            ctx.stop(e);
-            return Step::Finished(Outcome::Stopped);
-        }
-        let before = match before(ctx, &job.card) {
+        let before = match (change.before)(ctx, &job.card) {
             Ok(b) => b,
             Err(f) => return Step::Finished(f.outcome()),
         };
+        let kind = match (change.decide)(ctx, &mut job.card, &before) {
+            Ok(Some(kind)) => kind,
+            Ok(None) => return Step::Finished(Outcome::Done),
+            Err(e) => {
+                ctx.stop(e);
+                return Step::Finished(Outcome::Stopped);
+            }
+        };
         let snapshot = job.card.clone();
-        match ctx.change(&mut job.card, kind.clone(), before, |c| send(c, &snapshot)) {
+        let sent_kind = kind.clone();
+        match ctx.change(&mut job.card, kind, before, |c| {
+            (change.send)(c, &snapshot, &sent_kind)
+        }) {
             Sent::Applied(()) => return Step::Finished(Outcome::Done),
             Sent::Unknown(p) | Sent::Unclear(p) => {
                 job.resent += 1;
@@ -105,12 +119,28 @@ fn change_step(
     }
 }
 
-fn no_read(_: &mut Ctx<'_>, _: &Card) -> Result<Before, Failure> {
-    Ok(Before::now())
+/// Sends a change that is always the same intent.
+fn send_fixed(
+    ctx: &mut Ctx<'_>,
+    job: &mut Job,
+    kind: &IntentKind,
+    before: BeforeRead<'_>,
+    send: &(dyn Fn(&Client, &Card, &IntentKind) -> Result<(), ApiError> + Sync),
+) -> Step {
+    change_step(
+        ctx,
+        job,
+        &Change {
+            same: &|k| k == kind,
+            before,
+            decide: &|_, _, _| Ok(Some(kind.clone())),
+            send,
+        },
+    )
 }
 
-fn nothing_to_prepare(_: &mut Ctx<'_>, _: &mut Card) -> Result<(), String> {
-    Ok(())
+fn no_read(_: &mut Ctx<'_>, _: &Card) -> Result<Before, Failure> {
+    Ok(Before::now())
 }
 
 /// Blocks (with the reason kept) or unblocks one card; its state becomes blocked or active.
@@ -120,14 +150,9 @@ pub fn set_blocked(ctx: &mut Ctx<'_>, job: &mut Job, blocked: bool, reason: Opti
     } else {
         IntentKind::Unblock
     };
-    change_step(
-        ctx,
-        job,
-        &kind,
-        &no_read,
-        &move |c, card| c.set_blocked(&card.customer, blocked),
-        &nothing_to_prepare,
-    )
+    send_fixed(ctx, job, &kind, &no_read, &move |c, card, _| {
+        c.set_blocked(&card.customer, blocked)
+    })
 }
 
 /// Adds or deletes one CLI number (E.164).
@@ -138,20 +163,13 @@ pub fn change_number(ctx: &mut Ctx<'_>, job: &mut Job, number: &str, add: bool) 
         IntentKind::DeleteNumber(number.to_string())
     };
     let n = number.to_string();
-    change_step(
-        ctx,
-        job,
-        &kind,
-        &no_read,
-        &move |c, card| {
-            if add {
-                c.add_number(&card.customer, &n)
-            } else {
-                c.delete_number(&card.customer, &n)
-            }
-        },
-        &nothing_to_prepare,
-    )
+    send_fixed(ctx, job, &kind, &no_read, &move |c, card, _| {
+        if add {
+            c.add_number(&card.customer, &n)
+        } else {
+            c.delete_number(&card.customer, &n)
+        }
+    })
 }
 
 /// Loads (or deducts) credit exactly once: the balance is read just before and kept with the
@@ -160,59 +178,55 @@ pub fn topup(ctx: &mut Ctx<'_>, job: &mut Job, amount: Decimal) -> Step {
     balance_change(ctx, job, IntentKind::Topup(amount))
 }
 
-/// Loads the credit of the card `from`, redeemed onto this one, exactly once (a Redeem
-/// intent: found applied by an earlier run, it is not sent again).
-pub fn load_redeemed(ctx: &mut Ctx<'_>, job: &mut Job, amount: Decimal, from: i64) -> Step {
-    balance_change(ctx, job, IntentKind::Redeem { amount, from })
+/// The card's exact balance, read just before a change of it.
+pub(crate) fn read_balance(ctx: &mut Ctx<'_>, card: &Card) -> Result<Before, Failure> {
+    let (info, at) = ctx.user_info(card)?;
+    let info = info.ok_or(Failure::Refused(ApiError::Refused {
+        command: crate::api::Command::GetUserInfo,
+        reason: crate::api::Refusal::UnknownCustomer,
+    }))?;
+    Ok(Before {
+        balance: Some(info.exact_balance()),
+        from_ms: at.from_ms,
+        to_ms: at.to_ms,
+    })
+}
+
+/// The request of every change of a balance: settransaction of the intent's amount.
+pub(crate) fn send_amount(c: &Client, card: &Card, kind: &IntentKind) -> Result<(), ApiError> {
+    c.set_transaction(&card.customer, kind.amount().unwrap_or_default())
+        .map(drop)
 }
 
 /// A settransaction of `kind`'s amount, judged on the balance read just before.
 fn balance_change(ctx: &mut Ctx<'_>, job: &mut Job, kind: IntentKind) -> Step {
-    let amount = kind.amount().unwrap_or_default();
-    let read_balance = |ctx: &mut Ctx<'_>, card: &Card| -> Result<Before, Failure> {
-        let (info, at) = ctx.user_info(card)?;
-        let info = info.ok_or(Failure::Refused(ApiError::Refused {
-            command: crate::api::Command::GetUserInfo,
-            reason: crate::api::Refusal::UnknownCustomer,
-        }))?;
-        Ok(Before {
-            balance: Some(info.exact_balance()),
-            from_ms: at.from_ms,
-            to_ms: at.to_ms,
-        })
-    };
-    change_step(
-        ctx,
-        job,
-        &kind,
-        &read_balance,
-        &move |c, card| c.set_transaction(&card.customer, amount).map(drop),
-        &nothing_to_prepare,
-    )
+    send_fixed(ctx, job, &kind, &read_balance, &send_amount)
 }
 
 /// Sets `new` as the card's password. It is the card's pending password in the ledger before
 /// it is sent (recorded again if evidence showed an earlier try did not take); a lost answer is
 /// settled with validateuser, with the new password and the old.
 pub fn reset_password(ctx: &mut Ctx<'_>, job: &mut Job, new: &Secret) -> Step {
-    let new = new.clone();
-    let prepare = {
-        let new = new.clone();
-        move |ctx: &mut Ctx<'_>, card: &mut Card| -> Result<(), String> {
-            if card.pending_password.as_ref() != Some(&new) {
-                ctx.record_pending_password(card, &new)?;
-                card.pending_password = Some(new.clone());
-            }
-            Ok(())
+    let sent = new.clone();
+    let decide = move |ctx: &mut Ctx<'_>,
+                       card: &mut Card,
+                       _: &Before|
+          -> Result<Option<IntentKind>, String> {
+        if card.pending_password.as_ref() != Some(new) {
+            ctx.record_pending_password(card, new)?;
+            card.pending_password = Some(new.clone());
         }
+        Ok(Some(IntentKind::Password))
     };
     change_step(
         ctx,
         job,
-        &IntentKind::Password,
-        &no_read,
-        &move |c, card| c.reset_password(&card.customer, &new),
-        &prepare,
+        &Change {
+            same: &|k| *k == IntentKind::Password,
+            before: &no_read,
+            decide: &decide,
+            send: &move |c, card, _| c.reset_password(&card.customer, &sent),
+        },
     )
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Knows nothing of PDF.
 
-mod change;
+pub(crate) mod change;
 mod history;
 mod report;
 mod select;
@@ -32,7 +32,7 @@ use crate::runner::{self, Ctx, Outcome, Report, Run, RunError, Step};
 
 use change::Job;
 
-fn jobs(cards: Vec<Card>, pending: Vec<Intent>) -> Vec<Job> {
+pub(crate) fn jobs(cards: Vec<Card>, pending: Vec<Intent>) -> Vec<Job> {
     let mut by_card: HashMap<i64, Vec<Intent>> = HashMap::new();
     for intent in pending {
         by_card.entry(intent.card_id).or_default().push(intent);
@@ -69,19 +69,6 @@ pub fn topup(
 ) -> Result<Report, RunError> {
     runner::run(run, jobs(vec![card], pending), |ctx, job| {
         change::topup(ctx, job, amount)
-    })
-}
-
-/// Loads the credit of the redeemed card `from` onto `card`, exactly once.
-pub fn load_redeemed(
-    run: &Run<'_>,
-    card: Card,
-    pending: Vec<Intent>,
-    amount: Decimal,
-    from: i64,
-) -> Result<Report, RunError> {
-    runner::run(run, jobs(vec![card], pending), |ctx, job| {
-        change::load_redeemed(ctx, job, amount, from)
     })
 }
 
@@ -156,6 +143,13 @@ pub fn calls(
 }
 
 /// Per card, the mismatches between the platform and the ledger (empty when it agrees).
-pub fn audit(run: &Run<'_>, cards: Vec<Card>) -> Gathered<Vec<String>> {
-    gather(run, cards, report::audit)
+/// `intents`: every intent of these cards (any status), to name the differences.
+pub fn audit(run: &Run<'_>, cards: Vec<Card>, intents: Vec<Intent>) -> Gathered<Vec<String>> {
+    let mut by_card: HashMap<i64, Vec<Intent>> = HashMap::new();
+    for i in intents {
+        by_card.entry(i.card_id).or_default().push(i);
+    }
+    gather(run, cards, |ctx, card| {
+        report::audit(ctx, card, by_card.get(&card.id).map_or(&[], Vec::as_slice))
+    })
 }

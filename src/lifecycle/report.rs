@@ -8,8 +8,8 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 
 use crate::api::{ApiError, CallRecord, Command, Refusal, UserInfo};
-use crate::ledger::Card;
-use crate::runner::{Ctx, Failure, Outcome};
+use crate::ledger::{Card, Intent, IntentStatus};
+use crate::runner::{Ctx, Failure, Outcome, evidence};
 
 /// One card's status.
 #[derive(Debug, Clone)]
@@ -92,14 +92,19 @@ pub fn calls(
     ctx.calls(card, since).map_err(Failure::outcome)
 }
 
-/// The audit of one card: the account exists, the ledger's password opens it, and its blocked
-/// flag, numbers and balance agree with the ledger.
-pub fn audit(ctx: &mut Ctx<'_>, card: &Card) -> Result<Vec<String>, Outcome> {
-    let info = match ctx.user_info(card).map_err(Failure::outcome)? {
-        (Some(info), _) => info,
+/// The audit of one card: the account exists, the ledger's password opens it, its blocked
+/// flag and numbers agree with the ledger, and every cent of its balance is accounted for:
+/// the balance equals what the ledger loaded (face value, top-ups, movements) less the
+/// charges of every call the platform records (paged in full). `intents`: the card's
+/// intents, to name a difference by the change that explains it.
+pub fn audit(ctx: &mut Ctx<'_>, card: &Card, intents: &[Intent]) -> Result<Vec<String>, Outcome> {
+    let (info, read_at) = match ctx.user_info(card).map_err(Failure::outcome)? {
+        (Some(info), at) => (info, at),
         (None, _) => return Ok(vec!["the account does not exist on the platform".into()]),
     };
     let mut problems = differences(card, &info);
+    // The balance against the ledger: reconciled below, to the cent.
+    problems.retain(|p| !p.starts_with("balance "));
     match ctx.opening_password(card).map_err(Failure::outcome)? {
         Some(p) if p == card.password => {}
         Some(_) => problems.insert(
@@ -116,5 +121,136 @@ pub fn audit(ctx: &mut Ctx<'_>, card: &Card) -> Result<Vec<String>, Outcome> {
                 .into(),
         ),
     }
+    let calls = ctx
+        .calls(card, Some(NaiveDateTime::default()))
+        .map_err(Failure::outcome)?;
+    // Only the calls charged by the time the balance was read: those that ended near the read
+    // may be in it or not, and one that ended after it is not in it.
+    let (charged, near) = evidence::charged_by(&evidence::charges(&calls), read_at);
+    if let Some(why) = reconcile(
+        card,
+        info.exact_balance(),
+        charged,
+        &near,
+        calls.len(),
+        intents,
+    ) {
+        problems.push(why);
+    }
     Ok(problems)
+}
+
+/// What a balance that does not reconcile says, or `None` when it does: balance = loaded -
+/// charges, within the platform's rounding (a hundred-thousandth per call). A difference is
+/// named by the change that would explain it (one the ledger counts as applied and the
+/// platform does not show, or shows half of, or shows twice; one still open), else as credit
+/// or a debit the ledger does not know; each with the command that investigates it.
+pub fn reconcile(
+    card: &Card,
+    balance: Decimal,
+    charged: Decimal,
+    near: &[Decimal],
+    calls: usize,
+    intents: &[Intent],
+) -> Option<String> {
+    if near.len() > 12 {
+        return Some(format!(
+            "{} calls ended too close to the balance read to reconcile it: run `cardmint audit` \
+             again when the card is idle",
+            near.len()
+        ));
+    }
+    let loaded = card.loaded();
+    let rounding = Decimal::new(1, 5) * Decimal::from(calls.max(1));
+    // A call that ended near the read may be on either side of it: every split is a candidate
+    // for what the balance holds.
+    let candidates: Vec<Decimal> = (0u32..1 << near.len())
+        .map(|mask| {
+            charged
+                + near
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, c)| *c)
+                    .sum::<Decimal>()
+        })
+        .collect();
+    if candidates
+        .iter()
+        .any(|c| (balance - (loaded - c)).abs() <= rounding)
+    {
+        return None;
+    }
+    let look = format!(
+        "see `cardmint card {}` and `cardmint calls {}`",
+        card.serial, card.serial
+    );
+    let seen = |charged: Decimal| {
+        format!(
+            "balance {} where the ledger loaded {} and the calls charged {} ({} expected)",
+            balance.normalize(),
+            loaded.normalize(),
+            charged.normalize(),
+            (loaded - charged).normalize()
+        )
+    };
+    // Most calls near the read ended before it: the splits with more of them in the balance
+    // are tried first.
+    for charged in candidates.iter().rev() {
+        let diff = balance - (loaded - charged);
+        if let Some(why) = named(card, diff, rounding, intents) {
+            return Some(format!("{}: {why}; {look}", seen(*charged)));
+        }
+    }
+    let charged = candidates.last().copied().unwrap_or(charged);
+    let diff = balance - (loaded - charged);
+    Some(if diff > Decimal::ZERO {
+        format!(
+            "{}: {} of credit the ledger does not know (an unknown transaction, or a change \
+             made outside cardmint); {look}",
+            seen(charged),
+            diff.normalize()
+        )
+    } else {
+        format!(
+            "{}: {} missing that no call or change of the ledger explains (an unknown \
+             deduction); {look}",
+            seen(charged),
+            (-diff).normalize()
+        )
+    })
+}
+
+/// A balance difference named by the one change of the ledger that explains it, if one does.
+fn named(card: &Card, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> Option<String> {
+    let near = |a: Decimal, b: Decimal| (a - b).abs() <= rounding;
+    intents.iter().find_map(|i| {
+        let amount = i.kind.amount()?;
+        let named = format!("{} (#{})", i.kind, i.id);
+        let shown = amount.abs().normalize();
+        match i.status {
+            IntentStatus::Applied if near(-diff, amount) => Some(format!(
+                "{shown} missing: the platform does not show {named}, though it answered \
+                 success (applied nothing)"
+            )),
+            IntentStatus::Applied if near(-diff * Decimal::from(2), amount) => Some(format!(
+                "{} missing: the platform shows only half of {named} (half-applied)",
+                diff.abs().normalize()
+            )),
+            IntentStatus::Applied if near(diff, amount) => Some(format!(
+                "{shown} too much: the platform shows {named} twice (doubled: a late change \
+                 landed after its settle read?)"
+            )),
+            IntentStatus::NotApplied if near(diff, amount) => Some(format!(
+                "{shown} too much: the platform shows {named}, settled as not applied (it \
+                 landed after its settle read)"
+            )),
+            IntentStatus::Open | IntentStatus::Unsettled if near(diff, amount) => Some(format!(
+                "{named} is still {} and the platform shows it: run `cardmint settle {}`",
+                i.status.as_str(),
+                card.serial
+            )),
+            _ => None,
+        }
+    })
 }

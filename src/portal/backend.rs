@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rust_decimal::Decimal;
-
 use crate::api::{ApiError, CallPage, CallQuery, Client, Direction, UserInfo};
 use crate::config::Secret;
-use crate::ledger::{Card, CardState, Ledger, LedgerError, Platform, Redemption};
+use crate::ledger::{Card, Claim, Ledger, LedgerError, Movement, MovementKind, Platform};
 use crate::lifecycle;
+use crate::money::{self, Advance};
 use crate::runner::throttle::Throttle;
 use crate::runner::{Options, Report, Run, Silent};
 
@@ -35,25 +34,42 @@ pub enum BackendError {
     /// A change was sent and its outcome is still open: it is settled on evidence later.
     #[error("pending: {0}")]
     Pending(String),
+    /// The card's credit cannot move (typed by the money core).
+    #[error("{0}")]
+    NotMovable(money::Refusal),
+    /// A movement stopped at a step; its claim stays in the ledger and is continued later.
+    #[error("{0}")]
+    Movement(money::Stop),
+}
+
+/// What a redeem came to.
+#[derive(Debug, Clone)]
+pub enum Redeemed {
+    /// This request moved the credit (or finished moving it): the movement as recorded.
+    Added(Movement),
+    /// The credit was on the account before this request.
+    Already(Movement),
 }
 
 /// The platform and the ledger, shared by every request of the portal.
 pub struct Backend {
     client: Client,
-    throttle: Throttle,
+    throttle: Arc<Throttle>,
     ledger: PathBuf,
     platform: Platform,
     options: Options,
-    /// One redeem at a time in this process: each step reads the ledger afresh under it, so
-    /// a double submit never moves the credit twice (other processes: the ledger's lock, and
-    /// no other command changes a redeemed card's credit).
-    redeeming: std::sync::Mutex<()>,
 }
 
 impl Backend {
-    pub fn new(client: Client, platform: Platform, ledger: PathBuf, options: Options) -> Backend {
+    pub fn new(
+        client: Client,
+        throttle: Arc<Throttle>,
+        platform: Platform,
+        ledger: PathBuf,
+        options: Options,
+    ) -> Backend {
         Backend {
-            throttle: Throttle::new(options.rate, options.burst, options.concurrency),
+            throttle,
             client,
             ledger,
             platform,
@@ -61,7 +77,6 @@ impl Backend {
                 concurrency: 1,
                 ..options
             },
-            redeeming: std::sync::Mutex::new(()),
         }
     }
 
@@ -185,35 +200,42 @@ impl Backend {
         Ok(out)
     }
 
-    /// Runs a change on the runner, holding the ledger's lock while it runs (waiting a few
-    /// seconds for a reseller's command to finish).
-    fn change(
-        &self,
-        what: &str,
-        batch: &str,
-        f: impl FnOnce(&Run<'_>, &Ledger) -> Result<Report, crate::runner::RunError>,
-    ) -> Result<Report, BackendError> {
+    /// The ledger held for changes (its lock), waiting a few seconds for a reseller's command
+    /// or another portal to finish.
+    fn locked(&self, what: &str) -> Result<Ledger, BackendError> {
         let deadline = Instant::now() + Duration::from_secs(5);
-        let ledger = loop {
+        loop {
             match Ledger::open_for_changes(&self.ledger, &format!("cardmint portal: {what}")) {
-                Ok(l) => break l,
-                Err(LedgerError::Locked(e)) if Instant::now() < deadline => {
-                    let _ = e;
+                Ok(l) => return Ok(l),
+                Err(LedgerError::Locked(_)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(200));
                 }
                 Err(LedgerError::Locked(e)) => return Err(BackendError::Busy(e.to_string())),
                 Err(e) => return Err(e.into()),
             }
-        };
-        let run = Run {
+        }
+    }
+
+    fn run<'a>(&'a self, batch: &'a str) -> Run<'a> {
+        Run {
             client: &self.client,
             ledger: &self.ledger,
             batch_id: Some(batch),
             options: &self.options,
             observer: &Silent,
             throttle: Some(&self.throttle),
-        };
-        f(&run, &ledger).map_err(|e| BackendError::Unavailable(e.to_string()))
+        }
+    }
+
+    /// Runs a change on the runner, holding the ledger's lock while it runs.
+    fn change(
+        &self,
+        what: &str,
+        batch: &str,
+        f: impl FnOnce(&Run<'_>, &Ledger) -> Result<Report, crate::runner::RunError>,
+    ) -> Result<Report, BackendError> {
+        let ledger = self.locked(what)?;
+        f(&self.run(batch), &ledger).map_err(|e| BackendError::Unavailable(e.to_string()))
     }
 
     fn pending(ledger: &Ledger, card: &Card) -> Result<Vec<crate::ledger::Intent>, BackendError> {
@@ -244,157 +266,90 @@ impl Backend {
         outcome(&report)
     }
 
-    /// Whether `code` names a retail card that can be redeemed onto `onto`: `Ok(None)` when it
-    /// cannot (unknown, not retail, blocked, redeemed elsewhere, the account itself), so that
-    /// every refusal reads the same.
-    pub fn redeemable(&self, code: &str, onto: &Card) -> Result<Option<Card>, BackendError> {
+    /// Redeems the card whose code is `code` onto the account `onto`, or goes on with that
+    /// redeem where it stopped: the money core's claim and steps, under the ledger's lock. A
+    /// code that is no card of this platform is refused like any card that cannot move.
+    pub fn redeem(&self, code: &str, onto: i64) -> Result<Redeemed, BackendError> {
         let Some(card) = self.card(code)? else {
-            return Ok(None);
+            return Err(BackendError::NotMovable(money::Refusal::NotSold {
+                serial: String::new(),
+                state: "unknown".into(),
+            }));
         };
-        let ledger = self.open()?;
-        if card.id == onto.id || !card.generated {
-            return Ok(None);
-        }
-        if let Some(r) = ledger.redemption_of(card.id)? {
-            return Ok((r.onto == onto.id).then_some(card));
-        }
-        let fits = matches!(card.state, CardState::Ready | CardState::Active)
-            && ledger.replacement_of(card.id)?.is_none()
-            && ledger.redemption_of(onto.id)?.is_none();
-        Ok(fits.then_some(card))
-    }
-
-    /// Redeems `card` onto `onto`, or goes on with a redeem left unfinished: block the card,
-    /// read what it holds, record the redemption, deduct it from the card, load it onto the
-    /// account; each change an intent settled on evidence, so the credit moves exactly once.
-    pub fn redeem(&self, card: &Card, onto: &Card) -> Result<Redemption, BackendError> {
-        let _one = self.redeeming.lock().unwrap_or_else(|e| e.into_inner());
-        let ledger = self.open()?;
-        let link = match ledger.redemption_of(card.id)? {
-            Some(link) => link,
-            None => {
-                // 1. Blocked first: nothing more can be spent from it (retail stock is
-                // blocked already; the ledger records why).
-                let report = self.change("redeem", &card.batch_id, |run, l| {
-                    let fresh = l.card_by_id(card.id)?.unwrap_or_else(|| card.clone());
-                    let pending = Self::pending(l, &fresh).unwrap_or_default();
-                    lifecycle::set_blocked(run, vec![fresh], pending, true, Some("redeemed"))
-                })?;
-                outcome(&report)?;
-                // 2. What it holds, read after the block.
-                let info = self.user_info(&card.customer)?;
-                let amount = info.exact_balance().max(Decimal::ZERO);
-                // 3. Recorded before any credit moves.
-                let fresh = ledger
-                    .card_by_id(card.id)?
-                    .ok_or_else(|| BackendError::Refused("the card vanished".into()))?;
-                let link = Redemption {
-                    card: card.id,
-                    onto: onto.id,
-                    amount,
-                    card_topups: fresh.topups,
-                    at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                };
-                let mut w = Ledger::open_for_changes(&self.ledger, "cardmint portal: redeem")
-                    .map_err(|e| BackendError::Busy(e.to_string()))?;
-                w.write(|tx| tx.add_redemption(&link, &card.serial, &onto.serial))?;
-                link
-            }
-        };
-        self.finish_redeem(&link)?;
-        Ok(link)
-    }
-
-    /// Steps 4 and 5 of a redeem: the deduction (judged by the card's top-ups, as a replaced
-    /// card takes no other change) and the load (a Redeem intent, found applied or sent).
-    fn finish_redeem(&self, link: &Redemption) -> Result<(), BackendError> {
-        if link.amount.is_zero() {
-            return Ok(());
-        }
-        let ledger = self.open()?;
-        let card = ledger
-            .card_by_id(link.card)?
-            .ok_or_else(|| BackendError::Refused("the card vanished".into()))?;
-        let deducted = card.topups == link.card_topups - link.amount;
-        let pending = Self::pending(&ledger, &card)?;
-        if !deducted || !pending.is_empty() {
-            if !deducted && card.topups != link.card_topups {
-                return Err(BackendError::Pending(format!(
-                    "card {}: its top-ups moved; `cardmint card {}` shows why",
-                    card.serial, card.serial
-                )));
-            }
-            let report = self.change("redeem", &card.batch_id, |run, l| {
-                let pending = Self::pending(l, &card).unwrap_or_default();
-                if deducted {
-                    lifecycle::settle(run, vec![card.clone()], pending)
-                } else {
-                    lifecycle::topup(run, card.clone(), pending, -link.amount)
-                }
-            })?;
-            outcome(&report)?;
-        }
+        let ledger = self.locked("redeem")?;
         let onto = ledger
-            .card_by_id(link.onto)?
+            .card_by_id(onto)?
             .ok_or_else(|| BackendError::Refused("the account vanished".into()))?;
-        let loaded = Self::loaded(&ledger, link)?;
-        if !loaded {
-            let report = self.change("redeem", &onto.batch_id, |run, l| {
-                let fresh = l.card_by_id(onto.id)?.unwrap_or_else(|| onto.clone());
-                let pending = Self::pending(l, &fresh).unwrap_or_default();
-                lifecycle::load_redeemed(run, fresh, pending, link.amount, link.card)
-            })?;
-            outcome(&report)?;
-        }
-        Ok(())
-    }
-
-    /// Whether the account shows the redemption's load applied (its Redeem intent).
-    fn loaded(ledger: &Ledger, link: &Redemption) -> Result<bool, BackendError> {
-        let load = crate::ledger::IntentKind::Redeem {
-            amount: link.amount,
-            from: link.card,
+        let claim = money::claim_redeem(&ledger, &card, &onto).map_err(money_error)?;
+        let (m, claimant) = match claim {
+            Claim::New(m) => (m, true),
+            Claim::Existing(m) => (m, false),
         };
-        Ok(ledger
-            .card_intents(link.onto)?
-            .iter()
-            .any(|i| i.status == crate::ledger::IntentStatus::Applied && i.kind == load))
-    }
-
-    /// Whether a redemption's credit has arrived (its load applied).
-    pub fn redeem_done(&self, link: &Redemption) -> Result<bool, BackendError> {
-        if link.amount.is_zero() {
-            return Ok(true);
+        if m.is_done() && !claimant {
+            return Ok(Redeemed::Already(m));
         }
-        Self::loaded(&self.open()?, link)
+        self.advance(&ledger, &card.batch_id, m.id)
+            .map(Redeemed::Added)
     }
 
-    /// The cards redeemed onto an account, newest first, with their serials.
-    pub fn purchases(&self, onto: &Card) -> Result<Vec<(Redemption, String, bool)>, BackendError> {
+    /// Advances a movement as far as it goes now (the ledger held).
+    fn advance(&self, ledger: &Ledger, batch: &str, id: i64) -> Result<Movement, BackendError> {
+        match money::advance(&self.run(batch), ledger, id).map_err(money_error)? {
+            Advance::Done(m) => Ok(m),
+            Advance::Stopped { why, .. } => Err(BackendError::Movement(why)),
+            Advance::NeedsTarget(m) | Advance::NeedsProvisioning { movement: m, .. } => {
+                Err(BackendError::Movement(money::Stop::Refused(
+                    crate::runner::CardFailure::Conflict(format!(
+                        "movement #{} is a replacement: `cardmint replace` finishes it",
+                        m.id
+                    )),
+                )))
+            }
+        }
+    }
+
+    /// The cards redeemed onto an account, newest first: the movement, the card's serial,
+    /// and whether the credit has arrived.
+    pub fn purchases(&self, onto: &Card) -> Result<Vec<(Movement, String)>, BackendError> {
         let ledger = self.open()?;
         let mut out = Vec::new();
-        for r in ledger.redemptions_onto(onto.id)? {
+        for m in ledger.movements_onto(onto.id)? {
+            if m.kind != MovementKind::Redeem {
+                continue;
+            }
             let serial = ledger
-                .card_by_id(r.card)?
+                .card_by_id(m.source)?
                 .map(|c| c.serial)
                 .unwrap_or_default();
-            let done = self.redeem_done(&r)?;
-            out.push((r, serial, done));
+            out.push((m, serial));
         }
         Ok(out)
     }
 
-    /// Finishes every redeem left unfinished (the portal stopped in the middle of one).
-    pub fn finish_unfinished(&self) -> usize {
-        let _one = self.redeeming.lock().unwrap_or_else(|e| e.into_inner());
-        let Ok(ledger) = self.open() else { return 0 };
+    /// Goes on with every redeem left unfinished (a failed step, a busy ledger, a stopped or
+    /// killed portal): the number now done. Run at start and then now and again.
+    pub fn finish_unfinished(&self) -> Result<usize, BackendError> {
+        let unfinished = self.open()?.unfinished_movements()?;
         let mut n = 0;
-        for link in ledger.redemptions().unwrap_or_default() {
-            if !self.redeem_done(&link).unwrap_or(true) && self.finish_redeem(&link).is_ok() {
+        for m in unfinished.iter().filter(|m| m.kind == MovementKind::Redeem) {
+            let ledger = self.locked("finishing a redeem")?;
+            let batch = ledger
+                .card_by_id(m.source)?
+                .map(|c| c.batch_id)
+                .unwrap_or_default();
+            if self.advance(&ledger, &batch, m.id).is_ok() {
                 n += 1;
             }
         }
-        n
+        Ok(n)
+    }
+}
+
+fn money_error(e: money::MoneyError) -> BackendError {
+    match e {
+        money::MoneyError::Ledger(e) => BackendError::Ledger(e),
+        money::MoneyError::Run(e) => BackendError::Unavailable(e.to_string()),
+        money::MoneyError::Refused(r) => BackendError::NotMovable(r),
     }
 }
 

@@ -12,11 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
 use serde::Deserialize;
 
+use super::backend::Redeemed;
 use super::limits::Rule;
 use super::pages::{self, Flash};
 use super::session::{self, Session, SignedIn};
 use super::{BackendError, Peer, Portal};
 use crate::config::Secret;
+use crate::money::Stop;
 
 type App = State<Arc<Portal>>;
 
@@ -398,12 +400,12 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
         Ok((card, info, currency, purchases)) => {
             let purchases: Vec<(String, String, rust_decimal::Decimal, bool)> = purchases
                 .into_iter()
-                .map(|(r, serial, done)| {
+                .map(|(m, serial)| {
                     (
-                        r.at.get(..10).unwrap_or(&r.at).to_string(),
+                        m.at.get(..10).unwrap_or(&m.at).to_string(),
                         serial,
-                        r.amount,
-                        done,
+                        m.amount(),
+                        m.is_done(),
                     )
                 })
                 .collect();
@@ -846,43 +848,41 @@ pub async fn redeem(
     let backend = app.backend.clone();
     let onto_id = u.card_id;
     let done = changing(&app, move || {
+        let redeemed = backend.redeem(&code, onto_id)?;
         let onto = backend
             .card_by_id(onto_id)?
             .ok_or_else(|| BackendError::Refused("no card".into()))?;
-        let Some(card) = backend.redeemable(&code, &onto)? else {
-            return Ok(None);
-        };
-        let before = backend
-            .purchases(&onto)?
-            .iter()
-            .any(|(r, _, done)| r.card == card.id && *done);
-        if before {
-            return Ok(Some((None, backend.currency(&onto)?)));
-        }
-        let link = backend.redeem(&card, &onto)?;
-        Ok(Some((Some(link.amount), backend.currency(&onto)?)))
+        Ok((redeemed, backend.currency(&onto)?))
     })
     .await;
     match done {
-        Ok(None) => {
+        Err(BackendError::NotMovable(_)) => {
             app.limits.fail(&keys[0], REDEEM);
             app.limits.fail(&keys[1], REDEEM);
             say(Flash::Error(CANNOT))
         }
-        Ok(Some((None, _))) => say(Flash::Error(
+        Ok((Redeemed::Already(_), _)) => say(Flash::Error(
             "This card was redeemed already: its credit is on your account.",
         )),
-        Ok(Some((Some(amount), currency))) => {
+        Ok((Redeemed::Added(m), currency)) => {
             app.limits.succeed(&keys[0]);
             say(Flash::Notice(&format!(
-                "{amount:.2} {currency} were added to your account. The card is used up."
+                "{:.2} {currency} were added to your account. The card is used up.",
+                m.amount()
             )))
         }
-        Err(BackendError::Pending(_))
-        | Err(BackendError::Unavailable(_))
-        | Err(BackendError::Busy(_)) => say(Flash::Notice(
-            "Your card is being confirmed: its credit will be on your account within a few minutes. Nothing more to do.",
-        )),
+        // The truth of each stop: nothing changed, being confirmed, or for support.
+        Err(BackendError::Busy(_)) => say(Flash::Error(BUSY)),
+        Err(BackendError::Movement(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
+            say(Flash::Error(
+                "The service did not answer in time. Your card is kept for you: please try again in a minute.",
+            ))
+        }
+        Err(BackendError::Movement(Stop::Confirming(_)) | BackendError::Pending(_)) => {
+            say(Flash::Notice(
+                "Your card is being confirmed: its credit will be on your account within a few minutes. You do not need to redeem it again.",
+            ))
+        }
         Err(_) => say(Flash::Error(
             "This card could not be redeemed. Please contact support.",
         )),

@@ -8,24 +8,19 @@ pub mod machine;
 pub mod plan;
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use crate::api::Client;
 use crate::ledger::{Batch, Card, CardState, Intent};
-use crate::runner::{self, Observer, Options, Report, RunError};
+use crate::runner::{self, Report, RunError};
 
 /// Provisions every unfinished card (pending or failed) of `batch`, and settles first every
 /// change of the batch whose outcome is still open (`pending`, from the ledger). Safe to run
 /// any number of times: what the ledger knows decides what is left, and open outcomes are
 /// settled on evidence before anything is sent again.
 pub fn provision(
-    client: &Client,
-    ledger_path: &Path,
+    run: &runner::Run<'_>,
     batch: &Batch,
     cards: Vec<Card>,
     pending: Vec<Intent>,
-    options: &Options,
-    observer: &dyn Observer,
 ) -> Result<Report, RunError> {
     let mut by_card: HashMap<i64, Vec<Intent>> = HashMap::new();
     for intent in pending {
@@ -39,13 +34,5 @@ pub fn provision(
             (todo || !intents.is_empty()).then(|| card::Job::new(c, intents))
         })
         .collect();
-    let run = runner::Run {
-        client,
-        ledger: ledger_path,
-        batch_id: Some(&batch.id),
-        options,
-        observer,
-        throttle: None,
-    };
-    runner::run(&run, jobs, |ctx, job| card::provision_step(ctx, batch, job))
+    runner::run(run, jobs, |ctx, job| card::provision_step(ctx, batch, job))
 }

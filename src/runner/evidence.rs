@@ -26,6 +26,30 @@ pub struct Charge {
     pub amount: Decimal,
 }
 
+/// The charges of call records, by when each was charged (its end: start + duration).
+pub fn charges(records: &[crate::api::CallRecord]) -> Vec<Charge> {
+    records
+        .iter()
+        .map(|c| Charge {
+            end_ms: (c.start + chrono::Duration::seconds(i64::from(c.duration_secs)))
+                .and_utc()
+                .timestamp_millis(),
+            amount: c.charge,
+        })
+        .collect()
+}
+
+/// The charges a balance read in `at` holds for certain (calls that ended before it), and
+/// those that may or may not be in it (ended near it). Calls that ended after it are not in it:
+/// records read after a balance may list calls that balance did not yet carry.
+pub fn charged_by(calls: &[Charge], at: Window) -> (Decimal, Vec<Decimal>) {
+    let dawn = Window {
+        from_ms: i64::MIN,
+        to_ms: i64::MIN,
+    };
+    split(calls, dawn, at)
+}
+
 /// What the evidence says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -85,9 +85,10 @@ impl Default for Options {
 }
 
 /// Where a test kills the process: `KIND:before-send` (the intent is committed, its request
-/// not sent) or `KIND:after-answer` (the platform answered, nothing recorded yet), the `nth`
+/// not sent), `KIND:after-answer` (the platform answered, nothing recorded yet) or
+/// `KIND:after-unknown` (the answer was lost: killed before the settle wait), the `nth`
 /// time it passes there. KIND is an intent kind: create, credit, retail-block, block, unblock,
-/// topup, add-number, delete-number, password.
+/// topup, deduct, move, add-number, delete-number, password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KillPoint {
     pub point: String,
@@ -102,12 +103,13 @@ impl KillPoint {
             None => (text, 1),
         };
         match point.split_once(':') {
-            Some((_, "before-send" | "after-answer")) => Ok(KillPoint {
+            Some((_, "before-send" | "after-answer" | "after-unknown")) => Ok(KillPoint {
                 point: point.to_string(),
                 nth,
             }),
             _ => Err(format!(
-                "{text:?}: give KIND:before-send or KIND:after-answer, optionally #N"
+                "{text:?}: give KIND:before-send, KIND:after-answer or KIND:after-unknown, \
+                 optionally #N"
             )),
         }
     }
@@ -198,14 +200,16 @@ impl Pending {
         }
     }
 
-    /// An open intent from an earlier run: due one settle delay after its request left, or
-    /// after now when its departure was never recorded (the process died as it left).
+    /// An intent from an earlier run. Open: due a whole settle delay from now, on this run's
+    /// monotonic clock: its request may have left a moment before this run started, and the
+    /// wall time stored with it cannot say how long ago that was if the clock has stepped
+    /// since (a step forward read it at once, before a late change landed, and loaded twice).
+    /// Unsettled: it was read a settle delay after it left, in an earlier run: due now.
     pub fn from_ledger(intent: Intent, delay: Duration) -> Pending {
-        let wait = if intent.sent_ms == NOT_LEFT {
-            delay
+        let wait = if intent.status == IntentStatus::Unsettled {
+            Duration::ZERO
         } else {
-            let left = now_ms() - intent.sent_ms;
-            Duration::from_millis((delay.as_millis() as i64 - left).max(0) as u64)
+            delay
         };
         Pending {
             intent,
@@ -282,9 +286,17 @@ enum Judgement {
 /// The evidence of a change the platform answered.
 const ANSWERED: &str = "the platform answered success";
 
-/// Now, in Unix milliseconds.
+/// Now, in Unix milliseconds (shifted by the test hook `CARDMINT_TEST_CLOCK_OFFSET_MS`, which
+/// plays a machine whose clock is off or has stepped).
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        std::env::var("CARDMINT_TEST_CLOCK_OFFSET_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    });
+    chrono::Utc::now().timestamp_millis() + offset
 }
 
 /// What a worker may use while handling a job.
@@ -566,10 +578,9 @@ impl Ctx<'_> {
         f: impl Fn(&Client) -> Result<T, ApiError>,
     ) -> Sent<T> {
         let command = command_of(&kind);
-        let batch_id = self
-            .batch_id
-            .clone()
-            .unwrap_or_else(|| card.batch_id.clone());
+        // The card's own batch, whatever the run's: `settle BATCH` and `resume` find a card's
+        // changes by its batch (a replacement's load ran in the old card's run).
+        let batch_id = card.batch_id.clone();
         let new = NewIntent {
             card_id: card.id,
             batch_id,
@@ -654,6 +665,7 @@ impl Ctx<'_> {
                     return Sent::Unclear(Pending::due_now(intent));
                 }
                 Err(e) if e.may_have_applied() => {
+                    self.kill_point(&intent.kind, "after-unknown");
                     self.note(&format!(
                         "card {}: {e}; settling after {:.1} s",
                         card.serial,
@@ -787,9 +799,12 @@ impl Ctx<'_> {
                 "the account appeared meanwhile and our password opens it".into(),
             ),
             IntentKind::Create => Judgement::NotOurs,
-            IntentKind::Credit(amount)
-            | IntentKind::Topup(amount)
-            | IntentKind::Redeem { amount, .. } => {
+            IntentKind::Credit(_)
+            | IntentKind::Topup(_)
+            | IntentKind::Redeem { .. }
+            | IntentKind::Deduct { .. }
+            | IntentKind::Move { .. } => {
+                let amount = &intent.kind.amount().unwrap_or_default();
                 let Some(before) = intent.before.balance else {
                     return Ok(Judgement::Ambiguous("no balance was read before".into()));
                 };
@@ -803,15 +818,7 @@ impl Ctx<'_> {
                 } else {
                     self.calls(card, Some(NaiveDateTime::default()))?
                 };
-                let calls: Vec<Charge> = history
-                    .iter()
-                    .map(|c| Charge {
-                        end_ms: (c.start + chrono::Duration::seconds(i64::from(c.duration_secs)))
-                            .and_utc()
-                            .timestamp_millis(),
-                        amount: c.charge,
-                    })
-                    .collect();
+                let calls: Vec<Charge> = evidence::charges(&history);
                 let before_at = Window {
                     from_ms: intent.before.from_ms,
                     to_ms: intent.before.to_ms,
@@ -855,6 +862,23 @@ impl Ctx<'_> {
         self.commit(|reply| Update::PendingPassword {
             card_id: card.id,
             password: password.clone(),
+            reply,
+        })
+        .map(|_| ())
+    }
+
+    /// Lowers what a movement still deducts (see `money`), before its deduction is sent; waits
+    /// for the commit.
+    pub fn lower_movement(
+        &self,
+        movement: i64,
+        amount: rust_decimal::Decimal,
+        remainder: rust_decimal::Decimal,
+    ) -> Result<(), String> {
+        self.commit(|reply| Update::LowerMovement {
+            movement,
+            amount,
+            remainder,
             reply,
         })
         .map(|_| ())
@@ -955,9 +979,11 @@ fn loaded_before(card: &Card) -> rust_decimal::Decimal {
 fn command_of(kind: &IntentKind) -> Command {
     match kind {
         IntentKind::Create => Command::CreateCustomer,
-        IntentKind::Credit(_) | IntentKind::Topup(_) | IntentKind::Redeem { .. } => {
-            Command::SetTransaction
-        }
+        IntentKind::Credit(_)
+        | IntentKind::Topup(_)
+        | IntentKind::Redeem { .. }
+        | IntentKind::Deduct { .. }
+        | IntentKind::Move { .. } => Command::SetTransaction,
         IntentKind::RetailBlock
         | IntentKind::Block(_)
         | IntentKind::Unblock

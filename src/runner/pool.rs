@@ -217,16 +217,21 @@ fn next_job<J>(queue: &Mutex<Queue<J>>, changed: &Condvar, ctx: &Ctx<'_>) -> Opt
             changed.notify_all();
             return None;
         }
+        // Woken at least every tenth of a second: Ctrl-C or SIGTERM ends a settle wait at
+        // once (it waited out the whole delay, a minute by default), intents left open.
         let timeout = next_due
             .map(|at| at.saturating_duration_since(Instant::now()))
-            .unwrap_or(Duration::from_secs(1))
-            .max(Duration::from_millis(1));
+            .unwrap_or(INTERRUPT_POLL)
+            .clamp(Duration::from_millis(1), INTERRUPT_POLL);
         q = changed
             .wait_timeout(q, timeout)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
     }
 }
+
+/// How often a waiting worker looks for Ctrl-C or SIGTERM.
+const INTERRUPT_POLL: Duration = Duration::from_millis(100);
 
 fn record(results: &Mutex<Report>, observer: &dyn Observer, label: String, outcome: Outcome) {
     let mut r = results.lock().unwrap_or_else(PoisonError::into_inner);

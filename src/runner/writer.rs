@@ -1,9 +1,11 @@
 //! The one ledger writer of a run: workers send it what they learn over a channel; it commits
 //! in small grouped transactions. An intent is committed at once and the worker waits for the
-//! commit, because its request must not leave before the intent is durable.
+//! commit, because its request must not leave before the intent is durable; the intents that
+//! other workers queue meanwhile are committed together in the next transaction (group
+//! commit: one fsync for whatever is waiting).
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use crate::codes::CodeSpec;
@@ -46,6 +48,14 @@ pub(crate) enum Update {
         password: crate::config::Secret,
         reply: SyncSender<Result<i64, String>>,
     },
+    /// Lower the amount a movement still has to deduct (before its deduction is sent);
+    /// replied after the commit.
+    LowerMovement {
+        movement: i64,
+        amount: rust_decimal::Decimal,
+        remainder: rust_decimal::Decimal,
+        reply: SyncSender<Result<i64, String>>,
+    },
     /// Retire a card's code and draw a new one; the reply comes after the commit.
     ReplaceCode {
         card_id: i64,
@@ -63,6 +73,7 @@ impl Update {
             Update::Intent { .. }
                 | Update::Resend { .. }
                 | Update::PendingPassword { .. }
+                | Update::LowerMovement { .. }
                 | Update::ReplaceCode { .. }
         )
     }
@@ -79,15 +90,27 @@ enum Reply {
 
 /// Commits updates in small groups until every sender is gone.
 pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), LedgerError> {
-    let mut ledger = Ledger::open(&path)?;
+    let ledger = Ledger::open(&path)?;
     while let Ok(first) = rx.recv() {
         let mut urgent = first.urgent();
         let mut group = vec![first];
         let deadline = Instant::now() + GROUP_WINDOW;
-        while group.len() < GROUP_MAX && !urgent {
+        while group.len() < GROUP_MAX {
+            // Group commit: whatever is waiting now joins this transaction, so the intents of
+            // every worker that queued one during the last commit share one fsync.
+            match rx.try_recv() {
+                Ok(u) => {
+                    urgent |= u.urgent();
+                    group.push(u);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) if urgent => break,
+                Err(TryRecvError::Empty) => {}
+            }
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(u) => {
-                    urgent = u.urgent();
+                    urgent |= u.urgent();
                     group.push(u);
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
@@ -122,6 +145,15 @@ pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), L
                         w.set_pending_password(*card_id, password)?;
                         replies.push(Reply::Id(reply.clone(), *card_id));
                     }
+                    Update::LowerMovement {
+                        movement,
+                        amount,
+                        remainder,
+                        reply,
+                    } => {
+                        w.lower_movement(*movement, *amount, *remainder)?;
+                        replies.push(Reply::Id(reply.clone(), *movement));
+                    }
                     Update::ReplaceCode {
                         card_id,
                         spec,
@@ -142,7 +174,8 @@ pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), L
                 match update {
                     Update::Intent { reply, .. }
                     | Update::Resend { reply, .. }
-                    | Update::PendingPassword { reply, .. } => {
+                    | Update::PendingPassword { reply, .. }
+                    | Update::LowerMovement { reply, .. } => {
                         let _ = reply.send(Err(why.clone()));
                     }
                     Update::ReplaceCode { reply, .. } => {

@@ -19,6 +19,11 @@ pub enum Fault {
     /// The connection is closed at once without an answer, and the change is applied after
     /// the late delay, when the client has given up (a slow backend, a queue).
     Late,
+    /// A dishonest platform: the change is answered as a success and nothing is applied.
+    Unapplied,
+    /// A dishonest platform: a transaction is answered as a success for its whole amount and
+    /// half of it (to the cent, toward zero) is applied; other changes apply whole.
+    Half,
 }
 
 impl Fault {
@@ -29,8 +34,10 @@ impl Fault {
                 "error" => Ok(Fault::ErrorPage),
                 "slow" => Ok(Fault::Slow),
                 "late" => Ok(Fault::Late),
+                "unapplied" => Ok(Fault::Unapplied),
+                "half" => Ok(Fault::Half),
                 other => Err(format!(
-                    "unknown fault kind {other:?}: use lost, error, slow and/or late"
+                    "unknown fault kind {other:?}: use lost, error, slow, late, unapplied and/or half"
                 )),
             })
             .collect()

@@ -101,6 +101,14 @@ fn valid_customer_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// How much of a change the sandbox applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    Whole,
+    Nothing,
+    Half,
+}
+
 /// Amount as the platform takes it: optional minus, digits, at most two decimals after a point,
 /// at most 10 characters.
 fn parse_amount(text: &str) -> Option<Decimal> {
@@ -163,9 +171,39 @@ impl Platform {
         params: &Params,
         now: NaiveDateTime,
     ) -> Result<String, StoreError> {
+        self.handle_as(store, params, now, Apply::Whole)
+    }
+
+    /// Answers the request and applies `how` much of its change (a dishonest platform's
+    /// faults answer success for what they do not apply).
+    pub fn handle_as(
+        &self,
+        store: &mut Store,
+        params: &Params,
+        now: NaiveDateTime,
+        how: Apply,
+    ) -> Result<String, StoreError> {
         let now = now.with_nanosecond(0).unwrap_or(now);
         let reply = self.answer(store, params, now);
-        if let Some(op) = reply.op {
+        let op = match (how, reply.op) {
+            (Apply::Whole, op) => op,
+            (Apply::Nothing, _) => None,
+            (
+                Apply::Half,
+                Some(Op::Transaction {
+                    customer,
+                    amount,
+                    at,
+                }),
+            ) => Some(Op::Transaction {
+                customer,
+                amount: (amount / Decimal::from(2))
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero),
+                at,
+            }),
+            (Apply::Half, op) => op,
+        };
+        if let Some(op) = op {
             store.commit(op)?;
         }
         Ok(reply.xml)

@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::faults::{Fault, FaultPlan};
-use super::platform::{Params, Platform, decode_query};
+use super::platform::{Apply, Params, Platform, decode_query};
 use super::state::{Call, Op, State, Store, StoreError};
 use super::world::{TICK, Usage, World};
 use crate::config::Credentials;
@@ -520,7 +520,12 @@ async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, D
     let now = chrono::Utc::now().naive_utc();
     let result = {
         let mut store = lock(&shared.store);
-        let result = shared.platform.handle(&mut store, &params, now);
+        let how = match fault {
+            Some(Fault::Unapplied) => Apply::Nothing,
+            Some(Fault::Half) => Apply::Half,
+            _ => Apply::Whole,
+        };
+        let result = shared.platform.handle_as(&mut store, &params, now, how);
         // Changes waiting for this account's next reads land right after this answer, before
         // the client can send its next request.
         let mut landed = Ok(());

@@ -7,7 +7,7 @@ use cardmint::codes::{CodeSpec, PasswordSpec};
 use cardmint::ledger::{CardState, Ledger, NewBatch};
 use cardmint::provision::plan::{CardRequest, plan_cards};
 use cardmint::provision::provision;
-use cardmint::runner::{CardFailure, Options, Silent};
+use cardmint::runner::{CardFailure, Options, Run, Silent};
 use rust_decimal::Decimal;
 
 use crate::support::*;
@@ -51,16 +51,16 @@ fn a_code_taken_by_someone_else_is_retired_and_replaced() {
     // Someone else's account with that name, made behind our back.
     c.create_customer(&taken, &secret("Other-9xQ"), None, None)
         .unwrap();
-    let report = provision(
-        &c,
-        ledger.path(),
-        &batch,
-        recorded,
-        Vec::new(),
-        &Options::default(),
-        &Silent,
-    )
-    .unwrap();
+    let options = Options::default();
+    let run = Run {
+        client: &c,
+        ledger: ledger.path(),
+        batch_id: Some(&batch.id),
+        options: &options,
+        observer: &Silent,
+        throttle: None,
+    };
+    let report = provision(&run, &batch, recorded, Vec::new()).unwrap();
     assert_eq!(report.done, 3, "{report:?}");
     let after = ledger.cards(&batch.id).unwrap();
     assert_ne!(after[1].customer, taken);
@@ -115,16 +115,16 @@ fn an_imported_name_taken_by_someone_else_fails_that_card_only() {
         .create_batch(&new_batch(true), &cards, |id: &str| PathBuf::from(id))
         .unwrap();
     let todo = ledger.cards(&batch.id).unwrap();
-    let report = provision(
-        &c,
-        ledger.path(),
-        &batch,
-        todo,
-        Vec::new(),
-        &Options::default(),
-        &Silent,
-    )
-    .unwrap();
+    let options = Options::default();
+    let run = Run {
+        client: &c,
+        ledger: ledger.path(),
+        batch_id: Some(&batch.id),
+        options: &options,
+        observer: &Silent,
+        throttle: None,
+    };
+    let report = provision(&run, &batch, todo, Vec::new()).unwrap();
     assert_eq!(report.done, 1);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(

@@ -374,3 +374,92 @@ fn a_disk_that_fills_up_stops_the_batch_naming_it_and_the_resume_command() {
     assert!(rows.iter().all(|r| r["state"] == "ready"));
     cm.expect(0, &["--sandbox", "audit", "B0001", "--rate", "1000"]);
 }
+
+#[test]
+fn sigterm_ends_a_settle_wait_at_once_with_the_intent_left_open() {
+    // Every credit's answer lost; the settle delay is 30 s. Before: SIGTERM waited it out.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "lost",
+        "--fault-commands",
+        "settransaction",
+    ]);
+    let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "30000");
+    let child = cm
+        .command(&["issue", "--count", "2", "--value", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while remote_stats(&sb.base())
+        .requests
+        .get("settransaction")
+        .copied()
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the credits were never sent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -TERM");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "ended {:?} after SIGTERM, inside a 30 s settle wait",
+        sent.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    // The credits stay open for settle (the answer was lost: nothing is assumed).
+    let listed = cm.run(&["--json", "show", "B0001"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let settle = cm.expect(0, &["settle", "B0001"]);
+    assert!(settle.stdout.contains("applied"), "{settle:?}");
+}
+
+#[test]
+fn the_login_check_rides_the_throttle_no_second_holds_more_than_the_rate() {
+    // Before: the check left outside the throttle, one request above --rate at the start.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(
+        0,
+        &[
+            "issue",
+            "--count",
+            "12",
+            "--value",
+            "5",
+            "-q",
+            "--rate",
+            "8",
+            "--concurrency",
+            "8",
+        ],
+    );
+    let mut arrivals = remote_stats(&sb.base()).arrivals_ms;
+    arrivals.sort_unstable();
+    let busiest = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|a| **a < arrivals[i] + 1000)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        busiest <= 8,
+        "{busiest} requests in one second at --rate 8: {arrivals:?}"
+    );
+}

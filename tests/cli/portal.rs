@@ -89,6 +89,11 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// The session cookie (`name=value`), once there is one.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
     pub fn new(base: &str) -> Visitor {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -502,7 +507,7 @@ fn many_wrong_sign_ins_from_one_address_are_locked_out() {
 fn a_retail_card_is_redeemed_once_and_every_refusal_moves_nothing() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url);
-    let rows = stock(&cm, 4, 1);
+    let rows = stock(&cm, 4, 2);
     let (account, card) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
     let portal = PortalProcess::start(&cm, &[]);
     let mut v = Visitor::new(&portal.base);
@@ -594,11 +599,12 @@ fn a_redeem_under_lost_answers_and_late_changes_moves_the_credit_exactly_once() 
             cm.run(&["resume", "B0001", "-q"]);
         }
         let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+        let sold = format!("{}-{}", rows[0]["serial"], rows[1]["serial"]);
         let out = cm.run(&[
             "activate",
             "B0001",
             "--serials",
-            &rows[0]["serial"],
+            &sold,
             "--override-consignment",
         ]);
         if out.code != 0 {
@@ -608,7 +614,7 @@ fn a_redeem_under_lost_answers_and_late_changes_moves_the_credit_exactly_once() 
                     "activate",
                     "B0001",
                     "--serials",
-                    &rows[0]["serial"],
+                    &sold,
                     "--override-consignment",
                 ],
             );
@@ -803,4 +809,141 @@ fn a_change_whose_answer_is_lost_is_confirmed_after_the_page_has_answered() {
         "{}",
         page.body
     );
+}
+
+/// A visitor signed in with `login` on `portal`.
+fn signed_in(portal: &PortalProcess, login: &str) -> Visitor {
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(login, "").status, 303);
+    v
+}
+
+#[test]
+fn only_a_sold_card_is_redeemed_and_a_used_one_moves_in_whole_cents() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 4, 2);
+    cm.expect(
+        0,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &rows[3]["serial"],
+            "--shop",
+            "Kiosk 12",
+        ],
+    );
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = signed_in(&portal, &rows[0]["customer"]);
+    // Stock never sold (ready at the reseller, consigned at a shop): the same refusal, and
+    // nothing moves (before: its credit was taken and the shop's later sale refused).
+    for unsold in [&rows[2], &rows[3]] {
+        let a = v.submit("/redeem", "/redeem", &[("code", &unsold["customer"])]);
+        assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
+        assert_eq!(
+            transactions(&sb.base(), &unsold["customer"]),
+            vec![dec("5")]
+        );
+        assert!(remote_state(&sb.base()).customers[&unsold["customer"]].blocked);
+    }
+    cm.expect(0, &["activate", "B0001", "--serials", &rows[3]["serial"]]);
+    // A used card: 4.98333 left, 4.98 moves (before: refused as an invalid amount after the
+    // card was blocked: "contact support", the credit stuck).
+    spend(&sb, &rows[1]["customer"], 1, "0.01667");
+    let a = v.submit("/redeem", "/redeem", &[("code", &rows[1]["customer"])]);
+    assert!(a.body.contains("4.98 EUR were added"), "{}", a.body);
+    assert_eq!(
+        transactions(&sb.base(), &rows[1]["customer"]),
+        vec![dec("5"), dec("-4.98")]
+    );
+    assert_eq!(
+        transactions(&sb.base(), &rows[0]["customer"]),
+        vec![dec("5"), dec("4.98")]
+    );
+    drop(portal);
+    cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn two_portals_on_one_ledger_redeem_a_code_once_and_tell_one_holder_it_was_added() {
+    // A restart overlapping the old process, or two behind a load balancer: one holder
+    // submits a code on both at once (before: deducted or loaded twice, both told "added").
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "60"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 4, 4);
+    let first = PortalProcess::start(&cm, &[]);
+    let second = PortalProcess::start(&cm, &[]);
+    let account = rows[0]["customer"].clone();
+    for card in &rows[1..] {
+        let code = card["customer"].clone();
+        let mut a = signed_in(&first, &account);
+        let mut b = signed_in(&second, &account);
+        let (ca, cb) = (a.get("/redeem").csrf(), b.get("/redeem").csrf());
+        let (code_a, code_b) = (code.clone(), code.clone());
+        let ta =
+            std::thread::spawn(move || a.post("/redeem", &[("csrf", &ca), ("code", &code_a)]).body);
+        let tb =
+            std::thread::spawn(move || b.post("/redeem", &[("csrf", &cb), ("code", &code_b)]).body);
+        let pages = [ta.join().unwrap(), tb.join().unwrap()];
+        let added = pages.iter().filter(|p| p.contains("were added")).count();
+        assert_eq!(added, 1, "one holder is told it was added: {pages:?}");
+        assert!(
+            pages
+                .iter()
+                .any(|p| p.contains("redeemed already") || p.contains("busy")),
+            "{pages:?}"
+        );
+        assert_eq!(transactions(&sb.base(), &code), vec![dec("5"), dec("-5")]);
+    }
+    assert_eq!(
+        transactions(&sb.base(), &account),
+        vec![dec("5"), dec("5"), dec("5"), dec("5")]
+    );
+    drop((first, second));
+    cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn a_redeem_killed_at_any_step_is_finished_by_the_next_portal() {
+    for point in [
+        "block:after-answer",
+        "deduct:before-send",
+        "deduct:after-answer",
+        "move:before-send",
+        "move:after-answer",
+    ] {
+        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+        let cm = Cardmint::against(&sb.url).env("CARDMINT_SETTLE_DELAY_MS", "300");
+        let rows = stock(&cm, 2, 2);
+        let (account, card) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
+        {
+            let portal = PortalProcess::start(&cm, &[("CARDMINT_TEST_KILL_AT", point)]);
+            let mut v = signed_in(&portal, &account);
+            let csrf = v.get("/redeem").csrf();
+            // The process dies under the request: no answer.
+            let agent = ureq::Agent::new_with_defaults();
+            let _ = agent
+                .post(format!("{}/redeem", portal.base))
+                .header("Cookie", v.cookie().unwrap())
+                .send_form([("csrf", csrf.as_str()), ("code", card.as_str())]);
+        }
+        // The next portal finishes it at start; the holder's page says it is there.
+        let portal = PortalProcess::start(&cm, &[]);
+        let mut v = signed_in(&portal, &account);
+        let page = v.get("/account").body;
+        assert!(balance_of(&page).starts_with("10.00"), "{point}: {page}");
+        assert_eq!(
+            transactions(&sb.base(), &card),
+            vec![dec("5"), dec("-5")],
+            "{point}"
+        );
+        assert_eq!(
+            transactions(&sb.base(), &account),
+            vec![dec("5"), dec("5")],
+            "{point}"
+        );
+        let a = v.submit("/redeem", "/redeem", &[("code", &card)]);
+        assert!(a.body.contains("redeemed already"), "{point}: {}", a.body);
+    }
 }

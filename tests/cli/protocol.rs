@@ -635,7 +635,8 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
     // The ledger now counts 7.50 loaded; the audit reports the 1.00 nobody recorded.
     let out = cm.expect(5, &["audit", "B0001"]);
     assert!(
-        out.stdout.contains("balance 8.5 is above the 7.50 loaded"),
+        out.stdout.contains("balance 8.5 where the ledger loaded 7.5")
+            && out.stdout.contains("1 of credit the ledger does not know"),
         "{out:?}"
     );
 }
@@ -852,4 +853,154 @@ fn every_settle_read_comes_a_settle_delay_after_the_change_reached_the_platform(
         &remote_state(&sb.base()),
     );
     run(&cm, 0, &with(&["audit", "B0001"], &[]));
+}
+
+#[test]
+fn a_clock_stepping_forward_between_a_killed_topup_and_its_rerun_loads_it_once() {
+    // Every top-up's answer is lost and it lands 1.5 s later; the run is killed at once. The
+    // machine's clock is an hour ahead when the rerun starts (before: the rerun took the hour
+    // for the settle delay, read before the change landed and loaded it again).
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        "settransaction",
+        "--late-ms",
+        "1500",
+    ]);
+    let cm = Cardmint::against(&sb.url)
+        .env("CARDMINT_SETTLE_DELAY_MS", "3000")
+        .env("CARDMINT_TIMEOUT_MS", "1000");
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (serial, customer) = (rows[0]["serial"].as_str(), rows[0]["customer"].as_str());
+    // Killed in its settle wait, the request's departure recorded.
+    let mut child = cm.command(&["topup", serial, "2.50"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = cm.run_env(
+        &["topup", serial, "2.50"],
+        &[("CARDMINT_TEST_CLOCK_OFFSET_MS", "3600000")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(credits(&sb.base())[customer], vec![dec("5"), dec("2.50")]);
+}
+
+#[test]
+fn audit_names_every_cent_a_dishonest_platform_got_wrong_and_nothing_else() {
+    // Half the credits answered "success" and applied not at all, or half; the cards sold make
+    // calls (5-decimal charges). Before: audit checked only "balance above loaded" and passed.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "0.5",
+        "--fault-kinds",
+        "unapplied,half",
+        "--fault-commands",
+        "settransaction",
+        "--seed",
+        "21",
+        "--calls-per-min",
+        "120",
+        "--price-per-min",
+        "0.6",
+    ]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "8", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let sold = format!("{}-{}", rows[0]["serial"], rows[3]["serial"]);
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &sold,
+            "--override-consignment",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = remote_stats(&sb.base()).log;
+    let fault_of = |customer: &str| {
+        log.iter()
+            .find(|a| a.customer == customer && a.command == "settransaction")
+            .and_then(|a| a.fault.clone())
+    };
+    let out = cm.expect(5, &["audit", "B0001"]);
+    let mut named = 0;
+    for row in &rows {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&row["serial"]))
+            .unwrap_or("");
+        match fault_of(&row["customer"]).as_deref() {
+            Some("Unapplied") => {
+                named += 1;
+                assert!(
+                    line.contains("5 missing") && line.contains("applied nothing"),
+                    "{}: {line}\n{out:?}",
+                    row["serial"]
+                );
+            }
+            Some("Half") => {
+                named += 1;
+                assert!(
+                    line.contains("2.5 missing") && line.contains("half-applied"),
+                    "{}: {line}\n{out:?}",
+                    row["serial"]
+                );
+            }
+            _ => assert!(line.is_empty(), "{}: {line}\n{out:?}", row["serial"]),
+        }
+        if !line.is_empty() {
+            assert!(
+                line.contains(&format!("cardmint card {}", row["serial"])),
+                "{line}"
+            );
+        }
+    }
+    assert!(named >= 2, "the faults came: {out:?}");
+    let calls: usize = remote_state(&sb.base())
+        .customers
+        .values()
+        .map(|c| c.calls.len())
+        .sum();
+    assert!(calls > 0, "the sold cards made calls");
+}
+
+#[test]
+fn audit_names_a_late_change_that_landed_after_its_settle_read() {
+    // Every credit is answered by a dropped connection and applied 1 s later; the settle read
+    // comes after 0.7 s, says "not applied", and the credit is sent again: both land.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        "settransaction",
+        "--late-ms",
+        "1000",
+    ]);
+    let cm = Cardmint::against(&sb.url)
+        .env("CARDMINT_SETTLE_DELAY_MS", "700")
+        .env("CARDMINT_TIMEOUT_MS", "400");
+    let out = cm.run(&["issue", "--count", "1", "--value", "5", "-q"]);
+    assert!(matches!(out.code, 0 | 3), "{out:?}");
+    std::thread::sleep(Duration::from_millis(3000));
+    let out = cm.expect(5, &["audit", "B0001"]);
+    assert!(
+        out.stdout.contains("too much") && out.stdout.contains("load the face value 5"),
+        "{out:?}"
+    );
 }

@@ -4,26 +4,6 @@
 
 use crate::support::*;
 
-/// Every settransaction of an account, in order.
-fn transactions(base: &str, customer: &str) -> Vec<rust_decimal::Decimal> {
-    remote_state(base).customers[customer]
-        .transactions
-        .iter()
-        .map(|t| t.amount)
-        .collect()
-}
-
-fn spend(sb: &SandboxProcess, customer: &str, count: u32, charge: &str) {
-    let (status, body) = http(
-        "POST",
-        &format!(
-            "{}/__sandbox/calls?customer={customer}&count={count}&charge={charge}",
-            sb.base()
-        ),
-    );
-    assert_eq!(status, 200, "{body}");
-}
-
 #[test]
 fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
@@ -271,10 +251,11 @@ fn a_replacement_moves_the_credit_exactly_once_under_lost_answers_and_late_chang
 fn a_replacement_killed_at_each_step_moves_the_credit_once() {
     for point in [
         "block:after-answer",
-        "topup:before-send",
-        "topup:after-answer",
+        "deduct:before-send",
+        "deduct:after-answer",
         "create:after-answer",
-        "credit:after-answer",
+        "move:before-send",
+        "move:after-answer",
     ] {
         let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
         let cm = Cardmint::against(&sb.url);
@@ -583,4 +564,47 @@ fn the_manifest_xlsx_is_all_text() {
             "{r}: type {t:?}"
         );
     }
+}
+
+#[test]
+fn a_used_card_is_replaced_in_whole_cents_and_what_stays_behind_is_said() {
+    // A call of 0.01667 leaves 4.98333: the platform takes two decimals, so 4.98 moves and
+    // 0.00333 stays on the old card (before: refused as an invalid amount, the old card
+    // blocked with its credit and the replacement never loaded).
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serial = rows[0]["serial"].clone();
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &serial,
+            "--override-consignment",
+        ],
+    );
+    spend(&sb, &rows[0]["customer"], 1, "0.01667");
+    let out = cm.expect(0, &["replace", &serial]);
+    assert!(
+        out.stdout
+            .contains("0.00333 under a cent stays on the old card"),
+        "{out:?}"
+    );
+    let new = cm.json(&["card", &serial])["replaced_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let customer = cm.json(&["card", &new])["customer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        transactions(&sb.base(), &rows[0]["customer"]),
+        vec![dec("5"), dec("-4.98")]
+    );
+    assert_eq!(transactions(&sb.base(), &customer), vec![dec("4.98")]);
+    cm.expect(0, &["audit", "B0002"]);
 }

@@ -444,3 +444,24 @@ pub fn every_one_late(commands: &str, late_ms: &str, extra: &[&str]) -> SandboxP
     args.extend_from_slice(extra);
     SandboxProcess::spawn(&args)
 }
+
+/// Makes `count` calls of `charge` each on the sandbox account `customer`, now.
+pub fn spend(sb: &SandboxProcess, customer: &str, count: u32, charge: &str) {
+    let (status, body) = http(
+        "POST",
+        &format!(
+            "{}/__sandbox/calls?customer={customer}&count={count}&charge={charge}",
+            sb.base()
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Every settransaction of a sandbox account, in order.
+pub fn transactions(base: &str, customer: &str) -> Vec<rust_decimal::Decimal> {
+    remote_state(base).customers[customer]
+        .transactions
+        .iter()
+        .map(|t| t.amount)
+        .collect()
+}

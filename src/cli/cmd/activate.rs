@@ -49,7 +49,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let mut ledger = global.open_ledger_for_changes()?;
+    let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = match (&args.sold_list, args.select.selection()) {
         (Some(path), _) => Selection::SoldList(path),

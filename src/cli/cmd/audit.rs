@@ -7,8 +7,10 @@ use crate::lifecycle;
 
 /// Check every provisioned card of a batch on the platform against the ledger: the account
 /// exists, the ledger's password opens it, the blocked flag matches the card's state, the
-/// numbers match, and the balance is not above what was loaded. Prints each mismatch; exits 5
-/// when there is one.
+/// numbers match, and every cent of the balance is accounted for: it equals what the ledger
+/// loaded less the charges of every call the platform records. A difference is named (a change
+/// applied nothing, half, twice; credit or a deduction nobody recorded) with its amount and the
+/// command that investigates it. Prints each mismatch; exits 5 when there is one.
 ///
 /// Example:
 ///   cardmint audit B0001
@@ -26,9 +28,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let ledger = global.open_ledger()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let (cards, skipped) = lifecycle::provisioned(ledger.cards(&batch.id)?);
+    let mut intents = Vec::new();
+    for card in &cards {
+        intents.extend(ledger.card_intents(card.id)?);
+    }
     let (results, report) =
         global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
-            lifecycle::audit(run, cards)
+            lifecycle::audit(run, cards, intents)
         })?;
     let open = ledger.pending_intents(Some(&batch.id))?;
     let mut mismatches = 0;

@@ -39,11 +39,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let other =
         |id: i64| -> Result<Option<String>, Error> { Ok(ledger.card_by_id(id)?.map(|c| c.serial)) };
     let replaced_by = match ledger.replacement_of(card.id)? {
-        Some(r) => other(r.new_card)?,
+        Some(r) => match r.target {
+            Some(t) => other(t)?,
+            None => None,
+        },
         None => None,
     };
     let replaces = match ledger.replaced_by_card(card.id)? {
-        Some(r) => other(r.old_card)?,
+        Some(r) => other(r.source)?,
         None => None,
     };
     let live = if args.live {

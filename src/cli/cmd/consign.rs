@@ -66,7 +66,7 @@ fn serials(cards: &[Card]) -> Vec<&str> {
 }
 
 pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
-    let mut ledger = global.open_ledger_for_changes()?;
+    let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let cards = lifecycle::select(
         ledger.cards(&batch.id)?,
@@ -100,7 +100,7 @@ pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
 }
 
 pub fn take_back(global: &Global, args: ReturnArgs) -> Result<Exit, Error> {
-    let mut ledger = global.open_ledger_for_changes()?;
+    let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let cards = lifecycle::select(
         ledger.cards(&batch.id)?,

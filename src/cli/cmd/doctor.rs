@@ -134,12 +134,17 @@ fn endpoint(global: &Global) -> Result<(Status, String), String> {
 
 /// One harmless read with the reseller login: connection, TLS, the login, the latency.
 fn login(global: &Global) -> Result<(Status, String), String> {
-    let connection = global.connect(1).map_err(|e| match e {
-        Error::Config(e) => format!(
-            "{e}; set CARDMINT_USERNAME and CARDMINT_PASSWORD, or [reseller] in the config file"
-        ),
-        e => e.to_string(),
-    })?;
+    let connection = global
+        .connect(&crate::runner::Options {
+            concurrency: 1,
+            ..Default::default()
+        })
+        .map_err(|e| match e {
+            Error::Config(e) => format!(
+                "{e}; set CARDMINT_USERNAME and CARDMINT_PASSWORD, or [reseller] in the config file"
+            ),
+            e => e.to_string(),
+        })?;
     let started = Instant::now();
     connection.check_login().map_err(|e| e.to_string())?;
     Ok((

@@ -171,7 +171,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             &out_dir.clone().unwrap_or_else(|| default_out(&next_id)),
             &next_id,
         )?;
-        let connection = global.connect(options.concurrency)?;
+        let connection = global.connect(&options)?;
         // Demo values are refused for the real platform before any request.
         super::render::check_demo_values(&design, Some(&connection.platform))?;
         connection.check_login()?;
@@ -220,7 +220,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         &options,
         &args.layout,
         &args.printing,
-        Some(connection),
+        Some(&connection),
     )
 }
 

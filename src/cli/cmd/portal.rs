@@ -93,17 +93,19 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     let ledger = global.open_ledger()?;
     drop(ledger);
-    let connection = global.connect(options.concurrency)?;
+    let connection = global.connect(&options)?;
     connection.check_login()?;
     let backend = Arc::new(Backend::new(
         connection.client.clone(),
+        connection.throttle.clone(),
         connection.platform.clone(),
         global.ledger_path(),
         options,
     ));
-    let finished = backend.finish_unfinished();
-    if finished > 0 {
-        eprintln!("{finished} redeem(s) left unfinished by an earlier run: finished");
+    match backend.finish_unfinished() {
+        Ok(0) => {}
+        Ok(n) => eprintln!("{n} redeem(s) left unfinished by an earlier run: finished"),
+        Err(e) => eprintln!("redeems left unfinished by an earlier run: not finished yet ({e})"),
     }
     let portal = Arc::new(Portal::new(
         backend,

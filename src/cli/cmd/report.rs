@@ -80,7 +80,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let ledger = global.open_ledger()?;
     let mut run_report = None;
     if args.live {
-        let connection = global.connect(options.concurrency)?;
+        let connection = global.connect(&options)?;
         let mut total = crate::runner::Report::default();
         for batch in ledger.batches()? {
             let active: Vec<_> = ledger

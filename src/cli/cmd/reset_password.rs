@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let mut ledger = global.open_ledger_for_changes()?;
+    let ledger = global.open_ledger_for_changes()?;
     let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
     let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = global.batch(&ledger, &card.batch_id)?;

@@ -57,7 +57,7 @@ pub fn finish_batch(
     options: &Options,
     layout: &Layout,
     printing: &Printing,
-    connection: Option<Connection>,
+    connection: Option<&Connection>,
 ) -> Result<Exit, Error> {
     let cards = ledger.cards(&batch.id)?;
     let pending = ledger.pending_intents(Some(&batch.id))?;
@@ -72,27 +72,21 @@ pub fn finish_batch(
         })
         .count();
     let report = if todo > 0 {
+        let own;
         let connection = match connection {
             Some(c) => c,
-            None => global.connect(options.concurrency)?,
+            None => {
+                own = global.connect(options)?;
+                &own
+            }
         };
         Some(global.run_engine_with(
-            &connection,
+            connection,
             ledger,
             Some(&batch.id),
             todo,
             options,
-            |run| {
-                provision::provision(
-                    run.client,
-                    run.ledger,
-                    batch,
-                    cards,
-                    pending,
-                    run.options,
-                    run.observer,
-                )
-            },
+            |run| provision::provision(run, batch, cards, pending),
         )
         .inspect_err(|e| {
             // The disk full, the ledger unwritable: what was recorded stays; say how to go on.

@@ -13,13 +13,16 @@ use crate::lifecycle;
 /// first for its batch.
 ///
 /// What stays ambiguous is listed with what was seen. Check the account on the platform, then
-/// record your decision with --resolve (no request is sent).
+/// record your decision with --resolve: the account is read once more first, and a decision
+/// the evidence contradicts is refused. Where the platform cannot be read, --without-read
+/// --why TEXT records it anyway, journaled with who and why.
 ///
 /// Examples:
 ///   cardmint settle                     # every open change in the ledger
 ///   cardmint settle B0001
 ///   cardmint settle 0000000013
 ///   cardmint settle 0000000013 --resolve 12=applied
+///   cardmint settle 0000000013 --resolve 12=not-applied --without-read --why "platform support confirmed"
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -28,13 +31,19 @@ pub struct Args {
     /// A human's decision about one change: INTENT=applied or INTENT=not-applied
     #[arg(long, value_name = "ID=OUTCOME")]
     resolve: Option<String>,
+    /// With --resolve: record the decision without reading the platform first (needs --why)
+    #[arg(long, requires = "resolve")]
+    without_read: bool,
+    /// Why the decision is recorded without a read (kept in the journal with your user name)
+    #[arg(long, value_name = "TEXT", requires = "without_read")]
+    why: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
-    let mut ledger = global.open_ledger_for_changes()?;
+    let ledger = global.open_ledger_for_changes()?;
     let pending = match &args.target {
         None => ledger.pending_intents(None)?,
         Some(t) if ledger.batch(t)?.is_some() => ledger.pending_intents(Some(t))?,
@@ -48,7 +57,17 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     };
     if let Some(decision) = &args.resolve {
-        return resolve(global, &mut ledger, &pending, decision);
+        let decision = Decision::parse(decision, &pending)?;
+        let without_read = match (args.without_read, &args.why) {
+            (false, _) => None,
+            (true, Some(why)) if !why.trim().is_empty() => Some(why.trim().to_string()),
+            (true, _) => {
+                return Err(Error::Usage(
+                    "--without-read needs --why TEXT: say why no read can decide it".into(),
+                ));
+            }
+        };
+        return resolve(global, &ledger, &options, decision, without_read);
     }
     if pending.is_empty() {
         say!(global, "nothing to settle");
@@ -125,32 +144,117 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     Ok(exit)
 }
 
-/// Records a human's decision: `ID=applied` or `ID=not-applied`, for a pending change in scope.
+/// A human's decision about one pending change.
+struct Decision {
+    intent: Intent,
+    status: IntentStatus,
+}
+
+impl Decision {
+    /// `ID=applied` or `ID=not-applied`, for a pending change in scope.
+    fn parse(text: &str, pending: &[Intent]) -> Result<Decision, Error> {
+        let bad = || {
+            Error::Usage(format!(
+                "--resolve {text:?}: give INTENT=applied or INTENT=not-applied, with an intent \
+                 number that `cardmint settle` lists as open"
+            ))
+        };
+        let (id, outcome) = text.split_once('=').ok_or_else(bad)?;
+        let id: i64 = id
+            .trim()
+            .trim_start_matches('#')
+            .parse()
+            .map_err(|_| bad())?;
+        let status = match outcome.trim() {
+            "applied" => IntentStatus::Applied,
+            "not-applied" => IntentStatus::NotApplied,
+            _ => return Err(bad()),
+        };
+        let intent = pending.iter().find(|i| i.id == id).ok_or_else(bad)?.clone();
+        Ok(Decision { intent, status })
+    }
+}
+
+/// Records a human's decision. The platform is read first (one settle read): evidence that
+/// decides settles it (and a decision it contradicts is refused); evidence that stays
+/// ambiguous leaves the decision to the human. `without_read` (why) skips the read, journaled.
 fn resolve(
     global: &Global,
-    ledger: &mut Ledger,
-    pending: &[Intent],
-    decision: &str,
+    ledger: &Ledger,
+    options: &crate::runner::Options,
+    decision: Decision,
+    without_read: Option<String>,
 ) -> Result<Exit, Error> {
-    let bad = || {
-        Error::Usage(format!(
-            "--resolve {decision:?}: give INTENT=applied or INTENT=not-applied, with an intent \
-             number that `cardmint settle` lists as open"
-        ))
+    let Decision { intent, status } = decision;
+    let id = intent.id;
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| format!("uid {}", std::process::id()));
+    let evidence = match without_read {
+        Some(why) => format!("decided by {who} without a read (cardmint settle --resolve): {why}"),
+        None => {
+            // One read, now: what the platform shows decides before any human does.
+            let card = ledger
+                .card_by_id(intent.card_id)?
+                .ok_or_else(|| Error::NotFound(format!("the card of change #{id} vanished")))?;
+            let once = crate::runner::Options {
+                settle_tries: 1,
+                ..options.clone()
+            };
+            let report = global.run_engine(ledger, Some(&intent.batch_id), 1, &once, |run| {
+                lifecycle::settle(run, vec![card.clone()], vec![intent.clone()])
+            })?;
+            let now = ledger.intent(id)?.unwrap_or_else(|| intent.clone());
+            let seen = now.evidence.clone().unwrap_or_default();
+            match now.status {
+                s if s == status => {
+                    say!(
+                        global,
+                        "#{id}: {}: {} (the platform shows it: {seen})",
+                        intent.kind,
+                        s.as_str()
+                    );
+                    super::refresh_outputs(ledger, &intent.batch_id)?;
+                    emit_resolved(global, &now, status);
+                    return Ok(Exit::Success);
+                }
+                IntentStatus::Applied | IntentStatus::NotApplied => {
+                    return Err(Error::Usage(format!(
+                        "#{id}: the platform contradicts {}: {seen}; it is settled {} on that \
+                         evidence and your decision was not recorded",
+                        status.as_str(),
+                        now.status.as_str()
+                    )));
+                }
+                IntentStatus::Open if !report.complete() => {
+                    return Err(Error::Usage(format!(
+                        "#{id}: the platform could not be read ({}); nothing was recorded. Try \
+                         again, or record it with --without-read --why TEXT",
+                        report
+                            .stopped
+                            .clone()
+                            .or_else(|| report.failed.first().map(|(_, f)| f.to_string()))
+                            .unwrap_or_else(|| "no answer".into())
+                    )));
+                }
+                _ => format!(
+                    "decided by {who} after a read that could not tell ({seen}) (cardmint settle --resolve)"
+                ),
+            }
+        }
     };
-    let (id, outcome) = decision.split_once('=').ok_or_else(bad)?;
-    let id: i64 = id
-        .trim()
-        .trim_start_matches('#')
-        .parse()
-        .map_err(|_| bad())?;
-    let status = match outcome.trim() {
-        "applied" => IntentStatus::Applied,
-        "not-applied" => IntentStatus::NotApplied,
-        _ => return Err(bad()),
-    };
-    let intent = pending.iter().find(|i| i.id == id).ok_or_else(bad)?;
-    ledger.write(|w| w.settle_intent(id, status, "decided by hand (cardmint settle --resolve)"))?;
+    ledger.write(|w| {
+        w.settle_intent(id, status, &evidence)?;
+        w.journal(&crate::ledger::JournalEntry {
+            batch_id: Some(intent.batch_id.clone()),
+            card_id: Some(intent.card_id),
+            command: "resolve".into(),
+            outcome: status.as_str().into(),
+            detail: format!("#{id} {}: {evidence}", intent.kind),
+            duration_ms: 0,
+            attempt: 1,
+        })
+    })?;
     super::refresh_outputs(ledger, &intent.batch_id)?;
     say!(
         global,
@@ -158,8 +262,12 @@ fn resolve(
         intent.kind,
         status.as_str()
     );
-    global.emit(serde_json::json!({
-        "resolved": { "id": id, "kind": intent.kind.to_string(), "status": status.as_str() },
-    }));
+    emit_resolved(global, &intent, status);
     Ok(Exit::Success)
+}
+
+fn emit_resolved(global: &Global, intent: &Intent, status: IntentStatus) {
+    global.emit(serde_json::json!({
+        "resolved": { "id": intent.id, "kind": intent.kind.to_string(), "status": status.as_str() },
+    }));
 }

@@ -47,23 +47,22 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     let ledger = global.open_ledger_for_changes()?;
     let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
-    if ledger.redemption_of(card.id)?.is_some() {
-        return Err(crate::lifecycle::SelectError::Stock(format!(
-            "card {} was redeemed onto another account: its credit moved there; nothing was sent",
-            card.serial
-        ))
-        .into());
-    }
-    // Its remaining credit moved (or is moving) to its replacement: exactly once.
-    if let Some(link) = ledger.replacement_of(card.id)? {
-        let new = ledger
-            .card_by_id(link.new_card)?
-            .map(|c| c.serial)
-            .unwrap_or_default();
-        return Err(crate::lifecycle::SelectError::Stock(format!(
-            "card {} was replaced by {new}: top up the new card; nothing was sent",
-            card.serial
-        ))
+    // Its credit moved (or is moving) to another card, exactly once: top up that one.
+    if let Some(m) = ledger.movement_of(card.id)? {
+        let to = match m.target {
+            Some(t) => ledger.card_by_id(t)?.map(|c| c.serial).unwrap_or_default(),
+            None => String::new(),
+        };
+        return Err(crate::lifecycle::SelectError::Stock(match m.kind {
+            crate::ledger::MovementKind::Redeem => format!(
+                "card {} was redeemed onto {to}: its credit moved there; nothing was sent",
+                card.serial
+            ),
+            crate::ledger::MovementKind::Replace => format!(
+                "card {} was replaced by {to}: top up the new card; nothing was sent",
+                card.serial
+            ),
+        })
         .into());
     }
     let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;

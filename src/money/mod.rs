@@ -1,0 +1,365 @@
+//! The money core: every movement of credit between cards (a holder redeeming a sold card onto
+//! their account, a lost card replaced), for every front end. The command line and the portal
+//! only turn input into a call of these functions and their typed outcome into words.
+//!
+//! A movement is a claim in the ledger ([`crate::ledger::Movement`]): one row per source card,
+//! written in one transaction under the ledger's lock before any request. Its steps are:
+//!
+//! 1. block the source (nothing more can be spent from it);
+//! 2. measure: read its exact balance after the block; the amount to move is that balance
+//!    floored to the cent (the platform takes two decimals), what stays behind is recorded;
+//! 3. (a replacement) the new card is recorded and provisioned;
+//! 4. deduct: the balance is read again just before, and the amount lowered if calls were
+//!    billed since the measure, so a deduction never exceeds what the card holds;
+//! 5. load the amount onto the target.
+//!
+//! Each change is an intent settled on evidence (the runner's protocol), and settling a
+//! deduction or a load advances the claim in the same transaction: whoever finds the claim,
+//! in any process, after any failure, continues from the state the row records, and nobody
+//! starts a second one.
+//!
+//! Knows nothing of HTTP pages, command-line flags or PDF.
+
+mod steps;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::ledger::{
+    Card, CardState, Claim, Intent, Ledger, LedgerError, Movement, MovementKind, MovementState,
+};
+use crate::runner::{CardFailure, Report, Run, RunError};
+
+/// Whole cents of a balance, and what stays behind: `(floored to the cent, under a cent)`.
+/// A negative balance moves nothing.
+pub fn whole_cents(balance: Decimal) -> (Decimal, Decimal) {
+    let balance = balance.max(Decimal::ZERO);
+    let cents = balance.round_dp_with_strategy(2, RoundingStrategy::ToZero);
+    (cents, balance - cents)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoneyError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The movement cannot start: say why in the front end's words.
+    #[error("{0}")]
+    Refused(Refusal),
+}
+
+/// Why a card's credit cannot move.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Not a card that carries value to a holder: never sold (ready, consigned), blocked,
+    /// failed, or not retail stock.
+    #[error("card {serial} is not a sold card ({state}); only a sold card can be redeemed")]
+    NotSold { serial: String, state: String },
+    /// Its credit moved already, or is moving (redeemed, replaced).
+    #[error("card {serial}: its credit was moved already ({kind} #{movement})")]
+    Moved {
+        serial: String,
+        kind: &'static str,
+        movement: i64,
+    },
+    /// A card cannot be redeemed onto itself.
+    #[error("a card cannot be redeemed onto itself")]
+    Itself,
+    /// The account to load is not in use any more (its own credit moved, or it is blocked).
+    #[error("account {serial} cannot take credit ({why})")]
+    TargetUnusable { serial: String, why: String },
+}
+
+/// How a movement stands after [`advance`], typed for every front end.
+#[derive(Debug, Clone)]
+pub enum Advance {
+    /// Done: the amount is deducted and loaded (or nothing was left to move).
+    Done(Movement),
+    /// A replacement's new card is to be recorded ([`record_replacement`]).
+    NeedsTarget(Movement),
+    /// A replacement's new card is recorded but not provisioned yet: provision its batch,
+    /// then advance again.
+    NeedsProvisioning { movement: Movement, batch: String },
+    /// Stopped at a step; the claim stays and the next call continues it.
+    Stopped { movement: Movement, why: Stop },
+}
+
+/// Why a movement stopped before it was done: what a front end can truthfully say.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// Nothing of this step reached the platform (a read or the request failed before it
+    /// left): nothing changed by it; try again.
+    NeverSent(String),
+    /// The platform refused the step.
+    Refused(CardFailure),
+    /// A change was sent and its outcome is open or unsettled: it is being confirmed on
+    /// evidence (`cardmint settle`), and nothing is sent again meanwhile.
+    Confirming(String),
+    /// Recorded by an earlier cardmint and not finished then: a human checks both cards.
+    Legacy,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::NeverSent(why) => write!(f, "not sent: {why}"),
+            Stop::Refused(why) => write!(f, "refused: {why}"),
+            Stop::Confirming(why) => write!(f, "being confirmed: {why}"),
+            Stop::Legacy => {
+                f.write_str("recorded by an earlier cardmint and not finished: check both cards")
+            }
+        }
+    }
+}
+
+/// Claims a sold card's credit for the holder of `onto`, in one transaction under the
+/// ledger's lock. The same account claiming again finds its claim (`Claim::Existing`: continue
+/// or report it); anyone else is refused.
+pub fn claim_redeem(ledger: &Ledger, card: &Card, onto: &Card) -> Result<Claim, MoneyError> {
+    let claim = ledger.write(|tx| {
+        let card = tx.card(card.id)?;
+        let onto = tx.card(onto.id)?;
+        if let Some(m) = tx.movement_of_card(card.id)? {
+            return Ok(
+                if m.kind == MovementKind::Redeem && m.target == Some(onto.id) {
+                    Ok(Claim::Existing(m))
+                } else {
+                    Err(moved(&card, &m))
+                },
+            );
+        }
+        if card.id == onto.id {
+            return Ok(Err(Refusal::Itself));
+        }
+        if !card.generated || card.state != CardState::Active {
+            return Ok(Err(Refusal::NotSold {
+                serial: card.serial.clone(),
+                state: card.state.to_string(),
+            }));
+        }
+        if let Some(m) = tx.movement_of_card(onto.id)? {
+            return Ok(Err(Refusal::TargetUnusable {
+                serial: onto.serial.clone(),
+                why: format!("its own credit moved ({} #{})", m.kind.as_str(), m.id),
+            }));
+        }
+        if onto.state != CardState::Active {
+            return Ok(Err(Refusal::TargetUnusable {
+                serial: onto.serial.clone(),
+                why: format!("it is {}", onto.state),
+            }));
+        }
+        let claim = tx.claim_movement(
+            MovementKind::Redeem,
+            card.id,
+            Some(onto.id),
+            "redeemed",
+            "portal",
+        )?;
+        if let Claim::New(m) = &claim {
+            tx.movement_events(
+                m.kind,
+                (card.id, &card.serial),
+                (onto.id, &onto.serial),
+                Decimal::ZERO,
+            )?;
+        }
+        Ok(Ok(claim))
+    })?;
+    claim.map_err(MoneyError::Refused)
+}
+
+/// Claims a lost card's credit for the card to be issued in its place.
+pub fn claim_replace(ledger: &Ledger, old: &Card, reason: &str) -> Result<Claim, MoneyError> {
+    let claim = ledger.write(|tx| {
+        let old = tx.card(old.id)?;
+        if let Some(m) = tx.movement_of_card(old.id)? {
+            return Ok(if m.kind == MovementKind::Replace {
+                Ok(Claim::Existing(m))
+            } else {
+                Err(moved(&old, &m))
+            });
+        }
+        Ok(Ok(tx.claim_movement(
+            MovementKind::Replace,
+            old.id,
+            None,
+            reason,
+            "cli",
+        )?))
+    })?;
+    claim.map_err(MoneyError::Refused)
+}
+
+fn moved(card: &Card, m: &Movement) -> Refusal {
+    Refusal::Moved {
+        serial: card.serial.clone(),
+        kind: m.kind.as_str(),
+        movement: m.id,
+    }
+}
+
+/// Records the card issued in place of a replacement's source (see
+/// [`Ledger::create_replacement`]); the front end plans the card and names its folder.
+pub fn record_replacement(
+    ledger: &Ledger,
+    movement: &Movement,
+    new: &crate::ledger::NewBatch,
+    card: &crate::ledger::NewCard,
+    out_dir: impl FnOnce(&str) -> std::path::PathBuf,
+) -> Result<crate::ledger::Batch, MoneyError> {
+    let old = card_of(ledger, movement.source)?;
+    Ok(ledger.create_replacement(new, card, &old, movement, out_dir)?)
+}
+
+fn card_of(ledger: &Ledger, id: i64) -> Result<Card, MoneyError> {
+    ledger
+        .card_by_id(id)?
+        .ok_or_else(|| LedgerError::Corrupt(format!("card {id} of a movement vanished")).into())
+}
+
+fn pending_of(ledger: &Ledger, card: &Card) -> Result<Vec<Intent>, MoneyError> {
+    Ok(ledger
+        .card_intents(card.id)?
+        .into_iter()
+        .filter(|i| i.status.is_pending())
+        .collect())
+}
+
+/// Continues a movement from the state its claim records, as far as it goes now. The ledger
+/// must be held for changes (its lock), so that no other process advances it meanwhile; every
+/// step reads the claim and the cards afresh.
+pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, MoneyError> {
+    if !ledger.is_locked() {
+        return Err(
+            LedgerError::Corrupt("a movement advanced without the ledger's lock".into()).into(),
+        );
+    }
+    loop {
+        let m = ledger
+            .movement(id)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("no movement {id}")))?;
+        let stopped = |why: Stop| Advance::Stopped {
+            movement: m.clone(),
+            why,
+        };
+        match m.state {
+            MovementState::Done => return Ok(Advance::Done(m)),
+            MovementState::Legacy => return Ok(stopped(Stop::Legacy)),
+            MovementState::Claimed => {
+                let source = card_of(ledger, m.source)?;
+                let pending = pending_of(ledger, &source)?;
+                if source.state != CardState::Blocked || !pending.is_empty() {
+                    let report = crate::lifecycle::set_blocked(
+                        run,
+                        vec![source.clone()],
+                        pending,
+                        true,
+                        Some(&m.reason),
+                    )?;
+                    if let Some(why) = stop_of(ledger, &source, &report)? {
+                        return Ok(stopped(why));
+                    }
+                    continue;
+                }
+                let (rows, report) = crate::lifecycle::status(run, vec![source.clone()])?;
+                let Some((_, status)) = rows.into_iter().next() else {
+                    let why = stop_of(ledger, &source, &report)?
+                        .unwrap_or_else(|| Stop::NeverSent("the balance was not read".into()));
+                    return Ok(stopped(why));
+                };
+                let (amount, remainder) = whole_cents(status.balance);
+                ledger.write(|tx| tx.measure_movement(id, status.balance, amount, remainder))?;
+            }
+            MovementState::Measured => {
+                if m.kind == MovementKind::Replace {
+                    let Some(target) = m.target else {
+                        return Ok(Advance::NeedsTarget(m));
+                    };
+                    let target = card_of(ledger, target)?;
+                    if matches!(target.state, CardState::Pending | CardState::Failed) {
+                        return Ok(Advance::NeedsProvisioning {
+                            batch: target.batch_id.clone(),
+                            movement: m,
+                        });
+                    }
+                }
+                let source = card_of(ledger, m.source)?;
+                let pending = pending_of(ledger, &source)?;
+                let report = steps::deduct(run, source.clone(), pending, &m)?;
+                if let Some(why) = stop_of(ledger, &source, &report)? {
+                    return Ok(stopped(why));
+                }
+            }
+            MovementState::Deducted => {
+                let Some(target) = m.target else {
+                    return Err(LedgerError::Corrupt(format!("movement {id} has no target")).into());
+                };
+                let target = card_of(ledger, target)?;
+                let pending = pending_of(ledger, &target)?;
+                let report = steps::load(run, target.clone(), pending, &m)?;
+                if let Some(why) = stop_of(ledger, &target, &report)? {
+                    return Ok(stopped(why));
+                }
+            }
+        }
+        let after = ledger.movement(id)?;
+        if after.as_ref().map(|a| a.state) == Some(m.state) {
+            // A step that ended well changes the claim; one that did not is reported above.
+            return Ok(Advance::Stopped {
+                movement: m,
+                why: Stop::Confirming("the step ended without advancing the claim".into()),
+            });
+        }
+    }
+}
+
+/// Why a step's run did not finish well (`None`: it did), read from the card's intents as
+/// well as the run's report: a change left open is being confirmed whatever stopped the run.
+fn stop_of(ledger: &Ledger, card: &Card, report: &Report) -> Result<Option<Stop>, MoneyError> {
+    if report.complete() {
+        return Ok(None);
+    }
+    if let Some(i) = pending_of(ledger, card)?.first() {
+        return Ok(Some(Stop::Confirming(format!(
+            "{} (#{}) is {}",
+            i.kind,
+            i.id,
+            i.status.as_str()
+        ))));
+    }
+    if let Some((_, why)) = report.unsettled.first() {
+        return Ok(Some(Stop::Confirming(why.clone())));
+    }
+    Ok(Some(match report.failed.first() {
+        Some((_, CardFailure::GaveUp { error, .. })) if !error.may_have_applied() => {
+            Stop::NeverSent(error.to_string())
+        }
+        Some((_, why)) => Stop::Refused(why.clone()),
+        None => Stop::NeverSent(
+            report
+                .stopped
+                .clone()
+                .unwrap_or_else(|| "the run stopped".into()),
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_balance_moves_in_whole_cents_and_the_rest_is_kept() {
+        assert_eq!(whole_cents(d("4.98333")), (d("4.98"), d("0.00333")));
+        assert_eq!(whole_cents(d("5")), (d("5"), d("0")));
+        assert_eq!(whole_cents(d("0.00999")), (d("0"), d("0.00999")));
+        assert_eq!(whole_cents(d("-0.5")), (d("0"), d("0")));
+        let (cents, _) = whole_cents(d("1.86828"));
+        assert!(cents.scale() <= 2, "{cents}");
+    }
+}
