@@ -9,7 +9,9 @@
 //! | [`sandbox`] | a local server that behaves like the platform, for tests and demos |
 //! | `cli` | the command line: parsing, exit codes, printing results |
 //! | [`error`] | the top-level error wrapping each module's own |
-//! | [`ledger`] | batches, cards, intents, journal and the stock (shops, sales, replacements) |
+//! | [`ledger`] | batches, cards, intents, journal, movements and the stock (shops, sales) |
+//! | [`money`] | every movement of credit between cards (redeem, replace), as claims and steps |
+//! | [`runner`] | the one runner of every request: throttle, intents, settle on evidence |
 //! | [`report`] | the stock and the money across batches: tables, CSV, XLSX, HTML with SVG charts |
 //! | [`lockfile`] | exclusive OS locks with a named holder (one writer per ledger) |
 

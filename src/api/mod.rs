@@ -6,6 +6,7 @@
 pub mod answer;
 mod client;
 mod error;
+pub mod paging;
 mod xml;
 
 pub use answer::{CallPage, CallRecord, Created, Transaction, UserInfo};

@@ -34,6 +34,12 @@ pub enum IntentKind {
     Block(Option<String>),
     /// changeuserinfo customerblocked=false: activation.
     Unblock,
+    /// changeuserinfo customerblocked=false for a sale: the sale (by the shop, on the day) is
+    /// recorded when, and only when, the account is unblocked.
+    Sell {
+        shop: Option<String>,
+        on: chrono::NaiveDate,
+    },
     /// changeuserinfo geocallcli add.
     AddNumber(String),
     /// changeuserinfo geocallcli delete.
@@ -55,6 +61,7 @@ impl IntentKind {
             IntentKind::RetailBlock => "retail-block",
             IntentKind::Block(_) => "block",
             IntentKind::Unblock => "unblock",
+            IntentKind::Sell { .. } => "sell",
             IntentKind::AddNumber(_) => "add-number",
             IntentKind::DeleteNumber(_) => "delete-number",
             IntentKind::Password => "password",
@@ -85,7 +92,7 @@ impl IntentKind {
     pub fn blocked(&self) -> Option<bool> {
         match self {
             IntentKind::RetailBlock | IntentKind::Block(_) => Some(true),
-            IntentKind::Unblock => Some(false),
+            IntentKind::Unblock | IntentKind::Sell { .. } => Some(false),
             _ => None,
         }
     }
@@ -100,6 +107,9 @@ impl IntentKind {
             }
             IntentKind::AddNumber(n) | IntentKind::DeleteNumber(n) => Some(n.clone()),
             IntentKind::Block(reason) => reason.clone(),
+            IntentKind::Sell { shop, on } => {
+                Some(format!("{on}@{}", shop.as_deref().unwrap_or("")))
+            }
             _ => None,
         }
     }
@@ -147,6 +157,14 @@ impl IntentKind {
             "retail-block" => IntentKind::RetailBlock,
             "block" => IntentKind::Block(detail),
             "unblock" => IntentKind::Unblock,
+            "sell" => {
+                let d = detail.clone().ok_or("sale without its date")?;
+                let (on, shop) = d.split_once('@').ok_or("sale without its shop")?;
+                IntentKind::Sell {
+                    on: on.parse().map_err(|_| format!("sale date {on:?}"))?,
+                    shop: (!shop.is_empty()).then(|| shop.to_string()),
+                }
+            }
             "add-number" => IntentKind::AddNumber(number()?),
             "delete-number" => IntentKind::DeleteNumber(number()?),
             "password" => IntentKind::Password,
@@ -172,6 +190,13 @@ impl fmt::Display for IntentKind {
             IntentKind::RetailBlock => f.write_str("block (retail stock)"),
             IntentKind::Block(_) => f.write_str("block"),
             IntentKind::Unblock => f.write_str("unblock (activate)"),
+            IntentKind::Sell { shop, on } => write!(
+                f,
+                "unblock (sold{} on {on})",
+                shop.as_deref()
+                    .map(|s| format!(" by {s}"))
+                    .unwrap_or_default()
+            ),
             IntentKind::AddNumber(n) => write!(f, "add number {n}"),
             IntentKind::DeleteNumber(n) => write!(f, "delete number {n}"),
             IntentKind::Password => f.write_str("set the new password"),
@@ -323,7 +348,7 @@ impl Intent {
                 card.state = CardState::Blocked;
                 card.block_reason = reason.clone();
             }
-            IntentKind::Unblock => {
+            IntentKind::Unblock | IntentKind::Sell { .. } => {
                 card.state = CardState::Active;
                 card.block_reason = None;
             }
@@ -424,6 +449,10 @@ impl LedgerTx<'_> {
                 }
                 IntentKind::Move { movement, .. } => {
                     self.advance_movement(movement, Deducted, Done)?
+                }
+                // The sale is a fact once the card is unblocked for it, not before.
+                IntentKind::Sell { ref shop, on } => {
+                    self.record_sale(intent.card_id, shop.as_deref(), on)?
                 }
                 _ => {}
             }

@@ -85,7 +85,7 @@ pub(crate) fn change_step(ctx: &mut Ctx<'_>, job: &mut Job, change: &Change<'_>)
             return fail(
                 ctx,
                 &job.card,
-                CardFailure::Conflict(format!("sent {} times and never applied", job.resent)),
+                CardFailure::NeverApplied { times: job.resent },
             );
         }
         let before = match (change.before)(ctx, &job.card) {
@@ -153,6 +153,28 @@ pub fn set_blocked(ctx: &mut Ctx<'_>, job: &mut Job, blocked: bool, reason: Opti
     send_fixed(ctx, job, &kind, &no_read, &move |c, card, _| {
         c.set_blocked(&card.customer, blocked)
     })
+}
+
+/// Unblocks one card for its sale (recorded when the unblock is applied, not before), or for
+/// a card activated again without one. An unblock an earlier run applied is not sent again.
+pub fn activate(ctx: &mut Ctx<'_>, job: &mut Job, sale: Option<&super::Sale>) -> Step {
+    let kind = match sale {
+        Some(s) => IntentKind::Sell {
+            shop: s.shop.clone(),
+            on: s.on,
+        },
+        None => IntentKind::Unblock,
+    };
+    change_step(
+        ctx,
+        job,
+        &Change {
+            same: &|k| k.blocked() == Some(false),
+            before: &no_read,
+            decide: &|_, _, _| Ok(Some(kind.clone())),
+            send: &|c, card, _| c.set_blocked(&card.customer, false),
+        },
+    )
 }
 
 /// Adds or deletes one CLI number (E.164).

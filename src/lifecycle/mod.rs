@@ -60,6 +60,20 @@ pub fn set_blocked(
     })
 }
 
+/// Activates the cards: each unblocked with its sale (`sales` by card id), recorded in the
+/// same transaction as the unblock's outcome, never before it.
+pub fn activate(
+    run: &Run<'_>,
+    cards: Vec<Card>,
+    pending: Vec<Intent>,
+    sales: &HashMap<i64, Sale>,
+) -> Result<Report, RunError> {
+    runner::run(run, jobs(cards, pending), |ctx, job| {
+        let sale = sales.get(&job.card.id);
+        change::activate(ctx, job, sale)
+    })
+}
+
 /// Loads `amount` on one card (negative deducts), exactly once.
 pub fn topup(
     run: &Run<'_>,

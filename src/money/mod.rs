@@ -87,8 +87,8 @@ pub enum Advance {
 /// Why a movement stopped before it was done: what a front end can truthfully say.
 #[derive(Debug, Clone)]
 pub enum Stop {
-    /// Nothing of this step reached the platform (a read or the request failed before it
-    /// left): nothing changed by it; try again.
+    /// Nothing of this step was applied: its request never left (or a read failed), or it was
+    /// found not applied each time it was sent. Nothing changed by it; try again.
     NeverSent(String),
     /// The platform refused the step.
     Refused(CardFailure),
@@ -218,7 +218,8 @@ fn card_of(ledger: &Ledger, id: i64) -> Result<Card, MoneyError> {
         .ok_or_else(|| LedgerError::Corrupt(format!("card {id} of a movement vanished")).into())
 }
 
-fn pending_of(ledger: &Ledger, card: &Card) -> Result<Vec<Intent>, MoneyError> {
+/// A card's changes still open or unsettled in the ledger, oldest first.
+pub fn pending_of(ledger: &Ledger, card: &Card) -> Result<Vec<Intent>, MoneyError> {
     Ok(ledger
         .card_intents(card.id)?
         .into_iter()
@@ -316,7 +317,7 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
 
 /// Why a step's run did not finish well (`None`: it did), read from the card's intents as
 /// well as the run's report: a change left open is being confirmed whatever stopped the run.
-fn stop_of(ledger: &Ledger, card: &Card, report: &Report) -> Result<Option<Stop>, MoneyError> {
+pub fn stop_of(ledger: &Ledger, card: &Card, report: &Report) -> Result<Option<Stop>, MoneyError> {
     if report.complete() {
         return Ok(None);
     }
@@ -332,9 +333,10 @@ fn stop_of(ledger: &Ledger, card: &Card, report: &Report) -> Result<Option<Stop>
         return Ok(Some(Stop::Confirming(why.clone())));
     }
     Ok(Some(match report.failed.first() {
-        Some((_, CardFailure::GaveUp { error, .. })) if !error.may_have_applied() => {
-            Stop::NeverSent(error.to_string())
-        }
+        // A change gives up only on requests that certainly did not apply (it settled them
+        // not applied); a read changes nothing.
+        Some((_, CardFailure::GaveUp { error, .. })) => Stop::NeverSent(error.to_string()),
+        Some((_, why @ CardFailure::NeverApplied { .. })) => Stop::NeverSent(why.to_string()),
         Some((_, why)) => Stop::Refused(why.clone()),
         None => Stop::NeverSent(
             report

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::api::{ApiError, CallPage, CallQuery, Client, Direction, UserInfo};
+use crate::api::{ApiError, CallPage, Client, UserInfo, paging};
 use crate::config::Secret;
 use crate::ledger::{Card, Claim, Ledger, LedgerError, Movement, MovementKind, Platform};
 use crate::lifecycle;
 use crate::money::{self, Advance};
 use crate::runner::throttle::Throttle;
-use crate::runner::{Options, Report, Run, Silent};
+use crate::runner::{Failure, Options, Report, Run, Silent};
 
 /// Why the portal could not do what was asked. Never shown as is: pages say it in the
 /// brand's words, without the platform's names.
@@ -37,10 +37,21 @@ pub enum BackendError {
     /// The card's credit cannot move (typed by the money core).
     #[error("{0}")]
     NotMovable(money::Refusal),
-    /// A movement stopped at a step; its claim stays in the ledger and is continued later.
+    /// A change or a movement stopped at a step, typed: never sent, refused, or being
+    /// confirmed (a movement's claim stays in the ledger and is continued later).
     #[error("{0}")]
-    Movement(money::Stop),
+    Stopped(money::Stop),
 }
+
+impl From<ApiError> for BackendError {
+    /// A protocol error found above one request (the pager's).
+    fn from(e: ApiError) -> BackendError {
+        BackendError::Unavailable(e.to_string())
+    }
+}
+
+/// Tries of one read of a page (a visitor waits for them).
+const READ_TRIES: u32 = 3;
 
 /// What a redeem came to.
 #[derive(Debug, Clone)]
@@ -112,25 +123,30 @@ impl Backend {
             .unwrap_or_default())
     }
 
-    /// One read, through the throttle; a lost answer is asked again (reads are safe to
-    /// repeat), three times at most.
+    /// One read, through the throttle, repeated by the runner's one rule for reads
+    /// ([`crate::runner::read_retrying`]): three tries at most, a page's time budget.
     fn read<T>(&self, f: impl Fn(&Client) -> Result<T, ApiError>) -> Result<T, BackendError> {
-        let mut last = String::new();
-        for attempt in 0..3u32 {
+        let once = |_| {
             let permit = self.throttle.acquire();
             let result = f(&self.client);
             let overload = result.as_ref().err().is_some_and(ApiError::is_overload);
             self.throttle.release(permit, overload);
-            match result {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_safe_to_retry() || e.may_have_applied() => {
-                    last = e.to_string();
-                    std::thread::sleep(Duration::from_millis(100 << attempt));
-                }
-                Err(e) => return Err(BackendError::Refused(e.to_string())),
-            }
-        }
-        Err(BackendError::Unavailable(last))
+            Some(result)
+        };
+        let pause = |attempt, _: &ApiError| {
+            let random = getrandom::u64().unwrap_or(0);
+            std::thread::sleep(crate::runner::throttle::backoff(
+                attempt,
+                Duration::from_millis(100),
+                Duration::from_secs(1),
+                random,
+            ));
+        };
+        crate::runner::read_retrying(READ_TRIES, once, pause).map_err(|f| match f {
+            Failure::Refused(e) => BackendError::Refused(e.to_string()),
+            Failure::GaveUp(e, _) | Failure::Unknown(e) => BackendError::Unavailable(e.to_string()),
+            Failure::Stopped => BackendError::Unavailable("stopped".into()),
+        })
     }
 
     /// Whether `password` opens the account (validateuser).
@@ -150,54 +166,18 @@ impl Backend {
         before: Option<(chrono::NaiveDateTime, u64)>,
         count: u32,
     ) -> Result<CallPage, BackendError> {
-        let query = CallQuery {
-            date: Some(before.map_or_else(
-                || chrono::Utc::now().naive_utc() + chrono::Duration::days(1),
-                |b| b.0,
-            )),
-            call_id: before.map(|b| b.1),
-            record_count: Some(count),
-            direction: Some(Direction::Backward),
-        };
-        let mut page = self.read(|c| c.call_overview(customer, &query))?;
-        // The call the page was asked from is not on it again.
-        if let Some((_, id)) = before {
-            page.calls.retain(|c| c.call_id != id);
-        }
-        Ok(page)
+        let now = chrono::Utc::now().naive_utc();
+        paging::page_before(before, count, now, |q| {
+            self.read(|c| c.call_overview(customer, q))
+        })
     }
 
-    /// Every call of an account, oldest first (paged forward until `MoreData` is False).
+    /// Every call of an account, oldest first, paged the one way
+    /// ([`crate::api::paging::all_calls`]).
     pub fn all_calls(&self, customer: &str) -> Result<Vec<crate::api::CallRecord>, BackendError> {
-        let mut out: Vec<crate::api::CallRecord> = Vec::new();
-        let mut from: Option<(chrono::NaiveDateTime, u64)> = None;
-        for _ in 0..1000 {
-            let query = CallQuery {
-                date: Some(from.map_or(chrono::NaiveDateTime::default(), |f| f.0)),
-                call_id: from.map(|f| f.1),
-                record_count: Some(500),
-                direction: Some(Direction::Forward),
-            };
-            let page = self.read(|c| c.call_overview(customer, &query))?;
-            let before = out.len();
-            for call in page.calls {
-                if !out
-                    .iter()
-                    .rev()
-                    .take(500)
-                    .any(|c| c.call_id == call.call_id)
-                {
-                    out.push(call);
-                }
-            }
-            match out.last() {
-                Some(last) if page.more_data && out.len() > before => {
-                    from = Some((last.start, last.call_id));
-                }
-                _ => break,
-            }
-        }
-        Ok(out)
+        paging::all_calls(Some(chrono::NaiveDateTime::default()), |q| {
+            self.read(|c| c.call_overview(customer, q))
+        })
     }
 
     /// The ledger held for changes (its lock), waiting a few seconds for a reseller's command
@@ -227,43 +207,42 @@ impl Backend {
         }
     }
 
-    /// Runs a change on the runner, holding the ledger's lock while it runs.
-    fn change(
-        &self,
-        what: &str,
-        batch: &str,
-        f: impl FnOnce(&Run<'_>, &Ledger) -> Result<Report, crate::runner::RunError>,
-    ) -> Result<Report, BackendError> {
-        let ledger = self.locked(what)?;
-        f(&self.run(batch), &ledger).map_err(|e| BackendError::Unavailable(e.to_string()))
-    }
-
-    fn pending(ledger: &Ledger, card: &Card) -> Result<Vec<crate::ledger::Intent>, BackendError> {
-        Ok(ledger
-            .pending_intents(Some(&card.batch_id))?
-            .into_iter()
-            .filter(|i| i.card_id == card.id)
-            .collect())
-    }
-
     /// Adds or deletes a CLI number (E.164) on the card's account.
     pub fn change_number(&self, card: &Card, number: &str, add: bool) -> Result<(), BackendError> {
-        let report = self.change("numbers", &card.batch_id, |run, ledger| {
-            let pending = Self::pending(ledger, card).unwrap_or_default();
-            let fresh = ledger.card_by_id(card.id)?.unwrap_or_else(|| card.clone());
+        self.change_card("numbers", card, |run, fresh, pending| {
             lifecycle::change_number(run, fresh, pending, number, add)
-        })?;
-        outcome(&report)
+        })
     }
 
     /// Sets a new password under the intent protocol.
     pub fn set_password(&self, card: &Card, new: &Secret) -> Result<(), BackendError> {
-        let report = self.change("password", &card.batch_id, |run, ledger| {
-            let pending = Self::pending(ledger, card).unwrap_or_default();
-            let fresh = ledger.card_by_id(card.id)?.unwrap_or_else(|| card.clone());
+        self.change_card("password", card, |run, fresh, pending| {
             lifecycle::reset_password(run, fresh, pending, new)
-        })?;
-        outcome(&report)
+        })
+    }
+
+    /// One change of one card on the runner, holding the ledger's lock; how it ended is typed
+    /// by what the ledger holds afterwards (an open change is being confirmed, whatever stopped
+    /// the run) and by the report: never sent, refused, or being confirmed.
+    fn change_card(
+        &self,
+        what: &str,
+        card: &Card,
+        f: impl FnOnce(
+            &Run<'_>,
+            Card,
+            Vec<crate::ledger::Intent>,
+        ) -> Result<Report, crate::runner::RunError>,
+    ) -> Result<(), BackendError> {
+        let ledger = self.locked(what)?;
+        let fresh = ledger.card_by_id(card.id)?.unwrap_or_else(|| card.clone());
+        let pending = money::pending_of(&ledger, &fresh).map_err(money_error)?;
+        let report = f(&self.run(&fresh.batch_id), fresh.clone(), pending)
+            .map_err(|e| BackendError::Unavailable(e.to_string()))?;
+        match money::stop_of(&ledger, &fresh, &report).map_err(money_error)? {
+            None => Ok(()),
+            Some(stop) => Err(BackendError::Stopped(stop)),
+        }
     }
 
     /// Redeems the card whose code is `code` onto the account `onto`, or goes on with that
@@ -296,9 +275,9 @@ impl Backend {
     fn advance(&self, ledger: &Ledger, batch: &str, id: i64) -> Result<Movement, BackendError> {
         match money::advance(&self.run(batch), ledger, id).map_err(money_error)? {
             Advance::Done(m) => Ok(m),
-            Advance::Stopped { why, .. } => Err(BackendError::Movement(why)),
+            Advance::Stopped { why, .. } => Err(BackendError::Stopped(why)),
             Advance::NeedsTarget(m) | Advance::NeedsProvisioning { movement: m, .. } => {
-                Err(BackendError::Movement(money::Stop::Refused(
+                Err(BackendError::Stopped(money::Stop::Refused(
                     crate::runner::CardFailure::Conflict(format!(
                         "movement #{} is a replacement: `cardmint replace` finishes it",
                         m.id
@@ -351,25 +330,6 @@ fn money_error(e: money::MoneyError) -> BackendError {
         money::MoneyError::Run(e) => BackendError::Unavailable(e.to_string()),
         money::MoneyError::Refused(r) => BackendError::NotMovable(r),
     }
-}
-
-/// A change run's report as the portal's answer.
-fn outcome(report: &Report) -> Result<(), BackendError> {
-    if report.complete() {
-        return Ok(());
-    }
-    if let Some((_, why)) = report.failed.first() {
-        return Err(BackendError::Refused(why.to_string()));
-    }
-    if let Some((_, why)) = report.unsettled.first() {
-        return Err(BackendError::Pending(why.clone()));
-    }
-    Err(BackendError::Pending(
-        report
-            .stopped
-            .clone()
-            .unwrap_or_else(|| "not finished".into()),
-    ))
 }
 
 /// Shared between the request handlers.

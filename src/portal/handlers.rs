@@ -534,7 +534,7 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
                     c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                     c.destination.clone(),
                     c.duration_secs.to_string(),
-                    format!("{:.2}", c.charge),
+                    c.charge.normalize().to_string(),
                 ]);
             }
             let body = w.into_inner().unwrap_or_default();
@@ -670,10 +670,13 @@ async fn change_number(
                 v.set_cookie,
             );
         }
-        Err(BackendError::Refused(_)) => {
+        Err(BackendError::Stopped(Stop::Refused(_)) | BackendError::Refused(_)) => {
             "That number could not be changed. Please check it, or contact support."
         }
         Err(BackendError::Busy(_)) => BUSY,
+        Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
+            "The service did not answer, so nothing was changed. Please try again in a minute."
+        }
         Err(_) => "Your change is being confirmed. Please check again in a minute.",
     };
     numbers_view(&app, &v, &u, Flash::Error(trouble)).await
@@ -782,10 +785,16 @@ pub async fn password(
             app.limits.fail(&key, REDEEM);
             again("The current password is not right.")
         }
-        Err(BackendError::Refused(_)) => {
+        Err(BackendError::Stopped(Stop::Refused(why))) if why.is_password_refused() => {
             again("That password cannot be used. Please choose another.")
         }
         Err(BackendError::Busy(_)) => again(BUSY),
+        Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => again(
+            "The service did not answer, so your password was not changed. Please try again in a minute.",
+        ),
+        Err(BackendError::Stopped(Stop::Refused(_))) | Err(BackendError::Refused(_)) => {
+            again("Your password could not be changed. Please contact support.")
+        }
         Err(_) => {
             // It may well be applied: other sessions end as for a change answered.
             app.sessions.remove_user(u.card_id, &v.id);
@@ -873,12 +882,12 @@ pub async fn redeem(
         }
         // The truth of each stop: nothing changed, being confirmed, or for support.
         Err(BackendError::Busy(_)) => say(Flash::Error(BUSY)),
-        Err(BackendError::Movement(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
+        Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
             say(Flash::Error(
                 "The service did not answer in time. Your card is kept for you: please try again in a minute.",
             ))
         }
-        Err(BackendError::Movement(Stop::Confirming(_)) | BackendError::Pending(_)) => {
+        Err(BackendError::Stopped(Stop::Confirming(_)) | BackendError::Pending(_)) => {
             say(Flash::Notice(
                 "Your card is being confirmed: its credit will be on your account within a few minutes. You do not need to redeem it again.",
             ))

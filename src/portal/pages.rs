@@ -226,7 +226,7 @@ pub fn calls(
                                 td { (c.start.format("%Y-%m-%d %H:%M")) }
                                 td { (c.destination) }
                                 td.num { (format!("{}:{:02}", c.duration_secs / 60, c.duration_secs % 60)) }
-                                td.num { (format!("{:.2}", c.charge)) }
+                                td.num { (c.charge.normalize().to_string()) }
                             }
                         }
                     }

@@ -32,10 +32,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use crate::api::{
-    ApiError, CallQuery, CallRecord, Client, Command, Direction, MAX_RECORD_COUNT, Refusal,
-    UserInfo,
-};
+use crate::api::{ApiError, CallRecord, Client, Command, Refusal, UserInfo};
 use crate::codes::{CodeSpec, Draw, OsRandom};
 use crate::config::Secret;
 use crate::ledger::{
@@ -115,6 +112,33 @@ impl KillPoint {
     }
 }
 
+/// The one rule for repeating a read (reads are safe to repeat): asked again while its request
+/// was not sent or its answer was lost, up to `max` tries, pausing (`pause`) between; any
+/// other error ends it at once (a refusal, a protocol error; one that stops everything is the
+/// caller's to act on). `once` gives `None` when the caller is stopping.
+pub fn read_retrying<T>(
+    max: u32,
+    mut once: impl FnMut(u32) -> Option<Result<T, ApiError>>,
+    mut pause: impl FnMut(u32, &ApiError),
+) -> Result<T, Failure> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match once(attempt) {
+            None => return Err(Failure::Stopped),
+            Some(Ok(v)) => return Ok(v),
+            Some(Err(e)) if e.stops_everything() => return Err(Failure::Refused(e)),
+            Some(Err(e)) if e.is_safe_to_retry() || e.may_have_applied() => {
+                if attempt >= max {
+                    return Err(Failure::GaveUp(e, attempt));
+                }
+                pause(attempt, &e);
+            }
+            Some(Err(e)) => return Err(Failure::Refused(e)),
+        }
+    }
+}
+
 /// What the runner tells the person watching (progress bar, log lines).
 pub trait Observer: Send + Sync {
     fn request(&self) {}
@@ -133,6 +157,13 @@ pub enum RunError {
     Ledger(#[from] LedgerError),
     #[error("a worker thread panicked: {0}")]
     Panic(String),
+}
+
+impl From<ApiError> for Failure {
+    /// A protocol error found above one request (a pager's): refused, not retried.
+    fn from(e: ApiError) -> Failure {
+        Failure::Refused(e)
+    }
 }
 
 /// Why a request gave no answer to act on.
@@ -447,28 +478,29 @@ impl Ctx<'_> {
         f: impl Fn(&Client) -> Result<T, ApiError>,
     ) -> Result<T, Failure> {
         let max = self.options.max_attempts;
-        let mut attempt = 0;
-        loop {
-            if self.stopped() {
-                return Err(Failure::Stopped);
-            }
-            attempt += 1;
-            match self.try_once(card_id, None, command, attempt, &f) {
-                Ok(v) => return Ok(v),
-                Err(e) if e.stops_everything() => {
-                    self.stop(e.to_string());
-                    return Err(Failure::Stopped);
+        let this = std::cell::RefCell::new(self);
+        let result = read_retrying(
+            max,
+            |attempt| {
+                let mut ctx = this.borrow_mut();
+                if ctx.stopped() {
+                    return None;
                 }
-                Err(e) if e.is_safe_to_retry() || e.may_have_applied() => {
-                    if attempt >= max {
-                        return Err(Failure::GaveUp(e, attempt));
-                    }
-                    self.note(&format!("retrying: {e}"));
-                    self.back_off(attempt);
-                }
-                Err(e) => return Err(Failure::Refused(e)),
-            }
+                Some(ctx.try_once(card_id, None, command, attempt, &f))
+            },
+            |attempt, e| {
+                let mut ctx = this.borrow_mut();
+                ctx.note(&format!("retrying: {e}"));
+                ctx.back_off(attempt);
+            },
+        );
+        if let Err(Failure::Refused(e)) = &result
+            && e.stops_everything()
+        {
+            this.borrow().stop(e.to_string());
+            return Err(Failure::Stopped);
         }
+        result
     }
 
     /// The account behind a card (`None`: it does not exist), and when it was read.
@@ -516,56 +548,19 @@ impl Ctx<'_> {
         Ok(None)
     }
 
-    /// Every call record of a card: backward from now, or forward from `since`, 500 a page,
-    /// until `MoreData` is False, by (date, call id) so that records sharing a second are
-    /// neither lost nor repeated; none is listed twice even if the platform repeats one.
+    /// Every call record of a card (see [`crate::api::paging::all_calls`]), each page a read.
     pub fn calls(
         &mut self,
         card: &Card,
         since: Option<NaiveDateTime>,
     ) -> Result<Vec<CallRecord>, Failure> {
-        let mut query = CallQuery {
-            date: since,
-            call_id: None,
-            record_count: Some(MAX_RECORD_COUNT),
-            direction: Some(if since.is_some() {
-                Direction::Forward
-            } else {
-                Direction::Backward
-            }),
-        };
-        let mut seen = std::collections::BTreeSet::new();
-        let mut records = Vec::new();
-        loop {
-            let customer = card.customer.clone();
-            let q = query.clone();
-            let page = self.read(Some(card.id), Command::CallOverview, move |c| {
+        let customer = card.customer.clone();
+        crate::api::paging::all_calls(since, |q| {
+            let (customer, q) = (customer.clone(), q.clone());
+            self.read(Some(card.id), Command::CallOverview, move |c| {
                 c.call_overview(&customer, &q)
-            })?;
-            let mut new = 0;
-            let last = page.calls.last().cloned();
-            for call in page.calls {
-                if seen.insert(call.call_id) {
-                    records.push(call);
-                    new += 1;
-                }
-            }
-            if !page.more_data {
-                break;
-            }
-            let Some(last) = last.filter(|_| new > 0) else {
-                return Err(Failure::Refused(ApiError::Protocol {
-                    command: Command::CallOverview,
-                    detail: "more data announced but nothing new sent: stopping rather than \
-                             looping"
-                        .into(),
-                }));
-            };
-            query.date = Some(last.start);
-            query.call_id = Some(last.call_id);
-        }
-        records.sort_by_key(|c| (c.start, c.call_id));
-        Ok(records)
+            })
+        })
     }
 
     /// Sends one change under the protocol (see the module doc): the intent is committed
@@ -833,7 +828,7 @@ impl Ctx<'_> {
                 }
             }
             IntentKind::RetailBlock | IntentKind::Block(_) => flag(info.blocked, "blocked"),
-            IntentKind::Unblock => flag(!info.blocked, "unblocked"),
+            IntentKind::Unblock | IntentKind::Sell { .. } => flag(!info.blocked, "unblocked"),
             IntentKind::AddNumber(n) => flag(info.numbers.contains(n), &format!("number {n}")),
             IntentKind::DeleteNumber(n) => {
                 flag(!info.numbers.contains(n), &format!("number {n} gone"))
@@ -987,6 +982,7 @@ fn command_of(kind: &IntentKind) -> Command {
         IntentKind::RetailBlock
         | IntentKind::Block(_)
         | IntentKind::Unblock
+        | IntentKind::Sell { .. }
         | IntentKind::AddNumber(_)
         | IntentKind::DeleteNumber(_) => Command::ChangeUserInfo,
         IntentKind::Password => Command::ResetPassword,

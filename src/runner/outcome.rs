@@ -42,6 +42,9 @@ pub enum CardFailure {
     CreateRefused,
     /// An imported customer name is an account that our password does not open.
     NotOurs { customer: String },
+    /// The change was sent this many times and each time the evidence showed it not applied:
+    /// nothing was changed.
+    NeverApplied { times: u32 },
     /// The account exists but not as cardmint left it (say, credit nobody in the ledger
     /// loaded): cardmint does not guess.
     Conflict(String),
@@ -75,6 +78,12 @@ impl fmt::Display for CardFailure {
                 f,
                 "customer {customer} already exists on the platform and is not ours"
             ),
+            CardFailure::NeverApplied { times } => {
+                write!(
+                    f,
+                    "sent {times} times and never applied: nothing was changed"
+                )
+            }
             CardFailure::Conflict(why) => f.write_str(why),
         }
     }

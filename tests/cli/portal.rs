@@ -947,3 +947,34 @@ fn a_redeem_killed_at_any_step_is_finished_by_the_next_portal() {
         assert!(a.body.contains("redeemed already"), "{point}: {}", a.body);
     }
 }
+
+#[test]
+fn a_change_that_never_left_says_nothing_was_changed() {
+    // Every password reset and number change meets an HTML error page (nothing applied).
+    // Before: "That password cannot be used" for a change that never reached the platform.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "error",
+        "--fault-commands",
+        "resetpassword",
+    ]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = signed_in(&portal, &rows[0]["customer"]);
+    let a = v.submit(
+        "/password",
+        "/password",
+        &[("new", "Kq7-wZ2m9"), ("confirm", "Kq7-wZ2m9")],
+    );
+    assert!(a.body.contains("was not changed"), "{}", a.body);
+    assert!(!a.body.contains("cannot be used"), "{}", a.body);
+    assert_eq!(
+        remote_state(&sb.base()).customers[&rows[0]["customer"]].password,
+        rows[0]["password"]
+    );
+}

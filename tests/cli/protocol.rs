@@ -635,7 +635,8 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
     // The ledger now counts 7.50 loaded; the audit reports the 1.00 nobody recorded.
     let out = cm.expect(5, &["audit", "B0001"]);
     assert!(
-        out.stdout.contains("balance 8.5 where the ledger loaded 7.5")
+        out.stdout
+            .contains("balance 8.5 where the ledger loaded 7.5")
             && out.stdout.contains("1 of credit the ledger does not know"),
         "{out:?}"
     );

@@ -138,7 +138,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    for e in ["issued", "create", "credit", "consigned", "sold", "unblock"] {
+    for e in ["issued", "create", "credit", "consigned", "sold", "sell"] {
         assert!(events.contains(&e), "{e}: {card}");
     }
     // A sale is recorded once: another date for a sold card is refused.
@@ -607,4 +607,32 @@ fn a_used_card_is_replaced_in_whole_cents_and_what_stays_behind_is_said() {
     );
     assert_eq!(transactions(&sb.base(), &customer), vec![dec("4.98")]);
     cm.expect(0, &["audit", "B0002"]);
+}
+
+#[test]
+fn a_sale_is_recorded_with_its_unblock_and_never_before() {
+    // Killed before the unblock left (before: the sale was recorded first, so the card stayed
+    // "sold" and blocked, and a refused run did the same).
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serial = rows[0]["serial"].clone();
+    let activate = [
+        "activate",
+        "B0001",
+        "--serials",
+        serial.as_str(),
+        "--override-consignment",
+    ];
+    let killed = cm.run_env(&activate, &[("CARDMINT_TEST_KILL_AT", "sell:before-send")]);
+    assert_eq!(killed.code, -1, "{killed:?}");
+    let card = cm.json(&["card", &serial]);
+    assert_eq!(card["state"], "ready", "{card}");
+    assert!(card["sold_on"].is_null(), "not sold while blocked: {card}");
+    assert!(remote_state(&sb.base()).customers[&rows[0]["customer"]].blocked);
+    cm.expect(0, &activate);
+    let card = cm.json(&["card", &serial]);
+    assert_eq!(card["state"], "active", "{card}");
+    assert!(!card["sold_on"].is_null(), "sold with its unblock: {card}");
 }

@@ -90,20 +90,27 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             known_shop: &known,
         },
     )?;
-    ledger.write(|w| {
-        for s in &sales {
-            w.record_sale(s.card_id, s.shop.as_deref(), s.on)?;
-        }
-        Ok(())
-    })?;
-    if !sales.is_empty() {
-        say!(global, "{} sales recorded", sales.len());
-    }
+    // Each sale is recorded with its unblock, when the platform applies it: a refused or
+    // failed run leaves no card "sold" and still blocked.
+    let sales: HashMap<i64, lifecycle::Sale> = sales.into_iter().map(|s| (s.card_id, s)).collect();
     super::print_skipped(global, &skipped);
     let pending = super::pending_of(&ledger, &cards)?;
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
-        lifecycle::set_blocked(run, cards, pending, false, None)
+        lifecycle::activate(run, cards, pending, &sales)
     })?;
+    let recorded = sales
+        .keys()
+        .filter(|id| {
+            ledger
+                .card_by_id(**id)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.stock.sold())
+        })
+        .count();
+    if recorded > 0 {
+        say!(global, "{recorded} sales recorded");
+    }
     super::refresh_outputs(&ledger, &batch.id)?;
     Ok(summarize(global, &report, "activated"))
 }

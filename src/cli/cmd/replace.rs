@@ -7,7 +7,7 @@ use super::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::codes::PasswordSpec;
 use crate::error::Error;
-use crate::ledger::{Card, CardState, Claim, Expiry, IntentKind, IntentStatus, NewBatch};
+use crate::ledger::{Card, CardState, Claim, Expiry, IntentStatus, NewBatch};
 use crate::lifecycle;
 use crate::manifest;
 use crate::money::{self, Advance};
@@ -45,7 +45,7 @@ fn was_sold(ledger: &crate::ledger::Ledger, card: &Card) -> Result<bool, Error> 
         || ledger
             .card_intents(card.id)?
             .iter()
-            .any(|i| i.kind == IntentKind::Unblock && i.status == IntentStatus::Applied))
+            .any(|i| i.kind.blocked() == Some(false) && i.status == IntentStatus::Applied))
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {

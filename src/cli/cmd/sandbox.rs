@@ -37,7 +37,8 @@ pub struct Args {
     faults: f64,
     /// Which faults to inject: lost (answer dropped after the change), error (HTML 503 before
     /// it), slow (answer after --slow-ms), late (answer dropped, the change lands --late-ms
-    /// later)
+    /// later); a dishonest platform: unapplied (success answered, nothing applied), half
+    /// (success answered, half of a transaction applied)
     #[arg(long, value_name = "KINDS", default_value = "lost,error,slow", value_parser = Fault::parse_list)]
     fault_kinds: std::vec::Vec<Fault>,
     /// How late a slow answer comes, in milliseconds
