@@ -18,6 +18,7 @@
 pub mod api;
 pub mod atomic;
 mod cli;
+pub mod clock;
 pub mod codes;
 pub mod config;
 pub mod error;

@@ -29,6 +29,9 @@ pub struct Client {
     base: String,
     username: String,
     password: Secret,
+    /// The platform's clock against ours, from the narrowest `Date` header seen lately
+    /// (shared by the clones of one client).
+    clock: std::sync::Arc<std::sync::Mutex<Option<crate::clock::Offset>>>,
 }
 
 impl fmt::Debug for Client {
@@ -226,7 +229,34 @@ impl Client {
             base: settings.url.clone(),
             username: settings.credentials.username.clone(),
             password: settings.credentials.password.clone(),
+            clock: Default::default(),
         })
+    }
+
+    /// How far the platform's clock is from ours, as its answers' `Date` headers show
+    /// ([`crate::clock::Offset::UNMEASURED`] before any answer carried one).
+    pub fn clock(&self) -> crate::clock::Offset {
+        self.clock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(crate::clock::Offset::UNMEASURED)
+    }
+
+    /// Keeps the offset an answer's `Date` header shows: the narrower of it and the last one,
+    /// unless they do not overlap (the platform's clock stepped): then the new one.
+    fn saw_date(&self, date: &str, sent_ms: i64, recv_ms: i64) {
+        let Some(date_ms) = crate::clock::http_date_ms(date) else {
+            return;
+        };
+        let new = crate::clock::Offset::from_date(date_ms, sent_ms, recv_ms);
+        let mut clock = self.clock.lock().unwrap_or_else(|e| e.into_inner());
+        *clock = Some(match *clock {
+            Some(old) if old.lo_ms <= new.hi_ms && new.lo_ms <= old.hi_ms => crate::clock::Offset {
+                lo_ms: old.lo_ms.max(new.lo_ms),
+                hi_ms: old.hi_ms.min(new.hi_ms),
+            },
+            _ => new,
+        });
     }
 
     /// The reseller's username (not secret).
@@ -249,11 +279,15 @@ impl Client {
             url.push('=');
             url.push_str(&encode(value));
         }
+        let sent_ms = crate::clock::now_ms();
         let mut response = self
             .agent
             .get(&url)
             .call()
             .map_err(|e| classify(command, e))?;
+        if let Some(date) = response.headers().get("date").and_then(|v| v.to_str().ok()) {
+            self.saw_date(date, sent_ms, crate::clock::now_ms());
+        }
         // Read the body whatever the status, so the connection goes back to the pool.
         let body = response
             .body_mut()

@@ -248,7 +248,7 @@ impl Ledger {
 
 impl LedgerTx<'_> {
     pub fn set_progress(&self, card_id: i64, p: Progress) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET created = ?2, blocked_done = ?3, credited = ?4, numbers_done = ?5, \
              updated_at = ?6 WHERE id = ?1",
             params![card_id, p.created, p.blocked, p.credited, p.numbers, now()],
@@ -263,7 +263,7 @@ impl LedgerTx<'_> {
         state: CardState,
         failure: Option<&str>,
     ) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET state = ?2, failure = ?3, updated_at = ?4 WHERE id = ?1",
             params![card_id, state.as_str(), failure, now()],
         )?;
@@ -271,7 +271,7 @@ impl LedgerTx<'_> {
     }
 
     pub fn set_pending_password(&self, card_id: i64, password: &Secret) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET pending_password = ?2, updated_at = ?3 WHERE id = ?1",
             params![card_id, password.expose(), now()],
         )?;
@@ -291,21 +291,21 @@ impl LedgerTx<'_> {
                 .query_row("SELECT customer FROM cards WHERE id = ?1", [card_id], |r| {
                     r.get(0)
                 })?;
-        self.tx.execute(
+        self.exec(
             "INSERT INTO retired_codes (code, card_id, reason, at) VALUES (?1, ?2, ?3, ?4)",
             params![old, card_id, reason, now()],
         )?;
         let mut draw = Draw::new(OsRandom);
         loop {
             let code = spec.generate(&mut draw)?;
-            let taken: bool = self.tx.query_row(
+            let taken: bool = self.query_one(
                 "SELECT EXISTS(SELECT 1 FROM cards WHERE customer = ?1) \
                  OR EXISTS(SELECT 1 FROM retired_codes WHERE code = ?1)",
                 [&code],
                 |r| r.get(0),
             )?;
             if !taken {
-                self.tx.execute(
+                self.exec(
                     "UPDATE cards SET customer = ?2, created = 0, blocked_done = 0, credited = 0, \
                      numbers_done = 0, updated_at = ?3 WHERE id = ?1",
                     params![card_id, code, now()],

@@ -277,14 +277,7 @@ pub struct NewIntent {
     pub batch_id: String,
     pub kind: IntentKind,
     pub before: Before,
-    /// When the request left (Unix ms); [`NOT_LEFT`] until it is recorded leaving.
-    pub sent_ms: i64,
 }
-
-/// The `sent_ms` of an intent whose request has not been recorded leaving: it is committed
-/// before the request waits for its turn in the throttle, and its departure is recorded as it
-/// leaves. One that a crash left so is settled a whole settle delay after the next run starts.
-pub const NOT_LEFT: i64 = 0;
 
 /// A recorded intent.
 #[derive(Debug, Clone)]
@@ -294,9 +287,6 @@ pub struct Intent {
     pub batch_id: String,
     pub kind: IntentKind,
     pub before: Before,
-    /// When its request last left (Unix ms), or [`NOT_LEFT`]: the settle delay of an intent
-    /// from an earlier run counts from here.
-    pub sent_ms: i64,
     pub status: IntentStatus,
     /// What settled it, or why it stays unsettled.
     pub evidence: Option<String>,
@@ -325,7 +315,6 @@ fn intent_from_row(row: &Row<'_>) -> rusqlite::Result<Intent> {
             from_ms: row.get(6)?,
             to_ms: row.get(7)?,
         },
-        sent_ms: row.get(8)?,
         status: IntentStatus::from_str(&status).map_err(|e| bad(9, e))?,
         evidence: row.get(10)?,
         created_at: row.get(11)?,
@@ -378,7 +367,7 @@ impl Intent {
 impl LedgerTx<'_> {
     /// Records an intent (status open) and returns its id.
     pub fn add_intent(&self, new: &NewIntent) -> Result<i64, LedgerError> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO intents (card_id, batch_id, kind, detail, before_balance, before_from_ms, \
              before_to_ms, sent_ms, status, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
@@ -390,20 +379,13 @@ impl LedgerTx<'_> {
                 new.before.balance.map(|b| b.to_string()),
                 new.before.from_ms,
                 new.before.to_ms,
-                new.sent_ms,
+                // `sent_ms`, of schema 5: no longer written (a settle delay counts on the
+                // monotonic clock of the run that waits, never from a stored wall time).
+                0,
                 now(),
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
-    }
-
-    /// When the request of an open intent left ([`NOT_LEFT`]: it is about to leave again).
-    pub fn intent_left(&self, id: i64, sent_ms: i64) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "UPDATE intents SET sent_ms = ?2 WHERE id = ?1 AND status = 'open'",
-            params![id, sent_ms],
-        )?;
-        Ok(())
     }
 
     /// Settles an intent and carries out what that means for its card, in this transaction.
@@ -416,8 +398,7 @@ impl LedgerTx<'_> {
         evidence: &str,
     ) -> Result<(), LedgerError> {
         let intent = self
-            .tx
-            .query_row(
+            .query_one(
                 &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE id = ?1"),
                 [id],
                 intent_from_row,
@@ -427,14 +408,14 @@ impl LedgerTx<'_> {
         if !intent.status.is_pending() {
             return Ok(());
         }
-        self.tx.execute(
+        self.exec(
             "UPDATE intents SET status = ?2, evidence = ?3, settled_at = ?4 WHERE id = ?1",
             params![id, status.as_str(), evidence, now()],
         )?;
         if !matches!(status, IntentStatus::Applied | IntentStatus::NotApplied) {
             return Ok(());
         }
-        let mut card = self.tx.query_row(
+        let mut card = self.query_one(
             &format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = ?1"),
             [intent.card_id],
             card_from_row,
@@ -459,7 +440,7 @@ impl LedgerTx<'_> {
         } else {
             intent.reject_on(&mut card);
         }
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET created = ?2, blocked_done = ?3, credited = ?4, state = ?5, \
              block_reason = ?6, topups = ?7, numbers = ?8, password = ?9, pending_password = ?10, \
              updated_at = ?11 WHERE id = ?1",

@@ -20,7 +20,7 @@ pub struct JournalEntry {
 
 impl LedgerTx<'_> {
     pub fn journal(&self, e: &JournalEntry) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO journal (at, batch_id, card_id, command, outcome, detail, duration_ms, attempt) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![

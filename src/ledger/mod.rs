@@ -13,7 +13,7 @@ mod store;
 
 pub use batches::{Batch, BatchCounts, NewBatch, Platform};
 pub use cards::{Card, CardState, NewCard, Progress};
-pub use intents::{Before, Intent, IntentKind, IntentStatus, NOT_LEFT, NewIntent};
+pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};
 pub use journal::JournalEntry;
 pub use movements::{Claim, Movement, MovementKind, MovementState};
 pub use stock::{Event, Expiry, Shop, Stock, parse_date, shop_name};

@@ -167,7 +167,7 @@ pub enum Claim {
 impl LedgerTx<'_> {
     /// A card as this transaction sees it.
     pub fn card(&self, id: i64) -> Result<super::Card, LedgerError> {
-        Ok(self.tx.query_row(
+        Ok(self.query_one(
             &format!(
                 "SELECT {} FROM cards WHERE id = ?1",
                 super::cards::CARD_COLUMNS
@@ -191,7 +191,7 @@ impl LedgerTx<'_> {
             return Ok(Claim::Existing(m));
         }
         let at = now();
-        let inserted = self.tx.execute(
+        let inserted = self.exec(
             "INSERT INTO movements (kind, source, target, reason, by, state, at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, 'claimed', ?6, ?6)",
             params![kind.as_str(), source, target, reason, by, at],
@@ -245,7 +245,7 @@ impl LedgerTx<'_> {
         remainder: Decimal,
     ) -> Result<(), LedgerError> {
         let state = if amount.is_zero() { "done" } else { "measured" };
-        self.tx.execute(
+        self.exec(
             "UPDATE movements SET measured = ?2, amount = ?3, remainder = ?4, state = ?5, \
              updated_at = ?6 WHERE id = ?1 AND state = 'claimed'",
             params![
@@ -269,7 +269,7 @@ impl LedgerTx<'_> {
         remainder: Decimal,
     ) -> Result<(), LedgerError> {
         let state = if amount.is_zero() { "done" } else { "measured" };
-        self.tx.execute(
+        self.exec(
             "UPDATE movements SET amount = ?2, remainder = ?3, state = ?4, updated_at = ?5 \
              WHERE id = ?1 AND state = 'measured'",
             params![id, amount.to_string(), remainder.to_string(), state, now()],
@@ -279,7 +279,7 @@ impl LedgerTx<'_> {
 
     /// Records the card a movement goes to (a replacement, recorded once measured).
     pub fn set_movement_target(&self, id: i64, target: i64) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE movements SET target = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, target, now()],
         )?;
@@ -293,7 +293,7 @@ impl LedgerTx<'_> {
         from: MovementState,
         to: MovementState,
     ) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE movements SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2",
             params![id, from.as_str(), to.as_str(), now()],
         )?;

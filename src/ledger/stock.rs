@@ -263,7 +263,7 @@ impl Ledger {
 impl LedgerTx<'_> {
     /// Records a shop on first use; returns its name as first recorded.
     pub fn add_shop(&self, name: &str) -> Result<String, LedgerError> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR IGNORE INTO shops (name, created_at) VALUES (?1, ?2)",
             params![name, now()],
         )?;
@@ -282,7 +282,7 @@ impl LedgerTx<'_> {
         shop: Option<&str>,
         detail: &str,
     ) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO card_events (card_id, at, kind, on_date, shop, detail) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -299,7 +299,7 @@ impl LedgerTx<'_> {
 
     /// Hands a card to a shop on `on`.
     pub fn consign(&self, card_id: i64, shop: &str, on: NaiveDate) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET shop = ?2, consigned_on = ?3, updated_at = ?4 WHERE id = ?1",
             params![card_id, shop, on.to_string(), now()],
         )?;
@@ -308,7 +308,7 @@ impl LedgerTx<'_> {
 
     /// Takes an unsold card back from the shop holding it.
     pub fn take_back(&self, card_id: i64, shop: &str, on: NaiveDate) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET shop = NULL, consigned_on = NULL, updated_at = ?2 WHERE id = ?1",
             params![card_id, now()],
         )?;
@@ -322,7 +322,7 @@ impl LedgerTx<'_> {
         shop: Option<&str>,
         on: NaiveDate,
     ) -> Result<(), LedgerError> {
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET sold_shop = ?2, sold_on = ?3, updated_at = ?4 WHERE id = ?1",
             params![card_id, shop, on.to_string(), now()],
         )?;
@@ -349,11 +349,11 @@ impl LedgerTx<'_> {
     /// A balance read from the platform just now.
     pub fn record_balance(&self, card_id: i64, balance: Decimal) -> Result<(), LedgerError> {
         let at = now();
-        self.tx.execute(
+        self.exec(
             "UPDATE cards SET last_balance = ?2, last_balance_at = ?3 WHERE id = ?1",
             params![card_id, balance.to_string(), at],
         )?;
-        self.tx.execute(
+        self.exec(
             "INSERT INTO balance_reads (card_id, at, balance) VALUES (?1, ?2, ?3)",
             params![card_id, at, balance.to_string()],
         )?;

@@ -126,7 +126,8 @@ pub fn audit(ctx: &mut Ctx<'_>, card: &Card, intents: &[Intent]) -> Result<Vec<S
         .map_err(Failure::outcome)?;
     // Only the calls charged by the time the balance was read: those that ended near the read
     // may be in it or not, and one that ended after it is not in it.
-    let (charged, near) = evidence::charged_by(&evidence::charges(&calls), read_at);
+    let (charged, near) =
+        evidence::charged_by(&evidence::charges(&calls), read_at, ctx.client.clock());
     if let Some(why) = reconcile(
         card,
         info.exact_balance(),

@@ -324,6 +324,29 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Goes on with unfinished redeems every half settle delay (at least every 5 s), on a
+    /// thread of its own, for as long as the process runs.
+    pub fn keep_finishing(self: Arc<Self>) {
+        let every = (self.options.settle_delay / 2).max(Duration::from_secs(5));
+        let spawned = std::thread::Builder::new()
+            .name("finish-redeems".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    let unfinished = self
+                        .open()
+                        .and_then(|l| Ok(l.unfinished_movements()?))
+                        .map(|m| m.iter().any(|m| m.kind == MovementKind::Redeem));
+                    if matches!(unfinished, Ok(true)) {
+                        let _ = self.finish_unfinished();
+                    }
+                }
+            });
+        drop(spawned);
+    }
+}
+
 fn money_error(e: money::MoneyError) -> BackendError {
     match e {
         money::MoneyError::Ledger(e) => BackendError::Ledger(e),

@@ -4,9 +4,7 @@
 
 use rust_decimal::Decimal;
 
-/// Calls within this of a read's window may or may not be in that read's balance: the
-/// platform's call times have one-second precision, and its clock and ours may differ a little.
-pub const CLOCK_TOLERANCE_MS: i64 = 2_000;
+pub use crate::clock::Offset;
 
 /// The most boundary calls tried in every combination; more is judged ambiguous.
 const MAX_BOUNDARY: usize = 12;
@@ -18,8 +16,8 @@ pub struct Window {
     pub to_ms: i64,
 }
 
-/// A call as the evidence needs it: when it was charged (its end, one-second precision) and
-/// what it cost.
+/// A call as the evidence needs it: when it was charged (its end on the platform's clock,
+/// one-second precision) and what it cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Charge {
     pub end_ms: i64,
@@ -42,12 +40,28 @@ pub fn charges(records: &[crate::api::CallRecord]) -> Vec<Charge> {
 /// The charges a balance read in `at` holds for certain (calls that ended before it), and
 /// those that may or may not be in it (ended near it). Calls that ended after it are not in it:
 /// records read after a balance may list calls that balance did not yet carry.
-pub fn charged_by(calls: &[Charge], at: Window) -> (Decimal, Vec<Decimal>) {
+pub fn charged_by(calls: &[Charge], at: Window, clock: Offset) -> (Decimal, Vec<Decimal>) {
     let dawn = Window {
         from_ms: i64::MIN,
         to_ms: i64::MIN,
     };
-    split(calls, dawn, at)
+    split(calls, dawn, at, clock)
+}
+
+/// Whether call records contradict the read that returned them: a call that, on our clock,
+/// ended after that read's answer came (`read_to_ms`) cannot have been on it. The platform's
+/// clock is then further from ours than `clock` says, and no placement of calls is sure.
+pub fn contradicts(calls: &[Charge], read_to_ms: i64, clock: Offset) -> Option<String> {
+    calls
+        .iter()
+        .find(|c| charged(c, clock).0 > read_to_ms)
+        .map(|c| {
+            format!(
+                "a call record ends {} ms after the read that returned it (the platform's clock \
+                 is ahead of ours by more than measured)",
+                charged(c, clock).0 - read_to_ms
+            )
+        })
 }
 
 /// What the evidence says.
@@ -68,8 +82,9 @@ pub fn judge_balance(
     after: Decimal,
     after_at: Window,
     calls: &[Charge],
+    clock: Offset,
 ) -> Verdict {
-    let (certain, boundary) = split(calls, before_at, after_at);
+    let (certain, boundary) = split(calls, before_at, after_at, clock);
     verdict(
         before,
         amount,
@@ -91,13 +106,14 @@ pub fn judge_history(
     after: Decimal,
     after_at: Window,
     calls: &[Charge],
+    clock: Offset,
 ) -> Verdict {
     // No read before: the history starts before any call.
     let dawn = Window {
         from_ms: i64::MIN,
         to_ms: i64::MIN,
     };
-    let (certain, boundary) = split(calls, dawn, after_at);
+    let (certain, boundary) = split(calls, dawn, after_at, clock);
     // A prepaid balance never goes below zero: calls that cost more than was ever loaded
     // under a hypothesis rule it out (the sandbox cuts a call when the credit runs out).
     let spent: Decimal = calls.iter().map(|c| c.amount).sum();
@@ -107,11 +123,16 @@ pub fn judge_history(
 
 /// The charges certainly between the reads, and those that may or may not be (near a read).
 /// Calls charged before the read before, or after the read after, are left out.
-fn split(calls: &[Charge], before_at: Window, after_at: Window) -> (Decimal, Vec<Decimal>) {
+fn split(
+    calls: &[Charge],
+    before_at: Window,
+    after_at: Window,
+    clock: Offset,
+) -> (Decimal, Vec<Decimal>) {
     let mut certain = Decimal::ZERO;
     let mut boundary = Vec::new();
     for call in calls {
-        let (lo, hi) = charged(call);
+        let (lo, hi) = charged(call, clock);
         if hi < before_at.from_ms || lo > after_at.to_ms {
             continue; // in the balance before, or not yet in the balance after
         }
@@ -124,12 +145,12 @@ fn split(calls: &[Charge], before_at: Window, after_at: Window) -> (Decimal, Vec
     (certain, boundary)
 }
 
-/// When a call may have been charged: in [end, end + 1 s), give or take the clocks.
-fn charged(call: &Charge) -> (i64, i64) {
-    (
-        call.end_ms.saturating_sub(CLOCK_TOLERANCE_MS),
-        call.end_ms.saturating_add(1_000 + CLOCK_TOLERANCE_MS),
-    )
+/// When, on our clock, a call may have been charged: in [end, end + 1 s) of the platform's
+/// clock, moved onto ours by the measured offset (within 2 s when nothing is measured).
+fn charged(call: &Charge, clock: Offset) -> (i64, i64) {
+    let (lo, _) = clock.ours(call.end_ms);
+    let (_, hi) = clock.ours(call.end_ms.saturating_add(1_000));
+    (lo, hi)
 }
 
 /// Which of "applied" and "not applied" the balances explain, with the calls charged for
@@ -235,13 +256,37 @@ mod tests {
     fn a_topup_on_a_card_in_use_is_judged_exactly() {
         // Calls costing half the top-up in between: the old rule resent it.
         let calls = [call(20_000, "1.25"), call(30_000, "1.25")];
-        let v = judge_balance(d("3"), BEFORE, d("5"), d("5.5"), AFTER, &calls);
+        let v = judge_balance(
+            d("3"),
+            BEFORE,
+            d("5"),
+            d("5.5"),
+            AFTER,
+            &calls,
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::Applied(_)), "{v:?}");
-        let v = judge_balance(d("3"), BEFORE, d("5"), d("0.5"), AFTER, &calls);
+        let v = judge_balance(
+            d("3"),
+            BEFORE,
+            d("5"),
+            d("0.5"),
+            AFTER,
+            &calls,
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::NotApplied(_)), "{v:?}");
         // Calls charged before the first read are in its balance already.
         let old = [call(1_000, "2"), call(20_000, "0.5")];
-        let v = judge_balance(d("3"), BEFORE, d("5"), d("7.5"), AFTER, &old);
+        let v = judge_balance(
+            d("3"),
+            BEFORE,
+            d("5"),
+            d("7.5"),
+            AFTER,
+            &old,
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::Applied(_)), "{v:?}");
     }
 
@@ -249,11 +294,27 @@ mod tests {
     fn a_call_at_the_edge_of_a_read_may_be_on_either_side() {
         let edge = [call(10_050, "0.3")];
         for after in ["8", "7.7"] {
-            let v = judge_balance(d("3"), BEFORE, d("5"), d(after), AFTER, &edge);
+            let v = judge_balance(
+                d("3"),
+                BEFORE,
+                d("5"),
+                d(after),
+                AFTER,
+                &edge,
+                Offset::UNMEASURED,
+            );
             assert!(matches!(v, Verdict::Applied(_)), "{after}: {v:?}");
         }
         // An edge call that costs exactly the amount leaves both open.
-        let v = judge_balance(d("3"), BEFORE, d("5"), d("3"), AFTER, &[call(40_050, "5")]);
+        let v = judge_balance(
+            d("3"),
+            BEFORE,
+            d("5"),
+            d("3"),
+            AFTER,
+            &[call(40_050, "5")],
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::Ambiguous(_)), "{v:?}");
     }
 
@@ -262,17 +323,32 @@ mod tests {
         // A card spent to nothing, topped up by 2 and spent again at once: the window cannot
         // tell (a call near the read before), the history can (3 loaded, 3 + 2 spent).
         let calls = [call(1_000, "3"), call(10_050, "2")];
-        let window = judge_balance(d("0"), BEFORE, d("2"), d("0"), AFTER, &calls);
+        let window = judge_balance(
+            d("0"),
+            BEFORE,
+            d("2"),
+            d("0"),
+            AFTER,
+            &calls,
+            Offset::UNMEASURED,
+        );
         assert!(matches!(window, Verdict::Ambiguous(_)), "{window:?}");
-        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &calls);
+        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &calls, Offset::UNMEASURED);
         assert!(matches!(history, Verdict::Applied(_)), "{history:?}");
         assert!(matches!(combine(window, history), Verdict::Applied(_)));
         // Had it not applied, that last call could not have been made.
-        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &calls[..1]);
+        let history = judge_history(
+            d("3"),
+            d("2"),
+            d("0"),
+            AFTER,
+            &calls[..1],
+            Offset::UNMEASURED,
+        );
         assert!(matches!(history, Verdict::NotApplied(_)), "{history:?}");
         // A call at the read after that spent the whole top-up: only possible if it applied.
         let spent = [call(1_000, "3"), call(40_050, "2")];
-        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &spent);
+        let history = judge_history(d("3"), d("2"), d("0"), AFTER, &spent, Offset::UNMEASURED);
         assert!(matches!(history, Verdict::Applied(_)), "{history:?}");
         let contradiction = combine(
             Verdict::Applied(String::new()),
@@ -283,11 +359,35 @@ mod tests {
 
     #[test]
     fn a_balance_nothing_explains_is_ambiguous_never_a_guess() {
-        let v = judge_balance(d("0"), BEFORE, d("5"), d("2.5"), AFTER, &[]);
+        let v = judge_balance(
+            d("0"),
+            BEFORE,
+            d("5"),
+            d("2.5"),
+            AFTER,
+            &[],
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::Ambiguous(_)), "{v:?}");
-        let v = judge_balance(d("8"), BEFORE, d("-2"), d("6"), AFTER, &[]);
+        let v = judge_balance(
+            d("8"),
+            BEFORE,
+            d("-2"),
+            d("6"),
+            AFTER,
+            &[],
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::Applied(_)), "{v:?}");
-        let v = judge_balance(d("8"), BEFORE, d("-2"), d("8"), AFTER, &[]);
+        let v = judge_balance(
+            d("8"),
+            BEFORE,
+            d("-2"),
+            d("8"),
+            AFTER,
+            &[],
+            Offset::UNMEASURED,
+        );
         assert!(matches!(v, Verdict::NotApplied(_)), "{v:?}");
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The protocol for a change the platform cannot repeat safely ([`Ctx::change`]):
 //!
-//! 1. the intent (what, the balance or state before, when it leaves) is committed to the
+//! 1. the intent (what, the balance or state before) is committed to the
 //!    ledger, and the worker waits for the commit;
 //! 2. the request is sent; a request that certainly never left is sent again;
 //! 3. an answer settles the intent (applied or refused); an unknown outcome (timeout, reset, an
@@ -36,7 +36,7 @@ use crate::api::{ApiError, CallRecord, Client, Command, Refusal, UserInfo};
 use crate::codes::{CodeSpec, Draw, OsRandom};
 use crate::config::Secret;
 use crate::ledger::{
-    Before, Card, CardState, Intent, IntentKind, IntentStatus, JournalEntry, LedgerError, NOT_LEFT,
+    Before, Card, CardState, Intent, IntentKind, IntentStatus, JournalEntry, LedgerError,
     NewIntent, Progress,
 };
 use evidence::{Charge, Verdict, Window, combine, judge_balance, judge_history};
@@ -317,17 +317,9 @@ enum Judgement {
 /// The evidence of a change the platform answered.
 const ANSWERED: &str = "the platform answered success";
 
-/// Now, in Unix milliseconds (shifted by the test hook `CARDMINT_TEST_CLOCK_OFFSET_MS`, which
-/// plays a machine whose clock is off or has stepped).
+/// Now, in Unix milliseconds (see [`crate::clock::now_ms`]).
 pub fn now_ms() -> i64 {
-    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    let offset = *OFFSET.get_or_init(|| {
-        std::env::var("CARDMINT_TEST_CLOCK_OFFSET_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    });
-    chrono::Utc::now().timestamp_millis() + offset
+    crate::clock::now_ms()
 }
 
 /// What a worker may use while handling a job.
@@ -418,12 +410,10 @@ impl Ctx<'_> {
         )
     }
 
-    /// One request, when the throttle lets it go, journaled. `intent`: the open intent it
-    /// carries, whose departure is recorded as it leaves.
+    /// One request, when the throttle lets it go, journaled.
     fn try_once<T>(
         &mut self,
         card_id: Option<i64>,
-        intent: Option<i64>,
         command: Command,
         attempt: u32,
         f: &dyn Fn(&Client) -> Result<T, ApiError>,
@@ -435,12 +425,6 @@ impl Ctx<'_> {
             return Err(ApiError::NotSent {
                 command,
                 cause: "the run stopped".into(),
-            });
-        }
-        if let Some(intent) = intent {
-            self.send(Update::Left {
-                intent,
-                sent_ms: now_ms(),
             });
         }
         let started = Instant::now();
@@ -486,7 +470,7 @@ impl Ctx<'_> {
                 if ctx.stopped() {
                     return None;
                 }
-                Some(ctx.try_once(card_id, None, command, attempt, &f))
+                Some(ctx.try_once(card_id, command, attempt, &f))
             },
             |attempt, e| {
                 let mut ctx = this.borrow_mut();
@@ -581,7 +565,6 @@ impl Ctx<'_> {
             batch_id,
             kind: kind.clone(),
             before,
-            sent_ms: NOT_LEFT,
         };
         let id = match self.commit(|reply| Update::Intent {
             new: new.clone(),
@@ -599,7 +582,6 @@ impl Ctx<'_> {
             batch_id: new.batch_id,
             kind,
             before,
-            sent_ms: new.sent_ms,
             status: IntentStatus::Open,
             evidence: None,
             created_at: String::new(),
@@ -618,13 +600,7 @@ impl Ctx<'_> {
                 return Sent::Stopped;
             }
             attempt += 1;
-            if attempt > 1
-                && let Err(e) = self.commit(|reply| Update::Resend { intent: id, reply })
-            {
-                self.stop(format!("cannot record the change in the ledger: {e}"));
-                return Sent::Stopped;
-            }
-            match self.try_once(Some(card.id), Some(id), command, attempt, &f) {
+            match self.try_once(Some(card.id), command, attempt, &f) {
                 Ok(v) => {
                     self.kill_point(&intent.kind, "after-answer");
                     self.settle(card, &intent, IntentStatus::Applied, ANSWERED);
@@ -813,14 +789,24 @@ impl Ctx<'_> {
                 } else {
                     self.calls(card, Some(NaiveDateTime::default()))?
                 };
+                let calls_read = now_ms();
                 let calls: Vec<Charge> = evidence::charges(&history);
+                // Call times are the platform's: placed on our clock by the offset its answers'
+                // Date headers show. Records that contradict the read that returned them leave
+                // the placement unsure: ambiguous, never "not applied".
+                let clock = self.client.clock();
+                if let Some(why) = evidence::contradicts(&calls, calls_read, clock) {
+                    return Ok(Judgement::Ambiguous(why));
+                }
                 let before_at = Window {
                     from_ms: intent.before.from_ms,
                     to_ms: intent.before.to_ms,
                 };
                 let after = info.exact_balance();
-                let window = judge_balance(before, before_at, *amount, after, after_at, &calls);
-                let history = judge_history(loaded_before(card), *amount, after, after_at, &calls);
+                let window =
+                    judge_balance(before, before_at, *amount, after, after_at, &calls, clock);
+                let loaded = loaded_before(card);
+                let history = judge_history(loaded, *amount, after, after_at, &calls, clock);
                 match combine(window, history) {
                     Verdict::Applied(e) => Judgement::Applied(e),
                     Verdict::NotApplied(e) => Judgement::NotApplied(e),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::codes::CodeSpec;
 use crate::ledger::{
-    CardState, IntentStatus, JournalEntry, Ledger, LedgerError, NOT_LEFT, NewIntent, Progress,
+    CardState, IntentStatus, JournalEntry, Ledger, LedgerError, NewIntent, Progress,
 };
 
 /// A change for the ledger writer.
@@ -30,17 +30,6 @@ pub(crate) enum Update {
     Intent {
         new: NewIntent,
         reply: SyncSender<Result<i64, String>>,
-    },
-    /// An open intent's request is about to leave again: its last departure no longer counts
-    /// (the settle delay of a crash now counts from the next run); replied after the commit.
-    Resend {
-        intent: i64,
-        reply: SyncSender<Result<i64, String>>,
-    },
-    /// An open intent's request leaves now (Unix ms), sent as it leaves: not waited for.
-    Left {
-        intent: i64,
-        sent_ms: i64,
     },
     /// Record a card's new password as pending (before a reset is sent); replied after commit.
     PendingPassword {
@@ -71,7 +60,6 @@ impl Update {
         matches!(
             self,
             Update::Intent { .. }
-                | Update::Resend { .. }
                 | Update::PendingPassword { .. }
                 | Update::LowerMovement { .. }
                 | Update::ReplaceCode { .. }
@@ -132,11 +120,6 @@ pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), L
                     Update::Intent { new, reply } => {
                         replies.push(Reply::Id(reply.clone(), w.add_intent(new)?));
                     }
-                    Update::Resend { intent, reply } => {
-                        w.intent_left(*intent, NOT_LEFT)?;
-                        replies.push(Reply::Id(reply.clone(), *intent));
-                    }
-                    Update::Left { intent, sent_ms } => w.intent_left(*intent, *sent_ms)?,
                     Update::PendingPassword {
                         card_id,
                         password,
@@ -173,7 +156,6 @@ pub(crate) fn write_updates(path: PathBuf, rx: Receiver<Update>) -> Result<(), L
             for update in group {
                 match update {
                     Update::Intent { reply, .. }
-                    | Update::Resend { reply, .. }
                     | Update::PendingPassword { reply, .. }
                     | Update::LowerMovement { reply, .. } => {
                         let _ = reply.send(Err(why.clone()));

@@ -53,6 +53,9 @@ pub struct SandboxOptions {
     /// same account have been answered (whichever comes first): between two of the client's
     /// reads, the worst moment for evidence.
     pub late_after_reads: u32,
+    /// How far the platform's clock is ahead of the real one (negative: behind): its call
+    /// records, transaction dates and HTTP `Date` headers all read that clock.
+    pub clock_offset: chrono::Duration,
     /// Calls made by the holders of unblocked accounts with credit.
     pub usage: Usage,
     pub credentials: Credentials,
@@ -74,6 +77,7 @@ impl SandboxOptions {
             slow: Duration::from_secs(30),
             late: Duration::from_secs(3),
             late_after_reads: 0,
+            clock_offset: chrono::Duration::zero(),
             usage: Usage::default(),
             credentials,
             reseller_credit: Decimal::from(1_000_000),
@@ -149,9 +153,31 @@ struct Shared {
     slow: Duration,
     late: Duration,
     late_after_reads: u32,
+    clock_offset: chrono::Duration,
     fault_commands: Vec<String>,
     world: World,
     started: Instant,
+}
+
+impl Shared {
+    /// Now on the platform's clock (UTC).
+    fn now(&self) -> NaiveDateTime {
+        chrono::Utc::now().naive_utc() + self.clock_offset
+    }
+
+    /// An API answer, dated by the platform's clock as a real server dates its answers.
+    fn answer(&self, xml: String) -> Response<Full<Bytes>> {
+        let mut response = text(StatusCode::OK, "text/xml; charset=utf-8", xml);
+        let date = self
+            .now()
+            .and_utc()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&date) {
+            response.headers_mut().insert(hyper::header::DATE, value);
+        }
+        response
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,7 +190,7 @@ impl Shared {
     /// shutdown (`everything`) every late change lands: the platform does not forget them.
     fn tick(&self, everything: bool) -> Result<(), StoreError> {
         let now = Instant::now();
-        let wall = chrono::Utc::now().naive_utc();
+        let wall = self.now();
         let due = self.world.due(now, everything);
         let mut store = lock(&self.store);
         for params in due {
@@ -250,6 +276,7 @@ impl Sandbox {
             slow: options.slow,
             late: options.late,
             late_after_reads: options.late_after_reads,
+            clock_offset: options.clock_offset,
             fault_commands: options.fault_commands.clone(),
             world: World::new(options.usage.clone(), options.seed),
             started: Instant::now(),
@@ -517,7 +544,7 @@ async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, D
         );
         return Err(DroppedAnswer);
     }
-    let now = chrono::Utc::now().naive_utc();
+    let now = shared.now();
     let result = {
         let mut store = lock(&shared.store);
         let how = match fault {
@@ -548,8 +575,8 @@ async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, D
         Some(Fault::LostAnswer) => Err(DroppedAnswer),
         Some(Fault::Slow) => {
             tokio::time::sleep(shared.slow).await;
-            Ok(text(StatusCode::OK, "text/xml; charset=utf-8", xml))
+            Ok(shared.answer(xml))
         }
-        _ => Ok(text(StatusCode::OK, "text/xml; charset=utf-8", xml)),
+        _ => Ok(shared.answer(xml)),
     }
 }

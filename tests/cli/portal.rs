@@ -978,3 +978,31 @@ fn a_change_that_never_left_says_nothing_was_changed() {
         rows[0]["password"]
     );
 }
+
+#[test]
+fn settle_finishes_a_redeem_whose_portal_died_with_no_portal_running() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 2, 2);
+    let (account, card) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
+    {
+        let portal = PortalProcess::start(&cm, &[("CARDMINT_TEST_KILL_AT", "deduct:after-answer")]);
+        let mut v = signed_in(&portal, &account);
+        let csrf = v.get("/redeem").csrf();
+        let _ = ureq::Agent::new_with_defaults()
+            .post(format!("{}/redeem", portal.base))
+            .header("Cookie", v.cookie().unwrap())
+            .send_form([("csrf", csrf.as_str()), ("code", card.as_str())]);
+    }
+    assert_eq!(transactions(&sb.base(), &account), vec![dec("5")]);
+    let out = cm.expect(0, &["settle"]);
+    assert!(out.stdout.contains("(redeem): done, 5.00 moved"), "{out:?}");
+    assert_eq!(transactions(&sb.base(), &card), vec![dec("5"), dec("-5")]);
+    assert_eq!(transactions(&sb.base(), &account), vec![dec("5"), dec("5")]);
+    assert!(
+        cm.expect(0, &["settle"])
+            .stdout
+            .contains("nothing to settle")
+    );
+    cm.expect(0, &["audit", "B0001"]);
+}

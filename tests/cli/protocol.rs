@@ -1005,3 +1005,138 @@ fn audit_names_a_late_change_that_landed_after_its_settle_read() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_platform_clock_ahead_of_ours_never_loads_a_lost_topup_twice() {
+    // Cards in use (a call every few seconds, 5-decimal charges), 30 % of the top-ups' answers
+    // lost, and the platform's clock 36 s, then 2 h, ahead of ours. Before: its calls looked
+    // as if they had not happened yet, the balance was unexplained, and a lost top-up could be
+    // judged "not applied" and sent again.
+    for offset in ["36000", "7200000"] {
+        let sb = SandboxProcess::spawn(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--clock-offset-ms",
+            offset,
+            "--calls-per-min",
+            "30",
+            "--price-per-min",
+            "0.6",
+            "--faults",
+            "0.3",
+            "--fault-kinds",
+            "lost",
+            "--fault-commands",
+            "settransaction",
+            "--seed",
+            "7",
+        ]);
+        let cm = Cardmint::against(&sb.url);
+        cm.expect(
+            0,
+            &[
+                "issue", "--count", "6", "--value", "5", "-q", "--rate", "100",
+            ],
+        );
+        let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+        let all = format!("{}-{}", rows[0]["serial"], rows[5]["serial"]);
+        cm.expect(
+            0,
+            &[
+                "activate",
+                "B0001",
+                "--serials",
+                &all,
+                "--override-consignment",
+            ],
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+        for row in &rows {
+            let out = cm.run(&["topup", &row["serial"], "2.00"]);
+            assert!(matches!(out.code, 0 | 3), "{offset}: {out:?}");
+        }
+        let state = remote_state(&sb.base());
+        for row in &rows {
+            let loaded: Vec<_> = state.customers[&row["customer"]]
+                .transactions
+                .iter()
+                .filter(|t| t.amount == dec("2"))
+                .collect();
+            assert!(
+                loaded.len() <= 1,
+                "{offset}: {} topped up {} times",
+                row["serial"],
+                loaded.len()
+            );
+        }
+        let lost = remote_stats(&sb.base()).faults.values().sum::<u64>();
+        assert!(lost >= 1, "{offset}: the faults came");
+    }
+}
+
+#[test]
+fn resolve_reads_first_and_refuses_what_the_platform_contradicts() {
+    // A top-up applied, its answer never recorded (killed). Before: `--resolve ID=not-applied`
+    // was taken with no read, and the next top-up or resume loaded it again.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (serial, customer) = (rows[0]["serial"].as_str(), rows[0]["customer"].as_str());
+    let open_intent = |amount: &str| -> String {
+        let killed = cm.run_env(
+            &["topup", serial, amount],
+            &[("CARDMINT_TEST_KILL_AT", "topup:after-answer")],
+        );
+        assert_eq!(killed.code, -1, "{killed:?}");
+        let audit = cm.run(&["audit", "B0001"]);
+        audit
+            .stdout
+            .split("waiting for evidence")
+            .nth(1)
+            .and_then(|rest| rest.split_once(" #"))
+            .and_then(|(_, rest)| rest.split(')').next())
+            .unwrap_or_else(|| panic!("the audit names the open change: {audit:?}"))
+            .to_string()
+    };
+    let id = open_intent("2.50");
+    let out = cm.run(&["settle", serial, "--resolve", &format!("{id}=not-applied")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("the platform contradicts not-applied"),
+        "{out:?}"
+    );
+    assert!(
+        cm.expect(0, &["settle"])
+            .stdout
+            .contains("nothing to settle")
+    );
+    assert_eq!(credits(&sb.base())[customer], vec![dec("5"), dec("2.50")]);
+    // Without a read, only with a reason, and journaled.
+    let id = open_intent("1.00");
+    let out = cm.run(&[
+        "settle",
+        serial,
+        "--resolve",
+        &format!("{id}=applied"),
+        "--without-read",
+    ]);
+    assert_eq!(out.code, 2, "--without-read needs --why: {out:?}");
+    cm.expect(
+        0,
+        &[
+            "settle",
+            serial,
+            "--resolve",
+            &format!("{id}=applied"),
+            "--without-read",
+            "--why",
+            "seen on the platform's panel",
+        ],
+    );
+    cm.expect(0, &["audit", "B0001"]);
+    assert_eq!(
+        credits(&sb.base())[customer],
+        vec![dec("5"), dec("2.50"), dec("1.00")]
+    );
+}

@@ -107,6 +107,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         Ok(n) => eprintln!("{n} redeem(s) left unfinished by an earlier run: finished"),
         Err(e) => eprintln!("redeems left unfinished by an earlier run: not finished yet ({e})"),
     }
+    // A redeem stopped at a step (its answer lost, the ledger busy) is finished in the
+    // background too: the page told its holder the credit would follow.
+    backend.clone().keep_finishing();
     let portal = Arc::new(Portal::new(
         backend,
         Settings {

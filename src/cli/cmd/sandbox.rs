@@ -41,6 +41,15 @@ pub struct Args {
     /// (success answered, half of a transaction applied)
     #[arg(long, value_name = "KINDS", default_value = "lost,error,slow", value_parser = Fault::parse_list)]
     fault_kinds: std::vec::Vec<Fault>,
+    /// How far the platform's clock runs ahead of the real one, in milliseconds (negative:
+    /// behind): call records, transaction dates and the HTTP Date header read it
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    clock_offset_ms: i64,
     /// How late a slow answer comes, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 30_000)]
     slow_ms: u64,
@@ -115,6 +124,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         fault_commands,
         seed: args.seed,
         slow: Duration::from_millis(args.slow_ms),
+        clock_offset: chrono::Duration::milliseconds(args.clock_offset_ms),
         late: Duration::from_millis(args.late_ms),
         late_after_reads: args.late_after_reads,
         usage: Usage {

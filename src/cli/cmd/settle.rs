@@ -6,11 +6,13 @@ use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{Intent, IntentStatus, Ledger};
 use crate::lifecycle;
+use crate::money::Advance;
 
 /// Settle changes whose outcome is open: a lost answer, a killed run, evidence that stayed
 /// ambiguous. Each is judged on what the platform shows now (balances with the calls made in
 /// between, blocked flags, numbers, passwords); nothing is sent again. `resume` does this
-/// first for its batch.
+/// first for its batch. Then every movement of credit left part way in scope (a redeem whose
+/// portal stopped) is continued from the step its claim records.
 ///
 /// What stays ambiguous is listed with what was seen. Check the account on the platform, then
 /// record your decision with --resolve: the account is read once more first, and a decision
@@ -69,7 +71,24 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         };
         return resolve(global, &ledger, &options, decision, without_read);
     }
-    if pending.is_empty() {
+    // Movements of credit left part way (a redeem whose portal stopped, a replacement) in
+    // scope: continued after the changes are settled.
+    let in_scope = |card_id: i64| -> Result<bool, Error> {
+        Ok(match &args.target {
+            None => true,
+            Some(t) => match ledger.card_by_id(card_id)? {
+                Some(c) => c.batch_id == *t || c.serial == *t || c.customer == *t,
+                None => false,
+            },
+        })
+    };
+    let mut movements = Vec::new();
+    for m in ledger.unfinished_movements()? {
+        if in_scope(m.source)? || m.target.map(in_scope).transpose()?.unwrap_or(false) {
+            movements.push(m);
+        }
+    }
+    if pending.is_empty() && movements.is_empty() {
         say!(global, "nothing to settle");
         global.emit(serde_json::json!({ "changes": [], "complete": true }));
         return Ok(Exit::Success);
@@ -140,7 +159,54 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             exit = super::summary_lines(global, &report, "settled");
         }
     }
-    global.emit(serde_json::json!({ "changes": doc, "complete": exit == Exit::Success }));
+    let mut moved = Vec::new();
+    if !movements.is_empty() {
+        let connection = global.connect(&options)?;
+        for m in movements {
+            let source = ledger.card_by_id(m.source)?.ok_or_else(|| {
+                Error::NotFound(format!("the card of movement #{} vanished", m.id))
+            })?;
+            let advance = global.run_engine_with(
+                &connection,
+                &ledger,
+                Some(&source.batch_id),
+                1,
+                &options,
+                |run| Ok(crate::money::advance(run, &ledger, m.id)),
+            )??;
+            let (done, said) = match &advance {
+                Advance::Done(m) => (true, format!("done, {:.2} moved", m.amount())),
+                Advance::NeedsTarget(_) | Advance::NeedsProvisioning { .. } => (
+                    false,
+                    format!(
+                        "the new card is to be issued: run `{}`",
+                        global.command_for("replace", &source.serial)
+                    ),
+                ),
+                Advance::Stopped { why, .. } => (false, why.to_string()),
+            };
+            say!(
+                global,
+                "{} movement #{} ({}): {said}",
+                source.serial,
+                m.id,
+                m.kind.as_str()
+            );
+            if !done {
+                exit = Exit::Incomplete;
+            }
+            moved.push(serde_json::json!({
+                "id": m.id, "kind": m.kind.as_str(), "serial": source.serial,
+                "done": done, "detail": said,
+            }));
+            super::refresh_outputs(&ledger, &source.batch_id)?;
+        }
+    }
+    global.emit(serde_json::json!({
+        "changes": doc,
+        "movements": moved,
+        "complete": exit == Exit::Success,
+    }));
     Ok(exit)
 }
 
