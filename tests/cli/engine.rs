@@ -51,16 +51,7 @@ fn a_code_taken_by_someone_else_is_retired_and_replaced() {
     // Someone else's account with that name, made behind our back.
     c.create_customer(&taken, &secret("Other-9xQ"), None, None)
         .unwrap();
-    let options = Options::default();
-    let run = Run {
-        client: &c,
-        ledger: ledger.path(),
-        batch_id: Some(&batch.id),
-        options: &options,
-        observer: &Silent,
-        throttle: None,
-    };
-    let report = provision(&run, &batch, recorded, Vec::new()).unwrap();
+    let report = provision_all(&c, &ledger, &batch, recorded);
     assert_eq!(report.done, 3, "{report:?}");
     let after = ledger.cards(&batch.id).unwrap();
     assert_ne!(after[1].customer, taken);
@@ -115,16 +106,7 @@ fn an_imported_name_taken_by_someone_else_fails_that_card_only() {
         .create_batch(&new_batch(true), &cards, |id: &str| PathBuf::from(id))
         .unwrap();
     let todo = ledger.cards(&batch.id).unwrap();
-    let options = Options::default();
-    let run = Run {
-        client: &c,
-        ledger: ledger.path(),
-        batch_id: Some(&batch.id),
-        options: &options,
-        observer: &Silent,
-        throttle: None,
-    };
-    let report = provision(&run, &batch, todo, Vec::new()).unwrap();
+    let report = provision_all(&c, &ledger, &batch, todo);
     assert_eq!(report.done, 1);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(
@@ -137,4 +119,23 @@ fn an_imported_name_taken_by_someone_else_fails_that_card_only() {
     assert_eq!(after[0].state, CardState::Failed);
     assert_eq!(after[1].state, CardState::Active);
     assert!(sb.state().customers["alice"].transactions.is_empty());
+}
+
+/// Provisions `cards` of `batch` with the default options and no observer.
+fn provision_all(
+    client: &cardmint::api::Client,
+    ledger: &Ledger,
+    batch: &cardmint::ledger::Batch,
+    cards: Vec<cardmint::ledger::Card>,
+) -> cardmint::runner::Report {
+    let options = Options::default();
+    let run = Run {
+        client,
+        ledger: ledger.path(),
+        batch_id: Some(&batch.id),
+        options: &options,
+        observer: &Silent,
+        throttle: None,
+    };
+    provision(&run, batch, cards, Vec::new()).unwrap()
 }

@@ -257,35 +257,13 @@ fn a_replacement_killed_at_each_step_moves_the_credit_once() {
         "move:before-send",
         "move:after-answer",
     ] {
-        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
-        let cm = Cardmint::against(&sb.url);
-        cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
-        let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
-        let serial = rows[1]["serial"].clone();
-        cm.expect(
-            0,
-            &[
-                "activate",
-                "B0001",
-                "--serials",
-                &serial,
-                "--override-consignment",
-            ],
-        );
-        spend(&sb, &rows[1]["customer"], 1, "1.25");
+        let (sb, cm, serial, old) = a_sold_card_that_called("1.25");
         let killed = cm.run_env(&["replace", &serial], &[("CARDMINT_TEST_KILL_AT", point)]);
         assert_ne!(killed.code, 0, "{point}: {killed:?}");
         cm.expect(0, &["replace", &serial]);
-        let new = cm.json(&["card", &serial])["replaced_by"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let customer = cm.json(&["card", &new])["customer"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let customer = replacement_customer(&cm, &serial);
         assert_eq!(
-            transactions(&sb.base(), &rows[1]["customer"]),
+            transactions(&sb.base(), &old),
             vec![dec("5"), dec("-3.75")],
             "{point}"
         );
@@ -294,7 +272,7 @@ fn a_replacement_killed_at_each_step_moves_the_credit_once() {
             vec![dec("3.75")],
             "{point}"
         );
-        assert_eq!(remote_state(&sb.base()).customers.len(), 3, "{point}");
+        assert_eq!(remote_state(&sb.base()).customers.len(), 2, "{point}");
     }
 }
 
@@ -571,40 +549,15 @@ fn a_used_card_is_replaced_in_whole_cents_and_what_stays_behind_is_said() {
     // A call of 0.01667 leaves 4.98333: the platform takes two decimals, so 4.98 moves and
     // 0.00333 stays on the old card (before: refused as an invalid amount, the old card
     // blocked with its credit and the replacement never loaded).
-    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
-    let cm = Cardmint::against(&sb.url);
-    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
-    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
-    let serial = rows[0]["serial"].clone();
-    cm.expect(
-        0,
-        &[
-            "activate",
-            "B0001",
-            "--serials",
-            &serial,
-            "--override-consignment",
-        ],
-    );
-    spend(&sb, &rows[0]["customer"], 1, "0.01667");
+    let (sb, cm, serial, old) = a_sold_card_that_called("0.01667");
     let out = cm.expect(0, &["replace", &serial]);
     assert!(
         out.stdout
             .contains("0.00333 under a cent stays on the old card"),
         "{out:?}"
     );
-    let new = cm.json(&["card", &serial])["replaced_by"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let customer = cm.json(&["card", &new])["customer"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        transactions(&sb.base(), &rows[0]["customer"]),
-        vec![dec("5"), dec("-4.98")]
-    );
+    let customer = replacement_customer(&cm, &serial);
+    assert_eq!(transactions(&sb.base(), &old), vec![dec("5"), dec("-4.98")]);
     assert_eq!(transactions(&sb.base(), &customer), vec![dec("4.98")]);
     cm.expect(0, &["audit", "B0002"]);
 }
@@ -635,4 +588,38 @@ fn a_sale_is_recorded_with_its_unblock_and_never_before() {
     let card = cm.json(&["card", &serial]);
     assert_eq!(card["state"], "active", "{card}");
     assert!(!card["sold_on"].is_null(), "sold with its unblock: {card}");
+}
+
+/// One retail card of 5, sold, that made one call costing `charge`: the sandbox, cardmint,
+/// its serial and its customer name.
+fn a_sold_card_that_called(charge: &str) -> (SandboxProcess, Cardmint, String, String) {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (serial, customer) = (rows[0]["serial"].clone(), rows[0]["customer"].clone());
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &serial,
+            "--override-consignment",
+        ],
+    );
+    spend(&sb, &customer, 1, charge);
+    (sb, cm, serial, customer)
+}
+
+/// The customer name of the card that replaced `serial`.
+fn replacement_customer(cm: &Cardmint, serial: &str) -> String {
+    let new = cm.json(&["card", serial])["replaced_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cm.json(&["card", &new])["customer"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
