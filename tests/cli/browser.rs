@@ -257,7 +257,7 @@ fn a_card_holder_does_everything_in_a_real_browser() {
     }
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url);
-    let rows = stock(&cm, 3, 1);
+    let rows = stock(&cm, 3, 2);
     let code = rows[0]["customer"].clone();
     let (status, body) = http(
         "POST",
