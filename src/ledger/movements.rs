@@ -224,6 +224,20 @@ impl LedgerTx<'_> {
             .optional()?)
     }
 
+    /// An unfinished movement whose credit is on its way onto `card`, if any.
+    pub fn unfinished_onto(&self, card: i64) -> Result<Option<Movement>, LedgerError> {
+        Ok(self
+            .query_one(
+                &format!(
+                    "SELECT {COLUMNS} FROM movements WHERE target = ?1 \
+                     AND state NOT IN ('done') ORDER BY id LIMIT 1"
+                ),
+                [card],
+                from_row,
+            )
+            .optional()?)
+    }
+
     pub(super) fn movement(&self, id: i64) -> Result<Option<Movement>, LedgerError> {
         Ok(self
             .tx

@@ -223,35 +223,64 @@ pub fn reconcile(
 }
 
 /// A balance difference named by the one change of the ledger that explains it, if one does.
+/// The explanations are tried in order of likelihood over every change (a change still open;
+/// one answered as applied that shows nothing, or half; one settled "not applied" that landed
+/// later; one shown twice), so that a change applied nothing is not taken for another doubled.
 fn named(card: &Card, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> Option<String> {
     let near = |a: Decimal, b: Decimal| (a - b).abs() <= rounding;
-    intents.iter().find_map(|i| {
-        let amount = i.kind.amount()?;
-        let named = format!("{} (#{})", i.kind, i.id);
-        let shown = amount.abs().normalize();
-        match i.status {
-            IntentStatus::Applied if near(-diff, amount) => Some(format!(
-                "{shown} missing: the platform does not show {named}, though it answered \
-                 success (applied nothing)"
-            )),
-            IntentStatus::Applied if near(-diff * Decimal::from(2), amount) => Some(format!(
-                "{} missing: the platform shows only half of {named} (half-applied)",
-                diff.abs().normalize()
-            )),
-            IntentStatus::Applied if near(diff, amount) => Some(format!(
-                "{shown} too much: the platform shows {named} twice (doubled: a late change \
-                 landed after its settle read?)"
-            )),
-            IntentStatus::NotApplied if near(diff, amount) => Some(format!(
-                "{shown} too much: the platform shows {named}, settled as not applied (it \
-                 landed after its settle read)"
-            )),
-            IntentStatus::Open | IntentStatus::Unsettled if near(diff, amount) => Some(format!(
-                "{named} is still {} and the platform shows it: run `cardmint settle {}`",
-                i.status.as_str(),
-                card.serial
-            )),
-            _ => None,
-        }
-    })
+    let moves: Vec<(&Intent, Decimal, String)> = intents
+        .iter()
+        .filter_map(|i| {
+            let amount = i.kind.amount()?;
+            Some((i, amount, format!("{} (#{})", i.kind, i.id)))
+        })
+        .collect();
+    let find = |rule: &dyn Fn(&Intent, Decimal) -> bool| moves.iter().find(|(i, a, _)| rule(i, *a));
+    let applied = |i: &Intent| i.status == IntentStatus::Applied;
+    if let Some((i, _, named)) = find(&|i, a| i.status.is_pending() && near(diff, a)) {
+        return Some(format!(
+            "{named} is still {} and the platform shows it: run `cardmint settle {}`",
+            i.status.as_str(),
+            card.serial
+        ));
+    }
+    if let Some((_, a, named)) = find(&|i, a| applied(i) && near(-diff, a)) {
+        return Some(format!(
+            "{} {}: the platform does not show {named}, though it answered success (applied \
+             nothing)",
+            a.abs().normalize(),
+            if diff < Decimal::ZERO {
+                "missing"
+            } else {
+                "too much"
+            }
+        ));
+    }
+    if let Some((_, _, named)) = find(&|i, a| applied(i) && near(-diff * Decimal::from(2), a)) {
+        return Some(format!(
+            "{} {}: the platform shows only half of {named} (half-applied)",
+            diff.abs().normalize(),
+            if diff < Decimal::ZERO {
+                "missing"
+            } else {
+                "too much"
+            }
+        ));
+    }
+    if let Some((_, a, named)) = find(&|i, a| i.status == IntentStatus::NotApplied && near(diff, a))
+    {
+        return Some(format!(
+            "{} too much: the platform shows {named}, settled as not applied (it landed after \
+             its settle read)",
+            a.abs().normalize()
+        ));
+    }
+    if let Some((_, a, named)) = find(&|i, a| applied(i) && near(diff, a)) {
+        return Some(format!(
+            "{} too much: the platform shows {named} twice (doubled: a late change landed after \
+             its settle read?)",
+            a.abs().normalize()
+        ));
+    }
+    None
 }

@@ -62,6 +62,16 @@ pub enum Refusal {
         kind: &'static str,
         movement: i64,
     },
+    /// Credit is still on its way onto this card (a redeem or a replacement not finished):
+    /// its own credit cannot move before that credit has arrived.
+    #[error(
+        "card {serial}: credit is still moving onto it ({kind} #{movement}); run `cardmint settle` first"
+    )]
+    Incoming {
+        serial: String,
+        kind: &'static str,
+        movement: i64,
+    },
     /// A card cannot be redeemed onto itself.
     #[error("a card cannot be redeemed onto itself")]
     Itself,
@@ -131,6 +141,9 @@ pub fn claim_redeem(ledger: &Ledger, card: &Card, onto: &Card) -> Result<Claim, 
         if card.id == onto.id {
             return Ok(Err(Refusal::Itself));
         }
+        if let Some(m) = tx.unfinished_onto(card.id)? {
+            return Ok(Err(incoming(&card, &m)));
+        }
         if !card.generated || card.state != CardState::Active {
             return Ok(Err(Refusal::NotSold {
                 serial: card.serial.clone(),
@@ -156,14 +169,6 @@ pub fn claim_redeem(ledger: &Ledger, card: &Card, onto: &Card) -> Result<Claim, 
             "redeemed",
             "portal",
         )?;
-        if let Claim::New(m) = &claim {
-            tx.movement_events(
-                m.kind,
-                (card.id, &card.serial),
-                (onto.id, &onto.serial),
-                Decimal::ZERO,
-            )?;
-        }
         Ok(Ok(claim))
     })?;
     claim.map_err(MoneyError::Refused)
@@ -180,6 +185,10 @@ pub fn claim_replace(ledger: &Ledger, old: &Card, reason: &str) -> Result<Claim,
                 Err(moved(&old, &m))
             });
         }
+        // Credit still on its way onto it would land on a blocked card, stranded there.
+        if let Some(m) = tx.unfinished_onto(old.id)? {
+            return Ok(Err(incoming(&old, &m)));
+        }
         Ok(Ok(tx.claim_movement(
             MovementKind::Replace,
             old.id,
@@ -189,6 +198,14 @@ pub fn claim_replace(ledger: &Ledger, old: &Card, reason: &str) -> Result<Claim,
         )?))
     })?;
     claim.map_err(MoneyError::Refused)
+}
+
+fn incoming(card: &Card, m: &Movement) -> Refusal {
+    Refusal::Incoming {
+        serial: card.serial.clone(),
+        kind: m.kind.as_str(),
+        movement: m.id,
+    }
 }
 
 fn moved(card: &Card, m: &Movement) -> Refusal {
@@ -227,6 +244,9 @@ pub fn pending_of(ledger: &Ledger, card: &Card) -> Result<Vec<Intent>, MoneyErro
         .collect())
 }
 
+/// Deductions refused for want of credit, each read again and lowered, before a movement stops.
+const SHORT_TRIES: u32 = 3;
+
 /// Continues a movement from the state its claim records, as far as it goes now. The ledger
 /// must be held for changes (its lock), so that no other process advances it meanwhile; every
 /// step reads the claim and the cards afresh.
@@ -236,6 +256,7 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
             LedgerError::Corrupt("a movement advanced without the ledger's lock".into()).into(),
         );
     }
+    let mut short = 0;
     loop {
         let m = ledger
             .movement(id)?
@@ -270,7 +291,21 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                     return Ok(stopped(why));
                 };
                 let (amount, remainder) = whole_cents(status.balance);
-                ledger.write(|tx| tx.measure_movement(id, status.balance, amount, remainder))?;
+                let target = m.target.map(|t| card_of(ledger, t)).transpose()?;
+                ledger.write(|tx| {
+                    tx.measure_movement(id, status.balance, amount, remainder)?;
+                    // Both histories name the other card, with what moves (a replacement's
+                    // are written when its new card is recorded).
+                    match &target {
+                        Some(t) if m.kind == MovementKind::Redeem => tx.movement_events(
+                            m.kind,
+                            (source.id, &source.serial),
+                            (t.id, &t.serial),
+                            amount,
+                        ),
+                        _ => Ok(()),
+                    }
+                })?;
             }
             MovementState::Measured => {
                 if m.kind == MovementKind::Replace {
@@ -288,8 +323,18 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                 let source = card_of(ledger, m.source)?;
                 let pending = pending_of(ledger, &source)?;
                 let report = steps::deduct(run, source.clone(), pending, &m)?;
-                if let Some(why) = stop_of(ledger, &source, &report)? {
-                    return Ok(stopped(why));
+                match stop_of(ledger, &source, &report)? {
+                    // The card held less than its read said when the deduction came (a call
+                    // in progress at the block, billed since): read again and deduct less.
+                    Some(Stop::Refused(CardFailure::Refused(e)))
+                        if e.refusal() == Some(&crate::api::Refusal::NotEnoughCredit)
+                            && short < SHORT_TRIES =>
+                    {
+                        short += 1;
+                        continue;
+                    }
+                    Some(why) => return Ok(stopped(why)),
+                    None => {}
                 }
             }
             MovementState::Deducted => {

@@ -53,6 +53,10 @@ pub struct SandboxOptions {
     /// same account have been answered (whichever comes first): between two of the client's
     /// reads, the worst moment for evidence.
     pub late_after_reads: u32,
+    /// A call in progress on every account as it is blocked (with credit left), billed this
+    /// much when it ends after `call_at_block_reads` more answered requests about the account.
+    pub call_at_block: Option<Decimal>,
+    pub call_at_block_reads: u32,
     /// How far the platform's clock is ahead of the real one (negative: behind): its call
     /// records, transaction dates and HTTP `Date` headers all read that clock.
     pub clock_offset: chrono::Duration,
@@ -78,6 +82,8 @@ impl SandboxOptions {
             late: Duration::from_secs(3),
             late_after_reads: 0,
             clock_offset: chrono::Duration::zero(),
+            call_at_block: None,
+            call_at_block_reads: 2,
             usage: Usage::default(),
             credentials,
             reseller_credit: Decimal::from(1_000_000),
@@ -154,6 +160,7 @@ struct Shared {
     late: Duration,
     late_after_reads: u32,
     clock_offset: chrono::Duration,
+    call_at_block: Option<(Decimal, u32)>,
     fault_commands: Vec<String>,
     world: World,
     started: Instant,
@@ -277,6 +284,9 @@ impl Sandbox {
             late: options.late,
             late_after_reads: options.late_after_reads,
             clock_offset: options.clock_offset,
+            call_at_block: options
+                .call_at_block
+                .map(|c| (c, options.call_at_block_reads)),
             fault_commands: options.fault_commands.clone(),
             world: World::new(options.usage.clone(), options.seed),
             started: Instant::now(),
@@ -552,12 +562,44 @@ async fn api(shared: &Shared, params: Params) -> Result<Response<Full<Bytes>>, D
             Some(Fault::Half) => Apply::Half,
             _ => Apply::Whole,
         };
+        let customer = params.get("customer").unwrap_or("").to_string();
+        let held = store.state().customers.get(&customer).map(|c| c.balance);
         let result = shared.platform.handle_as(&mut store, &params, now, how);
+        if let (Some((charge, reads)), Some(balance)) = (shared.call_at_block, held)
+            && name == "changeuserinfo"
+            && params.get("customerblocked") == Some("true")
+            && balance > Decimal::ZERO
+            && store
+                .state()
+                .customers
+                .get(&customer)
+                .is_some_and(|c| c.blocked)
+        {
+            shared.world.call_in_progress(&customer, reads, charge);
+        }
         // Changes waiting for this account's next reads land right after this answer, before
-        // the client can send its next request.
+        // the client can send its next request; so do calls in progress that end now.
         let mut landed = Ok(());
-        for late in shared.world.answered(params.get("customer").unwrap_or("")) {
+        for late in shared.world.answered(&customer) {
             landed = landed.and(shared.platform.handle(&mut store, &late, now).map(drop));
+        }
+        for charge in shared.world.calls_ending(&customer) {
+            let next = store.state().next_call_id;
+            landed = landed.and(
+                store
+                    .commit(Op::AddCalls {
+                        customer: customer.clone(),
+                        calls: vec![Call {
+                            call_id: next,
+                            call_type: "PSTNOutSip".to_string(),
+                            start: now - chrono::Duration::seconds(60),
+                            destination: "+3212345678".to_string(),
+                            duration_secs: 60,
+                            charge,
+                        }],
+                    })
+                    .map(drop),
+            );
         }
         landed.and(result)
     };

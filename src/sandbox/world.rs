@@ -49,6 +49,9 @@ struct Late {
 /// The changes waiting to land, and the usage model.
 pub struct World {
     late: Mutex<Vec<Late>>,
+    /// Calls in progress when their account was blocked: (customer, answered requests about
+    /// it still to come before the call ends and is billed, its charge).
+    ending: Mutex<Vec<(String, u32, Decimal)>>,
     rng: Mutex<(SplitMix64, Instant)>,
     usage: Usage,
 }
@@ -57,6 +60,7 @@ impl World {
     pub fn new(usage: Usage, seed: u64) -> World {
         World {
             late: Mutex::new(Vec::new()),
+            ending: Mutex::new(Vec::new()),
             // Its own stream, so turning usage on does not change which requests get faults.
             rng: Mutex::new((
                 SplitMix64::new(seed ^ 0x5EED_CA11_5EED_CA11),
@@ -70,6 +74,30 @@ impl World {
     /// its account (0: only at `due`).
     pub fn land_later(&self, due: Instant, reads: u32, params: Params) {
         lock(&self.late).push(Late { due, reads, params });
+    }
+
+    /// A call in progress on `customer` as it is blocked: it ends, and is billed `charge`,
+    /// once `reads` more requests about the account have been answered.
+    pub fn call_in_progress(&self, customer: &str, reads: u32, charge: Decimal) {
+        lock(&self.ending).push((customer.to_string(), reads.max(1), charge));
+    }
+
+    /// A request about `customer` was answered: the charges of its calls that end now.
+    pub fn calls_ending(&self, customer: &str) -> Vec<Decimal> {
+        let mut ending = lock(&self.ending);
+        let mut billed = Vec::new();
+        ending.retain_mut(|(c, reads, charge)| {
+            if c != customer {
+                return true;
+            }
+            *reads -= 1;
+            if *reads == 0 {
+                billed.push(*charge);
+                return false;
+            }
+            true
+        });
+        billed
     }
 
     /// The queued requests due at `now` (all of them with `everything`), oldest first.

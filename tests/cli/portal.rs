@@ -1006,3 +1006,45 @@ fn settle_finishes_a_redeem_whose_portal_died_with_no_portal_running() {
     );
     cm.expect(0, &["audit", "B0001"]);
 }
+
+#[test]
+fn an_account_with_credit_on_its_way_is_not_replaced_until_it_arrives() {
+    // A redeem onto B stopped before its load; then B is replaced. Before: the replacement
+    // took B's 5.00 and the redeem's 5.00 landed later on B, blocked, stranded (found by an
+    // adversarial test).
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 2, 2);
+    let (account, card) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
+    {
+        let portal = PortalProcess::start(&cm, &[("CARDMINT_TEST_KILL_AT", "move:before-send")]);
+        let mut v = signed_in(&portal, &account);
+        let csrf = v.get("/redeem").csrf();
+        let _ = ureq::Agent::new_with_defaults()
+            .post(format!("{}/redeem", portal.base))
+            .header("Cookie", v.cookie().unwrap())
+            .send_form([("csrf", csrf.as_str()), ("code", card.as_str())]);
+    }
+    let out = cm.run(&["replace", &rows[0]["serial"]]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("credit is still moving onto it"),
+        "{out:?}"
+    );
+    cm.expect(0, &["settle"]);
+    cm.expect(0, &["replace", &rows[0]["serial"]]);
+    let new = cm.json(&["card", &rows[0]["serial"]])["replaced_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new_customer = cm.json(&["card", &new])["customer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        transactions(&sb.base(), &account),
+        vec![dec("5"), dec("5"), dec("-10")]
+    );
+    assert_eq!(transactions(&sb.base(), &new_customer), vec![dec("10")]);
+    cm.expect(0, &["audit", "B0001"]);
+}

@@ -623,3 +623,73 @@ fn replacement_customer(cm: &Cardmint, serial: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn a_call_billed_between_the_read_and_the_deduction_is_never_moved() {
+    // A call in progress on the card as it is blocked ends, and is billed 0.50, after the
+    // read that measures it (2) or after the read just before the deduction (3). Before: the
+    // full amount was deducted (refused as more than the card held, the replacement stuck) or
+    // loaded on the new card with the old one below zero.
+    for reads in ["2", "3"] {
+        let sb = SandboxProcess::spawn(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--call-at-block",
+            "0.50",
+            "--call-at-block-reads",
+            reads,
+        ]);
+        let cm = Cardmint::against(&sb.url);
+        cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+        let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+        let (serial, old) = (rows[0]["serial"].clone(), rows[0]["customer"].clone());
+        cm.expect(
+            0,
+            &[
+                "activate",
+                "B0001",
+                "--serials",
+                &serial,
+                "--override-consignment",
+            ],
+        );
+        let out = cm.run(&["replace", &serial]);
+        assert_eq!(out.code, 0, "reads {reads}: {out:?}");
+        let new = replacement_customer(&cm, &serial);
+        assert_eq!(
+            transactions(&sb.base(), &old),
+            vec![dec("5"), dec("-4.50")],
+            "reads {reads}"
+        );
+        assert_eq!(
+            transactions(&sb.base(), &new),
+            vec![dec("4.50")],
+            "reads {reads}"
+        );
+        let state = remote_state(&sb.base());
+        assert_eq!(state.customers[&old].balance, dec("0"), "reads {reads}");
+        cm.expect(0, &["audit", "B0001"]);
+        cm.expect(0, &["audit", "B0002"]);
+    }
+}
+
+#[test]
+fn a_replace_refused_for_a_card_not_provisioned_claims_nothing() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let killed = cm.run_env(
+        &["issue", "--count", "1", "--value", "3", "-q"],
+        &[("CARDMINT_TEST_KILL_AT", "create:before-send")],
+    );
+    assert_eq!(killed.code, -1, "{killed:?}");
+    // The first card of a fresh ledger (its row is recorded before any request).
+    let out = cm.run(&["replace", "0000000013"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("not provisioned"), "{out:?}");
+    cm.expect(0, &["resume", "B0001", "-q"]);
+    assert!(
+        cm.expect(0, &["settle"])
+            .stdout
+            .contains("nothing to settle")
+    );
+}

@@ -56,11 +56,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "run `{}` again: it goes on where it stopped, and moves the credit once",
         global.command_for("replace", &old.serial)
     );
+    // A card not provisioned is refused before anything is claimed.
+    if ledger.movement_of(old.id)?.is_none() {
+        super::changeable_card(old.clone())?;
+    }
     let movement = match money::claim_replace(&ledger, &old, &args.reason)? {
-        Claim::New(m) => {
-            super::changeable_card(old.clone())?;
-            m
-        }
+        Claim::New(m) => m,
         Claim::Existing(m) => {
             say!(global, "card {} is being replaced: going on", old.serial);
             m

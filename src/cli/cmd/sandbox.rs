@@ -41,6 +41,13 @@ pub struct Args {
     /// (success answered, half of a transaction applied)
     #[arg(long, value_name = "KINDS", default_value = "lost,error,slow", value_parser = Fault::parse_list)]
     fault_kinds: std::vec::Vec<Fault>,
+    /// A call in progress on every account as it is blocked (with credit left), billed this
+    /// amount when it ends (after --call-at-block-reads more requests about the account)
+    #[arg(long, value_name = "AMOUNT")]
+    call_at_block: Option<rust_decimal::Decimal>,
+    /// How many answered requests about a blocked account before its call in progress ends
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    call_at_block_reads: u32,
     /// How far the platform's clock runs ahead of the real one, in milliseconds (negative:
     /// behind): call records, transaction dates and the HTTP Date header read it
     #[arg(
@@ -125,6 +132,8 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         seed: args.seed,
         slow: Duration::from_millis(args.slow_ms),
         clock_offset: chrono::Duration::milliseconds(args.clock_offset_ms),
+        call_at_block: args.call_at_block,
+        call_at_block_reads: args.call_at_block_reads,
         late: Duration::from_millis(args.late_ms),
         late_after_reads: args.late_after_reads,
         usage: Usage {
