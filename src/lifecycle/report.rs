@@ -199,7 +199,7 @@ pub fn reconcile(
     // are tried first.
     for charged in candidates.iter().rev() {
         let diff = balance - (loaded - charged);
-        if let Some(why) = named(card, diff, rounding, intents) {
+        if let Some(why) = named(&card.serial, diff, rounding, intents) {
             return Some(format!("{}: {why}; {look}", seen(*charged)));
         }
     }
@@ -222,65 +222,165 @@ pub fn reconcile(
     })
 }
 
-/// A balance difference named by the one change of the ledger that explains it, if one does.
-/// The explanations are tried in order of likelihood over every change (a change still open;
-/// one answered as applied that shows nothing, or half; one settled "not applied" that landed
-/// later; one shown twice), so that a change applied nothing is not taken for another doubled.
-fn named(card: &Card, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> Option<String> {
+/// A balance difference named by the changes of the ledger that explain it: one change if one
+/// does, else two (a card can meet two faults). Each change may be off in one way: still open
+/// and shown, answered as applied and showing nothing or half, settled "not applied" and
+/// landed later, or shown twice; the ways are tried in that order of likelihood, so that a
+/// change applied nothing is not taken for another doubled.
+fn named(serial: &str, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> Option<String> {
     let near = |a: Decimal, b: Decimal| (a - b).abs() <= rounding;
-    let moves: Vec<(&Intent, Decimal, String)> = intents
-        .iter()
-        .filter_map(|i| {
-            let amount = i.kind.amount()?;
-            Some((i, amount, format!("{} (#{})", i.kind, i.id)))
-        })
-        .collect();
-    let find = |rule: &dyn Fn(&Intent, Decimal) -> bool| moves.iter().find(|(i, a, _)| rule(i, *a));
-    let applied = |i: &Intent| i.status == IntentStatus::Applied;
-    if let Some((i, _, named)) = find(&|i, a| i.status.is_pending() && near(diff, a)) {
-        return Some(format!(
-            "{named} is still {} and the platform shows it: run `cardmint settle {}`",
-            i.status.as_str(),
-            card.serial
-        ));
-    }
-    if let Some((_, a, named)) = find(&|i, a| applied(i) && near(-diff, a)) {
-        return Some(format!(
-            "{} {}: the platform does not show {named}, though it answered success (applied \
-             nothing)",
-            a.abs().normalize(),
-            if diff < Decimal::ZERO {
-                "missing"
-            } else {
-                "too much"
+    // (rank of likelihood, effect on the balance, explanation)
+    let mut ways: Vec<(u8, Decimal, String)> = Vec::new();
+    for i in intents {
+        let Some(a) = i.kind.amount() else { continue };
+        let named = format!("{} (#{})", i.kind, i.id);
+        let shown = a.abs().normalize();
+        match i.status {
+            IntentStatus::Open | IntentStatus::Unsettled => ways.push((
+                0,
+                a,
+                format!(
+                    "{named} is still {} and the platform shows it: run `cardmint settle {}`",
+                    i.status.as_str(),
+                    serial
+                ),
+            )),
+            IntentStatus::Applied => {
+                ways.push((
+                    1,
+                    -a,
+                    format!(
+                        "the platform does not show {named} ({shown}), though it answered \
+                         success (applied nothing)"
+                    ),
+                ));
+                ways.push((
+                    2,
+                    -a / Decimal::from(2),
+                    format!(
+                        "the platform shows only half of {named} ({} of {shown}: half-applied)",
+                        (a / Decimal::from(2)).abs().normalize()
+                    ),
+                ));
             }
-        ));
+            IntentStatus::NotApplied => ways.push((
+                3,
+                a,
+                format!(
+                    "the platform shows {named} ({shown}), settled as not applied (it landed \
+                     after its settle read)"
+                ),
+            )),
+        }
+        if i.status == IntentStatus::Applied {
+            ways.push((
+                4,
+                a,
+                format!(
+                    "the platform shows {named} ({shown}) twice (doubled: a late change landed \
+                     after its settle read?)"
+                ),
+            ));
+        }
     }
-    if let Some((_, _, named)) = find(&|i, a| applied(i) && near(-diff * Decimal::from(2), a)) {
-        return Some(format!(
-            "{} {}: the platform shows only half of {named} (half-applied)",
-            diff.abs().normalize(),
-            if diff < Decimal::ZERO {
-                "missing"
-            } else {
-                "too much"
-            }
-        ));
+    ways.sort_by_key(|(rank, _, _)| *rank);
+    let amount = format!(
+        "{} {}",
+        diff.abs().normalize(),
+        if diff < Decimal::ZERO {
+            "missing"
+        } else {
+            "too much"
+        }
+    );
+    if let Some((_, _, why)) = ways.iter().find(|(_, effect, _)| near(diff, *effect)) {
+        return Some(format!("{amount}: {why}"));
     }
-    if let Some((_, a, named)) = find(&|i, a| i.status == IntentStatus::NotApplied && near(diff, a))
-    {
-        return Some(format!(
-            "{} too much: the platform shows {named}, settled as not applied (it landed after \
-             its settle read)",
-            a.abs().normalize()
-        ));
-    }
-    if let Some((_, a, named)) = find(&|i, a| applied(i) && near(diff, a)) {
-        return Some(format!(
-            "{} too much: the platform shows {named} twice (doubled: a late change landed after \
-             its settle read?)",
-            a.abs().normalize()
-        ));
+    for (n, (_, first, why)) in ways.iter().enumerate() {
+        if let Some((_, _, other)) = ways[n + 1..]
+            .iter()
+            .find(|(_, second, w)| !same_change(why, w) && near(diff, *first + *second))
+        {
+            return Some(format!("{amount}: {why}; and {other}"));
+        }
     }
     None
+}
+
+/// Whether two explanations are about the same change (its `(#id)`).
+fn same_change(a: &str, b: &str) -> bool {
+    let id = |s: &str| {
+        s.split("(#")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(str::to_string)
+    };
+    id(a).is_some() && id(a) == id(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Before, IntentKind};
+
+    fn intent(id: i64, kind: IntentKind) -> Intent {
+        Intent {
+            id,
+            card_id: 1,
+            batch_id: "B0001".into(),
+            kind,
+            before: Before::default(),
+            status: IntentStatus::Applied,
+            evidence: None,
+            created_at: String::new(),
+        }
+    }
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn two_faults_on_one_card_are_both_named() {
+        // Face value 5, two redeems of 5 loaded onto it: one applied nothing, one half.
+        let intents = [
+            intent(1, IntentKind::Credit(d("5"))),
+            intent(
+                2,
+                IntentKind::Move {
+                    amount: d("5"),
+                    movement: 1,
+                },
+            ),
+            intent(
+                3,
+                IntentKind::Move {
+                    amount: d("5"),
+                    movement: 2,
+                },
+            ),
+        ];
+        let why = named("0000000013", d("-7.5"), d("0.00001"), &intents).unwrap();
+        assert!(why.starts_with("7.5 missing"), "{why}");
+        assert!(
+            why.contains("applied nothing") && why.contains("half-applied"),
+            "{why}"
+        );
+        // A deduction that applied nothing is not the face value doubled.
+        let intents = [
+            intent(1, IntentKind::Credit(d("5"))),
+            intent(
+                2,
+                IntentKind::Deduct {
+                    amount: d("5"),
+                    movement: 1,
+                },
+            ),
+        ];
+        let why = named("0000000013", d("5"), d("0.00001"), &intents).unwrap();
+        assert!(
+            why.contains("deduct 5") && why.contains("applied nothing"),
+            "{why}"
+        );
+    }
 }
