@@ -477,6 +477,22 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// Intents still waiting (open or unsettled) of these cards, oldest first.
+    pub fn pending_intents_of(&self, card_ids: &[i64]) -> Result<Vec<Intent>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INTENT_COLUMNS} FROM intents WHERE card_id = ?1 \
+             AND status IN ('open', 'unsettled') ORDER BY id"
+        ))?;
+        let mut rows = Vec::new();
+        for id in card_ids {
+            for intent in stmt.query_map([id], intent_from_row)? {
+                rows.push(intent?);
+            }
+        }
+        rows.sort_by_key(|i| i.id);
+        Ok(rows)
+    }
+
     /// Every intent of one card, oldest first.
     pub fn card_intents(&self, card_id: i64) -> Result<Vec<Intent>, LedgerError> {
         let mut stmt = self.conn.prepare(&format!(

@@ -235,13 +235,11 @@ fn card_of(ledger: &Ledger, id: i64) -> Result<Card, MoneyError> {
         .ok_or_else(|| LedgerError::Corrupt(format!("card {id} of a movement vanished")).into())
 }
 
-/// A card's changes still open or unsettled in the ledger, oldest first.
-pub fn pending_of(ledger: &Ledger, card: &Card) -> Result<Vec<Intent>, MoneyError> {
-    Ok(ledger
-        .card_intents(card.id)?
-        .into_iter()
-        .filter(|i| i.status.is_pending())
-        .collect())
+/// The changes of these cards still open or unsettled in the ledger, oldest first: every front
+/// end settles them before it changes a card again.
+pub fn pending_of(ledger: &Ledger, cards: &[Card]) -> Result<Vec<Intent>, LedgerError> {
+    let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    ledger.pending_intents_of(&ids)
 }
 
 /// Deductions refused for want of credit, each read again and lowered, before a movement stops.
@@ -270,7 +268,7 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
             MovementState::Legacy => return Ok(stopped(Stop::Legacy)),
             MovementState::Claimed => {
                 let source = card_of(ledger, m.source)?;
-                let pending = pending_of(ledger, &source)?;
+                let pending = pending_of(ledger, std::slice::from_ref(&source))?;
                 if source.state != CardState::Blocked || !pending.is_empty() {
                     let report = crate::lifecycle::set_blocked(
                         run,
@@ -321,7 +319,7 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                     }
                 }
                 let source = card_of(ledger, m.source)?;
-                let pending = pending_of(ledger, &source)?;
+                let pending = pending_of(ledger, std::slice::from_ref(&source))?;
                 let report = steps::deduct(run, source.clone(), pending, &m)?;
                 match stop_of(ledger, &source, &report)? {
                     // The card held less than its read said when the deduction came (a call
@@ -342,7 +340,7 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                     return Err(LedgerError::Corrupt(format!("movement {id} has no target")).into());
                 };
                 let target = card_of(ledger, target)?;
-                let pending = pending_of(ledger, &target)?;
+                let pending = pending_of(ledger, std::slice::from_ref(&target))?;
                 let report = steps::load(run, target.clone(), pending, &m)?;
                 if let Some(why) = stop_of(ledger, &target, &report)? {
                     return Ok(stopped(why));
@@ -366,7 +364,7 @@ pub fn stop_of(ledger: &Ledger, card: &Card, report: &Report) -> Result<Option<S
     if report.complete() {
         return Ok(None);
     }
-    if let Some(i) = pending_of(ledger, card)?.first() {
+    if let Some(i) = pending_of(ledger, std::slice::from_ref(card))?.first() {
         return Ok(Some(Stop::Confirming(format!(
             "{} (#{}) is {}",
             i.kind,

@@ -20,20 +20,29 @@ use crate::runner::{Failure, Options, Report, Run, Silent};
 /// brand's words, without the platform's names.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    /// The platform did not answer (or not in time): try again later.
+    /// A read the platform did not answer (or not in time), after its tries: nothing changed,
+    /// try again later.
     #[error("the service did not answer: {0}")]
-    Unavailable(String),
-    /// The platform refused (a number it does not take, ...).
+    Unavailable(Failure),
+    /// The platform refused a read.
     #[error("refused: {0}")]
-    Refused(String),
-    /// The reseller's own command holds the ledger right now.
+    Refused(ApiError),
+    /// The signed-in account's card is no longer in the ledger (a ledger replaced under the
+    /// portal): the session is over.
+    #[error("the card {0} is not in the ledger")]
+    NoCard(i64),
+    /// The reseller's own command (or another portal) holds the ledger right now.
     #[error("busy: {0}")]
-    Busy(String),
+    Busy(LedgerError),
     #[error("ledger: {0}")]
     Ledger(#[from] LedgerError),
-    /// A change was sent and its outcome is still open: it is settled on evidence later.
-    #[error("pending: {0}")]
-    Pending(String),
+    /// The run under a change failed (its ledger, a panicked worker): whatever it claimed
+    /// stays in the ledger and is finished later.
+    #[error("{0}")]
+    Run(#[from] crate::runner::RunError),
+    /// The change outlived the page's wait: it goes on off the page and is being confirmed.
+    #[error("the change goes on: it is being confirmed")]
+    Confirming,
     /// The card's credit cannot move (typed by the money core).
     #[error("{0}")]
     NotMovable(money::Refusal),
@@ -44,9 +53,20 @@ pub enum BackendError {
 }
 
 impl From<ApiError> for BackendError {
-    /// A protocol error found above one request (the pager's).
+    /// A protocol error found above one request (the pager's): the platform's answer cannot
+    /// be used, as when it refuses.
     fn from(e: ApiError) -> BackendError {
-        BackendError::Unavailable(e.to_string())
+        BackendError::Refused(e)
+    }
+}
+
+impl From<money::MoneyError> for BackendError {
+    fn from(e: money::MoneyError) -> BackendError {
+        match e {
+            money::MoneyError::Ledger(e) => BackendError::Ledger(e),
+            money::MoneyError::Run(e) => BackendError::Run(e),
+            money::MoneyError::Refused(r) => BackendError::NotMovable(r),
+        }
     }
 }
 
@@ -143,9 +163,8 @@ impl Backend {
             ));
         };
         crate::runner::read_retrying(READ_TRIES, once, pause).map_err(|f| match f {
-            Failure::Refused(e) => BackendError::Refused(e.to_string()),
-            Failure::GaveUp(e, _) | Failure::Unknown(e) => BackendError::Unavailable(e.to_string()),
-            Failure::Stopped => BackendError::Unavailable("stopped".into()),
+            Failure::Refused(e) => BackendError::Refused(e),
+            unanswered => BackendError::Unavailable(unanswered),
         })
     }
 
@@ -190,7 +209,7 @@ impl Backend {
                 Err(LedgerError::Locked(_)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(LedgerError::Locked(e)) => return Err(BackendError::Busy(e.to_string())),
+                Err(e @ LedgerError::Locked(_)) => return Err(BackendError::Busy(e)),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -236,10 +255,9 @@ impl Backend {
     ) -> Result<(), BackendError> {
         let ledger = self.locked(what)?;
         let fresh = ledger.card_by_id(card.id)?.unwrap_or_else(|| card.clone());
-        let pending = money::pending_of(&ledger, &fresh).map_err(money_error)?;
-        let report = f(&self.run(&fresh.batch_id), fresh.clone(), pending)
-            .map_err(|e| BackendError::Unavailable(e.to_string()))?;
-        match money::stop_of(&ledger, &fresh, &report).map_err(money_error)? {
+        let pending = money::pending_of(&ledger, std::slice::from_ref(&fresh))?;
+        let report = f(&self.run(&fresh.batch_id), fresh.clone(), pending)?;
+        match money::stop_of(&ledger, &fresh, &report)? {
             None => Ok(()),
             Some(stop) => Err(BackendError::Stopped(stop)),
         }
@@ -256,10 +274,8 @@ impl Backend {
             }));
         };
         let ledger = self.locked("redeem")?;
-        let onto = ledger
-            .card_by_id(onto)?
-            .ok_or_else(|| BackendError::Refused("the account vanished".into()))?;
-        let claim = money::claim_redeem(&ledger, &card, &onto).map_err(money_error)?;
+        let onto = ledger.card_by_id(onto)?.ok_or(BackendError::NoCard(onto))?;
+        let claim = money::claim_redeem(&ledger, &card, &onto)?;
         let (m, claimant) = match claim {
             Claim::New(m) => (m, true),
             Claim::Existing(m) => (m, false),
@@ -273,7 +289,7 @@ impl Backend {
 
     /// Advances a movement as far as it goes now (the ledger held).
     fn advance(&self, ledger: &Ledger, batch: &str, id: i64) -> Result<Movement, BackendError> {
-        match money::advance(&self.run(batch), ledger, id).map_err(money_error)? {
+        match money::advance(&self.run(batch), ledger, id)? {
             Advance::Done(m) => Ok(m),
             Advance::Stopped { why, .. } => Err(BackendError::Stopped(why)),
             Advance::NeedsTarget(m) | Advance::NeedsProvisioning { movement: m, .. } => {
@@ -344,14 +360,6 @@ impl Backend {
                 }
             });
         drop(spawned);
-    }
-}
-
-fn money_error(e: money::MoneyError) -> BackendError {
-    match e {
-        money::MoneyError::Ledger(e) => BackendError::Ledger(e),
-        money::MoneyError::Run(e) => BackendError::Unavailable(e.to_string()),
-        money::MoneyError::Refused(r) => BackendError::NotMovable(r),
     }
 }
 

@@ -184,7 +184,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, BackendError> {
     tokio::task::spawn_blocking(f)
         .await
-        .unwrap_or_else(|e| Err(BackendError::Unavailable(e.to_string())))
+        .unwrap_or_else(|e| Err(crate::runner::RunError::Panic(e.to_string()).into()))
 }
 
 /// A change, waited for at most the portal's change wait: longer, the page says it is being
@@ -197,9 +197,7 @@ async fn changing<T: Send + 'static>(
     // Past the wait the task is only let go of (dropping its handle does not cancel it).
     match tokio::time::timeout(app.change_wait, blocking(f)).await {
         Ok(done) => done,
-        Err(_) => Err(BackendError::Pending(
-            "the change goes on: it is being confirmed".into(),
-        )),
+        Err(_) => Err(BackendError::Confirming),
     }
 }
 
@@ -389,7 +387,7 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
     let loaded = blocking(move || {
         let card = backend
             .card_by_id(u.card_id)?
-            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+            .ok_or(BackendError::NoCard(u.card_id))?;
         let info = backend.user_info(&card.customer)?;
         let currency = backend.currency(&card)?;
         let purchases = backend.purchases(&card)?;
@@ -479,7 +477,7 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
     let loaded = blocking(move || {
         let card = backend
             .card_by_id(card_id)?
-            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+            .ok_or(BackendError::NoCard(u.card_id))?;
         let page = backend.calls_before(&customer, before, PAGE)?;
         Ok((page, backend.currency(&card)?))
     })
@@ -652,7 +650,7 @@ async fn change_number(
     let done = changing(&app, move || {
         let card = backend
             .card_by_id(card_id)?
-            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+            .ok_or(BackendError::NoCard(u.card_id))?;
         if add == card.numbers.contains(&number) {
             return Ok(());
         }
@@ -765,7 +763,7 @@ pub async fn password(
     let done = changing(&app, move || {
         let card = backend
             .card_by_id(card_id)?
-            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+            .ok_or(BackendError::NoCard(u.card_id))?;
         // Someone at an open session must know the password to change it (a retail card
         // signed in with its code has none).
         if !code_only && current != card.password {
@@ -860,7 +858,7 @@ pub async fn redeem(
         let redeemed = backend.redeem(&code, onto_id)?;
         let onto = backend
             .card_by_id(onto_id)?
-            .ok_or_else(|| BackendError::Refused("no card".into()))?;
+            .ok_or(BackendError::NoCard(u.card_id))?;
         Ok((redeemed, backend.currency(&onto)?))
     })
     .await;
@@ -887,7 +885,7 @@ pub async fn redeem(
                 "The service did not answer in time. Your card is kept for you: please try again in a minute.",
             ))
         }
-        Err(BackendError::Stopped(Stop::Confirming(_)) | BackendError::Pending(_)) => {
+        Err(BackendError::Stopped(Stop::Confirming(_)) | BackendError::Confirming) => {
             say(Flash::Notice(
                 "Your card is being confirmed: its credit will be on your account within a few minutes. You do not need to redeem it again.",
             ))

@@ -6,9 +6,19 @@
 //! flight is lost, and `resume` or `settle` judges it on evidence).
 
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The signal that came first: 0 none, 2 SIGINT, 15 SIGTERM.
+static SIGNAL: AtomicU8 = AtomicU8::new(0);
+
+/// What stopped the run, for its messages: "Ctrl-C" or "SIGTERM".
+pub fn cause() -> &'static str {
+    match SIGNAL.load(Ordering::SeqCst) {
+        15 => "SIGTERM",
+        _ => "Ctrl-C",
+    }
+}
 
 /// Whether Ctrl-C (or SIGTERM) came.
 pub fn interrupted() -> bool {
@@ -38,10 +48,12 @@ pub fn install() {
                         return;
                     };
                     loop {
-                        tokio::select! {
-                            _ = int.recv() => {}
-                            _ = term.recv() => {}
-                        }
+                        let number = tokio::select! {
+                            _ = int.recv() => 2,
+                            _ = term.recv() => 15,
+                        };
+                        let _ =
+                            SIGNAL.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
                         if INTERRUPTED.swap(true, Ordering::SeqCst) {
                             eprintln!(
                                 "\ninterrupted again: stopping at once; the ledger keeps \
@@ -50,8 +62,9 @@ pub fn install() {
                             std::process::exit(130);
                         }
                         eprintln!(
-                            "\ninterrupted: no new request is sent; finishing the ones in \
-                             flight (Ctrl-C again stops at once)"
+                            "\ninterrupted ({}): no new request is sent; finishing the ones in \
+                             flight (a second signal stops at once)",
+                            cause()
                         );
                     }
                 });

@@ -179,6 +179,16 @@ pub enum Failure {
     Stopped,
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Unknown(e) | Failure::Refused(e) => write!(f, "{e}"),
+            Failure::GaveUp(e, tries) => write!(f, "{e} (after {tries} tries)"),
+            Failure::Stopped => f.write_str("the run stopped before an answer"),
+        }
+    }
+}
+
 impl Failure {
     /// How a card that meets this failure ends.
     pub fn outcome(self) -> Outcome {
@@ -341,7 +351,7 @@ impl Ctx<'_> {
     /// Whether the run is stopping: the platform went away, or Ctrl-C came.
     pub fn stopped(&self) -> bool {
         if interrupt::interrupted() && !self.stop.load(Ordering::SeqCst) {
-            self.stop("interrupted (Ctrl-C)".into());
+            self.stop(format!("interrupted ({})", interrupt::cause()));
         }
         self.stop.load(Ordering::SeqCst)
     }

@@ -94,7 +94,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     // failed run leaves no card "sold" and still blocked.
     let sales: HashMap<i64, lifecycle::Sale> = sales.into_iter().map(|s| (s.card_id, s)).collect();
     super::print_skipped(global, &skipped);
-    let pending = super::pending_of(&ledger, &cards)?;
+    let pending = crate::money::pending_of(&ledger, &cards)?;
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
         lifecycle::activate(run, cards, pending, &sales)
     })?;

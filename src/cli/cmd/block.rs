@@ -34,7 +34,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let mut skipped = Vec::new();
     let cards = lifecycle::changeable(cards, all, &mut skipped)?;
     super::print_skipped(global, &skipped);
-    let pending = super::pending_of(&ledger, &cards)?;
+    let pending = crate::money::pending_of(&ledger, &cards)?;
     let reason = args.reason.as_deref();
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
         lifecycle::set_blocked(run, cards, pending, true, reason)

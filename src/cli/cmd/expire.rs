@@ -107,7 +107,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             continue;
         }
         let cards: Vec<Card> = cards.iter().map(|(c, _)| c.clone()).collect();
-        let pending = super::pending_of(&ledger, &cards)?;
+        let pending = crate::money::pending_of(&ledger, &cards)?;
         let report = global.run_engine(&ledger, Some(batch), cards.len(), &options, |run| {
             lifecycle::set_blocked(run, cards, pending, true, Some("expired"))
         })?;

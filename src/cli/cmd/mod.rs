@@ -70,26 +70,6 @@ pub fn print_skipped(global: &crate::cli::Global, skipped: &[crate::ledger::Card
     }
 }
 
-/// The ledger's pending intents (open or unsettled) of these cards: settled before any change.
-pub fn pending_of(
-    ledger: &crate::ledger::Ledger,
-    cards: &[crate::ledger::Card],
-) -> Result<Vec<crate::ledger::Intent>, Error> {
-    let ids: std::collections::HashSet<i64> = cards.iter().map(|c| c.id).collect();
-    let mut batches: Vec<&str> = cards.iter().map(|c| c.batch_id.as_str()).collect();
-    batches.dedup();
-    let mut pending = Vec::new();
-    for b in batches {
-        pending.extend(
-            ledger
-                .pending_intents(Some(b))?
-                .into_iter()
-                .filter(|i| ids.contains(&i.card_id)),
-        );
-    }
-    Ok(pending)
-}
-
 /// One card for a single-card change: it must be provisioned.
 pub fn changeable_card(card: crate::ledger::Card) -> Result<crate::ledger::Card, Error> {
     let mut skipped = Vec::new();

@@ -48,7 +48,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let number = normalize_number(raw, region).map_err(|e| Error::Usage(e.to_string()))?;
     let ledger = global.open_ledger_for_changes()?;
     let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
-    let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
+    let pending = crate::money::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = card.batch_id.clone();
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
         lifecycle::change_number(run, card, pending, &number, add)

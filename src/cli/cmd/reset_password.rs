@@ -29,7 +29,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
     let ledger = global.open_ledger_for_changes()?;
     let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
-    let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
+    let pending = crate::money::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = global.batch(&ledger, &card.batch_id)?;
     // A reset that was interrupted is finished with the password it sent; otherwise draw one.
     let new = match &card.pending_password {

@@ -65,7 +65,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         })
         .into());
     }
-    let pending = super::pending_of(&ledger, std::slice::from_ref(&card))?;
+    let pending = crate::money::pending_of(&ledger, std::slice::from_ref(&card))?;
     let (serial, batch) = (card.serial.clone(), card.batch_id.clone());
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
         lifecycle::topup(run, card, pending, amount)
