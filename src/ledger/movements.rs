@@ -113,6 +113,10 @@ pub struct Movement {
     pub remainder: Option<Decimal>,
     pub state: MovementState,
     pub at: String,
+    /// How far below zero the source stood once the deduction was applied (calls billed
+    /// after the read before it, on a platform that lets a call overdraw), in whole cents
+    /// rounded up; read once after the deduction, `None` before.
+    pub overdrawn: Option<Decimal>,
 }
 
 impl Movement {
@@ -121,13 +125,19 @@ impl Movement {
         self.amount.unwrap_or_default()
     }
 
+    /// What the target receives: the amount deducted less what calls billed after the
+    /// deduction took from the source below zero (the holder spent it).
+    pub fn loads(&self) -> Decimal {
+        (self.amount() - self.overdrawn.unwrap_or_default()).max(Decimal::ZERO)
+    }
+
     pub fn is_done(&self) -> bool {
         self.state == MovementState::Done
     }
 }
 
 const COLUMNS: &str =
-    "id, kind, source, target, reason, by, measured, amount, remainder, state, at";
+    "id, kind, source, target, reason, by, measured, amount, remainder, state, at, overdrawn";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Movement> {
     let bad = |i: usize, e: String| {
@@ -152,6 +162,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Movement> {
         remainder: dec(8)?,
         state: state.parse().map_err(|e| bad(9, e))?,
         at: r.get(10)?,
+        overdrawn: dec(11)?,
     })
 }
 
@@ -287,6 +298,25 @@ impl LedgerTx<'_> {
             "UPDATE movements SET amount = ?2, remainder = ?3, state = ?4, updated_at = ?5 \
              WHERE id = ?1 AND state = 'measured'",
             params![id, amount.to_string(), remainder.to_string(), state, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Records how far below zero the source stood after the deduction (read once, from
+    /// `deducted`); nothing left to load ends the movement.
+    pub fn record_overdraft(&self, id: i64, overdrawn: Decimal) -> Result<(), LedgerError> {
+        let Some(m) = self.movement(id)? else {
+            return Err(LedgerError::Corrupt(format!("no movement {id}")));
+        };
+        let state = if m.amount() <= overdrawn {
+            MovementState::Done
+        } else {
+            m.state
+        };
+        self.exec(
+            "UPDATE movements SET overdrawn = ?2, state = ?3, updated_at = ?4 \
+             WHERE id = ?1 AND state = 'deducted' AND overdrawn IS NULL",
+            params![id, overdrawn.to_string(), state.as_str(), now()],
         )?;
         Ok(())
     }

@@ -172,6 +172,9 @@ const MIGRATIONS: &[&str] = &[
             r.at, r.at FROM redemptions r;
     DROP TABLE replacements;
     DROP TABLE redemptions;",
+    // 9: what calls billed after a movement's deduction took from the source below zero (a
+    // platform that lets a call in progress overdraw): the load is lowered by it.
+    "ALTER TABLE movements ADD COLUMN overdrawn TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

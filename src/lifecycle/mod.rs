@@ -158,12 +158,25 @@ pub fn calls(
 
 /// Per card, the mismatches between the platform and the ledger (empty when it agrees).
 /// `intents`: every intent of these cards (any status), to name the differences.
-pub fn audit(run: &Run<'_>, cards: Vec<Card>, intents: Vec<Intent>) -> Gathered<Vec<String>> {
+/// `moved`: the movements whose credit left these cards, to check what stayed behind.
+pub fn audit(
+    run: &Run<'_>,
+    cards: Vec<Card>,
+    intents: Vec<Intent>,
+    moved: Vec<crate::ledger::Movement>,
+) -> Gathered<Vec<String>> {
     let mut by_card: HashMap<i64, Vec<Intent>> = HashMap::new();
     for i in intents {
         by_card.entry(i.card_id).or_default().push(i);
     }
+    let moved: HashMap<i64, crate::ledger::Movement> =
+        moved.into_iter().map(|m| (m.source, m)).collect();
     gather(run, cards, |ctx, card| {
-        report::audit(ctx, card, by_card.get(&card.id).map_or(&[], Vec::as_slice))
+        report::audit(
+            ctx,
+            card,
+            by_card.get(&card.id).map_or(&[], Vec::as_slice),
+            moved.get(&card.id),
+        )
     })
 }

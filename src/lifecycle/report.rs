@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 
 use crate::api::{ApiError, CallRecord, Command, Refusal, UserInfo};
-use crate::ledger::{Card, Intent, IntentStatus};
+use crate::ledger::{Card, Intent, IntentStatus, Movement};
 use crate::runner::{Ctx, Failure, Outcome, evidence};
 
 /// One card's status.
@@ -97,7 +97,13 @@ pub fn calls(
 /// the balance equals what the ledger loaded (face value, top-ups, movements) less the
 /// charges of every call the platform records (paged in full). `intents`: the card's
 /// intents, to name a difference by the change that explains it.
-pub fn audit(ctx: &mut Ctx<'_>, card: &Card, intents: &[Intent]) -> Result<Vec<String>, Outcome> {
+/// `moved`: the movement the card's credit left by, if any: what it leaves behind is known.
+pub fn audit(
+    ctx: &mut Ctx<'_>,
+    card: &Card,
+    intents: &[Intent],
+    moved: Option<&Movement>,
+) -> Result<Vec<String>, Outcome> {
     let (info, read_at) = match ctx.user_info(card).map_err(Failure::outcome)? {
         (Some(info), at) => (info, at),
         (None, _) => return Ok(vec!["the account does not exist on the platform".into()]),
@@ -138,7 +144,31 @@ pub fn audit(ctx: &mut Ctx<'_>, card: &Card, intents: &[Intent]) -> Result<Vec<S
     ) {
         problems.push(why);
     }
+    if let Some(why) = moved.and_then(|m| overdrawn_after(card, m, info.exact_balance())) {
+        problems.push(why);
+    }
     Ok(problems)
+}
+
+/// A card whose credit moved stands lower than the movement left it (below zero by more than
+/// it recorded): calls billed after the read that followed the deduction, on a platform that
+/// lets a call in progress overdraw. The card that received the credit got that much more
+/// than this one held; cardmint cannot take it back.
+fn overdrawn_after(card: &Card, m: &Movement, balance: Decimal) -> Option<String> {
+    let left = -m.overdrawn.unwrap_or_default();
+    let below = left - balance;
+    (m.is_done() && balance < Decimal::ZERO && below >= Decimal::new(1, 2)).then(|| {
+        format!(
+            "below zero by {} after its credit moved ({} #{}): a call billed after the \
+             movement's last read; the card that received the credit got {} more than this \
+             one held; see `cardmint card {}`",
+            (-balance).normalize(),
+            m.kind.as_str(),
+            m.id,
+            below.normalize(),
+            card.serial
+        )
+    })
 }
 
 /// What a balance that does not reconcile says, or `None` when it does: balance = loaded -

@@ -11,7 +11,10 @@
 //! 3. (a replacement) the new card is recorded and provisioned;
 //! 4. deduct: the balance is read again just before, and the amount lowered if calls were
 //!    billed since the measure, so a deduction never exceeds what the card holds;
-//! 5. load the amount onto the target.
+//! 5. read the source once more: calls billed after the read before the deduction (a
+//!    platform that lets a call overdraw) left it below zero, and that much, which the holder
+//!    spent, is not loaded;
+//! 6. load the rest onto the target.
 //!
 //! Each change is an intent settled on evidence (the runner's protocol), and settling a
 //! deduction or a load advances the claim in the same transaction: whoever finds the claim,
@@ -35,6 +38,14 @@ pub fn whole_cents(balance: Decimal) -> (Decimal, Decimal) {
     let balance = balance.max(Decimal::ZERO);
     let cents = balance.round_dp_with_strategy(2, RoundingStrategy::ToZero);
     (cents, balance - cents)
+}
+
+/// How far below zero a balance stands, in whole cents rounded up (what a load is lowered
+/// by, so that it never carries more than the source held).
+pub fn overdraft(balance: Decimal) -> Decimal {
+    (-balance)
+        .max(Decimal::ZERO)
+        .round_dp_with_strategy(2, RoundingStrategy::AwayFromZero)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -335,6 +346,20 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                     None => {}
                 }
             }
+            MovementState::Deducted if m.overdrawn.is_none() => {
+                // A call in progress at the block may be billed after the read before the
+                // deduction: on a platform that lets it overdraw, the source is below zero
+                // now, and the holder spent that much of what moves.
+                let source = card_of(ledger, m.source)?;
+                let (rows, report) = crate::lifecycle::status(run, vec![source.clone()])?;
+                let Some((_, status)) = rows.into_iter().next() else {
+                    let why = stop_of(ledger, &source, &report)?
+                        .unwrap_or_else(|| Stop::NeverSent("the balance was not read".into()));
+                    return Ok(stopped(why));
+                };
+                let overdrawn = overdraft(status.balance);
+                ledger.write(|tx| tx.record_overdraft(id, overdrawn))?;
+            }
             MovementState::Deducted => {
                 let Some(target) = m.target else {
                     return Err(LedgerError::Corrupt(format!("movement {id} has no target")).into());
@@ -348,7 +373,7 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
             }
         }
         let after = ledger.movement(id)?;
-        if after.as_ref().map(|a| a.state) == Some(m.state) {
+        if after.as_ref() == Some(&m) {
             // A step that ended well changes the claim; one that did not is reported above.
             return Ok(Advance::Stopped {
                 movement: m,
@@ -406,5 +431,13 @@ mod tests {
         assert_eq!(whole_cents(d("-0.5")), (d("0"), d("0")));
         let (cents, _) = whole_cents(d("1.86828"));
         assert!(cents.scale() <= 2, "{cents}");
+    }
+
+    #[test]
+    fn an_overdraft_is_counted_in_whole_cents_rounded_up() {
+        assert_eq!(overdraft(d("-0.50")), d("0.50"));
+        assert_eq!(overdraft(d("-0.00333")), d("0.01"));
+        assert_eq!(overdraft(d("0.00333")), d("0"));
+        assert_eq!(overdraft(d("4.98")), d("0"));
     }
 }

@@ -55,7 +55,7 @@ pub fn deduct(
     })
 }
 
-/// Loads the movement's amount onto its target, exactly once.
+/// Loads what the movement carries ([`Movement::loads`]) onto its target, exactly once.
 pub fn load(
     run: &Run<'_>,
     target: Card,
@@ -63,7 +63,7 @@ pub fn load(
     m: &Movement,
 ) -> Result<Report, RunError> {
     let kind = IntentKind::Move {
-        amount: m.amount(),
+        amount: m.loads(),
         movement: m.id,
     };
     let id = m.id;

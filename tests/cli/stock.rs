@@ -674,6 +674,63 @@ fn a_call_billed_between_the_read_and_the_deduction_is_never_moved() {
 }
 
 #[test]
+fn a_call_billed_after_the_deduction_is_not_loaded_onto_the_new_card() {
+    // The platform lets a call in progress overdraw. Ending right after the deduction's
+    // answer (4), the call leaves the old card at -0.50: the read after the deduction sees it
+    // and the new card gets 4.50. Before: 5.00, the holder's call paid by the reseller.
+    // Ending after that read too (5), nothing can see it in time: `audit` names it.
+    for (reads, loaded, audit) in [("4", "4.50", 0), ("5", "5", 5)] {
+        let sb = SandboxProcess::spawn(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--call-at-block",
+            "0.50",
+            "--call-at-block-reads",
+            reads,
+        ]);
+        let cm = Cardmint::against(&sb.url);
+        cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+        let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+        let (serial, old) = (rows[0]["serial"].clone(), rows[0]["customer"].clone());
+        cm.expect(
+            0,
+            &[
+                "activate",
+                "B0001",
+                "--serials",
+                &serial,
+                "--override-consignment",
+            ],
+        );
+        let out = cm.run(&["replace", &serial]);
+        assert_eq!(out.code, 0, "reads {reads}: {out:?}");
+        let new = replacement_customer(&cm, &serial);
+        assert_eq!(
+            transactions(&sb.base(), &old),
+            vec![dec("5"), dec("-5")],
+            "reads {reads}"
+        );
+        assert_eq!(
+            transactions(&sb.base(), &new),
+            vec![dec(loaded)],
+            "reads {reads}"
+        );
+        let state = remote_state(&sb.base());
+        assert_eq!(state.customers[&old].balance, dec("-0.50"), "reads {reads}");
+        let out = cm.run(&["audit", "B0001"]);
+        assert_eq!(out.code, audit, "reads {reads}: {out:?}");
+        if audit != 0 {
+            assert!(
+                out.stdout
+                    .contains("below zero by 0.5 after its credit moved"),
+                "{out:?}"
+            );
+        }
+        cm.expect(0, &["audit", "B0002"]);
+    }
+}
+
+#[test]
 fn a_replace_refused_for_a_card_not_provisioned_claims_nothing() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url);

@@ -29,12 +29,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let batch = global.batch(&ledger, &args.batch)?;
     let (cards, skipped) = lifecycle::provisioned(ledger.cards(&batch.id)?);
     let mut intents = Vec::new();
+    let mut moved = Vec::new();
     for card in &cards {
         intents.extend(ledger.card_intents(card.id)?);
+        moved.extend(ledger.movement_of(card.id)?);
     }
     let (results, report) =
         global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
-            lifecycle::audit(run, cards, intents)
+            lifecycle::audit(run, cards, intents, moved)
         })?;
     let open = ledger.pending_intents(Some(&batch.id))?;
     let mut mismatches = 0;
