@@ -226,6 +226,10 @@ fn main() {
             session_idle: Duration::from_secs(1200),
             tls: false,
             change_wait: cardmint::portal::CHANGE_WAIT,
+            // Every session signs in at once, from one address.
+            checks_per_minute: 100_000,
+            v6_prefix: 64,
+            failure_answer: cardmint::portal::FAILURE_ANSWER,
         },
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -242,6 +246,13 @@ fn main() {
         listener,
         router,
         None,
+        portal::Capacity {
+            total: portal::connection_room().0,
+            // Every session comes from 127.0.0.1.
+            per_network: None,
+            v6_prefix: 64,
+            body_timeout: Duration::from_secs(10),
+        },
         std::future::pending(),
     ));
 

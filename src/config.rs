@@ -139,6 +139,13 @@ pub struct PortalSettings {
     pub trust_forwarded_for: bool,
     /// Minutes a signed-in session lasts without a request (default 20).
     pub session_minutes: Option<u64>,
+    /// Sign-in checks a minute for the whole page, whatever the number of visitors (default
+    /// 120): past it, attempts are answered as failed, later, and counted. Each check asks
+    /// the platform at most one validateuser.
+    pub signin_checks_per_minute: Option<u32>,
+    /// The IPv6 prefix a client's network is counted by, for the sign-in limits (default 64:
+    /// a home or a server is given a /64).
+    pub ipv6_prefix: Option<u8>,
 }
 
 /// A printer's calibration: where its fronts and backs land, relative to where they should.
@@ -547,6 +554,20 @@ pub fn settle_delay(
 /// (tests of expiry cannot wait the minutes `[portal] session_minutes` counts in).
 pub fn test_session_secs(env: &dyn Env) -> Option<u64> {
     env.var("CARDMINT_TEST_SESSION_SECS")
+        .and_then(|v| v.parse().ok())
+}
+
+/// The test hook `CARDMINT_TEST_SIGNIN_ANSWER_MS`: when a failed sign-in is answered (tests
+/// make many).
+pub fn test_signin_answer_ms(env: &dyn Env) -> Option<u64> {
+    env.var("CARDMINT_TEST_SIGNIN_ANSWER_MS")
+        .and_then(|v| v.parse().ok())
+}
+
+/// The test hook `CARDMINT_TEST_BODY_TIMEOUT_MS`: how long the portal waits for a request's
+/// body (10 s otherwise).
+pub fn test_body_timeout_ms(env: &dyn Env) -> Option<u64> {
+    env.var("CARDMINT_TEST_BODY_TIMEOUT_MS")
         .and_then(|v| v.parse().ok())
 }
 

@@ -140,9 +140,55 @@ fn space_for(length: usize, prefix: &str) -> u128 {
     space(length, prefix)
 }
 
+/// A code as a holder types it from the card: digits grouped by spaces, dashes or dots as
+/// printed, full-width digits from a CJK or Arabic keyboard's Latin mode, Arabic-Indic digits.
+/// The digits alone, or `None` when the text is anything else (a login, a name).
+pub fn as_typed(text: &str) -> Option<String> {
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            // Full-width, Arabic-Indic and Eastern Arabic-Indic digits.
+            '\u{FF10}'..='\u{FF19}' | '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' => {
+                let zero = match c {
+                    '\u{FF10}'..='\u{FF19}' => 0xFF10,
+                    '\u{0660}'..='\u{0669}' => 0x0660,
+                    _ => 0x06F0,
+                };
+                digits.push(char::from(b'0' + (u32::from(c) - zero) as u8));
+            }
+            ' ' | '\u{00A0}' | '\u{2009}' | '\u{202F}' | '\u{3000}' | '-' | '.' | '\u{2010}'
+            | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}' | '\u{30FC}' => {}
+            _ => return None,
+        }
+    }
+    (!digits.is_empty()).then_some(digits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_typed_as_printed_reads_as_its_digits() {
+        for typed in [
+            "402052233546",
+            "4020 5223 3546",
+            " 4020-5223-3546 ",
+            "4020\u{00A0}5223\u{2013}3546",
+            "\u{FF14}\u{FF10}\u{FF12}\u{FF10}\u{3000}5223 3546",
+            "\u{0664}\u{0660}\u{0662}\u{0660}52233546",
+        ] {
+            assert_eq!(
+                as_typed(typed).as_deref(),
+                Some("402052233546"),
+                "{typed:?}"
+            );
+        }
+        for other in ["", " - ", "ana.popescu", "4020x5223", "12/34"] {
+            assert_eq!(as_typed(other), None, "{other:?}");
+        }
+    }
     use crate::codes::random::{OsRandom, tests::Scripted};
     use proptest::prelude::*;
 

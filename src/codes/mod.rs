@@ -8,7 +8,7 @@ mod password;
 mod random;
 mod serial;
 
-pub use access::{CodeError, CodeSpec, GUESS_RISK_BOUND, check_guess_risk};
+pub use access::{CodeError, CodeSpec, GUESS_RISK_BOUND, as_typed, check_guess_risk};
 pub use password::{PasswordSpec, PolicyViolation, check_password};
 pub use random::{Draw, OsRandom, RandomError, RandomSource};
 pub use serial::{

@@ -246,7 +246,41 @@ impl Ledger {
     }
 }
 
+/// Whether a card is retail stock: a code drawn for a batch of cards to sell (not a welcome
+/// card of an import, whose login is no secret and opens nothing without its password).
+const RETAIL: &str = "SELECT c.generated = 1 AND b.source IS NULL FROM cards c \
+     JOIN batches b ON b.id = c.batch_id WHERE c.id = ?1";
+
+impl Ledger {
+    /// Whether the card is retail stock (its code alone is its key): see [`Card::carries_value`].
+    pub fn is_retail(&self, card_id: i64) -> Result<bool, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(RETAIL, [card_id], |r| r.get::<_, bool>(0))
+            .optional()?
+            .unwrap_or(false))
+    }
+}
+
+impl Card {
+    /// The one rule for a code that opens credit by itself: a retail card (its code drawn for
+    /// sale, see [`Ledger::is_retail`]) that was sold (active). Sign-in with the code alone
+    /// and redeem both ask it.
+    pub fn carries_value(&self, retail: bool) -> bool {
+        retail && self.generated && self.state == CardState::Active
+    }
+}
+
 impl LedgerTx<'_> {
+    /// As [`Ledger::is_retail`], in this transaction.
+    pub fn is_retail(&self, card_id: i64) -> Result<bool, LedgerError> {
+        Ok(self
+            .tx
+            .query_row(RETAIL, [card_id], |r| r.get::<_, bool>(0))
+            .optional()?
+            .unwrap_or(false))
+    }
+
     pub fn set_progress(&self, card_id: i64, p: Progress) -> Result<(), LedgerError> {
         self.exec(
             "UPDATE cards SET created = ?2, blocked_done = ?3, credited = ?4, numbers_done = ?5, \

@@ -155,7 +155,7 @@ pub fn claim_redeem(ledger: &Ledger, card: &Card, onto: &Card) -> Result<Claim, 
         if let Some(m) = tx.unfinished_onto(card.id)? {
             return Ok(Err(incoming(&card, &m)));
         }
-        if !card.generated || card.state != CardState::Active {
+        if !card.carries_value(tx.is_retail(card.id)?) {
             return Ok(Err(Refusal::NotSold {
                 serial: card.serial.clone(),
                 state: card.state.to_string(),

@@ -130,6 +130,16 @@ impl Backend {
         Ok(ours.then_some(card))
     }
 
+    /// Whether the card's code alone opens it ([`Card::carries_value`]).
+    pub fn carries_value(&self, card: &Card) -> Result<bool, BackendError> {
+        Ok(card.carries_value(self.is_retail(card)?))
+    }
+
+    /// Whether the card is retail stock, its code its key ([`Ledger::is_retail`]).
+    pub fn is_retail(&self, card: &Card) -> Result<bool, BackendError> {
+        Ok(self.open()?.is_retail(card.id)?)
+    }
+
     pub fn card_by_id(&self, id: i64) -> Result<Option<Card>, BackendError> {
         Ok(self.open()?.card_by_id(id)?)
     }
@@ -146,6 +156,14 @@ impl Backend {
     /// One read, through the throttle, repeated by the runner's one rule for reads
     /// ([`crate::runner::read_retrying`]): three tries at most, a page's time budget.
     fn read<T>(&self, f: impl Fn(&Client) -> Result<T, ApiError>) -> Result<T, BackendError> {
+        self.read_tries(READ_TRIES, f)
+    }
+
+    fn read_tries<T>(
+        &self,
+        tries: u32,
+        f: impl Fn(&Client) -> Result<T, ApiError>,
+    ) -> Result<T, BackendError> {
         let once = |_| {
             let permit = self.throttle.acquire();
             let result = f(&self.client);
@@ -162,15 +180,16 @@ impl Backend {
                 random,
             ));
         };
-        crate::runner::read_retrying(READ_TRIES, once, pause).map_err(|f| match f {
+        crate::runner::read_retrying(tries, once, pause).map_err(|f| match f {
             Failure::Refused(e) => BackendError::Refused(e),
             unanswered => BackendError::Unavailable(unanswered),
         })
     }
 
-    /// Whether `password` opens the account (validateuser).
+    /// Whether `password` opens the account (validateuser): one request, never repeated, so
+    /// that the platform sees at most one per sign-in check (see `portal::limits`).
     pub fn validate(&self, customer: &str, password: &Secret) -> Result<bool, BackendError> {
-        self.read(|c| c.validate_user(customer, password))
+        self.read_tries(1, |c| c.validate_user(customer, password))
     }
 
     pub fn user_info(&self, customer: &str) -> Result<UserInfo, BackendError> {

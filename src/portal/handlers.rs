@@ -13,7 +13,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::backend::Redeemed;
-use super::limits::Rule;
+use super::limits::{PER_LOGIN, PER_NETWORK, REDEEM};
 use super::pages::{self, Flash};
 use super::session::{self, Session, SignedIn};
 use super::{BackendError, Peer, Portal};
@@ -22,36 +22,40 @@ use crate::money::Stop;
 
 type App = State<Arc<Portal>>;
 
-/// Failed sign-ins from one address: ten free, then locked out 30 s, doubling up to an hour.
-const PER_ADDRESS: Rule = Rule {
-    free: 10,
-    first: Duration::from_secs(30),
-    max: Duration::from_secs(3600),
-};
-/// With the access code alone (a retail card, no password): five free per address, then a
-/// minute, doubling up to a day.
-const CODE_ONLY: Rule = Rule {
-    free: 5,
-    first: Duration::from_secs(60),
-    max: Duration::from_secs(86_400),
-};
-/// Failed sign-ins on one login or code, from anywhere: three free, then a minute, doubling up
-/// to a day; so the platform sees a handful of validateuser requests per code a day.
-const PER_LOGIN: Rule = Rule {
-    free: 3,
-    first: Duration::from_secs(60),
-    max: Duration::from_secs(86_400),
-};
-/// Wrong codes typed into "redeem", per account and per address.
-const REDEEM: Rule = Rule {
-    free: 5,
-    first: Duration::from_secs(60),
-    max: Duration::from_secs(86_400),
-};
-
+/// The one answer to every failed sign-in: a code or login that does not exist, a wrong
+/// password, a card that opens nothing alone, the platform down or the portal over its
+/// ceiling all read alike (and take the same time, see [`signin`]).
 const SIGNIN_FAILED: &str = "Sign-in failed. Check the access code (and the password, if your \
-    card has one) and try again.";
+    card has one) and try again. If they are right, the service may be busy: try again in a \
+    minute.";
 const BUSY: &str = "The service is busy right now. Please try again in a minute.";
+
+/// The largest request body read (a form).
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Reads a request's whole body within `timeout` before any handler sees it: a client that
+/// sends its body slowly (or never) holds its connection no longer than that, and is
+/// answered 408. A body over [`BODY_LIMIT`] is answered 413.
+pub async fn whole_body(request: Request, next: Next, timeout: Duration) -> Response {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "This request is too large.\n",
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            "This request took too long to arrive. Please try again.\n",
+        )
+            .into_response(),
+    }
+}
 
 /// Security headers on every answer.
 pub async fn headers(State(app): App, request: Request, next: Next) -> Response {
@@ -162,21 +166,46 @@ fn to_signin(visit: &Visit) -> Response {
     see_other("/signin", visit.set_cookie.clone())
 }
 
-/// The client's address: the peer, or with `trust_forwarded_for` the last entry of
-/// `X-Forwarded-For` (the one the trusted proxy added).
-fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> String {
-    if app.trust_forwarded_for
-        && let Some(last) = headers
+/// The network the limits count a client by ([`super::limits::network`]): the peer's, or with
+/// `trust_forwarded_for` the one in the last entry of the last `X-Forwarded-For` header (the
+/// entry the trusted proxy wrote). Anything else there (a port, `unknown`, no header) is a
+/// proxy set up wrong: refused, with a log line, rather than counted under a name the client
+/// chose.
+fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> Result<String, Box<Response>> {
+    let ip = if app.trust_forwarded_for {
+        let last = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
-            .rfind(|s| s.parse::<std::net::IpAddr>().is_ok())
-    {
-        return last.to_string();
-    }
-    peer.map_or_else(|| "unknown".into(), |p| p.0.ip().to_string())
+            .unwrap_or("");
+        match last.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip,
+            Err(_) => {
+                eprintln!(
+                    "portal: refused a request whose last X-Forwarded-For entry is not an \
+                     address ({} characters): with [portal] trust_forwarded_for, the proxy must \
+                     append the client's address alone",
+                    last.chars().count()
+                );
+                return Err(Box::new(problem(
+                    app,
+                    StatusCode::BAD_REQUEST,
+                    "This request cannot be served",
+                    "The server in front of this page is not set up as it should be. Please \
+                     try again later.",
+                )));
+            }
+        }
+    } else {
+        match peer {
+            Some(p) => p.0.ip(),
+            None => std::net::IpAddr::from([0, 0, 0, 0]),
+        }
+    };
+    Ok(super::limits::network(ip, app.v6_prefix))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -247,102 +276,98 @@ pub async fn signin(
     peer: Option<axum::Extension<Peer>>,
     Form(form): Form<SigninForm>,
 ) -> Response {
+    let start = tokio::time::Instant::now();
     let v = visit(&app, &headers);
     if !csrf_ok(&v, &form.csrf) {
         return expired_form(&app);
     }
-    let login = form.login.trim().to_string();
-    let shown_login: String = login.chars().take(64).collect();
+    // A code as printed ("4020 5223 3546", dashes, full-width digits) is its digits; any other
+    // login as typed.
+    let typed = form.login.trim();
+    let login = crate::codes::as_typed(typed).unwrap_or_else(|| typed.to_string());
+    let shown_login: String = typed.chars().take(64).collect();
     let fail_page = |text: &str| {
         page(
             &v,
             pages::signin(&app.look, &v.session.csrf, &shown_login, Flash::Error(text)),
         )
     };
-    let addr = client(&app, &headers, peer.as_deref());
-    let code_only = form.password.is_empty();
+    if login.is_empty() {
+        return fail_page("Type the access code printed on your card.");
+    }
+    let net = match client(&app, &headers, peer.as_deref()) {
+        Ok(net) => net,
+        Err(refused) => return *refused,
+    };
     let keys = [
-        format!("addr:{addr}"),
-        format!("code-addr:{addr}"),
+        format!("net:{net}"),
         format!("login:{}", login.to_lowercase()),
     ];
-    let locked = app
-        .limits
-        .locked(&keys[0])
-        .or(app.limits.locked(&keys[2]))
-        .or(if code_only {
-            app.limits.locked(&keys[1])
-        } else {
-            None
-        });
-    if let Some(wait) = locked {
+    if let Some(wait) = app.limits.locked(&keys[0]).or(app.limits.locked(&keys[1])) {
         return fail_page(&wait_text(wait));
     }
-    // A password is checked by the platform: the attempt is counted as a failure before it
-    // is sent, so attempts in flight together cannot slip past the limits (a success takes
-    // its count back). A code alone is checked in the ledger, at once: counted after.
-    let ahead = !code_only;
-    if ahead {
-        app.limits.fail(&keys[0], PER_ADDRESS);
-        app.limits.fail(&keys[2], PER_LOGIN);
-    }
-    let valid_shape = !login.is_empty()
-        && login.len() <= 64
+    // Every attempt is counted as a failure before anything is checked, on both paths alike,
+    // so that attempts in flight together cannot slip past the limits; a success takes its
+    // count back. One that is not checked (the ceiling reached, the platform slow or down)
+    // stays counted.
+    app.limits.fail(&keys[0], PER_NETWORK);
+    app.limits.fail(&keys[1], PER_LOGIN);
+    let checked = app.ceiling.take();
+    // Every failure is answered at the same moment after the request came, whatever failed:
+    // no code, a wrong password, the platform's answer slow or missing. Past the ceiling the
+    // answer comes later still, for everyone.
+    let answer_at = start
+        + if checked {
+            app.failure_answer
+        } else {
+            app.failure_answer * 3
+        };
+    let valid_shape = login.len() <= 64
         && form.password.len() <= 64
         && login.bytes().all(|b| b.is_ascii_graphic());
-    let backend = app.backend.clone();
-    let password = Secret::new(form.password.clone());
-    let name = login.clone();
-    let checked = if valid_shape {
-        blocking(move || {
+    let opened = if checked && valid_shape {
+        let backend = app.backend.clone();
+        let password = Secret::new(form.password.clone());
+        let name = login.clone();
+        let check = blocking(move || {
             let Some(card) = backend.card(&name)? else {
                 return Ok(None);
             };
-            let ok = if code_only {
-                // A retail card's code alone, for cards this ledger issued and sold: no
-                // request to the platform at all.
-                card.generated && card.state == crate::ledger::CardState::Active
+            let ok = if password.expose().is_empty() {
+                // A sold retail card's code alone, checked in the ledger: no request at all.
+                backend.carries_value(&card)?
             } else {
                 backend.validate(&card.customer, &password)?
             };
             Ok(ok.then_some(card))
-        })
-        .await
+        });
+        // An answer later than the failure's moment counts as none (the check goes on, and
+        // is let go of).
+        match tokio::time::timeout_at(answer_at, check).await {
+            Ok(Ok(card)) => card,
+            Ok(Err(_)) | Err(_) => None,
+        }
     } else {
-        Ok(None)
+        None
     };
-    match checked {
-        Ok(Some(card)) => {
-            if ahead {
-                app.limits.undo(&keys[0]);
-            }
-            app.limits.succeed(&keys[2]);
+    match opened {
+        Some(card) => {
+            app.limits.undo(&keys[0]);
+            app.limits.succeed(&keys[1]);
             app.sessions.remove(&v.id);
             let (id, _) = app.sessions.create(Some(SignedIn {
                 card_id: card.id,
                 customer: card.customer.clone(),
-                code_only,
+                code_only: form.password.is_empty(),
             }));
             see_other(
                 "/account",
                 Some(session::cookie(&id, app.sessions.max_age())),
             )
         }
-        Ok(None) => {
-            if !ahead {
-                app.limits.fail(&keys[0], PER_ADDRESS);
-                app.limits.fail(&keys[1], CODE_ONLY);
-                app.limits.fail(&keys[2], PER_LOGIN);
-            }
+        None => {
+            tokio::time::sleep_until(answer_at).await;
             fail_page(SIGNIN_FAILED)
-        }
-        Err(_) => {
-            // The platform did not answer: not the visitor's failure.
-            if ahead {
-                app.limits.undo(&keys[0]);
-                app.limits.undo(&keys[2]);
-            }
-            fail_page(BUSY)
         }
     }
 }
@@ -391,11 +416,12 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
         let info = backend.user_info(&card.customer)?;
         let currency = backend.currency(&card)?;
         let purchases = backend.purchases(&card)?;
-        Ok((card, info, currency, purchases))
+        let retail = backend.is_retail(&card)?;
+        Ok((card, info, currency, purchases, retail))
     })
     .await;
     match loaded {
-        Ok((card, info, currency, purchases)) => {
+        Ok((card, info, currency, purchases, retail)) => {
             let purchases: Vec<(String, String, rust_decimal::Decimal, bool)> = purchases
                 .into_iter()
                 .map(|(m, serial)| {
@@ -413,7 +439,11 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
                     &app.look,
                     &v.session.csrf,
                     &pages::AccountView {
-                        customer: &card.customer,
+                        name: if retail {
+                            ("Card", &card.serial)
+                        } else {
+                            ("Account", &card.customer)
+                        },
                         balance: info.exact_balance(),
                         currency: &currency,
                         blocked: info.blocked,
@@ -833,21 +863,17 @@ pub async fn redeem(
         return to_signin(&v);
     };
     let say = |flash: Flash<'_>| page(&v, pages::redeem(&app.look, &v.session.csrf, flash));
-    let addr = client(&app, &headers, peer.as_deref());
-    let keys = [
-        format!("redeem:{}", u.card_id),
-        format!("redeem-addr:{addr}"),
-    ];
+    let net = match client(&app, &headers, peer.as_deref()) {
+        Ok(net) => net,
+        Err(refused) => return *refused,
+    };
+    let keys = [format!("redeem:{}", u.card_id), format!("redeem-net:{net}")];
     if let Some(wait) = app.limits.locked(&keys[0]).or(app.limits.locked(&keys[1])) {
         return say(Flash::Error(&wait_text(wait)));
     }
-    let code: String = form
-        .code
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
     const CANNOT: &str = "This code cannot be redeemed. Check it and try again.";
-    if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_digit()) {
+    let code = crate::codes::as_typed(&form.code).unwrap_or_default();
+    if code.is_empty() || code.len() > 32 {
         app.limits.fail(&keys[0], REDEEM);
         app.limits.fail(&keys[1], REDEEM);
         return say(Flash::Error(CANNOT));

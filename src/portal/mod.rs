@@ -3,8 +3,9 @@
 //! reseller's brand. axum on hyper and tokio; maud templates; assets in the binary; TLS by
 //! rustls, or plain HTTP on loopback behind a reverse proxy.
 //!
-//! Security as for a public site: sign-in attempts limited per client address and per code
-//! ([`limits`]), one message for every failed sign-in, server-side sessions in HttpOnly,
+//! Security as for a public site: sign-in attempts limited per client network, per code and
+//! for the whole portal ([`limits`]), one message for every failed sign-in, answered at one
+//! moment, server-side sessions in HttpOnly,
 //! Secure, SameSite=Strict cookies ([`session`]), a CSRF token on every form, a strict
 //! Content-Security-Policy, no secret in a page, a log or a URL. Every platform request goes
 //! through one throttle ([`backend`]).
@@ -38,6 +39,12 @@ pub struct Portal {
     pub backend: Arc<Backend>,
     pub sessions: session::Sessions,
     pub limits: limits::Limiter,
+    /// The global ceiling on sign-in checks a minute.
+    pub ceiling: limits::Ceiling,
+    /// The IPv6 prefix length a client network is counted by.
+    v6_prefix: u8,
+    /// When a failed sign-in is answered, after its request came.
+    failure_answer: Duration,
     pub look: Look,
     brand_css: String,
     logo: Vec<u8>,
@@ -66,7 +73,18 @@ pub struct Settings {
     pub tls: bool,
     /// [`CHANGE_WAIT`], or shorter in tests.
     pub change_wait: Duration,
+    /// Sign-in checks a minute ([`limits::CHECKS_PER_MINUTE`] by default).
+    pub checks_per_minute: u32,
+    /// The IPv6 prefix length (64 by default).
+    pub v6_prefix: u8,
+    /// [`FAILURE_ANSWER`], or shorter in tests.
+    pub failure_answer: Duration,
 }
+
+/// When every failed sign-in is answered, after its request came: longer than the platform
+/// takes to check a password, so that no failure tells whether the code exists (a check
+/// that takes longer counts as failed).
+pub const FAILURE_ANSWER: Duration = Duration::from_secs(1);
 
 /// Checks a `#rrggbb` colour.
 pub fn parse_colour(text: &str) -> Result<(u8, u8, u8), String> {
@@ -123,6 +141,9 @@ impl Portal {
             backend,
             sessions: session::Sessions::new(settings.session_idle, Duration::from_secs(8 * 3600)),
             limits: limits::Limiter::default(),
+            ceiling: limits::Ceiling::new(settings.checks_per_minute),
+            v6_prefix: settings.v6_prefix,
+            failure_answer: settings.failure_answer,
             look: settings.look,
             brand_css: brand_css(colour),
             logo: settings.logo.unwrap_or_else(|| DEFAULT_LOGO.to_vec()),
@@ -152,7 +173,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/static/brand.css", get(brand_css_file))
         .route("/static/logo.png", get(logo))
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             handlers::headers,
@@ -160,18 +181,104 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .with_state(portal)
 }
 
+/// How many connections one client network may hold open at once (not counted behind a
+/// trusted proxy, whose own address every connection comes from).
+pub const CONNECTIONS_PER_NETWORK: usize = 32;
+
+/// The connections a portal serves at once: below the file-descriptor limit, which must leave
+/// room for the ledger, the platform's connections and the process's own files.
+pub struct Capacity {
+    pub total: usize,
+    /// Per client network, when the peer is the client (no trusted proxy).
+    pub per_network: Option<usize>,
+    /// The IPv6 prefix a network is counted by.
+    pub v6_prefix: u8,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
+}
+
+/// File descriptors kept out of the connection cap: the ledger, the platform's pool, logs.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the soft file-descriptor limit to the hard one, and says how many connections fit
+/// under it: `(connections, limit)`.
+pub fn connection_room() -> (usize, u64) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    if let (Some(cur), Some(max)) = (now.current, now.maximum)
+        && cur < max
+    {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(max),
+                maximum: Some(max),
+            },
+        );
+    }
+    // Unlimited reads as none: a million is plenty.
+    let limit = getrlimit(Resource::Nofile).current.unwrap_or(1 << 20);
+    let room = limit.saturating_sub(RESERVED_FDS).min(1 << 20) as usize;
+    (room, limit)
+}
+
+/// Live connections per client network.
+#[derive(Default)]
+struct Networks(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl Networks {
+    /// Takes a place for `net`, if it has one left.
+    fn enter(&self, net: &str, most: usize) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(net.to_string()).or_insert(0);
+        if *n >= most {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn leave(&self, net: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(net) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(net);
+            }
+        }
+    }
+}
+
 /// Serves `router` on `listener` (over TLS with `tls`) until `stop` resolves. Each
 /// connection's peer address goes into its requests ([`Peer`]); a client gets 10 s to send
-/// its headers.
+/// its headers and `capacity.body_timeout` for a body; at most `capacity.total` connections
+/// are served at once (more wait in the kernel's queue), and at most `per_network` from one
+/// client network (more are closed at once).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    capacity: Capacity,
     stop: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     tokio::pin!(stop);
+    let slots = Arc::new(tokio::sync::Semaphore::new(capacity.total.max(1)));
+    let networks = Arc::new(Networks::default());
+    let body_timeout = capacity.body_timeout;
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            handlers::whole_body(request, next, body_timeout)
+        },
+    ));
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -182,10 +289,20 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
+        let net = limits::network(peer.ip(), capacity.v6_prefix);
+        if let Some(most) = capacity.per_network
+            && !networks.enter(&net, most)
+        {
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let tls = tls.clone();
+        let networks = networks.clone();
+        let counted = capacity.per_network.is_some();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(Peer(peer));
@@ -199,17 +316,18 @@ pub async fn serve(
                 .keep_alive(true);
             match tls {
                 Some(acceptor) => {
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                            .await
-                    else {
-                        return;
-                    };
-                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                    {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
                 }
                 None => {
                     let _ = http.serve_connection(TokioIo::new(stream), service).await;
                 }
+            }
+            if counted {
+                networks.leave(&net);
             }
         });
     }

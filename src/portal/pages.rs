@@ -100,7 +100,14 @@ pub fn layout(
     }
 }
 
+/// `login`: what was typed, kept after a failure: in the code's field when it reads as a
+/// code, else in the login's.
 pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup {
+    let (code, other) = if crate::codes::as_typed(login).is_some() {
+        (login, "")
+    } else {
+        ("", login)
+    };
     layout(
         look,
         "Sign in",
@@ -109,20 +116,33 @@ pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup 
         flash,
         html! {
             div.card {
+                h2 { "With the code of your card" }
                 form method="post" action="/signin" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="login" { "Access code or login" }
+                    label for="code" { "Access code" }
+                    input id="code" name="login" type="text" inputmode="numeric"
+                        autocomplete="username" maxlength="40"
+                        value=(code) aria-describedby="code-help";
+                    p.muted id="code-help" {
+                        "The digits under the scratch panel of your card. Type them as printed: spaces and dashes are fine."
+                    }
+                    button type="submit" { "Sign in" }
+                }
+            }
+            div.card {
+                h2 { "With a login and password" }
+                form method="post" action="/signin" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="login" { "Login" }
                     input id="login" name="login" type="text" autocomplete="username"
-                        inputmode="text" required value=(login) aria-describedby="login-help";
+                        autocapitalize="none" spellcheck="false" maxlength="64"
+                        value=(other) aria-describedby="login-help";
                     p.muted id="login-help" {
-                        "The access code is under the scratch panel of your card."
+                        "If your card shows a login and a password, type both."
                     }
                     label for="password" { "Password" }
                     input id="password" name="password" type="password"
-                        autocomplete="current-password" aria-describedby="password-help";
-                    p.muted id="password-help" {
-                        "If your card shows a password, type it here. A scratch card needs none."
-                    }
+                        autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
                 }
             }
@@ -131,7 +151,9 @@ pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup 
 }
 
 pub struct AccountView<'a> {
-    pub customer: &'a str,
+    /// How the account is named on the page: "Card" and its serial (a retail card: its code
+    /// is its key, never shown), or "Account" and the login (a welcome card).
+    pub name: (&'static str, &'a str),
     pub balance: Decimal,
     pub currency: &'a str,
     pub blocked: bool,
@@ -158,7 +180,7 @@ pub fn account(look: &Look, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -
                 } @else {
                     p.muted id="blocked" { "Ready to call." }
                 }
-                p.muted { "Account " (v.customer) }
+                p.muted { (v.name.0) " " (v.name.1) }
             }
             div.card {
                 h2 { "Your numbers" }

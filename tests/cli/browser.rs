@@ -272,7 +272,9 @@ fn a_card_holder_does_everything_in_a_real_browser() {
     d.go(&format!("{}/", portal.base));
     assert!(d.url().ends_with("/signin"), "{}", d.url());
     d.screenshot("1-signin");
-    d.type_into("#login", &code);
+    // Typed as printed on the card, in groups of four.
+    let printed = format!("{} {} {}", &code[..4], &code[4..8], &code[8..]);
+    d.type_into("#code", &printed);
     d.click("button[type=submit]");
     d.wait_url("/account");
     assert_eq!(d.text("#balance"), "4.70 EUR");

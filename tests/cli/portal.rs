@@ -23,6 +23,8 @@ impl PortalProcess {
         let mut command = vec!["portal", "--addr", "127.0.0.1:0"];
         command.extend_from_slice(args);
         let mut cmd = cm.command(&command);
+        // Failed sign-ins are answered at one moment: short here, tests make many.
+        cmd.env("CARDMINT_TEST_SIGNIN_ANSWER_MS", "150");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -1047,4 +1049,284 @@ fn an_account_with_credit_on_its_way_is_not_replaced_until_it_arrives() {
     );
     assert_eq!(transactions(&sb.base(), &new_customer), vec![dec("10")]);
     cm.expect(0, &["audit", "B0001"]);
+}
+
+/// Writes `cardmint.toml` (owner-only) with `text` and points cardmint at it.
+fn with_config(cm: Cardmint, text: &str) -> Cardmint {
+    use std::os::unix::fs::PermissionsExt;
+    let path = cm.path("cardmint.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    cm.env("CARDMINT_CONFIG", &path)
+}
+
+#[test]
+fn no_failed_sign_in_tells_whether_the_code_exists_or_the_platform_is_up() {
+    // Before: a wrong password on an existing login took ~95 ms (the platform's check), on a
+    // made-up one 4 ms; with the platform down, existing logins read "service busy".
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "60"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 3, 2);
+    let answer = std::time::Duration::from_millis(700);
+    let portal = PortalProcess::start(&cm, &[("CARDMINT_TEST_SIGNIN_ANSWER_MS", "700")]);
+    let attempt = |login: &str, password: &str| {
+        let mut v = Visitor::new(&portal.base);
+        let csrf = v.get("/signin").csrf();
+        let start = std::time::Instant::now();
+        let a = v.post(
+            "/signin",
+            &[("csrf", &csrf), ("login", login), ("password", password)],
+        );
+        (start.elapsed(), a)
+    };
+    let mut seen = Vec::new();
+    for (login, password) in [
+        (rows[0]["customer"].as_str(), "Wrong-pass1"),
+        ("999999999999", "Wrong-pass1"),
+        ("999999999999", ""),
+        (rows[2]["customer"].as_str(), ""),
+        ("someone_else", "Wrong-pass1"),
+    ] {
+        seen.push((login.to_string(), attempt(login, password)));
+    }
+    // The platform goes away: an existing login reads and waits as any other.
+    drop(sb);
+    seen.push((
+        "existing, platform down".into(),
+        attempt(rows[1]["customer"].as_str(), "Wrong-pass1"),
+    ));
+    // The page but for the values of its fields (the form's token, what was typed).
+    let plain = |body: &str| {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some(at) = rest.find("value=\"") {
+            out.push_str(&rest[..at + 7]);
+            rest = &rest[at + 7..];
+            rest = &rest[rest.find('"').unwrap()..];
+        }
+        out + rest
+    };
+    let first = plain(&seen[0].1.1.body);
+    let message = "Sign-in failed. Check the access code";
+    for (login, (took, a)) in &seen {
+        assert_eq!(a.status, 200, "{login}");
+        assert!(a.body.contains(message), "{login}: {}", a.body);
+        assert_eq!(plain(&a.body), first, "{login}: the same page");
+        assert!(
+            *took >= answer && *took < answer + std::time::Duration::from_millis(250),
+            "{login}: answered in {took:?}"
+        );
+    }
+}
+
+#[test]
+fn a_code_typed_as_printed_signs_in_and_the_page_never_shows_it() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    let code = rows[0]["customer"].clone();
+    let grouped = format!("{} {}-{}", &code[..4], &code[4..8], &code[8..]);
+    let wide: String = code
+        .chars()
+        .map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
+    for typed in [grouped.as_str(), wide.as_str()] {
+        let mut v = Visitor::new(&portal.base);
+        let a = v.sign_in(typed, "");
+        assert_eq!(a.status, 303, "{typed}: {}", a.body);
+        let page = v.get("/account");
+        assert!(
+            !page.body.contains(&code),
+            "the code is on the page: {}",
+            page.body
+        );
+        assert!(page.body.contains(&rows[0]["serial"]), "{}", page.body);
+    }
+    // The sign-in page asks the code with a numeric keyboard.
+    let page = Visitor::new(&portal.base).get("/signin");
+    assert!(
+        page.body
+            .contains(r#"id="code" name="login" type="text" inputmode="numeric""#)
+    );
+}
+
+#[test]
+fn a_welcome_card_with_a_drawn_login_needs_its_password() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    std::fs::write(cm.path("welcome.csv"), "label,value\nAna Popescu,10.00\n").unwrap();
+    cm.expect(0, &["issue", "--from", "welcome.csv", "--active", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (login, password) = (rows[0]["customer"].clone(), rows[0]["password"].clone());
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = Visitor::new(&portal.base);
+    let a = v.sign_in(&login, "");
+    assert_eq!(
+        a.status,
+        200,
+        "the login alone opened it: {:?}",
+        a.header("location")
+    );
+    let a = v.sign_in(&login, &password);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let page = v.get("/account");
+    assert!(
+        page.body.contains(&format!("Account {login}")),
+        "{}",
+        page.body
+    );
+    // Nor can anyone redeem it by its login onto another account.
+    let other = stock_more(&cm);
+    let mut holder = Visitor::new(&portal.base);
+    assert_eq!(holder.sign_in(&other, "").status, 303);
+    let a = holder.submit("/redeem", "/redeem", &[("code", &login)]);
+    assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
+    assert_eq!(transactions(&sb.base(), &login), vec![dec("10")]);
+}
+
+/// One more retail card, sold: its code.
+fn stock_more(cm: &Cardmint) -> String {
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0002/manifest.csv"));
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0002",
+            "--serials",
+            &rows[0]["serial"],
+            "--override-consignment",
+        ],
+    );
+    rows[0]["customer"].clone()
+}
+
+#[test]
+fn limits_count_a_v6_network_and_the_proxys_own_entry_only() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = with_config(
+        Cardmint::against(&sb.url),
+        "[portal]\ntrust_forwarded_for = true\n",
+    );
+    let rows = stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    // A new address of one /64 at every guess, each on another made-up code (so that no
+    // per-code limit helps): the network is locked out after its ten free failures.
+    let mut locked = 0;
+    for i in 0..20 {
+        let mut v = Visitor::new(&portal.base);
+        v.forwarded_for = Some(format!("2001:db8:7:7:{i:x}::1"));
+        let a = v.sign_in(&format!("9{:011}", i), "");
+        if a.body.contains("Too many attempts") {
+            locked += 1;
+        }
+    }
+    assert!(locked >= 9, "{locked} of 20 locked out");
+    // Another /64 is another network: not locked.
+    let mut v = Visitor::new(&portal.base);
+    v.forwarded_for = Some("2001:db8:7:8::1".into());
+    assert_eq!(v.sign_in(&rows[0]["customer"], "").status, 303);
+    // A client choosing what the limits count is refused: the last entry is the proxy's,
+    // and it must be an address.
+    for forged in ["198.51.100.7, 203.0.113.5:4711", "198.51.100.7, unknown"] {
+        let mut v = Visitor::new(&portal.base);
+        v.forwarded_for = Some(forged.into());
+        let csrf = v.get("/signin").csrf();
+        let a = v.post(
+            "/signin",
+            &[("csrf", &csrf), ("login", "1"), ("password", "")],
+        );
+        assert_eq!(a.status, 400, "{forged}: {}", a.body);
+    }
+}
+
+/// A raw HTTP/1.1 request from `from` (a loopback address) to the portal: the first line of
+/// its answer, or `None` when the connection is closed without one within `wait`.
+fn raw_first_line(
+    base: &str,
+    from: &str,
+    request: &[u8],
+    wait: std::time::Duration,
+) -> Option<String> {
+    use std::io::{Read, Write};
+    let to: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &format!("{from}:0")
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.connect(&to.into()).unwrap();
+    let mut stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(2).any(|w| w == b"\r\n") {
+                    break;
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
+    text.lines().next().map(str::to_string)
+}
+
+#[test]
+fn slow_bodies_and_many_connections_from_one_network_leave_room_for_everyone() {
+    // Before: no body timeout and no cap per address, so slow-body connections piled up
+    // until every visitor's request timed out.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[("CARDMINT_TEST_BODY_TIMEOUT_MS", "1000")]);
+    let slow = b"POST /signin HTTP/1.1\r\nHost: x\r\nContent-Type: \
+        application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=";
+    let second = std::time::Duration::from_secs(1);
+    // One slow body is answered 408 once its time is up, not held.
+    let start = std::time::Instant::now();
+    let line = raw_first_line(&portal.base, "127.0.0.1", slow, 5 * second);
+    assert_eq!(line.as_deref(), Some("HTTP/1.1 408 Request Timeout"));
+    assert!(start.elapsed() < 3 * second, "{:?}", start.elapsed());
+    // Forty slow bodies at once from one address: past 32, closed at once.
+    let threads: Vec<_> = (0..40)
+        .map(|_| {
+            let base = portal.base.clone();
+            std::thread::spawn(move || {
+                let start = std::time::Instant::now();
+                let line = raw_first_line(&base, "127.0.0.1", slow, 5 * second);
+                (line, start.elapsed())
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Meanwhile another address is served.
+    let line = raw_first_line(
+        &portal.base,
+        "127.0.0.2",
+        b"GET /signin HTTP/1.1\r\nHost: x\r\n\r\n",
+        5 * second,
+    );
+    assert_eq!(line.as_deref(), Some("HTTP/1.1 200 OK"));
+    let ends: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let closed_at_once = ends
+        .iter()
+        .filter(|(line, took)| line.is_none() && *took < std::time::Duration::from_millis(800))
+        .count();
+    let timed_out = ends
+        .iter()
+        .filter(|(line, _)| line.as_deref() == Some("HTTP/1.1 408 Request Timeout"))
+        .count();
+    assert!(closed_at_once >= 8, "{ends:?}");
+    assert!(timed_out <= 32, "{ends:?}");
 }

@@ -88,6 +88,20 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             format!("{url:?}: give an https:// address"),
         ));
     }
+    if let Some(p) = settings.ipv6_prefix
+        && !(16..=128).contains(&p)
+    {
+        return Err(invalid(
+            "[portal] ipv6_prefix",
+            format!("{p}: give a prefix length from 16 to 128 (64 counts a home or server)"),
+        ));
+    }
+    if settings.signin_checks_per_minute == Some(0) {
+        return Err(invalid(
+            "[portal] signin_checks_per_minute",
+            "0: give at least 1 (nobody could sign in)".into(),
+        ));
+    }
     if let Some(r) = &settings.region {
         crate::import::parse_region(r).map_err(|e| invalid("[portal] region", e))?;
     }
@@ -132,8 +146,30 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             tls: tls.is_some(),
             change_wait: config::test_change_wait_ms(&ProcessEnv)
                 .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis),
+            checks_per_minute: settings
+                .signin_checks_per_minute
+                .unwrap_or(crate::portal::limits::CHECKS_PER_MINUTE),
+            v6_prefix: settings.ipv6_prefix.unwrap_or(64),
+            failure_answer: config::test_signin_answer_ms(&ProcessEnv)
+                .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
         },
     ));
+    let (room, fd_limit) = portal::connection_room();
+    if room < 1000 {
+        eprintln!(
+            "the file-descriptor limit is {fd_limit}: the page serves at most {room} visitors' \
+             connections at once (more wait); raise it for a busy page (systemd: \
+             LimitNOFILE=65536 in the unit; a shell: ulimit -n 65536)"
+        );
+    }
+    let capacity = portal::Capacity {
+        total: room,
+        // Behind a proxy, every connection comes from the proxy's address.
+        per_network: (!settings.trust_forwarded_for).then_some(portal::CONNECTIONS_PER_NETWORK),
+        v6_prefix: settings.ipv6_prefix.unwrap_or(64),
+        body_timeout: config::test_body_timeout_ms(&ProcessEnv)
+            .map_or(Duration::from_secs(10), Duration::from_millis),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -158,7 +194,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
             }
         };
-        portal::serve(listener, portal::router(portal), tls, stop).await;
+        portal::serve(listener, portal::router(portal), tls, capacity, stop).await;
         Ok::<(), Error>(())
     })?;
     drop(connection);
