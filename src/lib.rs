@@ -34,5 +34,6 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod text;
 
 pub use cli::run;

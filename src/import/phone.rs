@@ -16,7 +16,6 @@ pub enum PhoneError {
     Invalid { number: String, region: Option<Id> },
 }
 
-/// Reads a region code such as `GB` (case-insensitive) for national-format numbers.
 /// An E.164 number as people read it: international format with its grouping
 /// (`+44 20 7946 0958`); left as it is when libphonenumber cannot read it.
 pub fn for_reading(e164: &str) -> String {
@@ -26,6 +25,7 @@ pub fn for_reading(e164: &str) -> String {
     }
 }
 
+/// Reads a region code such as `GB` (case-insensitive) for national-format numbers.
 pub fn parse_region(text: &str) -> Result<Id, String> {
     use std::str::FromStr;
     Id::from_str(&text.trim().to_ascii_uppercase()).map_err(|_| {

@@ -560,7 +560,7 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
             for c in &calls {
                 let _ = w.write_record([
                     c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    c.destination.clone(),
+                    crate::text::spreadsheet_safe(&c.destination).into_owned(),
                     c.duration_secs.to_string(),
                     c.charge.normalize().to_string(),
                 ]);
@@ -588,7 +588,14 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
     }
 }
 
-async fn numbers_view(app: &Portal, v: &Visit, u: &SignedIn, flash: Flash<'_>) -> Response {
+/// The numbers page; `typed`: a number kept in its field after an error.
+async fn numbers_view(
+    app: &Portal,
+    v: &Visit,
+    u: &SignedIn,
+    typed: &str,
+    flash: Flash<'_>,
+) -> Response {
     let backend = app.backend.clone();
     let customer = u.customer.clone();
     match blocking(move || backend.user_info(&customer)).await {
@@ -599,6 +606,7 @@ async fn numbers_view(app: &Portal, v: &Visit, u: &SignedIn, flash: Flash<'_>) -
                 &v.session.csrf,
                 &info.numbers,
                 app.look.region.as_deref().unwrap_or(""),
+                typed,
                 flash,
             ),
         ),
@@ -621,7 +629,7 @@ pub async fn numbers(
         return to_signin(&v);
     };
     let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
-    numbers_view(&app, &v, &u, flash).await
+    numbers_view(&app, &v, &u, "", flash).await
 }
 
 #[derive(Deserialize)]
@@ -647,6 +655,7 @@ async fn change_number(
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
+    let typed: String = form.number.trim().chars().take(40).collect();
     let region = if form.region.trim().is_empty() {
         None
     } else {
@@ -657,6 +666,7 @@ async fn change_number(
                     &app,
                     &v,
                     &u,
+                    &typed,
                     Flash::Error("That country code is not known: give two letters, such as GB."),
                 )
                 .await;
@@ -670,6 +680,7 @@ async fn change_number(
                 &app,
                 &v,
                 &u,
+                &typed,
                 Flash::Error("That is not a phone number we can read. Write it in international form (+44 20 7946 0958), or choose its country."),
             )
             .await;
@@ -707,7 +718,7 @@ async fn change_number(
         }
         Err(_) => "Your change is being confirmed. Please check again in a minute.",
     };
-    numbers_view(&app, &v, &u, Flash::Error(trouble)).await
+    numbers_view(&app, &v, &u, &typed, Flash::Error(trouble)).await
 }
 
 pub async fn number_add(

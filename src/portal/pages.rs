@@ -187,7 +187,7 @@ pub fn account(look: &Look, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -
                 @if v.numbers.is_empty() {
                     p { "No number yet. " a href="/numbers" { "Add the phone you call from" } }
                 } @else {
-                    ul.numbers { @for n in v.numbers { li { (n) } } }
+                    ul.numbers { @for n in v.numbers { li dir="ltr" { (crate::import::for_reading(n)) } } }
                 }
             }
             div.card {
@@ -211,6 +211,18 @@ pub fn account(look: &Look, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -
             }
         },
     )
+}
+
+/// A call's length as people say it: "45 s", "2 min 5 s", "1 h 3 min".
+pub fn duration_words(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
 }
 
 pub fn calls(
@@ -238,7 +250,7 @@ pub fn calls(
                         tr {
                             th scope="col" { "When" }
                             th scope="col" { "Number called" }
-                            th.num scope="col" { "Minutes" }
+                            th.num scope="col" { "Duration" }
                             th.num scope="col" { "Cost (" (currency) ")" }
                         }
                     }
@@ -246,8 +258,10 @@ pub fn calls(
                         @for c in calls {
                             tr {
                                 td { (c.start.format("%Y-%m-%d %H:%M")) }
-                                td { (c.destination) }
-                                td.num { (format!("{}:{:02}", c.duration_secs / 60, c.duration_secs % 60)) }
+                                td.number dir="ltr" title=(crate::text::visible(&c.destination)) {
+                                    (crate::text::shortened(&c.destination, 32))
+                                }
+                                td.num { (duration_words(u64::from(c.duration_secs))) }
                                 td.num { (c.charge.normalize().to_string()) }
                             }
                         }
@@ -267,6 +281,7 @@ pub fn numbers(
     csrf: &str,
     numbers: &[String],
     region: &str,
+    typed: &str,
     flash: Flash<'_>,
 ) -> Markup {
     layout(
@@ -284,11 +299,11 @@ pub fn numbers(
                     ul.numbers {
                         @for n in numbers {
                             li {
-                                span { (n) }
+                                span dir="ltr" { (crate::import::for_reading(n)) }
                                 form.inline method="post" action="/numbers/delete" {
                                     input type="hidden" name="csrf" value=(csrf);
                                     input type="hidden" name="number" value=(n);
-                                    button.secondary type="submit" aria-label=(format!("Remove {n}")) { "Remove" }
+                                    button.secondary type="submit" aria-label=(format!("Remove {}", crate::import::for_reading(n))) { "Remove" }
                                 }
                             }
                         }
@@ -301,7 +316,7 @@ pub fn numbers(
                     input type="hidden" name="csrf" value=(csrf);
                     label for="number" { "Phone number" }
                     input id="number" name="number" type="tel" autocomplete="tel" required
-                        aria-describedby="number-help";
+                        maxlength="40" value=(typed) aria-describedby="number-help";
                     p.muted id="number-help" { "In international form (+44 20 7946 0958), or national form for the country below." }
                     label for="region" { "Country (two letters)" }
                     input id="region" name="region" type="text" maxlength="2" value=(region);

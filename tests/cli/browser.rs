@@ -294,7 +294,7 @@ fn a_card_holder_does_everything_in_a_real_browser() {
     d.click("form[action='/numbers/add'] button");
     d.wait_url("notice=added");
     assert!(d.text("[role=status]").contains("added"), "{}", d.url());
-    assert!(d.text("ul.numbers").contains("+442079460958"));
+    assert!(d.text("ul.numbers").contains("+44 20 7946 0958"));
     d.screenshot("4-numbers");
     assert_eq!(
         remote_state(&sb.base()).customers[&code].numbers,

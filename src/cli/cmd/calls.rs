@@ -79,7 +79,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 card.customer.clone(),
                 c.call_id.to_string(),
                 c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                c.destination.clone(),
+                crate::text::spreadsheet_safe(&c.destination).into_owned(),
                 c.duration_secs.to_string(),
                 c.charge.normalize().to_string(),
             ])

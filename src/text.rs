@@ -1,0 +1,77 @@
+//! Text from outside (the platform's answers: destinations, names) made safe to read and to
+//! export: no character that reorders or hides what is shown, no cell a spreadsheet would run.
+
+use std::borrow::Cow;
+
+/// Whether a character changes how text around it is shown without being seen itself:
+/// bidirectional controls (U+202A..U+202E, U+2066..U+2069, U+200E/F, U+061C) and every other
+/// control or format character.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+            | '\u{061C}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// The text without its hidden characters: "+44\u{202E}0987654321" reads as what it is.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if text.chars().any(hidden) {
+        Cow::Owned(text.chars().filter(|c| !hidden(*c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// At most `most` characters of the visible text, with "…" when shortened.
+pub fn shortened(text: &str, most: usize) -> String {
+    let v = visible(text);
+    if v.chars().count() <= most {
+        v.into_owned()
+    } else {
+        let mut s: String = v.chars().take(most.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// A CSV cell a spreadsheet will show and never run: visible, and prefixed with `'` when it
+/// begins like a formula (= + - @, a tab or a return), unless it is a plain number in
+/// international form (`+44 20 7946 0958`), which no spreadsheet runs.
+pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
+    let v = visible(text);
+    let plain_number = v.strip_prefix('+').is_some_and(|rest| {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == ' ')
+    });
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number {
+        Cow::Owned(format!("'{v}"))
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_characters_go_and_formulas_are_not_run() {
+        assert_eq!(visible("+44\u{202E}0987654321"), "+440987654321");
+        assert_eq!(visible("+44\u{2067}12\u{2069}"), "+4412");
+        assert_eq!(visible("+442079460958"), "+442079460958");
+        assert_eq!(
+            shortened(&"9".repeat(4000), 10),
+            format!("{}…", "9".repeat(9))
+        );
+        assert_eq!(
+            spreadsheet_safe("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(
+            spreadsheet_safe("+1+cmd|' /C calc'!A0"),
+            "'+1+cmd|' /C calc'!A0"
+        );
+        assert_eq!(spreadsheet_safe("+442079460958"), "+442079460958");
+        assert_eq!(spreadsheet_safe("\u{202E}=1+1"), "'=1+1");
+    }
+}
