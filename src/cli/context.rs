@@ -34,7 +34,44 @@ pub struct Connection {
     checked: std::sync::OnceLock<()>,
     /// The one throttle of every request on this connection: the login check and the runs.
     pub throttle: std::sync::Arc<crate::runner::throttle::Throttle>,
-    _sandbox: Option<Sandbox>,
+    _sandbox: Option<Shared>,
+}
+
+/// An embedded sandbox this process runs, with the file that tells other `--sandbox` commands
+/// on the same ledger where it listens (removed when it stops).
+struct Shared {
+    sandbox: Sandbox,
+    url_file: std::path::PathBuf,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.url_file);
+        let _ = &self.sandbox;
+    }
+}
+
+/// Where a running embedded sandbox writes its address: beside its state file.
+fn url_file(state: &std::path::Path) -> std::path::PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".url");
+    std::path::PathBuf::from(name)
+}
+
+/// The address of the embedded sandbox another cardmint runs on this state file (a `--sandbox
+/// portal`, say), if it answers.
+fn running_sandbox(state: &std::path::Path) -> Option<String> {
+    let url = std::fs::read_to_string(url_file(state)).ok()?;
+    let url = url.trim().to_string();
+    let host = url
+        .strip_prefix("http://")?
+        .split('/')
+        .next()?
+        .parse::<std::net::SocketAddr>()
+        .ok()?;
+    host.ip().is_loopback().then_some(())?;
+    std::net::TcpStream::connect_timeout(&host, std::time::Duration::from_secs(1)).ok()?;
+    Some(url)
 }
 
 impl Connection {
@@ -169,8 +206,9 @@ impl Global {
             }
             None => defaults.fault_kinds.clone(),
         };
-        let sandbox = Sandbox::start(SandboxOptions {
-            state_path: Some(config::sandbox_state_path(&self.ledger_path())),
+        let state_path = config::sandbox_state_path(&self.ledger_path());
+        let started = Sandbox::start(SandboxOptions {
+            state_path: Some(state_path.clone()),
             latency: std::time::Duration::from_millis(knobs.latency_ms),
             fault_rate: knobs.faults,
             fault_kinds,
@@ -194,14 +232,44 @@ impl Global {
                 price_per_min: knobs.price_per_min.unwrap_or(defaults.usage.price_per_min),
             },
             ..defaults
-        })?;
-        settings.url = sandbox.url();
+        });
+        let shared = match started {
+            Ok(sandbox) => {
+                settings.url = sandbox.url();
+                let url_file = url_file(&state_path);
+                // Owner-only, as the state beside it; a write that fails only keeps other
+                // commands from sharing this sandbox.
+                let _ = crate::atomic::write(
+                    &url_file,
+                    settings.url.as_bytes(),
+                    crate::atomic::PRIVATE,
+                );
+                Some(Shared { sandbox, url_file })
+            }
+            // Another cardmint runs the sandbox of this ledger (a `--sandbox portal`): this
+            // command talks to it (its fault settings are that process's).
+            Err(crate::sandbox::SandboxError::Store(crate::sandbox::StoreError::Locked(e))) => {
+                match running_sandbox(&state_path) {
+                    Some(url) => {
+                        settings.url = url;
+                        None
+                    }
+                    None => {
+                        return Err(crate::sandbox::SandboxError::Store(
+                            crate::sandbox::StoreError::Locked(e),
+                        )
+                        .into());
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Connection {
             client: Client::new(&settings, pool)?,
             platform: Platform::Sandbox,
             checked: Default::default(),
             throttle,
-            _sandbox: Some(sandbox),
+            _sandbox: shared,
         })
     }
 

@@ -13,5 +13,5 @@ mod xml;
 
 pub use faults::{Fault, parse_commands as parse_fault_commands};
 pub use server::{API_PATH, Sandbox, SandboxError, SandboxOptions, Stats, SyntheticCalls};
-pub use state::{Call, Customer, State, TransactionRecord};
+pub use state::{Call, Customer, State, StoreError, TransactionRecord};
 pub use world::Usage;

@@ -1330,3 +1330,39 @@ fn slow_bodies_and_many_connections_from_one_network_leave_room_for_everyone() {
     assert!(closed_at_once >= 8, "{ends:?}");
     assert!(timed_out <= 32, "{ends:?}");
 }
+
+#[test]
+fn the_sandbox_page_leaves_every_other_sandbox_command_usable() {
+    // Before: `--sandbox portal` held the embedded sandbox's state, and every other
+    // `--sandbox` command was refused until the page stopped.
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let portal = PortalProcess::with_args(&cm, &["--sandbox", "--rate", "200"], &[]);
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let rows = csv_rows(&cm.path("out/B0002/manifest.csv"));
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "activate",
+            "B0002",
+            "--serials",
+            &rows[0]["serial"],
+            "--override-consignment",
+        ],
+    );
+    // The page sees the card the command made: one platform.
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&rows[0]["customer"], "").status, 303);
+    assert!(v.get("/account").body.contains("5.00"));
+    cm.expect(0, &["--sandbox", "audit", "B0002"]);
+    drop(portal);
+    // The page gone, a command runs its own sandbox again, on the same state.
+    cm.expect(0, &["--sandbox", "audit", "B0002"]);
+}
