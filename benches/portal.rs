@@ -211,27 +211,31 @@ fn main() {
         path.clone(),
         options,
     ));
-    let state = Arc::new(Portal::new(
-        backend,
-        Settings {
-            look: Look {
-                brand: "Bench".into(),
-                support: None,
-                softphone_url: None,
-                region: None,
+    let state = Arc::new(
+        Portal::new(
+            backend,
+            Settings {
+                look: Look {
+                    brand: "Bench".into(),
+                    support: None,
+                    softphone_url: None,
+                    region: None,
+                },
+                colour: None,
+                logo: None,
+                trust_forwarded_for: false,
+                session_idle: Duration::from_secs(1200),
+                tls: false,
+                change_wait: cardmint::portal::CHANGE_WAIT,
+                // Every session signs in at once, from one address.
+                checks_per_minute: 100_000,
+                v6_prefix: 64,
+                failure_answer: cardmint::portal::FAILURE_ANSWER,
+                sessions: None,
             },
-            colour: None,
-            logo: None,
-            trust_forwarded_for: false,
-            session_idle: Duration::from_secs(1200),
-            tls: false,
-            change_wait: cardmint::portal::CHANGE_WAIT,
-            // Every session signs in at once, from one address.
-            checks_per_minute: 100_000,
-            v6_prefix: 64,
-            failure_answer: cardmint::portal::FAILURE_ANSWER,
-        },
-    ));
+        )
+        .unwrap(),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

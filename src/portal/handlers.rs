@@ -86,35 +86,48 @@ pub async fn headers(State(app): App, request: Request, next: Next) -> Response 
     response
 }
 
-/// The request's session, and the cookie to set when it is new.
+/// The request's session: a signed-in holder's, or a visitor's (no session: a form cookie
+/// and a signed form token), and the cookie to set when the visitor's is new.
 struct Visit {
+    /// The session id (signed in), or the visitor's form cookie.
     id: String,
     session: Session,
     set_cookie: Option<String>,
 }
 
-fn visit(app: &Portal, headers: &HeaderMap) -> Visit {
-    let existing = headers
+fn cookie_of<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(session::from_header)
+        .find_map(|h| session::from_header(h, name))
+}
+
+fn visit(app: &Portal, headers: &HeaderMap) -> Visit {
+    let signed_in = cookie_of(headers, session::COOKIE)
         .and_then(|id| app.sessions.get(id).map(|s| (id.to_string(), s)));
-    match existing {
-        Some((id, session)) => Visit {
+    if let Some((id, session)) = signed_in {
+        return Visit {
             id,
             session,
             set_cookie: None,
-        },
+        };
+    }
+    let (form, set_cookie) = match cookie_of(headers, session::FORM_COOKIE) {
+        Some(f) => (f.to_string(), None),
         None => {
-            let (id, session) = app.sessions.create(None);
-            let set_cookie = Some(session::cookie(&id, app.sessions.max_age()));
-            Visit {
-                id,
-                session,
-                set_cookie,
-            }
+            let f = session::token();
+            let c = session::form_cookie(&f);
+            (f, Some(c))
         }
+    };
+    Visit {
+        session: Session {
+            csrf: app.sessions.form_token(&form),
+            user: None,
+        },
+        id: form,
+        set_cookie,
     }
 }
 
@@ -146,9 +159,14 @@ fn problem(app: &Portal, status: StatusCode, title: &str, text: &str) -> Respons
         .into_response()
 }
 
-/// The CSRF token of a form must be the session's.
-fn csrf_ok(visit: &Visit, token: &str) -> bool {
-    visit.set_cookie.is_none() && session::same(&visit.session.csrf, token)
+/// The CSRF token of a form must be the session's, or for a visitor, signed for the form
+/// cookie the visitor sent.
+fn csrf_ok(app: &Portal, visit: &Visit, token: &str) -> bool {
+    if visit.session.user.is_some() {
+        session::same(&visit.session.csrf, token)
+    } else {
+        visit.set_cookie.is_none() && app.sessions.form_token_ok(&visit.id, token)
+    }
 }
 
 fn expired_form(app: &Portal) -> Response {
@@ -278,7 +296,7 @@ pub async fn signin(
 ) -> Response {
     let start = tokio::time::Instant::now();
     let v = visit(&app, &headers);
-    if !csrf_ok(&v, &form.csrf) {
+    if !csrf_ok(&app, &v, &form.csrf) {
         return expired_form(&app);
     }
     // A code as printed ("4020 5223 3546", dashes, full-width digits) is its digits; any other
@@ -355,11 +373,11 @@ pub async fn signin(
             app.limits.undo(&keys[0]);
             app.limits.succeed(&keys[1]);
             app.sessions.remove(&v.id);
-            let (id, _) = app.sessions.create(Some(SignedIn {
+            let (id, _) = app.sessions.create(SignedIn {
                 card_id: card.id,
                 customer: card.customer.clone(),
                 code_only: form.password.is_empty(),
-            }));
+            });
             see_other(
                 "/account",
                 Some(session::cookie(&id, app.sessions.max_age())),
@@ -380,7 +398,7 @@ pub struct CsrfForm {
 
 pub async fn signout(State(app): App, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
     let v = visit(&app, &headers);
-    if !csrf_ok(&v, &form.csrf) {
+    if !csrf_ok(&app, &v, &form.csrf) {
         return expired_form(&app);
     }
     app.sessions.remove(&v.id);
@@ -649,7 +667,7 @@ async fn change_number(
     add: bool,
 ) -> Response {
     let v = visit(&app, &headers);
-    if !csrf_ok(&v, &form.csrf) {
+    if !csrf_ok(&app, &v, &form.csrf) {
         return expired_form(&app);
     }
     let Some(u) = v.session.user.clone() else {
@@ -771,7 +789,7 @@ pub async fn password(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     let v = visit(&app, &headers);
-    if !csrf_ok(&v, &form.csrf) {
+    if !csrf_ok(&app, &v, &form.csrf) {
         return expired_form(&app);
     }
     let Some(u) = v.session.user.clone() else {
@@ -867,7 +885,7 @@ pub async fn redeem(
     Form(form): Form<RedeemForm>,
 ) -> Response {
     let v = visit(&app, &headers);
-    if !csrf_ok(&v, &form.csrf) {
+    if !csrf_ok(&app, &v, &form.csrf) {
         return expired_form(&app);
     }
     let Some(u) = v.session.user.clone() else {

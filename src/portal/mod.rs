@@ -79,6 +79,8 @@ pub struct Settings {
     pub v6_prefix: u8,
     /// [`FAILURE_ANSWER`], or shorter in tests.
     pub failure_answer: Duration,
+    /// Where sessions and the form key are kept ([`session::store_path`]); `None`: in memory.
+    pub sessions: Option<std::path::PathBuf>,
 }
 
 /// When every failed sign-in is answered, after its request came: longer than the platform
@@ -131,15 +133,20 @@ fn brand_css(colour: (u8, u8, u8)) -> String {
 }
 
 impl Portal {
-    pub fn new(backend: Arc<Backend>, settings: Settings) -> Portal {
+    pub fn new(backend: Arc<Backend>, settings: Settings) -> Result<Portal, String> {
         let colour = settings
             .colour
             .as_deref()
             .and_then(|c| parse_colour(c).ok())
             .unwrap_or((0x1d, 0x35, 0x57));
-        Portal {
+        let absolute = Duration::from_secs(8 * 3600);
+        let sessions = match &settings.sessions {
+            Some(path) => session::Sessions::open(path, settings.session_idle, absolute)?,
+            None => session::Sessions::new(settings.session_idle, absolute),
+        };
+        Ok(Portal {
             backend,
-            sessions: session::Sessions::new(settings.session_idle, Duration::from_secs(8 * 3600)),
+            sessions,
             limits: limits::Limiter::default(),
             ceiling: limits::Ceiling::new(settings.checks_per_minute),
             v6_prefix: settings.v6_prefix,
@@ -150,7 +157,7 @@ impl Portal {
             trust_forwarded_for: settings.trust_forwarded_for,
             tls: settings.tls,
             change_wait: settings.change_wait,
-        }
+        })
     }
 }
 

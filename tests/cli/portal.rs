@@ -78,7 +78,8 @@ impl Answer {
             .find(key)
             .unwrap_or_else(|| panic!("no form: {}", self.body))
             + key.len();
-        self.body[at..at + 64].to_string()
+        let len = self.body[at..].find('"').unwrap();
+        self.body[at..at + len].to_string()
     }
 }
 
@@ -91,6 +92,11 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// Sends `cookie` (`name=value`) from now on.
+    pub fn set_cookie(&mut self, cookie: &str) {
+        self.cookie = Some(cookie.to_string());
+    }
+
     /// The session cookie (`name=value`), once there is one.
     pub fn cookie(&self) -> Option<&str> {
         self.cookie.as_deref()
@@ -1365,4 +1371,58 @@ fn the_sandbox_page_leaves_every_other_sandbox_command_usable() {
     drop(portal);
     // The page gone, a command runs its own sandbox again, on the same state.
     cm.expect(0, &["--sandbox", "audit", "B0002"]);
+}
+
+#[test]
+fn visitors_make_no_session_and_a_signed_in_one_outlives_a_restart() {
+    // Before: every cookie-less visit made a session (and past 10,000 each new one scanned
+    // the table), and a restart signed every holder out.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    for _ in 0..200 {
+        let a = Visitor::new(&portal.base).get("/signin");
+        assert_eq!(a.status, 200);
+        assert!(
+            !a.header("set-cookie")
+                .unwrap_or("")
+                .contains("cardmint_session"),
+            "a visitor gets no session"
+        );
+    }
+    let kept = || {
+        let db = rusqlite::Connection::open(cm.path("cardmint.db.portal")).unwrap();
+        db.query_row("SELECT count(*) FROM sessions", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    assert_eq!(kept(), 0);
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&rows[0]["customer"], "").status, 303);
+    assert_eq!(kept(), 1);
+    let cookie = v.cookie().unwrap().to_string();
+    let id = cookie.split_once('=').unwrap().1.to_string();
+    let db = std::fs::read(cm.path("cardmint.db.portal")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&db).contains(&id),
+        "the id is kept hashed"
+    );
+    // A second portal on the ledger knows the session; so does a restarted one.
+    let second = PortalProcess::start(&cm, &[]);
+    let mut there = Visitor::new(&second.base);
+    there.set_cookie(&cookie);
+    assert_eq!(there.get("/account").status, 200);
+    drop(portal);
+    drop(second);
+    let restarted = PortalProcess::start(&cm, &[]);
+    let mut back = Visitor::new(&restarted.base);
+    back.set_cookie(&cookie);
+    assert_eq!(back.get("/account").status, 200, "still signed in");
+    // Signing out ends it everywhere.
+    let a = back.submit("/account", "/signout", &[]);
+    assert_eq!(a.status, 303);
+    let mut again = Visitor::new(&restarted.base);
+    again.set_cookie(&cookie);
+    assert_eq!(again.get("/account").status, 303);
+    assert_eq!(kept(), 0);
 }

@@ -124,36 +124,45 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     // A redeem stopped at a step (its answer lost, the ledger busy) is finished in the
     // background too: the page told its holder the credit would follow.
     backend.clone().keep_finishing();
-    let portal = Arc::new(Portal::new(
-        backend,
-        Settings {
-            look: Look {
-                brand: values
-                    .get("brand")
-                    .cloned()
-                    .unwrap_or_else(|| "Your account".into()),
-                support: values.get("support").cloned(),
-                softphone_url: settings.softphone_url.clone(),
-                region: settings.region.clone(),
+    let portal = Arc::new(
+        Portal::new(
+            backend,
+            Settings {
+                look: Look {
+                    brand: values
+                        .get("brand")
+                        .cloned()
+                        .unwrap_or_else(|| "Your account".into()),
+                    support: values.get("support").cloned(),
+                    softphone_url: settings.softphone_url.clone(),
+                    region: settings.region.clone(),
+                },
+                colour: settings.colour.clone(),
+                logo,
+                trust_forwarded_for: settings.trust_forwarded_for,
+                session_idle: config::test_session_secs(&ProcessEnv).map_or(
+                    Duration::from_secs(
+                        60 * settings.session_minutes.unwrap_or(20).clamp(1, 24 * 60),
+                    ),
+                    Duration::from_secs,
+                ),
+                tls: tls.is_some(),
+                change_wait: config::test_change_wait_ms(&ProcessEnv)
+                    .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis),
+                checks_per_minute: settings
+                    .signin_checks_per_minute
+                    .unwrap_or(crate::portal::limits::CHECKS_PER_MINUTE),
+                v6_prefix: settings.ipv6_prefix.unwrap_or(64),
+                failure_answer: config::test_signin_answer_ms(&ProcessEnv)
+                    .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
+                sessions: Some(crate::portal::session::store_path(&global.ledger_path())),
             },
-            colour: settings.colour.clone(),
-            logo,
-            trust_forwarded_for: settings.trust_forwarded_for,
-            session_idle: config::test_session_secs(&ProcessEnv).map_or(
-                Duration::from_secs(60 * settings.session_minutes.unwrap_or(20).clamp(1, 24 * 60)),
-                Duration::from_secs,
-            ),
-            tls: tls.is_some(),
-            change_wait: config::test_change_wait_ms(&ProcessEnv)
-                .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis),
-            checks_per_minute: settings
-                .signin_checks_per_minute
-                .unwrap_or(crate::portal::limits::CHECKS_PER_MINUTE),
-            v6_prefix: settings.ipv6_prefix.unwrap_or(64),
-            failure_answer: config::test_signin_answer_ms(&ProcessEnv)
-                .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
-        },
-    ));
+        )
+        .map_err(|e| Error::Io {
+            what: "keep the portal's sessions".into(),
+            source: std::io::Error::other(e),
+        })?,
+    );
     let (room, fd_limit) = portal::connection_room();
     if room < 1000 {
         eprintln!(
