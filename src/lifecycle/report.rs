@@ -323,8 +323,32 @@ fn named(serial: &str, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> 
             "too much"
         }
     );
-    if let Some((_, _, why)) = ways.iter().find(|(_, effect, _)| near(diff, *effect)) {
+    // Half of an odd number of cents is applied rounded either way.
+    let half_cent = Decimal::new(5, 3);
+    if let Some((_, _, why)) = ways.iter().find(|(rank, effect, _)| {
+        near(diff, *effect) || (*rank == 2 && (diff - *effect).abs() <= rounding + half_cent)
+    }) {
         return Some(format!("{amount}: {why}"));
+    }
+    // A change sent again and again while its earlier sends landed late: several settled "not
+    // applied", all shown. Before two unrelated faults, which are less likely.
+    let landed: Vec<&Intent> = intents
+        .iter()
+        .filter(|i| i.status == IntentStatus::NotApplied && i.kind.amount().is_some())
+        .collect();
+    let mut sum = Decimal::ZERO;
+    for (k, i) in landed.iter().enumerate() {
+        sum += i.kind.amount().unwrap_or_default();
+        if k >= 1 && near(diff, sum) {
+            let ids: Vec<String> = landed[..=k].iter().map(|i| format!("#{}", i.id)).collect();
+            return Some(format!(
+                "{amount}: the platform shows {} changes settled as not applied ({}: {}); they \
+                 landed after their settle reads",
+                k + 1,
+                landed[0].kind,
+                ids.join(", ")
+            ));
+        }
     }
     for (n, (_, first, why)) in ways.iter().enumerate() {
         if let Some((_, _, other)) = ways[n + 1..]
@@ -412,5 +436,36 @@ mod tests {
             why.contains("deduct 5") && why.contains("applied nothing"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_change_sent_again_and_again_that_landed_each_time_is_named_as_such() {
+        // Found by an adversary: a top-up of 1.00 sent five times (four settled not applied,
+        // one applied), all five landed: 4 too much was blamed on two unrelated faults.
+        let mut intents = vec![intent(6, IntentKind::Credit(d("5")))];
+        for id in 13..18 {
+            let mut i = intent(id, IntentKind::Topup(d("1")));
+            if id < 17 {
+                i.status = IntentStatus::NotApplied;
+            }
+            intents.push(i);
+        }
+        for (diff, count) in [("4", "4 changes"), ("3", "3 changes")] {
+            let why = named("0000000013", d(diff), d("0.00005"), &intents).unwrap();
+            assert!(why.contains(count) && why.contains("#13"), "{why}");
+        }
+        // Half of an odd number of cents, applied rounded.
+        let intents = [
+            intent(1, IntentKind::Credit(d("5"))),
+            intent(
+                2,
+                IntentKind::Deduct {
+                    amount: d("4.49"),
+                    movement: 1,
+                },
+            ),
+        ];
+        let why = named("0000000013", d("2.25"), d("0.00001"), &intents).unwrap();
+        assert!(why.contains("half-applied"), "{why}");
     }
 }

@@ -113,15 +113,28 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 }
             }
             Advance::Done(m) => {
-                let new = m
-                    .target
-                    .and_then(|t| ledger.card_by_id(t).ok().flatten())
-                    .map_or(String::new(), |c| c.serial);
+                let Some(new) = m.target.and_then(|t| ledger.card_by_id(t).ok().flatten()) else {
+                    say!(
+                        global,
+                        "card {}: blocked; it held nothing to move, so no card was issued in \
+                         its place{}",
+                        old.serial,
+                        remainder_note(&m)
+                    );
+                    return Ok(Exit::Success);
+                };
+                let spent = m
+                    .overdrawn
+                    .filter(|o| !o.is_zero())
+                    .map_or(String::new(), |o| {
+                        format!(" ({o:.2} less: calls billed after its last read)")
+                    });
                 say!(
                     global,
-                    "card {}: {:.2} moved to {new}{}",
+                    "card {}: {:.2} moved to {}{spent}{}",
                     old.serial,
-                    m.amount(),
+                    m.loads(),
+                    new.serial,
                     remainder_note(&m)
                 );
                 if let Some(t) = m.target.and_then(|t| ledger.card_by_id(t).ok().flatten()) {
