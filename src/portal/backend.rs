@@ -4,8 +4,9 @@
 //! intent protocol, holding the ledger's lock only while they run: the reseller's own
 //! commands work between them.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::api::{ApiError, CallPage, Client, UserInfo, paging};
@@ -82,8 +83,41 @@ pub enum Redeemed {
     Already(Movement),
 }
 
+/// How long a read of an account (its balance, numbers, the newest calls) is shown again
+/// before the platform is asked anew; a change this portal makes forgets it at once.
+pub const FRESH: Duration = Duration::from_secs(10);
+/// How long a page of older calls is kept: call records do not change once written.
+const SETTLED: Duration = Duration::from_secs(600);
+/// Reads kept at most (past it the cache starts again empty).
+const MOST_CACHED: usize = 20_000;
+
+/// A page of calls: the account, the call it comes before (none: the newest), its length.
+type PageKey = (String, Option<(chrono::NaiveDateTime, u64)>, u32);
+
+/// What the portal read of each account lately, so that a holder browsing does not cost a
+/// platform request per page.
+#[derive(Default)]
+struct Cache {
+    info: HashMap<String, (Instant, UserInfo)>,
+    calls: HashMap<PageKey, (Instant, CallPage)>,
+    all_calls: HashMap<String, (Instant, Vec<crate::api::CallRecord>)>,
+}
+
+impl Cache {
+    fn size(&self) -> usize {
+        self.info.len() + self.calls.len() + self.all_calls.len()
+    }
+
+    fn forget(&mut self, customer: &str) {
+        self.info.remove(customer);
+        self.calls.retain(|(c, _, _), _| c != customer);
+        self.all_calls.remove(customer);
+    }
+}
+
 /// The platform and the ledger, shared by every request of the portal.
 pub struct Backend {
+    cache: Mutex<Cache>,
     client: Client,
     throttle: Arc<Throttle>,
     ledger: PathBuf,
@@ -100,6 +134,7 @@ impl Backend {
         options: Options,
     ) -> Backend {
         Backend {
+            cache: Mutex::new(Cache::default()),
             throttle,
             client,
             ledger,
@@ -192,8 +227,31 @@ impl Backend {
         self.read_tries(1, |c| c.validate_user(customer, password))
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.size() > MOST_CACHED {
+            *cache = Cache::default();
+        }
+        cache
+    }
+
+    /// The account's balance, numbers and state, read at most [`FRESH`] ago.
     pub fn user_info(&self, customer: &str) -> Result<UserInfo, BackendError> {
-        self.read(|c| c.get_user_info(customer))
+        if let Some((at, info)) = self.cache().info.get(customer)
+            && at.elapsed() < FRESH
+        {
+            return Ok(info.clone());
+        }
+        let info = self.read(|c| c.get_user_info(customer))?;
+        self.cache()
+            .info
+            .insert(customer.to_string(), (Instant::now(), info.clone()));
+        Ok(info)
+    }
+
+    /// Forgets what was read of an account (it just changed).
+    pub fn forget(&self, customer: &str) {
+        self.cache().forget(customer);
     }
 
     /// Up to `count` calls, newest first, before the call (`date`, `call_id`) of an earlier
@@ -204,18 +262,39 @@ impl Backend {
         before: Option<(chrono::NaiveDateTime, u64)>,
         count: u32,
     ) -> Result<CallPage, BackendError> {
+        let key = (customer.to_string(), before, count);
+        // The newest calls may grow; a page of older ones is the record as written.
+        let keep = if before.is_none() { FRESH } else { SETTLED };
+        if let Some((at, page)) = self.cache().calls.get(&key)
+            && at.elapsed() < keep
+        {
+            return Ok(page.clone());
+        }
         let now = chrono::Utc::now().naive_utc();
-        paging::page_before(before, count, now, |q| {
+        let page = paging::page_before(before, count, now, |q| {
             self.read(|c| c.call_overview(customer, q))
-        })
+        })?;
+        self.cache()
+            .calls
+            .insert(key, (Instant::now(), page.clone()));
+        Ok(page)
     }
 
     /// Every call of an account, oldest first, paged the one way
     /// ([`crate::api::paging::all_calls`]).
     pub fn all_calls(&self, customer: &str) -> Result<Vec<crate::api::CallRecord>, BackendError> {
-        paging::all_calls(Some(chrono::NaiveDateTime::default()), |q| {
+        if let Some((at, calls)) = self.cache().all_calls.get(customer)
+            && at.elapsed() < FRESH
+        {
+            return Ok(calls.clone());
+        }
+        let calls = paging::all_calls(Some(chrono::NaiveDateTime::default()), |q| {
             self.read(|c| c.call_overview(customer, q))
-        })
+        })?;
+        self.cache()
+            .all_calls
+            .insert(customer.to_string(), (Instant::now(), calls.clone()));
+        Ok(calls)
     }
 
     /// The ledger held for changes (its lock), waiting a few seconds for a reseller's command
@@ -274,6 +353,8 @@ impl Backend {
     ) -> Result<(), BackendError> {
         let ledger = self.locked(what)?;
         let fresh = ledger.card_by_id(card.id)?.unwrap_or_else(|| card.clone());
+        // Whatever comes of it, the page reads the account afresh.
+        self.forget(&fresh.customer);
         let pending = money::pending_of(&ledger, std::slice::from_ref(&fresh))?;
         let report = f(&self.run(&fresh.batch_id), fresh.clone(), pending)?;
         match money::stop_of(&ledger, &fresh, &report)? {
@@ -295,6 +376,8 @@ impl Backend {
         let ledger = self.locked("redeem")?;
         let onto = ledger.card_by_id(onto)?.ok_or(BackendError::NoCard(onto))?;
         let claim = money::claim_redeem(&ledger, &card, &onto)?;
+        self.forget(&onto.customer);
+        self.forget(&card.customer);
         let (m, claimant) = match claim {
             Claim::New(m) => (m, true),
             Claim::Existing(m) => (m, false),
@@ -308,7 +391,16 @@ impl Backend {
 
     /// Advances a movement as far as it goes now (the ledger held).
     fn advance(&self, ledger: &Ledger, batch: &str, id: i64) -> Result<Movement, BackendError> {
-        match money::advance(&self.run(batch), ledger, id)? {
+        let advanced = money::advance(&self.run(batch), ledger, id);
+        // Both accounts changed (or may have): the pages read them afresh.
+        if let Ok(Some(m)) = ledger.movement(id) {
+            for card in [Some(m.source), m.target].into_iter().flatten() {
+                if let Ok(Some(c)) = ledger.card_by_id(card) {
+                    self.forget(&c.customer);
+                }
+            }
+        }
+        match advanced? {
             Advance::Done(m) => Ok(m),
             Advance::Stopped { why, .. } => Err(BackendError::Stopped(why)),
             Advance::NeedsTarget(m) | Advance::NeedsProvisioning { movement: m, .. } => {

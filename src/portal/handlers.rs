@@ -60,6 +60,29 @@ pub async fn whole_body(request: Request, next: Next, timeout: Duration) -> Resp
 /// Security headers on every answer.
 pub async fn headers(State(app): App, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    // A request the framework could not read (a query string or a form of the wrong shape)
+    // gets a page in plain words, not the parser's message.
+    let plain_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if plain_text
+        && matches!(
+            response.status(),
+            StatusCode::BAD_REQUEST
+                | StatusCode::UNSUPPORTED_MEDIA_TYPE
+                | StatusCode::UNPROCESSABLE_ENTITY
+        )
+    {
+        response = problem(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "This address cannot be read",
+            "The link or the form sent something this page does not know. Please go back to \
+             the start and try again.",
+        );
+    }
     let h = response.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
@@ -324,12 +347,16 @@ pub async fn signin(
     if let Some(wait) = app.limits.locked(&keys[0]).or(app.limits.locked(&keys[1])) {
         return fail_page(&wait_text(wait));
     }
-    // Every attempt is counted as a failure before anything is checked, on both paths alike,
-    // so that attempts in flight together cannot slip past the limits; a success takes its
-    // count back. One that is not checked (the ceiling reached, the platform slow or down)
-    // stays counted.
-    app.limits.fail(&keys[0], PER_NETWORK);
-    app.limits.fail(&keys[1], PER_LOGIN);
+    // Both paths share the limits, and every attempt that is not a success counts (one not
+    // checked: the ceiling reached, the platform slow or down). A password is checked by the
+    // platform, which takes a while: it is counted before it is sent, so that attempts in
+    // flight together cannot slip past the limits, and a success takes its count back. A
+    // code alone is checked in the ledger at once, and counted as soon as it fails.
+    let ahead = !form.password.is_empty();
+    if ahead {
+        app.limits.fail(&keys[0], PER_NETWORK);
+        app.limits.fail(&keys[1], PER_LOGIN);
+    }
     let checked = app.ceiling.take();
     // Every failure is answered at the same moment after the request came, whatever failed:
     // no code, a wrong password, the platform's answer slow or missing. Past the ceiling the
@@ -370,8 +397,12 @@ pub async fn signin(
     };
     match opened {
         Some(card) => {
-            app.limits.undo(&keys[0]);
+            if ahead {
+                app.limits.undo(&keys[0]);
+            }
             app.limits.succeed(&keys[1]);
+            // The ceiling counts what fails: a success gives its check back.
+            app.ceiling.give_back();
             app.sessions.remove(&v.id);
             let (id, _) = app.sessions.create(SignedIn {
                 card_id: card.id,
@@ -384,6 +415,10 @@ pub async fn signin(
             )
         }
         None => {
+            if !ahead {
+                app.limits.fail(&keys[0], PER_NETWORK);
+                app.limits.fail(&keys[1], PER_LOGIN);
+            }
             tokio::time::sleep_until(answer_at).await;
             fail_page(SIGNIN_FAILED)
         }
@@ -426,6 +461,7 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
+    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let loaded = blocking(move || {
         let card = backend
@@ -519,6 +555,7 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
             );
         }
     };
+    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let customer = u.customer.clone();
     let card_id = u.card_id;
@@ -569,6 +606,7 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
+    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let loaded = blocking(move || backend.all_calls(&u.customer)).await;
     match loaded {
@@ -614,6 +652,7 @@ async fn numbers_view(
     typed: &str,
     flash: Flash<'_>,
 ) -> Response {
+    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let customer = u.customer.clone();
     match blocking(move || backend.user_info(&customer)).await {
@@ -951,37 +990,89 @@ pub async fn redeem(
     }
 }
 
-pub async fn app_css() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        super::APP_CSS,
-    )
-        .into_response()
+/// A static file by its fingerprinted name (the stylesheet, the logo), cached for a year;
+/// any other name is not found.
+pub async fn asset(
+    State(app): App,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let forever = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+    let path = format!("/static/{file}");
+    if path == app.look.assets.css {
+        return (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8"), forever],
+            app.style.clone(),
+        )
+            .into_response();
+    }
+    if path == app.look.assets.logo {
+        return (
+            [(header::CONTENT_TYPE, "image/png"), forever],
+            app.logo.clone(),
+        )
+            .into_response();
+    }
+    not_found(State(app)).await
 }
 
-pub async fn brand_css_file(State(app): App) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        app.brand_css.clone(),
-    )
-        .into_response()
-}
-
-pub async fn logo(State(app): App) -> Response {
+/// The logo, for browsers that ask for `/favicon.ico` whatever the page says.
+pub async fn favicon(State(app): App) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/png"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         app.logo.clone(),
     )
         .into_response()
+}
+
+/// The sign-in page may be found by search engines; the account pages are nobody's business.
+pub async fn robots() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        "User-agent: *\nAllow: /$\nAllow: /signin\nDisallow: /account\nDisallow: /calls\n\
+         Disallow: /numbers\nDisallow: /password\nDisallow: /redeem\n",
+    )
+        .into_response()
+}
+
+/// Text answers (pages, the stylesheet, CSV) compressed for clients that take `deflate`
+/// (zlib), the one encoding the crates already here can write.
+pub async fn compressed(request: Request, next: Next) -> Response {
+    let takes = request
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| e.trim().split(';').next() == Some("deflate"));
+    let response = next.run(request).await;
+    let text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/"));
+    if !takes || !text || response.headers().contains_key(header::CONTENT_ENCODING) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&bytes, 6);
+    parts.headers.insert(
+        header::CONTENT_ENCODING,
+        HeaderValue::from_static("deflate"),
+    );
+    parts
+        .headers
+        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(packed))
 }
 
 pub async fn not_found(State(app): App) -> Response {

@@ -4,10 +4,11 @@
 //!   default, since one host is given a whole /64) and per **login or code** across every
 //!   address, each with an exponential lockout ([`Rule`]). A locked-out attempt is answered
 //!   without asking anyone.
-//! - A global **ceiling** ([`Ceiling`]) bounds the sign-in checks a minute, whatever the number
-//!   of addresses: past it an attempt is answered as failed, later than usual, without a check,
-//!   and counted. Each check asks the platform at most one validateuser, so the platform is
-//!   never asked more than the ceiling a minute.
+//! - A global **ceiling** ([`Ceiling`]) bounds the failed sign-in checks a minute, whatever the
+//!   number of addresses (a check takes its place before it is made, and a success gives it
+//!   back): past it an attempt is answered as failed, later than usual, without a check, and
+//!   counted. Each check asks the platform at most one validateuser, so the platform is never
+//!   asked more than the ceiling a minute, plus one per holder who signs in.
 //!
 //! Every method has an `_at` form taking the time, so that a day of a botnet can be played in
 //! a test in a moment (see the tests: the figures the README quotes).
@@ -194,6 +195,13 @@ impl Ceiling {
     /// Takes a check if one is left this minute.
     pub fn take(&self) -> bool {
         self.take_at(Instant::now())
+    }
+
+    /// Returns a check that succeeded: the ceiling bounds failures, and a holder signing in
+    /// takes nothing from it.
+    pub fn give_back(&self) {
+        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        b.0 = (b.0 + 1.0).min(f64::from(self.per_minute));
     }
 
     pub fn take_at(&self, now: Instant) -> bool {

@@ -37,6 +37,8 @@ pub struct Peer(pub SocketAddr);
 /// Everything the handlers share.
 pub struct Portal {
     pub backend: Arc<Backend>,
+    /// The one stylesheet: the brand's colours, then the page's rules.
+    style: String,
     pub sessions: session::Sessions,
     pub limits: limits::Limiter,
     /// The global ceiling on sign-in checks a minute.
@@ -45,8 +47,10 @@ pub struct Portal {
     v6_prefix: u8,
     /// When a failed sign-in is answered, after its request came.
     failure_answer: Duration,
+    /// Platform reads in flight per account: one client sending many requests at once waits
+    /// for its own turns, not in everyone's queue.
+    turns: std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Semaphore>>>,
     pub look: Look,
-    brand_css: String,
     logo: Vec<u8>,
     /// Take the client's address from the last `X-Forwarded-For` entry.
     trust_forwarded_for: bool,
@@ -144,20 +148,74 @@ impl Portal {
             Some(path) => session::Sessions::open(path, settings.session_idle, absolute)?,
             None => session::Sessions::new(settings.session_idle, absolute),
         };
+        let style = format!("{}{APP_CSS}", brand_css(colour));
+        let logo = settings.logo.unwrap_or_else(|| DEFAULT_LOGO.to_vec());
+        let mut look = settings.look;
+        look.assets = pages::Assets {
+            css: format!("/static/app.{}.css", fingerprint(style.as_bytes())),
+            logo: format!("/static/logo.{}.png", fingerprint(&logo)),
+            logo_size: png_size(&logo),
+        };
         Ok(Portal {
             backend,
+            style,
             sessions,
             limits: limits::Limiter::default(),
             ceiling: limits::Ceiling::new(settings.checks_per_minute),
             v6_prefix: settings.v6_prefix,
             failure_answer: settings.failure_answer,
-            look: settings.look,
-            brand_css: brand_css(colour),
-            logo: settings.logo.unwrap_or_else(|| DEFAULT_LOGO.to_vec()),
+            turns: Default::default(),
+            look,
+            logo,
             trust_forwarded_for: settings.trust_forwarded_for,
             tls: settings.tls,
             change_wait: settings.change_wait,
         })
+    }
+}
+
+/// The first 12 hex digits of a file's SHA-256: its name changes when it does, so it can be
+/// cached for a year.
+fn fingerprint(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A PNG's width and height (from its IHDR), shown at most 40 px high as the stylesheet does.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    let be = |at: usize| {
+        png.get(at..at + 4)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (w, h) = (be(16), be(20));
+    if w == 0 || h == 0 {
+        return (40, 40);
+    }
+    (((w as u64 * 40) / h as u64).max(1) as u32, 40)
+}
+
+/// Platform reads one account may have in flight at once.
+const READS_PER_ACCOUNT: usize = 2;
+
+impl Portal {
+    /// A turn for one platform read of an account's pages: at most [`READS_PER_ACCOUNT`] at
+    /// once per account, so that the throttle's queue is shared fairly between holders.
+    pub async fn turn(&self, card_id: i64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            if turns.len() > 10_000 {
+                turns.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            turns
+                .entry(card_id)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(READS_PER_ACCOUNT)))
+                .clone()
+        };
+        semaphore.acquire_owned().await.ok()
     }
 }
 
@@ -176,15 +234,16 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/numbers/delete", post(number_delete))
         .route("/password", get(password_page).post(password))
         .route("/redeem", get(redeem_page).post(redeem))
-        .route("/static/app.css", get(app_css))
-        .route("/static/brand.css", get(brand_css_file))
-        .route("/static/logo.png", get(logo))
+        .route("/static/{file}", get(asset))
+        .route("/favicon.ico", get(favicon))
+        .route("/robots.txt", get(robots))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             handlers::headers,
         ))
+        .layer(axum::middleware::from_fn(handlers::compressed))
         .with_state(portal)
 }
 

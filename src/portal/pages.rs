@@ -14,6 +14,50 @@ pub struct Look {
     pub softphone_url: Option<String>,
     /// The default region for national numbers (ISO code).
     pub region: Option<String>,
+    /// Where the stylesheet and the logo are served (named by their content, cached for a
+    /// year) and the logo's size; set by [`super::Portal::new`].
+    pub assets: Assets,
+}
+
+/// The addresses of the static files, fingerprinted, and the logo's size in pixels.
+#[derive(Debug, Clone, Default)]
+pub struct Assets {
+    pub css: String,
+    pub logo: String,
+    pub logo_size: (u32, u32),
+}
+
+/// The support line with its phone number tappable (`tel:`): the first run of a `+`, digits,
+/// spaces, dashes and brackets at least 8 digits long.
+fn support_line(text: &str) -> Markup {
+    let bytes: Vec<char> = text.chars().collect();
+    let mut start = None;
+    for (i, c) in bytes.iter().enumerate() {
+        if *c == '+' {
+            start = Some(i);
+            break;
+        }
+    }
+    if let Some(a) = start {
+        let mut b = a + 1;
+        while b < bytes.len() && (bytes[b].is_ascii_digit() || " -()".contains(bytes[b])) {
+            b += 1;
+        }
+        let number: String = bytes[a..b]
+            .iter()
+            .collect::<String>()
+            .trim_end()
+            .to_string();
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 8 {
+            let before: String = bytes[..a].iter().collect();
+            let after: String = bytes[a + number.chars().count()..].iter().collect();
+            return html! {
+                (before) a href=(format!("tel:+{digits}")) dir="ltr" { (number) } (after)
+            };
+        }
+    }
+    html! { (text) }
 }
 
 /// Which page of the signed-in menu is shown.
@@ -54,13 +98,18 @@ pub fn layout(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (look.brand) }
-                link rel="stylesheet" href="/static/app.css";
-                link rel="stylesheet" href="/static/brand.css";
+                meta name="description" content=(format!(
+                    "{}: your calling card account. Balance, calls, phone numbers, password, and new cards.",
+                    look.brand
+                ));
+                link rel="icon" type="image/png" href=(look.assets.logo);
+                link rel="stylesheet" href=(look.assets.css);
             }
             body {
                 a.skip href="#main" { "Skip to the content" }
                 header {
-                    img src="/static/logo.png" alt="";
+                    img src=(look.assets.logo) alt="" width=(look.assets.logo_size.0)
+                        height=(look.assets.logo_size.1);
                     span.brand { (look.brand) }
                 }
                 @if let Some(csrf) = csrf {
@@ -90,7 +139,7 @@ pub fn layout(
                     (body)
                 }
                 footer {
-                    @if let Some(s) = &look.support { p { (s) } }
+                    @if let Some(s) = &look.support { p { (support_line(s)) } }
                     @if let Some(url) = &look.softphone_url {
                         p { a href=(url) rel="noopener noreferrer" { "Download the app to call from your phone" } }
                     }

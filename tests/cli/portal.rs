@@ -1426,3 +1426,93 @@ fn visitors_make_no_session_and_a_signed_in_one_outlives_a_restart() {
     assert_eq!(again.get("/account").status, 303);
     assert_eq!(kept(), 0);
 }
+
+#[test]
+fn pages_read_an_account_once_in_a_while_and_afresh_after_a_change() {
+    // Before: one platform read per page, so 200 holders browsing at the default rate of 10
+    // requests a second waited seconds for each page.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&rows[0]["customer"], "").status, 303);
+    let reads = || {
+        remote_stats(&sb.base())
+            .requests
+            .get("getuserinfo")
+            .copied()
+            .unwrap_or(0)
+    };
+    let before = reads();
+    for _ in 0..5 {
+        assert_eq!(v.get("/account").status, 200);
+        assert_eq!(v.get("/numbers").status, 200);
+    }
+    assert_eq!(reads() - before, 1, "ten pages, one read");
+    // A change made here is on the next page at once.
+    let a = v.submit("/numbers", "/numbers/add", &[("number", "+442079460958")]);
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(v.get("/numbers").body.contains("+44 20 7946 0958"));
+}
+
+#[test]
+fn the_page_serves_one_fingerprinted_stylesheet_compressed_and_plain_errors() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = Visitor::new(&portal.base);
+    let page = v.get("/signin");
+    // One stylesheet, named by its content and cached for a year; a sized logo; a
+    // description; a favicon; a robots.txt.
+    assert_eq!(page.body.matches("rel=\"stylesheet\"").count(), 1);
+    let href = |key: &str| {
+        let at = page.body.find(key).unwrap() + key.len();
+        page.body[at..at + page.body[at..].find('"').unwrap()].to_string()
+    };
+    let css = href("rel=\"stylesheet\" href=\"");
+    assert!(
+        css.starts_with("/static/app.") && css.ends_with(".css"),
+        "{css}"
+    );
+    let a = v.get(&css);
+    assert_eq!(a.status, 200);
+    assert!(a.header("cache-control").unwrap().contains("immutable"));
+    assert!(a.body.contains("--brand:"), "the brand's colours are in it");
+    let logo = href("<img src=\"");
+    assert_eq!(v.get(&logo).status, 200);
+    assert!(page.body.contains("width=\"") && page.body.contains("height=\"40\""));
+    assert!(page.body.contains("<meta name=\"description\""));
+    assert_eq!(v.get("/favicon.ico").status, 200);
+    let robots = v.get("/robots.txt");
+    assert!(
+        robots.body.contains("Disallow: /account"),
+        "{}",
+        robots.body
+    );
+    assert_eq!(
+        v.get("/static/app.css").status,
+        404,
+        "only the fingerprinted name"
+    );
+    // Compressed for a client that takes it.
+    let raw = ureq::get(format!("{}/signin", portal.base))
+        .header("Accept-Encoding", "deflate")
+        .call()
+        .unwrap();
+    assert_eq!(
+        raw.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("deflate")
+    );
+    // A query string of the wrong shape: a page in plain words.
+    let mut signed = Visitor::new(&portal.base);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    assert_eq!(signed.sign_in(&rows[0]["customer"], "").status, 303);
+    let a = signed.get("/calls?id=notanumber&before=x");
+    assert_eq!(a.status, 400);
+    assert!(!a.body.contains("deserialize"), "{}", a.body);
+    assert!(a.body.contains("<html"), "{}", a.body);
+}

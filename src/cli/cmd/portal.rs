@@ -136,6 +136,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     support: values.get("support").cloned(),
                     softphone_url: settings.softphone_url.clone(),
                     region: settings.region.clone(),
+                    assets: Default::default(),
                 },
                 colour: settings.colour.clone(),
                 logo,
