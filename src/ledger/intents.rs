@@ -256,6 +256,26 @@ pub struct Before {
     /// ledger knows without a read (a fresh account holds 0), both are the intent's time.
     pub from_ms: i64,
     pub to_ms: i64,
+    /// How far the platform's clock was from ours when that read was made (its answers'
+    /// `Date`); `None` for intents recorded without it.
+    pub offset: Option<crate::clock::Offset>,
+}
+
+impl Before {
+    /// When the read was made, on our clock as it stands now (`now`: the platform's offset
+    /// measured now). Our clock may have stepped since (an NTP correction, a machine
+    /// restored): when the two offsets cannot both hold, the read's moment is moved by the
+    /// step, through the platform's clock, which did not step; its window widened by both
+    /// uncertainties. Else the read's own times.
+    pub fn window_on(&self, now: crate::clock::Offset) -> (i64, i64) {
+        match self.offset {
+            Some(then) if then.hi_ms < now.lo_ms || now.hi_ms < then.lo_ms => (
+                self.from_ms + then.lo_ms - now.hi_ms,
+                self.to_ms + then.hi_ms - now.lo_ms,
+            ),
+            _ => (self.from_ms, self.to_ms),
+        }
+    }
 }
 
 impl Before {
@@ -266,6 +286,7 @@ impl Before {
             balance: None,
             from_ms: now,
             to_ms: now,
+            offset: None,
         }
     }
 }
@@ -294,7 +315,7 @@ pub struct Intent {
 }
 
 const INTENT_COLUMNS: &str = "id, card_id, batch_id, kind, detail, before_balance, before_from_ms, \
-    before_to_ms, sent_ms, status, evidence, created_at";
+    before_to_ms, sent_ms, status, evidence, created_at, before_offset_lo, before_offset_hi";
 
 fn intent_from_row(row: &Row<'_>) -> rusqlite::Result<Intent> {
     let bad = |i: usize, e: String| {
@@ -314,6 +335,13 @@ fn intent_from_row(row: &Row<'_>) -> rusqlite::Result<Intent> {
                 .transpose()?,
             from_ms: row.get(6)?,
             to_ms: row.get(7)?,
+            offset: match (
+                row.get::<_, Option<i64>>(12)?,
+                row.get::<_, Option<i64>>(13)?,
+            ) {
+                (Some(lo_ms), Some(hi_ms)) => Some(crate::clock::Offset { lo_ms, hi_ms }),
+                _ => None,
+            },
         },
         status: IntentStatus::from_str(&status).map_err(|e| bad(9, e))?,
         evidence: row.get(10)?,
@@ -369,8 +397,8 @@ impl LedgerTx<'_> {
     pub fn add_intent(&self, new: &NewIntent) -> Result<i64, LedgerError> {
         self.exec(
             "INSERT INTO intents (card_id, batch_id, kind, detail, before_balance, before_from_ms, \
-             before_to_ms, sent_ms, status, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+             before_to_ms, sent_ms, status, created_at, before_offset_lo, before_offset_hi) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?11)",
             params![
                 new.card_id,
                 new.batch_id,
@@ -383,6 +411,8 @@ impl LedgerTx<'_> {
                 // monotonic clock of the run that waits, never from a stored wall time).
                 0,
                 now(),
+                new.before.offset.map(|o| o.lo_ms),
+                new.before.offset.map(|o| o.hi_ms),
             ],
         )?;
         Ok(self.tx.last_insert_rowid())

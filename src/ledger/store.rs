@@ -175,6 +175,10 @@ const MIGRATIONS: &[&str] = &[
     // 9: what calls billed after a movement's deduction took from the source below zero (a
     // platform that lets a call in progress overdraw): the load is lowered by it.
     "ALTER TABLE movements ADD COLUMN overdrawn TEXT;",
+    // 10: the platform's clock offset when an intent's read before was made: a step of our
+    // clock between that read and the judgement is seen, and undone.
+    "ALTER TABLE intents ADD COLUMN before_offset_lo INTEGER;
+    ALTER TABLE intents ADD COLUMN before_offset_hi INTEGER;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -156,6 +156,7 @@ pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
                     balance: Some(rust_decimal::Decimal::ZERO),
                     from_ms: 0,
                     to_ms: 0,
+                    offset: None,
                 };
                 ctx.change(card, IntentKind::Credit(value), before, move |c| {
                     c.set_transaction(&customer, value).map(drop)

@@ -253,6 +253,57 @@ mod tests {
     }
 
     #[test]
+    fn a_read_made_before_our_clock_stepped_back_is_placed_by_the_platforms_clock() {
+        use crate::ledger::Before;
+        // The read before a top-up at 10 s (our clock agreeing with the platform's), a call
+        // ending at 20 s (platform), then our clock set back five minutes: the settle reads at
+        // 40 s - 300 s on it, the platform now 300 s ahead.
+        let agree = Offset {
+            lo_ms: -500,
+            hi_ms: 500,
+        };
+        let ahead = Offset {
+            lo_ms: 299_500,
+            hi_ms: 300_500,
+        };
+        let before = Before {
+            balance: Some(d("5")),
+            from_ms: BEFORE.from_ms,
+            to_ms: BEFORE.to_ms,
+            offset: Some(agree),
+        };
+        let after_at = Window {
+            from_ms: AFTER.from_ms - 300_000,
+            to_ms: AFTER.to_ms - 300_000,
+        };
+        let calls = [call(20_000, "7.50")];
+        let judge = |(from_ms, to_ms): (i64, i64)| {
+            judge_balance(
+                d("5"),
+                Window { from_ms, to_ms },
+                d("2.50"),
+                d("0"),
+                after_at,
+                &calls,
+                ahead,
+            )
+        };
+        // The stored times as they are: the call looks older than the read, nothing fits.
+        assert!(matches!(
+            judge((before.from_ms, before.to_ms)),
+            Verdict::Ambiguous(_)
+        ));
+        // Placed through the platform's clock: applied, the call after it.
+        assert!(
+            matches!(judge(before.window_on(ahead)), Verdict::Applied(_)),
+            "{:?}",
+            judge(before.window_on(ahead))
+        );
+        // No step: the read's own times.
+        assert_eq!(before.window_on(agree), (BEFORE.from_ms, BEFORE.to_ms));
+    }
+
+    #[test]
     fn a_topup_on_a_card_in_use_is_judged_exactly() {
         // Calls costing half the top-up in between: the old rule resent it.
         let calls = [call(20_000, "1.25"), call(30_000, "1.25")];

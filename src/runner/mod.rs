@@ -808,10 +808,9 @@ impl Ctx<'_> {
                 if let Some(why) = evidence::contradicts(&calls, calls_read, clock) {
                     return Ok(Judgement::Ambiguous(why));
                 }
-                let before_at = Window {
-                    from_ms: intent.before.from_ms,
-                    to_ms: intent.before.to_ms,
-                };
+                // On our clock as it stands now, even if it stepped since that read.
+                let (from_ms, to_ms) = intent.before.window_on(clock);
+                let before_at = Window { from_ms, to_ms };
                 let after = info.exact_balance();
                 let window =
                     judge_balance(before, before_at, *amount, after, after_at, &calls, clock);

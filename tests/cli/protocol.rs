@@ -1140,3 +1140,51 @@ fn resolve_reads_first_and_refuses_what_the_platform_contradicts() {
         vec![dec("5"), dec("2.50"), dec("1.00")]
     );
 }
+
+#[test]
+fn a_clock_stepping_back_between_a_killed_topup_and_its_settle_still_sees_the_calls() {
+    // Found by an adversary: the top-up's answer lost (it landed), the card then used up by a
+    // call, and our clock five minutes behind when `settle` judged it: the call, placed on the
+    // stepped clock, looked older than the read before the top-up, the evidence disagreed, and
+    // `--resolve ID=not-applied` was accepted although the platform shows it applied.
+    let sb = SandboxProcess::spawn(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "late",
+        "--fault-commands",
+        "settransaction",
+        "--late-ms",
+        "300",
+    ]);
+    let cm = Cardmint::against(&sb.url)
+        .env("CARDMINT_SETTLE_DELAY_MS", "3000")
+        .env("CARDMINT_TIMEOUT_MS", "1000");
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let (serial, customer) = (rows[0]["serial"].as_str(), rows[0]["customer"].as_str());
+    let mut child = cm.command(&["topup", serial, "2.50"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // A call that ends well after the top-up landed uses the card up.
+    std::thread::sleep(Duration::from_secs(6));
+    let start = (chrono::Utc::now() - chrono::Duration::seconds(4))
+        .format("%Y-%m-%d%%20%H:%M:%S")
+        .to_string();
+    let (status, body) = http(
+        "POST",
+        &format!(
+            "{}/__sandbox/calls?customer={customer}&count=1&charge=7.50&duration_secs=1&start={start}",
+            sb.base()
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let stepped = [("CARDMINT_TEST_CLOCK_OFFSET_MS", "-300000")];
+    let out = cm.run_env(&["settle", serial], &stepped);
+    assert_eq!(out.code, 0, "judged applied: {out:?}");
+    assert_eq!(credits(&sb.base())[customer], vec![dec("5"), dec("2.50")]);
+    cm.expect(0, &["audit", "B0001"]);
+}
