@@ -19,6 +19,18 @@ pub const MAX_LENGTH: usize = 39;
 /// Shortest generated password we accept to make.
 const MIN_GENERATED: usize = 8;
 
+/// The policy in words, for the people who choose a password (`min`: a front end's own
+/// minimum length, at least the policy's): generated from the rules [`check_password`]
+/// applies, so the two never disagree.
+pub fn policy_text(min: usize) -> String {
+    format!(
+        "{} to {MAX_LENGTH} characters: letters, digits and - _ @ . (no spaces). Not the same \
+         character three times in a row (aaa, 111), and not three in sequence, up or down \
+         (abc, 123, cba, yz0).",
+        min.max(MIN_LENGTH)
+    )
+}
+
 /// Why a password fails the policy. Positions are 1-based; the password itself is never part
 /// of the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,17 +48,18 @@ impl fmt::Display for PolicyViolation {
                 f,
                 "{n} characters; a password has {MIN_LENGTH} to {MAX_LENGTH}"
             ),
-            PolicyViolation::Character { position } => {
-                write!(f, "character {position} is not one of a-z A-Z 0-9 - _ @ .")
-            }
+            PolicyViolation::Character { position } => write!(
+                f,
+                "character {position} cannot be used: use letters, digits and - _ @ . only"
+            ),
             PolicyViolation::Repeat { position } => write!(
                 f,
-                "characters {position}-{} repeat one character three times",
+                "characters {position} to {} are the same character three times",
                 position + 2
             ),
             PolicyViolation::Sequence { position } => write!(
                 f,
-                "characters {position}-{} run up or down in sequence (like abc, 321 or yz0)",
+                "characters {position} to {} are three in sequence (like abc, 321 or yz0)",
                 position + 2
             ),
         }
@@ -56,6 +69,7 @@ impl fmt::Display for PolicyViolation {
 /// The policy: 4-39 characters of `a-z A-Z 0-9 - _ @ .`, no run of three equal characters,
 /// no run of three ascending or descending letters or digits (any case).
 pub fn check_password(password: &str) -> Result<(), PolicyViolation> {
+    // Keep `policy_text` in step with every rule below.
     let chars: Vec<char> = password.chars().collect();
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&chars.len()) {
         return Err(PolicyViolation::Length(chars.len()));

@@ -847,8 +847,11 @@ pub async fn password(
     if form.new != form.confirm {
         return again("The two new passwords differ. Please type the same one twice.");
     }
-    if form.new.chars().count() < 8 {
-        return again("The new password is too short: give at least 8 characters.");
+    if form.new.chars().count() < pages::PASSWORD_MIN {
+        return again(&format!(
+            "The new password is too short: give at least {} characters.",
+            pages::PASSWORD_MIN
+        ));
     }
     if let Err(why) = crate::codes::check_password(&form.new) {
         return again(&format!("That password cannot be used: {why}."));

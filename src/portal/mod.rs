@@ -247,6 +247,44 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .with_state(portal)
 }
 
+/// Serves a plain-HTTP listener that sends every request to the same host and path over
+/// HTTPS (301), until `stop` resolves. A `Host` that is no host name is answered 400.
+pub async fn redirect_to_https(
+    listener: tokio::net::TcpListener,
+    https_port: u16,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let router = Router::new().fallback(
+        move |headers: axum::http::HeaderMap, uri: axum::http::Uri| async move {
+            use axum::response::IntoResponse;
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
+                .filter(|h| {
+                    !h.is_empty()
+                        && h.len() <= 253
+                        && h.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                });
+            let Some(host) = host else {
+                return (axum::http::StatusCode::BAD_REQUEST, "no host name\n").into_response();
+            };
+            let port = if https_port == 443 {
+                String::new()
+            } else {
+                format!(":{https_port}")
+            };
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            axum::response::Redirect::permanent(&format!("https://{host}{port}{path}"))
+                .into_response()
+        },
+    );
+    let _ = axum::serve(listener, router)
+        .with_graceful_shutdown(stop)
+        .await;
+}
+
 /// How many connections one client network may hold open at once (not counted behind a
 /// trusted proxy, whose own address every connection comes from).
 pub const CONNECTIONS_PER_NETWORK: usize = 32;
@@ -323,7 +361,7 @@ impl Networks {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<Certificate>>,
     capacity: Capacity,
     stop: impl std::future::Future<Output = ()>,
 ) {
@@ -380,7 +418,7 @@ pub async fn serve(
             http.timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .keep_alive(true);
-            match tls {
+            match tls.map(|c| c.acceptor()) {
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
@@ -396,6 +434,57 @@ pub async fn serve(
                 networks.leave(&net);
             }
         });
+    }
+}
+
+/// The certificate the portal serves, from its files, replaced when they change: on SIGHUP,
+/// or when [`Certificate::reload_if_changed`] finds them newer. A connection takes the
+/// certificate current when it comes; those open keep theirs.
+pub struct Certificate {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    current: std::sync::RwLock<(tokio_rustls::TlsAcceptor, Option<std::time::SystemTime>)>,
+}
+
+fn modified(paths: [&std::path::Path; 2]) -> Option<std::time::SystemTime> {
+    paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
+}
+
+impl Certificate {
+    pub fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<Certificate, String> {
+        let acceptor = tls_acceptor(cert, key)?;
+        Ok(Certificate {
+            current: std::sync::RwLock::new((acceptor, modified([cert, key]))),
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+        })
+    }
+
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    /// Reads the files again; on an error the certificate in use stays (and the error is
+    /// returned, for the log).
+    pub fn reload(&self) -> Result<(), String> {
+        let acceptor = tls_acceptor(&self.cert, &self.key)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) =
+            (acceptor, modified([&self.cert, &self.key]));
+        Ok(())
+    }
+
+    /// Reloads when either file changed since it was read: `Some(result)` when it tried.
+    pub fn reload_if_changed(&self) -> Option<Result<(), String>> {
+        let now = modified([&self.cert, &self.key]);
+        let seen = self.current.read().unwrap_or_else(|e| e.into_inner()).1;
+        (now.is_some() && now != seen).then(|| self.reload())
     }
 }
 

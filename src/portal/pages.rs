@@ -376,6 +376,9 @@ pub fn numbers(
     )
 }
 
+/// The shortest password the page takes (the policy allows shorter; a holder's is worth more).
+pub const PASSWORD_MIN: usize = 8;
+
 pub fn password(look: &Look, csrf: &str, ask_current: bool, flash: Flash<'_>) -> Markup {
     layout(
         look,
@@ -393,8 +396,11 @@ pub fn password(look: &Look, csrf: &str, ask_current: bool, flash: Flash<'_>) ->
                     }
                     label for="new" { "New password" }
                     input id="new" name="new" type="password" autocomplete="new-password" required
-                        minlength="8" aria-describedby="new-help";
-                    p.muted id="new-help" { "8 to 32 characters: letters and digits, with at least one of each." }
+                        minlength=(PASSWORD_MIN) maxlength="39" aria-describedby="new-help";
+                    p.muted id="new-help" { (crate::codes::policy_text(PASSWORD_MIN)) }
+                    @if !ask_current {
+                        p.muted { "You sign in with the code of your card, and will go on doing so: this password is for the apps that ask for one (a softphone)." }
+                    }
                     label for="confirm" { "New password again" }
                     input id="confirm" name="confirm" type="password" autocomplete="new-password" required;
                     button type="submit" { "Change the password" }

@@ -120,7 +120,8 @@ fn check_password_reads_lines_and_never_echoes_them() {
     assert_eq!(out.code, 4, "{out:?}");
     assert!(out.stdout.contains("line 1: ok"));
     assert!(
-        out.stdout.contains("line 2: characters 1-3 run up or down"),
+        out.stdout
+            .contains("line 2: characters 1 to 3 are three in sequence"),
         "{out:?}"
     );
     assert!(out.stdout.contains("line 3: ok"), "{out:?}");

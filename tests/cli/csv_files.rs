@@ -33,7 +33,7 @@ fn cases() -> Vec<Case> {
             "weak password",
             b"customer,password\nalice,abc123x\n".to_vec(),
             vec![
-                "line 2, column 2 (password): the password fails the policy: characters 1-3 run up or down",
+                "line 2, column 2 (password): the password fails the policy: characters 1 to 3 are three in sequence",
             ],
         ),
         (

@@ -47,6 +47,17 @@ impl PortalProcess {
     }
 }
 
+impl PortalProcess {
+    /// Sends the portal a signal (`HUP`, `TERM`).
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
 impl Drop for PortalProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -1515,4 +1526,105 @@ fn the_page_serves_one_fingerprinted_stylesheet_compressed_and_plain_errors() {
     assert_eq!(a.status, 400);
     assert!(!a.body.contains("deserialize"), "{}", a.body);
     assert!(a.body.contains("<html"), "{}", a.body);
+}
+
+#[test]
+fn the_password_hint_is_the_policy_that_checks_it() {
+    // Before: the hint said "letters and digits, with at least one of each", which the policy
+    // never asked, and left out the runs it refuses.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&rows[0]["customer"], "").status, 303);
+    let page = v.get("/password");
+    assert!(
+        page.body.contains(&cardmint::codes::policy_text(8)),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("sign in with the code of your card"));
+    let a = v.submit(
+        "/password",
+        "/password",
+        &[("new", "Kq7-abc-9x"), ("confirm", "Kq7-abc-9x")],
+    );
+    assert!(
+        a.body.contains("characters 5 to 7 are three in sequence"),
+        "{}",
+        a.body
+    );
+}
+
+#[test]
+fn a_renewed_certificate_is_taken_without_a_restart_and_plain_http_is_sent_to_https() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    stock(&cm, 1, 0);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (cert, key) = (cm.path("cert.pem"), cm.path("key.pem"));
+    std::fs::copy(fixtures.join("portal-test-cert.pem"), &cert).unwrap();
+    std::fs::copy(fixtures.join("portal-test-key.pem"), &key).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    drop(plain);
+    let portal = PortalProcess::with_args(
+        &cm,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--redirect-http",
+            &plain_addr.to_string(),
+        ],
+        &[],
+    );
+    let pem = std::fs::read(fixtures.join("portal-test-ca.pem")).unwrap();
+    let root = ureq::tls::Certificate::from_pem(&pem).unwrap();
+    let fresh_agent = || {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(std::slice::from_ref(
+                        &root,
+                    )))
+                    .build(),
+            )
+            .build()
+            .new_agent()
+    };
+    let served = || {
+        fresh_agent()
+            .get(format!("{}/signin", portal.base))
+            .call()
+            .map(|a| a.status().as_u16())
+    };
+    assert_eq!(served().unwrap(), 200);
+    // A broken renewal is not taken: the certificate in use stays.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    portal.signal("HUP");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(served().unwrap(), 200, "still served with the old one");
+    // A good one is taken on SIGHUP, with no restart.
+    std::fs::copy(fixtures.join("portal-test-cert.pem"), &cert).unwrap();
+    portal.signal("HUP");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(served().unwrap(), 200);
+    // Plain HTTP goes to the same host and path over HTTPS.
+    let port = portal.base.rsplit(':').next().unwrap().to_string();
+    let answer = fresh_agent()
+        .get(format!("http://{plain_addr}/calls?x=1"))
+        .header("Host", "account.example.com")
+        .call()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 308);
+    assert_eq!(
+        answer.headers().get("location").unwrap().to_str().unwrap(),
+        format!("https://account.example.com:{port}/calls?x=1")
+    );
 }

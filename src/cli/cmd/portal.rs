@@ -37,6 +37,10 @@ pub struct Args {
     /// TLS private key (PEM)
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Also listen for plain HTTP here, and send every request to the HTTPS address (with
+    /// --tls-cert; e.g. 0.0.0.0:80)
+    #[arg(long, value_name = "IP:PORT", requires = "tls_cert")]
+    redirect_http: Option<SocketAddr>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -52,7 +56,9 @@ fn invalid(field: &str, reason: String) -> Error {
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options()?;
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(portal::tls_acceptor(cert, key).map_err(Error::Usage)?),
+        (Some(cert), Some(key)) => Some(Arc::new(
+            portal::Certificate::load(cert, key).map_err(Error::Usage)?,
+        )),
         _ => None,
     };
     if tls.is_none() && !args.addr.ip().is_loopback() {
@@ -196,14 +202,58 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         say!(global, "listening on {scheme}://{bound}/");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        let stop = async {
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let stop = {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
             }
-        };
+            let _ = stopping.send(true);
+        });
+        if let Some(cert) = tls.clone() {
+            // A renewed certificate is taken on SIGHUP, or within a minute of its files
+            // changing; connections open keep theirs.
+            tokio::spawn(async move {
+                let mut hup =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+                loop {
+                    let asked = tokio::select! {
+                        _ = async { match hup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending().await } } => true,
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => false,
+                    };
+                    let tried = if asked {
+                        Some(cert.reload())
+                    } else {
+                        cert.reload_if_changed()
+                    };
+                    match tried {
+                        Some(Ok(())) => eprintln!("portal: certificate reloaded"),
+                        Some(Err(e)) => {
+                            eprintln!("portal: certificate not reloaded, the old one stays: {e}")
+                        }
+                        None => {}
+                    }
+                }
+            });
+        }
+        if let Some(plain) = args.redirect_http {
+            let listener = tokio::net::TcpListener::bind(plain)
+                .await
+                .map_err(Error::io(format!("listen on {plain}")))?;
+            let https_port = bound.port();
+            let mut stopped = stopped.clone();
+            tokio::spawn(portal::redirect_to_https(listener, https_port, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }));
+        }
         portal::serve(listener, portal::router(portal), tls, capacity, stop).await;
         Ok::<(), Error>(())
     })?;
