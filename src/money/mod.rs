@@ -253,6 +253,10 @@ pub fn pending_of(ledger: &Ledger, cards: &[Card]) -> Result<Vec<Intent>, Ledger
     ledger.pending_intents_of(&ids)
 }
 
+/// Why a replacement card is provisioned again: its account was answered created, and is not.
+pub const NOT_CREATED: &str =
+    "the platform answered that it created this account, but does not know it: created again";
+
 /// Deductions refused for want of credit, each read again and lowered, before a movement stops.
 const SHORT_TRIES: u32 = 3;
 
@@ -367,8 +371,25 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                 let target = card_of(ledger, target)?;
                 let pending = pending_of(ledger, std::slice::from_ref(&target))?;
                 let report = steps::load(run, target.clone(), pending, &m)?;
-                if let Some(why) = stop_of(ledger, &target, &report)? {
-                    return Ok(stopped(why));
+                match stop_of(ledger, &target, &report)? {
+                    // The new card's account is not there, though the platform answered that
+                    // it created it (a platform that answers success without applying): the
+                    // card is provisioned again, from its creation, before the credit moves.
+                    Some(Stop::Refused(CardFailure::Refused(e)))
+                        if m.kind == MovementKind::Replace
+                            && e.refusal() == Some(&crate::api::Refusal::UnknownCustomer) =>
+                    {
+                        ledger.write(|tx| {
+                            tx.set_progress(target.id, Default::default())?;
+                            tx.set_state(target.id, CardState::Failed, Some(NOT_CREATED))
+                        })?;
+                        return Ok(Advance::NeedsProvisioning {
+                            batch: target.batch_id.clone(),
+                            movement: m,
+                        });
+                    }
+                    Some(why) => return Ok(stopped(why)),
+                    None => {}
                 }
             }
         }

@@ -1188,3 +1188,66 @@ fn a_clock_stepping_back_between_a_killed_topup_and_its_settle_still_sees_the_ca
     assert_eq!(credits(&sb.base())[customer], vec![dec("5"), dec("2.50")]);
     cm.expect(0, &["audit", "B0001"]);
 }
+
+#[test]
+fn a_replacement_answered_created_but_missing_is_created_again_and_loaded_once() {
+    // Before: the platform answered "created" for the new card's account and made none; the
+    // old card's credit was deducted, the load refused ("unknown customer"), and every
+    // `replace` after said "run replace again", forever.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sb.json");
+    let state = state.to_str().unwrap();
+    let honest = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--state", state]);
+    let cm = Cardmint::against(&honest.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let serial = rows[0]["serial"].clone();
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &serial,
+            "--override-consignment",
+        ],
+    );
+    let addr = honest
+        .base()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    honest.terminate();
+    let platform = |faults: &[&str]| {
+        let mut args = vec!["--addr", addr.as_str(), "--state", state];
+        args.extend_from_slice(faults);
+        SandboxProcess::spawn(&args)
+    };
+    let creates_nothing = [
+        "--faults",
+        "1",
+        "--fault-kinds",
+        "unapplied",
+        "--fault-commands",
+        "createcustomer",
+    ];
+    let sb = platform(&creates_nothing);
+    let out = cm.expect(3, &["replace", &serial]);
+    assert!(
+        out.stdout.contains("creating it again")
+            && out.stdout.contains("then does not know it")
+            && out.stdout.contains("5.00 EUR stay claimed"),
+        "{out:?}"
+    );
+    sb.terminate();
+    // The platform mended: the same command creates the account and loads it, once.
+    let sb = platform(&[]);
+    let out = cm.expect(0, &["replace", &serial]);
+    assert!(out.stdout.contains("5.00 moved to"), "{out:?}");
+    let new = csv_rows(&cm.path("out/B0002/manifest.csv"))[0]["customer"].clone();
+    let s = remote_state(&sb.base());
+    assert_eq!(s.customers[&new].balance, dec("5"));
+    assert_eq!(s.customers[&rows[0]["customer"]].balance, dec("0"));
+    cm.expect(0, &["audit", "B0001"]);
+    cm.expect(0, &["audit", "B0002"]);
+}

@@ -68,6 +68,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
     };
     let connection = global.connect(&options)?;
+    let mut recreated = 0;
     loop {
         let advance = global.run_engine_with(
             &connection,
@@ -95,8 +96,38 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     remainder_note(&m)
                 );
             }
-            Advance::NeedsProvisioning { batch, .. } => {
-                // The new card's account (credit 0), before any credit moves.
+            Advance::NeedsProvisioning { batch, movement } => {
+                // The new card's account (credit 0), before any credit moves; provisioned
+                // again when the platform answered that it created it and does not know it,
+                // once in a run: a platform that does so again is for a human to look at.
+                let target = movement
+                    .target
+                    .and_then(|t| ledger.card_by_id(t).ok().flatten());
+                if let Some(t) = target.filter(|t| t.failure.as_deref() == Some(money::NOT_CREATED))
+                {
+                    recreated += 1;
+                    if recreated > 1 {
+                        say!(
+                            global,
+                            "card {}: the platform answers that it creates card {}'s account, \
+                             then does not know it; {:.2} {} stay claimed for it, taken from {} \
+                             and loaded nowhere; nothing more is sent. Ask the platform why the \
+                             account is not created, then {again}",
+                            old.serial,
+                            t.serial,
+                            movement.amount(),
+                            global.batch(&ledger, &t.batch_id)?.currency,
+                            old.serial,
+                        );
+                        return Ok(Exit::Incomplete);
+                    }
+                    say!(
+                        global,
+                        "card {}: the platform answered that it created its account, but does not \
+                         know it: creating it again",
+                        t.serial
+                    );
+                }
                 let batch = global.batch(&ledger, &batch)?;
                 let exit = super::resume::finish_batch(
                     global,
