@@ -82,11 +82,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn browse(base: &str, codes: &[String], seconds: u64, think: bool) -> Vec<Duration> {
     let times = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(Mutex::new(0usize));
+    // Pages that said "being fetched" (the platform's answer not there within 0.8 s).
+    let waiting = Arc::new(Mutex::new(0usize));
+    // Of those, pages the session had already seen with content (past the first reads).
+    let waiting_again = Arc::new(Mutex::new(0usize));
+    // Pages that showed an older read, saying how old ("As of ...").
+    let older = Arc::new(Mutex::new(0usize));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     std::thread::scope(|scope| {
         for (i, code) in codes.iter().enumerate() {
             let times = times.clone();
             let failures = failures.clone();
+            let waiting = waiting.clone();
+            let waiting_again = waiting_again.clone();
+            let older = older.clone();
             scope.spawn(move || {
                 let agent = agent();
                 let Some(cookie) = sign_in(&agent, base, code, "") else {
@@ -95,6 +104,7 @@ fn browse(base: &str, codes: &[String], seconds: u64, think: bool) -> Vec<Durati
                 };
                 let pages = ["/account", "/calls", "/numbers"];
                 let mut n = i;
+                let mut seen = [false; 3];
                 let mut seed = i as u64 * 2_654_435_761 + 1;
                 while Instant::now() < deadline {
                     let started = Instant::now();
@@ -104,7 +114,19 @@ fn browse(base: &str, codes: &[String], seconds: u64, think: bool) -> Vec<Durati
                         .call()
                         .ok()
                         .and_then(|mut r| {
-                            let _ = r.body_mut().read_to_string();
+                            let body = r.body_mut().read_to_string().unwrap_or_default();
+                            let kind = n % pages.len();
+                            if body.contains("being fetched") {
+                                *waiting.lock().unwrap() += 1;
+                                if seen[kind] {
+                                    *waiting_again.lock().unwrap() += 1;
+                                }
+                            } else {
+                                seen[kind] = true;
+                            }
+                            if body.contains("As of ") {
+                                *older.lock().unwrap() += 1;
+                            }
                             (r.status().as_u16() == 200).then_some(())
                         })
                         .is_some();
@@ -128,6 +150,13 @@ fn browse(base: &str, codes: &[String], seconds: u64, think: bool) -> Vec<Durati
     if failed > 0 {
         println!("  {failed} pages or sign-ins failed");
     }
+    println!(
+        "  {} of the pages said \"being fetched\" (answered after 0.8 s, loading again), {} of \
+         them on a page its session had seen with content; {} showed an older read with its age",
+        *waiting.lock().unwrap(),
+        *waiting_again.lock().unwrap(),
+        *older.lock().unwrap()
+    );
     let mut t = times.lock().unwrap().clone();
     t.sort_unstable();
     t
@@ -231,6 +260,7 @@ fn main() {
                     support: None,
                     softphone_url: None,
                     region: None,
+                    time_zone: chrono_tz::UTC,
                     assets: Default::default(),
                 },
                 colour: None,

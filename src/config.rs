@@ -133,6 +133,8 @@ pub struct PortalSettings {
     pub softphone_url: Option<String>,
     /// The region national phone numbers are read in (ISO code, e.g. GB).
     pub region: Option<String>,
+    /// The time zone the page shows times in (IANA name, e.g. Europe/London; UTC by default).
+    pub time_zone: Option<String>,
     /// Take the client's address from the last `X-Forwarded-For` entry (only behind a
     /// reverse proxy that sets it).
     #[serde(default)]
@@ -575,6 +577,13 @@ pub fn test_body_timeout_ms(env: &dyn Env) -> Option<u64> {
 /// before it says the change is being confirmed.
 pub fn test_change_wait_ms(env: &dyn Env) -> Option<u64> {
     env.var("CARDMINT_TEST_CHANGE_WAIT_MS")
+        .and_then(|v| v.parse().ok())
+}
+
+/// The test hook `CARDMINT_TEST_FRESH_MS`: how long the portal shows a read again before it
+/// reads anew behind it (10 s otherwise).
+pub fn test_fresh_ms(env: &dyn Env) -> Option<u64> {
+    env.var("CARDMINT_TEST_FRESH_MS")
         .and_then(|v| v.parse().ok())
 }
 

@@ -86,6 +86,19 @@ pub enum Redeemed {
 /// How long a read of an account (its balance, numbers, the newest calls) is shown again
 /// before the platform is asked anew; a change this portal makes forgets it at once.
 pub const FRESH: Duration = Duration::from_secs(10);
+/// How long a read older than [`FRESH`] is still shown while a fresher one is fetched behind
+/// it (the page says how old it is).
+pub const STALE: Duration = Duration::from_secs(600);
+/// How old a read shown again is, when it is older than fresh (a newer one is being fetched).
+pub type Stale = Option<Duration>;
+
+/// A read made again behind a stale answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Refresh {
+    Info,
+    NewestCalls(u32),
+}
+
 /// How long a page of older calls is kept: call records do not change once written.
 const SETTLED: Duration = Duration::from_secs(600);
 /// Reads kept at most (past it the cache starts again empty).
@@ -101,6 +114,11 @@ struct Cache {
     info: HashMap<String, (Instant, UserInfo)>,
     calls: HashMap<PageKey, (Instant, CallPage)>,
     all_calls: HashMap<String, (Instant, Vec<crate::api::CallRecord>)>,
+    /// Reads being made again behind a stale answer.
+    refreshing: std::collections::HashSet<(String, Refresh)>,
+    /// How often each account was forgotten: a read begun before a change does not put back
+    /// what the change made old.
+    generation: HashMap<String, u64>,
 }
 
 impl Cache {
@@ -109,6 +127,7 @@ impl Cache {
     }
 
     fn forget(&mut self, customer: &str) {
+        *self.generation.entry(customer.to_string()).or_default() += 1;
         self.info.remove(customer);
         self.calls.retain(|(c, _, _), _| c != customer);
         self.all_calls.remove(customer);
@@ -123,6 +142,8 @@ pub struct Backend {
     ledger: PathBuf,
     platform: Platform,
     options: Options,
+    /// [`FRESH`], or shorter in tests.
+    fresh: Duration,
 }
 
 impl Backend {
@@ -143,7 +164,13 @@ impl Backend {
                 concurrency: 1,
                 ..options
             },
+            fresh: FRESH,
         }
+    }
+
+    /// Reads shown again for `fresh` instead of [`FRESH`] (tests of stale reads).
+    pub fn fresh_for(self, fresh: Duration) -> Backend {
+        Backend { fresh, ..self }
     }
 
     fn open(&self) -> Result<Ledger, BackendError> {
@@ -235,17 +262,72 @@ impl Backend {
         cache
     }
 
-    /// The account's balance, numbers and state, read at most [`FRESH`] ago.
-    pub fn user_info(&self, customer: &str) -> Result<UserInfo, BackendError> {
-        if let Some((at, info)) = self.cache().info.get(customer)
-            && at.elapsed() < FRESH
-        {
-            return Ok(info.clone());
+    /// The account's balance, numbers and state, and how old the read is: read at most
+    /// [`FRESH`] ago; or, up to [`STALE`], the last read while a fresher one is fetched behind
+    /// it (the page says how old it is); else read now.
+    pub fn user_info(self: &Arc<Self>, customer: &str) -> Result<(UserInfo, Stale), BackendError> {
+        let cached = self.cache().info.get(customer).cloned();
+        if let Some((at, info)) = cached {
+            let age = at.elapsed();
+            if age < self.fresh {
+                return Ok((info, None));
+            }
+            if age < STALE {
+                self.refresh_later(customer, Refresh::Info);
+                return Ok((info, Some(age)));
+            }
         }
-        let info = self.read(|c| c.get_user_info(customer))?;
+        Ok((self.user_info_now(customer)?, None))
+    }
+
+    fn generation(&self, customer: &str) -> u64 {
         self.cache()
-            .info
-            .insert(customer.to_string(), (Instant::now(), info.clone()));
+            .generation
+            .get(customer)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Keeps a read (`put` it in the cache) unless the account was forgotten (changed) since
+    /// the read began.
+    fn keep(&self, customer: &str, generation: u64, put: impl FnOnce(&mut Cache)) {
+        let mut cache = self.cache();
+        if cache.generation.get(customer).copied().unwrap_or_default() == generation {
+            put(&mut cache);
+        }
+    }
+
+    /// Reads the account again on a thread of its own (one at a time per account and kind of
+    /// read), through the throttle like every read.
+    fn refresh_later(self: &Arc<Self>, customer: &str, what: Refresh) {
+        let key = (customer.to_string(), what);
+        if !self.cache().refreshing.insert(key.clone()) {
+            return;
+        }
+        let me = self.clone();
+        let name = customer.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("refresh".into())
+            .spawn(move || {
+                let _ = match what {
+                    Refresh::Info => me.user_info_now(&name).map(|_| ()),
+                    Refresh::NewestCalls(count) => me.newest_calls_now(&name, count).map(|_| ()),
+                };
+                me.cache().refreshing.remove(&(name, what));
+            });
+        if spawned.is_err() {
+            self.cache().refreshing.remove(&key);
+        }
+    }
+
+    fn user_info_now(&self, customer: &str) -> Result<UserInfo, BackendError> {
+        let generation = self.generation(customer);
+        let info = self.read(|c| c.get_user_info(customer))?;
+        self.keep(customer, generation, |cache| {
+            cache
+                .info
+                .insert(customer.to_string(), (Instant::now(), info.clone()));
+        });
         Ok(info)
     }
 
@@ -255,28 +337,57 @@ impl Backend {
     }
 
     /// Up to `count` calls, newest first, before the call (`date`, `call_id`) of an earlier
-    /// page (none: from now).
+    /// page (none: from now), and how old the read is. The newest calls may grow: they are
+    /// kept like the balance ([`FRESH`], then shown up to [`STALE`] while read again); a page
+    /// of older ones is the record as written, kept [`SETTLED`].
     pub fn calls_before(
-        &self,
+        self: &Arc<Self>,
         customer: &str,
         before: Option<(chrono::NaiveDateTime, u64)>,
         count: u32,
-    ) -> Result<CallPage, BackendError> {
+    ) -> Result<(CallPage, Stale), BackendError> {
         let key = (customer.to_string(), before, count);
-        // The newest calls may grow; a page of older ones is the record as written.
-        let keep = if before.is_none() { FRESH } else { SETTLED };
-        if let Some((at, page)) = self.cache().calls.get(&key)
-            && at.elapsed() < keep
-        {
-            return Ok(page.clone());
+        let cached = self.cache().calls.get(&key).cloned();
+        if let Some((at, page)) = cached {
+            let age = at.elapsed();
+            match before {
+                Some(_) if age < SETTLED => return Ok((page, None)),
+                None if age < self.fresh => return Ok((page, None)),
+                None if age < STALE => {
+                    self.refresh_later(customer, Refresh::NewestCalls(count));
+                    return Ok((page, Some(age)));
+                }
+                _ => {}
+            }
         }
+        let page = match before {
+            None => self.newest_calls_now(customer, count)?,
+            Some(_) => {
+                let now = chrono::Utc::now().naive_utc();
+                let page = paging::page_before(before, count, now, |q| {
+                    self.read(|c| c.call_overview(customer, q))
+                })?;
+                self.cache()
+                    .calls
+                    .insert(key, (Instant::now(), page.clone()));
+                page
+            }
+        };
+        Ok((page, None))
+    }
+
+    fn newest_calls_now(&self, customer: &str, count: u32) -> Result<CallPage, BackendError> {
+        let generation = self.generation(customer);
         let now = chrono::Utc::now().naive_utc();
-        let page = paging::page_before(before, count, now, |q| {
+        let page = paging::page_before(None, count, now, |q| {
             self.read(|c| c.call_overview(customer, q))
         })?;
-        self.cache()
-            .calls
-            .insert(key, (Instant::now(), page.clone()));
+        self.keep(customer, generation, |cache| {
+            cache.calls.insert(
+                (customer.to_string(), None, count),
+                (Instant::now(), page.clone()),
+            );
+        });
         Ok(page)
     }
 
@@ -284,7 +395,7 @@ impl Backend {
     /// ([`crate::api::paging::all_calls`]).
     pub fn all_calls(&self, customer: &str) -> Result<Vec<crate::api::CallRecord>, BackendError> {
         if let Some((at, calls)) = self.cache().all_calls.get(customer)
-            && at.elapsed() < FRESH
+            && at.elapsed() < self.fresh
         {
             return Ok(calls.clone());
         }

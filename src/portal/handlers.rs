@@ -87,11 +87,13 @@ pub async fn headers(State(app): App, request: Request, next: Next) -> Response 
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
+    // No script runs (none is allowed); `connect-src 'self'` lets a crawler's checks fetch
+    // robots.txt from the page (Lighthouse does).
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
@@ -247,6 +249,34 @@ fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> Result<Stri
         }
     };
     Ok(super::limits::network(ip, app.v6_prefix))
+}
+
+/// How long a page waits for the platform. Past it the read goes on (it fills the backend's
+/// cache, holding the account's turn) and the page says the account is being fetched and loads
+/// itself again: no page hangs on a slow platform or a long queue.
+const PAGE_WAIT: Duration = Duration::from_millis(800);
+
+/// A platform read for a page of account `card_id`: its turn, then `f` on a blocking thread;
+/// `None` when it did not end within [`PAGE_WAIT`].
+async fn read_for_page<T: Send + 'static>(
+    app: &Portal,
+    card_id: i64,
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Option<Result<T, BackendError>> {
+    let read = async {
+        let turn = app.turn(card_id).await;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            f()
+        })
+        .await
+        .unwrap_or_else(|e| Err(crate::runner::RunError::Panic(e.to_string()).into()))
+    };
+    tokio::time::timeout(PAGE_WAIT, read).await.ok()
+}
+
+fn fetching(app: &Portal, v: &Visit, tab: pages::Tab) -> Response {
+    page(v, pages::fetching(&app.look, &v.session.csrf, tab))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -461,31 +491,26 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
-    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
-    let loaded = blocking(move || {
+    let Some(loaded) = read_for_page(&app, u.card_id, move || {
         let card = backend
             .card_by_id(u.card_id)?
             .ok_or(BackendError::NoCard(u.card_id))?;
-        let info = backend.user_info(&card.customer)?;
+        let (info, age) = backend.user_info(&card.customer)?;
         let currency = backend.currency(&card)?;
         let purchases = backend.purchases(&card)?;
         let retail = backend.is_retail(&card)?;
-        Ok((card, info, currency, purchases, retail))
+        Ok((card, info, age, currency, purchases, retail))
     })
-    .await;
+    .await
+    else {
+        return fetching(&app, &v, pages::Tab::Account);
+    };
     match loaded {
-        Ok((card, info, currency, purchases, retail)) => {
+        Ok((card, info, age, currency, purchases, retail)) => {
             let purchases: Vec<(String, String, rust_decimal::Decimal, bool)> = purchases
                 .into_iter()
-                .map(|(m, serial)| {
-                    (
-                        m.at.get(..10).unwrap_or(&m.at).to_string(),
-                        serial,
-                        m.amount(),
-                        m.is_done(),
-                    )
-                })
+                .map(|(m, serial)| (app.look.local_date(&m.at), serial, m.amount(), m.is_done()))
                 .collect();
             page(
                 &v,
@@ -499,6 +524,7 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
                             ("Account", &card.customer)
                         },
                         balance: info.exact_balance(),
+                        read_ago: age,
                         currency: &currency,
                         blocked: info.blocked,
                         numbers: &info.numbers,
@@ -555,20 +581,22 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
             );
         }
     };
-    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let customer = u.customer.clone();
     let card_id = u.card_id;
-    let loaded = blocking(move || {
+    let Some(loaded) = read_for_page(&app, u.card_id, move || {
         let card = backend
             .card_by_id(card_id)?
             .ok_or(BackendError::NoCard(u.card_id))?;
         let page = backend.calls_before(&customer, before, PAGE)?;
         Ok((page, backend.currency(&card)?))
     })
-    .await;
+    .await
+    else {
+        return fetching(&app, &v, pages::Tab::Calls);
+    };
     match loaded {
-        Ok((p, currency)) => {
+        Ok(((p, age), currency)) => {
             let next = if p.more_data || p.calls.len() >= PAGE as usize {
                 p.calls.last().map(|c| {
                     format!(
@@ -589,6 +617,7 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
                     &currency,
                     next,
                     before.is_none(),
+                    age,
                 ),
             )
         }
@@ -606,6 +635,7 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
+    // A download waits for its records (a page of "being fetched" is no CSV file).
     let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let loaded = blocking(move || backend.all_calls(&u.customer)).await;
@@ -645,24 +675,29 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
 }
 
 /// The numbers page; `typed`: a number kept in its field after an error.
+/// The numbers page; `typed` is the number and `region` the country as chosen (the
+/// reseller's by default), kept after an error.
 async fn numbers_view(
     app: &Portal,
     v: &Visit,
     u: &SignedIn,
-    typed: &str,
+    (typed, region): (&str, Option<&str>),
     flash: Flash<'_>,
 ) -> Response {
-    let _turn = app.turn(u.card_id).await;
     let backend = app.backend.clone();
     let customer = u.customer.clone();
-    match blocking(move || backend.user_info(&customer)).await {
-        Ok(info) => page(
+    let Some(read) = read_for_page(app, u.card_id, move || backend.user_info(&customer)).await
+    else {
+        return fetching(app, v, pages::Tab::Numbers);
+    };
+    match read {
+        Ok((info, _)) => page(
             v,
             pages::numbers(
                 &app.look,
                 &v.session.csrf,
                 &info.numbers,
-                app.look.region.as_deref().unwrap_or(""),
+                region.unwrap_or(app.look.region.as_deref().unwrap_or("")),
                 typed,
                 flash,
             ),
@@ -686,7 +721,7 @@ pub async fn numbers(
         return to_signin(&v);
     };
     let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
-    numbers_view(&app, &v, &u, "", flash).await
+    numbers_view(&app, &v, &u, ("", None), flash).await
 }
 
 #[derive(Deserialize)]
@@ -713,6 +748,8 @@ async fn change_number(
         return to_signin(&v);
     };
     let typed: String = form.number.trim().chars().take(40).collect();
+    let chosen: String = form.region.trim().chars().take(2).collect();
+    let kept = (typed.as_str(), Some(chosen.as_str()));
     let region = if form.region.trim().is_empty() {
         None
     } else {
@@ -723,8 +760,8 @@ async fn change_number(
                     &app,
                     &v,
                     &u,
-                    &typed,
-                    Flash::Error("That country code is not known: give two letters, such as GB."),
+                    kept,
+                    Flash::Error("That country is not in the list: choose one from it."),
                 )
                 .await;
             }
@@ -737,7 +774,7 @@ async fn change_number(
                 &app,
                 &v,
                 &u,
-                &typed,
+                kept,
                 Flash::Error("That is not a phone number we can read. Write it in international form (+44 20 7946 0958), or choose its country."),
             )
             .await;
@@ -775,7 +812,7 @@ async fn change_number(
         }
         Err(_) => "Your change is being confirmed. Please check again in a minute.",
     };
-    numbers_view(&app, &v, &u, &typed, Flash::Error(trouble)).await
+    numbers_view(&app, &v, &u, kept, Flash::Error(trouble)).await
 }
 
 pub async fn number_add(
@@ -1037,8 +1074,11 @@ pub async fn robots() -> Response {
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        "User-agent: *\nAllow: /$\nAllow: /signin\nDisallow: /account\nDisallow: /calls\n\
-         Disallow: /numbers\nDisallow: /password\nDisallow: /redeem\n",
+        // Disallowing the account pages would only keep a crawler from the sign-in page it
+        // is sent to: they open to a signed-in holder alone (and Lighthouse marks every page
+        // a robots.txt disallows as "blocked from indexing").
+        "# The account pages open only to a signed-in holder; a crawler sees the sign-in page.\n\
+         User-agent: *\nAllow: /\n",
     )
         .into_response()
 }

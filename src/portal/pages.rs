@@ -14,9 +14,59 @@ pub struct Look {
     pub softphone_url: Option<String>,
     /// The default region for national numbers (ISO code).
     pub region: Option<String>,
+    /// The reseller's time zone, that times are shown in (`[portal] time_zone`; UTC).
+    pub time_zone: chrono_tz::Tz,
     /// Where the stylesheet and the logo are served (named by their content, cached for a
     /// year) and the logo's size; set by [`super::Portal::new`].
     pub assets: Assets,
+}
+
+impl Look {
+    /// A platform time (UTC) in the reseller's time zone, to the minute.
+    pub fn local_time(&self, utc: chrono::NaiveDateTime) -> String {
+        utc.and_utc()
+            .with_timezone(&self.time_zone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    /// A ledger time (`2026-12-03T08:00:00Z`) as a date in the reseller's time zone.
+    pub fn local_date(&self, stamp: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(stamp).map_or_else(
+            |_| stamp.get(..10).unwrap_or(stamp).to_string(),
+            |t| {
+                t.with_timezone(&self.time_zone)
+                    .format("%Y-%m-%d")
+                    .to_string()
+            },
+        )
+    }
+
+    /// The time zone's name, as said under a table of times: "Europe/London time (GMT)".
+    pub fn zone_name(&self) -> String {
+        use chrono::Offset;
+        let now = chrono::Utc::now().with_timezone(&self.time_zone);
+        let abbreviation = now.format("%Z").to_string();
+        let offset = now.offset().fix().local_minus_utc();
+        match self.time_zone {
+            chrono_tz::UTC => "UTC".into(),
+            zone if abbreviation.starts_with(['+', '-']) => {
+                format!("{} time (UTC{})", zone.name(), utc_offset(offset))
+            }
+            zone => format!("{} time ({abbreviation})", zone.name()),
+        }
+    }
+}
+
+/// An offset from UTC in seconds as `+3` or `+5:30`.
+fn utc_offset(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let (h, m) = (seconds.abs() / 3600, seconds.abs() / 60 % 60);
+    if m == 0 {
+        format!("{sign}{h}")
+    } else {
+        format!("{sign}{h}:{m:02}")
+    }
 }
 
 /// The addresses of the static files, fingerprinted, and the logo's size in pixels.
@@ -86,6 +136,36 @@ pub fn layout(
     flash: Flash<'_>,
     body: Markup,
 ) -> Markup {
+    layout_refreshing(look, title, tab, csrf, flash, None, body)
+}
+
+/// A page that is still waiting for the platform: it shows what it can and loads itself again
+/// after `seconds` (no script: a `refresh` meta element).
+pub fn fetching(look: &Look, csrf: &str, tab: Tab) -> Markup {
+    layout_refreshing(
+        look,
+        "Just a moment",
+        tab,
+        Some(csrf),
+        Flash::None,
+        Some(2),
+        html! {
+            div.card role="status" {
+                p { "Your account is being fetched. This page loads again by itself in a moment." }
+            }
+        },
+    )
+}
+
+fn layout_refreshing(
+    look: &Look,
+    title: &str,
+    tab: Tab,
+    csrf: Option<&str>,
+    flash: Flash<'_>,
+    refresh: Option<u32>,
+    body: Markup,
+) -> Markup {
     let item = |t: Tab, href: &str, label: &str| {
         html! {
             li { a href=(href) aria-current=[(tab == t).then_some("page")] { (label) } }
@@ -97,6 +177,9 @@ pub fn layout(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " · " (look.brand) }
                 meta name="description" content=(format!(
                     "{}: your calling card account. Balance, calls, phone numbers, password, and new cards.",
@@ -204,6 +287,8 @@ pub struct AccountView<'a> {
     /// is its key, never shown), or "Account" and the login (a welcome card).
     pub name: (&'static str, &'a str),
     pub balance: Decimal,
+    /// How long ago the balance was read, when older than a fresh read (being read again).
+    pub read_ago: Option<std::time::Duration>,
     pub currency: &'a str,
     pub blocked: bool,
     pub numbers: &'a [String],
@@ -222,6 +307,7 @@ pub fn account(look: &Look, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -
             div.card {
                 p.muted { "Balance" }
                 p.balance id="balance" { (format!("{:.2}", v.balance)) " " (v.currency) }
+                (as_of(v.read_ago))
                 @if v.blocked {
                     p.error role="status" id="blocked" {
                         "This account is blocked: it cannot make calls. Please contact support."
@@ -274,6 +360,19 @@ pub fn duration_words(secs: u64) -> String {
     }
 }
 
+/// How old a read is, when it is older than a fresh one (a newer one is being fetched).
+fn as_of(read_ago: Option<std::time::Duration>) -> Markup {
+    html! {
+        @if let Some(ago) = read_ago {
+            p.muted.as-of { (format!(
+                "As of {} ago; a newer figure is on its way.",
+                duration_words(ago.as_secs())
+            )) }
+        }
+    }
+}
+
+/// A page of calls, newest first; `read_ago` as in [`AccountView::read_ago`].
 pub fn calls(
     look: &Look,
     csrf: &str,
@@ -281,6 +380,7 @@ pub fn calls(
     currency: &str,
     next: Option<String>,
     first_page: bool,
+    read_ago: Option<std::time::Duration>,
 ) -> Markup {
     layout(
         look,
@@ -290,11 +390,12 @@ pub fn calls(
         Flash::None,
         html! {
             p { a href="/calls.csv" download { "Download every call (CSV)" } }
+            (as_of(read_ago))
             @if calls.is_empty() {
                 p { @if first_page { "No calls yet." } @else { "No earlier calls." } }
             } @else {
                 table {
-                    caption.muted { "Newest first, times in UTC" }
+                    caption.muted { "Newest first, times in " (look.zone_name()) }
                     thead {
                         tr {
                             th scope="col" { "When" }
@@ -306,7 +407,7 @@ pub fn calls(
                     tbody {
                         @for c in calls {
                             tr {
-                                td { (c.start.format("%Y-%m-%d %H:%M")) }
+                                td { (look.local_time(c.start)) }
                                 td.number dir="ltr" title=(crate::text::visible(&c.destination)) {
                                     (crate::text::shortened(&c.destination, 32))
                                 }
@@ -325,6 +426,23 @@ pub fn calls(
     )
 }
 
+/// The countries a number can be written nationally for, by name (ISO code, English name):
+/// those of Debian's iso-codes list that the number library knows.
+pub fn countries() -> &'static [(&'static str, &'static str)] {
+    static LIST: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
+        std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("countries.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(code, _)| crate::import::parse_region(code).is_ok())
+            .collect()
+    })
+}
+
+/// The numbers page; `region` is the country chosen (the reseller's by default) and `typed`
+/// the number as typed, both kept after an error.
 pub fn numbers(
     look: &Look,
     csrf: &str,
@@ -366,9 +484,14 @@ pub fn numbers(
                     label for="number" { "Phone number" }
                     input id="number" name="number" type="tel" autocomplete="tel" required
                         maxlength="40" value=(typed) aria-describedby="number-help";
-                    p.muted id="number-help" { "In international form (+44 20 7946 0958), or national form for the country below." }
-                    label for="region" { "Country (two letters)" }
-                    input id="region" name="region" type="text" maxlength="2" value=(region);
+                    p.muted id="number-help" { "In international form (+44 20 7946 0958), or as dialled in the country below." }
+                    label for="region" { "Country of the number" }
+                    select id="region" name="region" {
+                        option value="" selected[region.is_empty()] { "International form (+…)" }
+                        @for (code, name) in countries() {
+                            option value=(code) selected[region.eq_ignore_ascii_case(code)] { (name) }
+                        }
+                    }
                     button type="submit" { "Add" }
                 }
             }

@@ -108,6 +108,18 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "0: give at least 1 (nobody could sign in)".into(),
         ));
     }
+    let time_zone = match &settings.time_zone {
+        None => chrono_tz::UTC,
+        Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+            invalid(
+                "[portal] time_zone",
+                format!(
+                    "{name:?}: not a time zone name; give one of the IANA database, such as \
+                     Europe/London or Asia/Karachi"
+                ),
+            )
+        })?,
+    };
     if let Some(r) = &settings.region {
         crate::import::parse_region(r).map_err(|e| invalid("[portal] region", e))?;
     }
@@ -115,13 +127,19 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     drop(ledger);
     let connection = global.connect(&options)?;
     connection.check_login()?;
-    let backend = Arc::new(Backend::new(
-        connection.client.clone(),
-        connection.throttle.clone(),
-        connection.platform.clone(),
-        global.ledger_path(),
-        options,
-    ));
+    let backend = Arc::new(
+        Backend::new(
+            connection.client.clone(),
+            connection.throttle.clone(),
+            connection.platform.clone(),
+            global.ledger_path(),
+            options,
+        )
+        .fresh_for(
+            config::test_fresh_ms(&ProcessEnv)
+                .map_or(crate::portal::backend::FRESH, Duration::from_millis),
+        ),
+    );
     match backend.finish_unfinished() {
         Ok(0) => {}
         Ok(n) => eprintln!("{n} redeem(s) left unfinished by an earlier run: finished"),
@@ -142,6 +160,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     support: values.get("support").cloned(),
                     softphone_url: settings.softphone_url.clone(),
                     region: settings.region.clone(),
+                    time_zone,
                     assets: Default::default(),
                 },
                 colour: settings.colour.clone(),
