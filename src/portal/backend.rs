@@ -280,6 +280,28 @@ impl Backend {
         Ok((self.user_info_now(customer)?, None))
     }
 
+    /// Whether [`Backend::user_info`] answers from what was read (no wait for the platform).
+    pub fn holds_info(&self, customer: &str) -> bool {
+        self.cache()
+            .info
+            .get(customer)
+            .is_some_and(|(at, _)| at.elapsed() < STALE)
+    }
+
+    /// Whether [`Backend::calls_before`] answers from what was read.
+    pub fn holds_calls(
+        &self,
+        customer: &str,
+        before: Option<(chrono::NaiveDateTime, u64)>,
+        count: u32,
+    ) -> bool {
+        let keep = if before.is_some() { SETTLED } else { STALE };
+        self.cache()
+            .calls
+            .get(&(customer.to_string(), before, count))
+            .is_some_and(|(at, _)| at.elapsed() < keep)
+    }
+
     fn generation(&self, customer: &str) -> u64 {
         self.cache()
             .generation

@@ -257,12 +257,18 @@ fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> Result<Stri
 const PAGE_WAIT: Duration = Duration::from_millis(800);
 
 /// A platform read for a page of account `card_id`: its turn, then `f` on a blocking thread;
-/// `None` when it did not end within [`PAGE_WAIT`].
+/// `None` when it did not end within [`PAGE_WAIT`]. When what the page shows was read already
+/// (`held`), `f` answers from it: no turn, no wait (a read of this account still in flight
+/// must not hold up a page that needs none).
 async fn read_for_page<T: Send + 'static>(
     app: &Portal,
     card_id: i64,
+    held: bool,
     f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Option<Result<T, BackendError>> {
+    if held {
+        return Some(blocking(f).await);
+    }
     let read = async {
         let turn = app.turn(card_id).await;
         tokio::task::spawn_blocking(move || {
@@ -492,7 +498,8 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
         return to_signin(&v);
     };
     let backend = app.backend.clone();
-    let Some(loaded) = read_for_page(&app, u.card_id, move || {
+    let held = backend.holds_info(&u.customer);
+    let Some(loaded) = read_for_page(&app, u.card_id, held, move || {
         let card = backend
             .card_by_id(u.card_id)?
             .ok_or(BackendError::NoCard(u.card_id))?;
@@ -584,7 +591,8 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
     let backend = app.backend.clone();
     let customer = u.customer.clone();
     let card_id = u.card_id;
-    let Some(loaded) = read_for_page(&app, u.card_id, move || {
+    let held = backend.holds_calls(&customer, before, PAGE);
+    let Some(loaded) = read_for_page(&app, u.card_id, held, move || {
         let card = backend
             .card_by_id(card_id)?
             .ok_or(BackendError::NoCard(u.card_id))?;
@@ -686,7 +694,9 @@ async fn numbers_view(
 ) -> Response {
     let backend = app.backend.clone();
     let customer = u.customer.clone();
-    let Some(read) = read_for_page(app, u.card_id, move || backend.user_info(&customer)).await
+    let held = backend.holds_info(&customer);
+    let Some(read) =
+        read_for_page(app, u.card_id, held, move || backend.user_info(&customer)).await
     else {
         return fetching(app, v, pages::Tab::Numbers);
     };
