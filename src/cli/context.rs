@@ -135,7 +135,7 @@ impl Global {
     /// Prints the command's result document when `--json` asked for it.
     pub fn emit(&self, doc: serde_json::Value) {
         if self.json {
-            println!("{doc}");
+            out!("{doc}");
         }
     }
 

@@ -9,14 +9,22 @@ macro_rules! say {
         if $global.json {
             eprintln!($($arg)*)
         } else {
-            println!($($arg)*)
+            $crate::cli::out::line(format_args!($($arg)*))
         }
+    };
+}
+
+/// A line on standard output, through its one owner ([`out`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::out::line(format_args!($($arg)*))
     };
 }
 
 mod cmd;
 mod context;
 mod exit;
+mod out;
 mod progress;
 
 use std::ffi::OsString;
@@ -156,6 +164,13 @@ where
         Command::Doctor(args) => cmd::doctor::run(&global, args),
     };
     let code = match result {
+        Ok(Exit::Success) if out::failure().is_some() => {
+            eprintln!(
+                "error: write standard output: {}",
+                out::failure().unwrap_or_default()
+            );
+            Exit::Io.into()
+        }
         Ok(exit) => exit.into(),
         Err(e) => exit::report(&e),
     };

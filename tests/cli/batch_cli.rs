@@ -431,3 +431,45 @@ fn json_gives_one_document_on_stdout_for_every_command_that_prints_a_result() {
     );
     assert_eq!(doc(&["doctor"])["ok"], true);
 }
+
+/// Runs a command whose standard output is closed before it writes (`... | head -0`):
+/// its exit code and standard error.
+fn into_a_closed_pipe(cm: &Cardmint, args: &[&str]) -> (i32, String) {
+    let mut child = cm
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_failure_and_the_work_still_ends() {
+    // Before: `status | head -2` panicked with exit 101 ("failed printing to stdout: Broken
+    // pipe"), `completions bash | head -1` exited 6.
+    let cm = Cardmint::new();
+    let (code, err) =
+        into_a_closed_pipe(&cm, &["--sandbox", "issue", "--count", "3", "--value", "5"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The batch was issued whole although nobody read what it said.
+    let doc = cm.json(&["show", "B0001"]);
+    assert_eq!(doc["cards"]["ready"], 3, "{doc}");
+    for args in [
+        &["--sandbox", "status", "B0001"][..],
+        &["batches"],
+        &["--json", "show", "B0001"],
+        &["completions", "bash"],
+        &["man"],
+    ] {
+        let (code, err) = into_a_closed_pipe(&cm, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

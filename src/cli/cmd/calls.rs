@@ -103,7 +103,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         }
         // Under --json the records are the document, not CSV.
         None if global.json => {}
-        None => print!("{}", String::from_utf8_lossy(&bytes)),
+        None => crate::cli::out::bytes(&bytes),
     }
     global.emit(serde_json::json!({
         "calls": found.iter().flat_map(|(card, calls)| calls.iter().map(move |c| serde_json::json!({

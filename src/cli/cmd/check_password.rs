@@ -30,15 +30,15 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
         }
         checked += 1;
         match check_password(password) {
-            Ok(()) if !global.quiet => println!("line {}: ok", i + 1),
+            Ok(()) if !global.quiet => out!("line {}: ok", i + 1),
             Ok(()) => {}
             Err(v) => {
                 bad += 1;
-                println!("line {}: {v}", i + 1);
+                out!("line {}: {v}", i + 1);
             }
         }
     }
-    println!("{checked} checked, {bad} failed");
+    out!("{checked} checked, {bad} failed");
     Ok(if bad == 0 {
         Exit::Success
     } else {

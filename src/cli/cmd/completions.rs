@@ -93,10 +93,6 @@ fn roff_escape(text: &str) -> String {
 }
 
 fn print(bytes: &[u8]) -> Result<Exit, Error> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(Error::io("write standard output"))?;
+    crate::cli::out::bytes(bytes);
     Ok(Exit::Success)
 }

@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
     file.write_all(EXAMPLE.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(Error::io(format!("write {}", path.display())))?;
-    println!(
+    out!(
         "wrote {} (owner-only): set [reseller] and [values] in it",
         path.display()
     );

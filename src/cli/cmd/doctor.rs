@@ -73,7 +73,7 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
                 Status::Note => "note   ",
                 Status::Problem => "PROBLEM",
             };
-            println!("{tag} {:<9} {}", c.check, c.detail);
+            out!("{tag} {:<9} {}", c.check, c.detail);
         }
     }
     Ok(if ok { Exit::Success } else { Exit::Failure })

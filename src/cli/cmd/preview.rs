@@ -41,7 +41,7 @@ pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
         .into_iter()
         .chain(render::press_warnings(&design, &sheet))
     {
-        println!("{line}");
+        out!("{line}");
     }
     let cards = render::sample_cards(sheet.per_sheet());
     let job = Job {
@@ -62,7 +62,7 @@ pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
     };
     let out = render::render(&job, &target)?;
     for (path, size) in out.files {
-        println!("{} ({} bytes)", path.display(), size);
+        out!("{} ({} bytes)", path.display(), size);
     }
     Ok(Exit::Success)
 }

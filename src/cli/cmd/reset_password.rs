@@ -60,7 +60,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         doc["password"] = new.expose().into();
         global.emit(doc);
     } else {
-        println!("new password for {serial}: {}", new.expose());
+        out!("new password for {serial}: {}", new.expose());
     }
     if args.print {
         let card = global.card(&ledger, &serial)?;

@@ -144,7 +144,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         reseller_credit: args.credit,
     };
     let sandbox = Sandbox::start(options)?;
-    println!("listening on {}", sandbox.url());
+    out!("listening on {}", sandbox.url());
     let _ = std::io::stdout().flush();
     wait_for_signal().map_err(Error::io("wait for signals"))?;
     sandbox.stop()?;
