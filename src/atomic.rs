@@ -100,6 +100,16 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     f.commit().map(|_| ())
 }
 
+/// Creates `dir` and its missing parents owner-only (0700): every folder cardmint makes may
+/// come to hold a secret.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,12 +124,7 @@ pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
 pub fn claim_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
     check_dir(dir, batch_id)?;
     // Owner-only from creation: the folder will hold the batch's secrets.
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))?;
+    crate::atomic::create_dir(dir).map_err(io(dir))?;
     write_atomic(&dir.join(MARKER), format!("{batch_id}\n").as_bytes(), 0o644)
 }
 

@@ -132,6 +132,16 @@ impl Connection {
 }
 
 impl Global {
+    /// Refuses `--json` for a command that prints no JSON document (rather than ignoring it).
+    pub fn no_json(&self, command: &str) -> Result<(), Error> {
+        if self.json {
+            return Err(Error::Usage(format!(
+                "--json: `cardmint {command}` has no JSON document to print; leave --json out"
+            )));
+        }
+        Ok(())
+    }
+
     /// Prints the command's result document when `--json` asked for it.
     pub fn emit(&self, doc: serde_json::Value) {
         if self.json {

@@ -33,6 +33,9 @@ pub enum Exit {
     Network = 7,
     /// The platform answered and refused (a wrong reseller login, not enough credit, ...).
     Refused = 8,
+    /// A rule of the stock or the ledger refuses it (a card consigned to another shop, sold
+    /// already, blocked as lost, not provisioned, being moved); nothing was sent.
+    Rule = 9,
     /// Stopped by Ctrl-C (or SIGTERM): what was in flight is recorded; the message says how to
     /// finish.
     Interrupted = 130,
@@ -43,7 +46,7 @@ pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 failed (unknown batch or car
     config); 2 bad command line; 3 run incomplete (cards failed, unfinished or unsettled: the \
     summary says how to finish); 4 invalid input, nothing sent; 5 audit mismatch; 6 I/O (disk, \
     stdin, random source); 7 network (unreachable, answer lost or malformed); 8 refused by the \
-    platform; 130 interrupted.";
+    platform; 9 refused by a rule of the stock or the ledger, nothing sent; 130 interrupted.";
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
@@ -67,11 +70,14 @@ pub fn code(error: &Error) -> Exit {
         | Error::Plan(PlanError::Code(_))
         | Error::Unprintable(_)
         | Error::DemoValues(_)
-        | Error::Select(SelectError::SoldList { .. })
+        | Error::Select(SelectError::SoldList { .. } | SelectError::Date(_))
         | Error::Api(ApiError::InvalidArgument { .. }) => Exit::InvalidInput,
-        // A selection that names no card, a typo'd serial or unprovisioned cards.
-        Error::Select(_) => Exit::Usage,
-        Error::Money(e) if matches!(**e, crate::money::MoneyError::Refused(_)) => Exit::Usage,
+        // A selection that names no card, or a typo'd serial.
+        Error::Select(SelectError::Serials(_) | SelectError::Nothing) => Exit::Usage,
+        Error::Select(
+            SelectError::Stock(_) | SelectError::NotProvisioned(_) | SelectError::Blocked(_),
+        ) => Exit::Rule,
+        Error::Money(e) if matches!(**e, crate::money::MoneyError::Refused(_)) => Exit::Rule,
         Error::Api(e) | Error::Unreachable { cause: e, .. } => api(e),
         Error::Io { .. }
         | Error::Random(_)

@@ -153,14 +153,22 @@ where
         Command::Calls(args) => cmd::calls::run(&global, args),
         Command::Audit(args) => cmd::audit::run(&global, args),
         Command::Settle(args) => cmd::settle::run(&global, args),
-        Command::Portal(args) => cmd::portal::run(&global, args),
+        Command::Portal(args) => global
+            .no_json("portal")
+            .and_then(|()| cmd::portal::run(&global, args)),
         Command::Render(args) => cmd::render::run(&global, args),
         Command::Preview(args) => cmd::preview::run(&global, args),
         Command::CheckPassword(args) => cmd::check_password::run(&global, args),
-        Command::Sandbox(args) => cmd::sandbox::run(args),
-        Command::Completions(args) => cmd::completions::completions(Cli::command(), args),
-        Command::Man(args) => cmd::completions::man(Cli::command(), args),
-        Command::Config(args) => cmd::config_init::run(args),
+        Command::Sandbox(args) => global
+            .no_json("sandbox")
+            .and_then(|()| cmd::sandbox::run(args)),
+        Command::Completions(args) => global
+            .no_json("completions")
+            .and_then(|()| cmd::completions::completions(Cli::command(), args)),
+        Command::Man(args) => global
+            .no_json("man")
+            .and_then(|()| cmd::completions::man(Cli::command(), args)),
+        Command::Config(args) => cmd::config_init::run(&global, args),
         Command::Doctor(args) => cmd::doctor::run(&global, args),
     };
     let code = match result {

@@ -1,5 +1,6 @@
-//! Progress: an indicatif bar (cards done, requests/s, ETA) on a terminal, a plain line every
-//! few seconds otherwise, nothing with `--quiet`. Verbose notes go above the bar.
+//! Progress: an indicatif bar on a terminal, a plain line every few seconds otherwise, nothing
+//! with `--quiet`; both move with every request (cards done, requests made of those expected,
+//! requests/s, an ETA from the requests left). Verbose notes go above the bar.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -20,6 +21,9 @@ pub struct Progress {
     verbose: bool,
     started: Instant,
     requests: AtomicU64,
+    /// Requests expected in all: one a card until the run says more
+    /// ([`Observer::expect_requests`]), never fewer than made.
+    expected: AtomicU64,
     done: AtomicUsize,
     failed: AtomicUsize,
     last_line: Mutex<Instant>,
@@ -32,11 +36,9 @@ impl Progress {
             let bar =
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {pos}/{len} cards  {msg}  ETA {eta}",
-                )
-                .expect("static template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{prefix} [{bar:30}] {msg}  ETA {eta}")
+                    .expect("static template")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(label.to_string());
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -50,6 +52,7 @@ impl Progress {
             verbose: verbose && !quiet,
             started: Instant::now(),
             requests: AtomicU64::new(0),
+            expected: AtomicU64::new(total as u64),
             done: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             last_line: Mutex::new(Instant::now()),
@@ -62,6 +65,40 @@ impl Progress {
         self.requests.load(Ordering::Relaxed) as f64 / self.started.elapsed().as_secs_f64().max(1.0)
     }
 
+    /// Requests made, and expected in all.
+    fn requests(&self) -> (u64, u64) {
+        let made = self.requests.load(Ordering::Relaxed);
+        (made, self.expected.load(Ordering::Relaxed).max(made))
+    }
+
+    /// What the bar's message and the plain line say: cards, requests, rate.
+    fn summary(&self) -> String {
+        let (made, expected) = self.requests();
+        format!(
+            "{}/{} cards, {made}/{expected} requests, {} failed, {:.0} requests/s",
+            self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed),
+            self.total,
+            self.failed.load(Ordering::Relaxed),
+            self.rate()
+        )
+    }
+
+    /// Seconds left at the rate so far, from the requests left (`None` before any request).
+    fn eta(&self) -> Option<u64> {
+        let (made, expected) = self.requests();
+        (made > 0).then(|| ((expected - made) as f64 / self.rate()).ceil() as u64)
+    }
+
+    fn show(&self) {
+        if let Some(bar) = &self.bar {
+            let (made, expected) = self.requests();
+            bar.set_length(expected);
+            bar.set_position(made);
+            bar.set_message(self.summary());
+        }
+        self.plain_line(false);
+    }
+
     fn plain_line(&self, force: bool) {
         if !self.plain {
             return;
@@ -69,14 +106,11 @@ impl Progress {
         let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
         if force || last.elapsed() >= PLAIN_EVERY {
             *last = Instant::now();
-            eprintln!(
-                "{}: {}/{} cards, {} failed, {:.0} requests/s",
-                self.label,
-                self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed),
-                self.total,
-                self.failed.load(Ordering::Relaxed),
-                self.rate()
-            );
+            let eta = match self.eta() {
+                Some(s) if !force => format!(", about {s} s left"),
+                _ => String::new(),
+            };
+            eprintln!("{}: {}{eta}", self.label, self.summary());
         }
     }
 
@@ -89,20 +123,20 @@ impl Progress {
 }
 
 impl Observer for Progress {
+    fn expect_requests(&self, n: u64) {
+        self.expected
+            .store(self.requests.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        self.show();
+    }
+
     fn request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!("{:.0} req/s", self.rate()));
-        }
-        self.plain_line(false);
+        self.show();
     }
 
     fn item_finished(&self, ok: bool) {
         if ok { &self.done } else { &self.failed }.fetch_add(1, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
-        self.plain_line(false);
+        self.show();
     }
 
     fn note(&self, message: &str) {
@@ -113,5 +147,33 @@ impl Observer for Progress {
             Some(bar) => bar.println(message),
             None => eprintln!("{message}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_moves_with_every_request_and_counts_down_from_the_requests_left() {
+        let p = Progress::new("B0001", 300, true, false);
+        p.expect_requests(900);
+        assert_eq!(p.eta(), None, "no rate yet");
+        for _ in 0..90 {
+            p.request();
+        }
+        // No card finished yet (every card's creation first), yet it moved: 90 of 900.
+        assert!(
+            p.summary().starts_with("0/300 cards, 90/900 requests"),
+            "{}",
+            p.summary()
+        );
+        // 90 requests in under a second count as 90 a second: 810 left, 9 s.
+        assert_eq!(p.eta(), Some(9));
+        // More requests than expected (retries) never go past the end.
+        for _ in 0..1000 {
+            p.request();
+        }
+        assert_eq!(p.requests(), (1090, 1090));
     }
 }

@@ -5,7 +5,7 @@
 //! Knows nothing of the API.
 
 mod phone;
-mod reader;
+pub mod reader;
 mod validate;
 
 pub use phone::{PhoneError, for_reading, normalize_number, parse_region};

@@ -24,44 +24,88 @@ const CP1252_HIGH: [char; 32] = [
     '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
 ];
 
-/// Decodes the file. Invalid UTF-8 is reported with its line.
-pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, Problem> {
+/// Decodes the file, and says where it is not what `encoding` says: invalid UTF-8 is read
+/// as U+FFFD and reported with its line, so that every other problem of the file is reported
+/// with it.
+pub fn decode(bytes: &[u8], encoding: Encoding) -> (String, Vec<Problem>) {
     match encoding {
         Encoding::Utf8 => {
             let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
-                let line = bytes[..e.valid_up_to()]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1;
-                Problem {
-                    line: line as u64,
-                    column: None,
-                    reason: "the file is not UTF-8 here; if it comes from Excel on Windows, \
-                             add --encoding windows-1252"
-                        .into(),
+            let mut problems: Vec<Problem> = Vec::new();
+            let mut text = String::with_capacity(bytes.len());
+            let mut line = 1u64;
+            for chunk in bytes.utf8_chunks() {
+                text.push_str(chunk.valid());
+                line += chunk.valid().bytes().filter(|&b| b == b'\n').count() as u64;
+                if !chunk.invalid().is_empty() {
+                    text.push('\u{FFFD}');
+                    if problems.last().is_none_or(|p| p.line != line) {
+                        problems.push(Problem {
+                            line,
+                            column: None,
+                            reason: "the file is not UTF-8 here; if it comes from Excel on \
+                                     Windows, add --encoding windows-1252"
+                                .into(),
+                        });
+                    }
                 }
-            })
+            }
+            (text, problems)
         }
-        Encoding::Windows1252 => Ok(bytes
-            .iter()
-            .map(|&b| match b {
-                0x80..=0x9F => CP1252_HIGH[(b - 0x80) as usize],
-                _ => char::from(b),
-            })
-            .collect()),
+        Encoding::Windows1252 => (
+            bytes
+                .iter()
+                .map(|&b| match b {
+                    0x80..=0x9F => CP1252_HIGH[(b - 0x80) as usize],
+                    _ => char::from(b),
+                })
+                .collect(),
+            Vec::new(),
+        ),
     }
 }
 
-/// Picks the delimiter that occurs most in the header line (`,` on a tie).
-pub fn detect_delimiter(text: &str) -> u8 {
-    let header = text.lines().next().unwrap_or("");
-    let count = |d: char| header.chars().filter(|&c| c == d).count();
-    [b',', b';', b'\t']
+/// A spreadsheet's CSV made plain for the csv reader: line ends `\n` (Excel writes `\r\n`,
+/// which the reader's line numbers count apart), Excel's `sep=;` first line read for its
+/// delimiter and taken out, else the delimiter that occurs most in the header line (`,` on a
+/// tie).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Plain {
+    pub text: String,
+    pub delimiter: u8,
+    /// Lines of the file before `text` (the `sep=` line): add it to the reader's lines.
+    pub skipped: u64,
+}
+
+pub fn plain(text: &str) -> Plain {
+    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    let first = text.lines().next().unwrap_or("");
+    if let Some(sep) = first.trim().strip_prefix("sep=")
+        && let [d @ (b',' | b';' | b'\t' | b'|')] = sep.as_bytes()
+    {
+        let delimiter = *d;
+        let rest = text.split_once('\n').map_or("", |(_, r)| r).to_string();
+        return Plain {
+            text: rest,
+            delimiter,
+            skipped: 1,
+        };
+    }
+    let count = |d: char| first.chars().filter(|&c| c == d).count();
+    let delimiter = [b',', b';', b'\t']
         .into_iter()
         .max_by_key(|&d| (count(d as char), d == b','))
-        .unwrap_or(b',')
+        .unwrap_or(b',');
+    Plain {
+        text,
+        delimiter,
+        skipped: 0,
+    }
+}
+
+/// Whether a record is one of the blank rows a spreadsheet leaves (`;;;`).
+pub fn blank(record: &csv::StringRecord) -> bool {
+    record.iter().all(|f| f.trim().is_empty())
 }
 
 /// Finds a quoted field that is never closed (the csv reader would swallow the rest of the
@@ -91,22 +135,43 @@ mod tests {
 
     #[test]
     fn encodings() {
-        assert_eq!(decode(b"\xEF\xBB\xBFa,b", Encoding::Utf8).unwrap(), "a,b");
-        assert_eq!(
-            decode(b"Ren\xE9 \x80", Encoding::Windows1252).unwrap(),
-            "René €"
-        );
-        let err = decode(b"a\nb\nRen\xE9", Encoding::Utf8).unwrap_err();
-        assert_eq!(err.line, 3);
-        assert!(err.reason.contains("windows-1252"));
+        assert_eq!(decode(b"\xEF\xBB\xBFa,b", Encoding::Utf8).0, "a,b");
+        assert_eq!(decode(b"Ren\xE9 \x80", Encoding::Windows1252).0, "René €");
+        let (text, problems) = decode(b"a\nb\xE9\nRen\xE9", Encoding::Utf8);
+        assert_eq!(text, "a\nb\u{FFFD}\nRen\u{FFFD}");
+        let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 3]);
+        assert!(problems[0].reason.contains("windows-1252"));
     }
 
     #[test]
     fn delimiters() {
-        assert_eq!(detect_delimiter("customer;numbers;value\n1,2;3"), b';');
-        assert_eq!(detect_delimiter("customer\tnumbers\n"), b'\t');
-        assert_eq!(detect_delimiter("customer,numbers\n"), b',');
-        assert_eq!(detect_delimiter("customer\n"), b',');
+        let d = |t: &str| plain(t).delimiter;
+        assert_eq!(d("customer;numbers;value\n1,2;3"), b';');
+        assert_eq!(d("customer\tnumbers\n"), b'\t');
+        assert_eq!(d("customer,numbers\n"), b',');
+        assert_eq!(d("customer\n"), b',');
+        // Excel's hint wins, and its line is counted.
+        let p = plain("sep=;\r\ncustomer,x;value\r\n");
+        assert_eq!((p.delimiter, p.skipped), (b';', 1));
+        assert_eq!(p.text, "customer,x;value\n");
+    }
+
+    #[test]
+    fn crlf_lines_are_numbered_as_in_the_file() {
+        let p = plain("customer;value\r\na;5\r\n;;\r\nb;x\r\n");
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(p.delimiter)
+            .flexible(true)
+            .from_reader(p.text.as_bytes());
+        let lines: Vec<(u64, bool)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r.position().unwrap().line(), blank(&r))
+            })
+            .collect();
+        assert_eq!(lines, vec![(2, false), (3, true), (4, false)]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use phonenumber::country::Id;
 use rust_decimal::Decimal;
 
 use super::phone::normalize_number;
-use super::reader::{Encoding, decode, detect_delimiter, unterminated_quote};
+use super::reader::{Encoding, blank, decode, plain, unterminated_quote};
 use super::{ImportError, Problem};
 use crate::codes::check_password;
 use crate::config::Secret;
@@ -48,45 +48,68 @@ pub fn read_customers(
         path: path.to_path_buf(),
         problems,
     };
-    let text = decode(&bytes, options.encoding).map_err(|p| invalid(vec![p]))?;
-    if let Some(line) = unterminated_quote(&text) {
-        return Err(invalid(vec![Problem {
-            line,
+    // Every problem of the file is reported together, the encoding's among them.
+    let (text, mut problems) = decode(&bytes, options.encoding);
+    let plain = plain(&text);
+    let skipped = plain.skipped;
+    if let Some(line) = unterminated_quote(&plain.text) {
+        problems.push(Problem {
+            line: line + skipped,
             column: None,
             reason: "a quoted field starts here and is never closed".into(),
-        }]));
+        });
+        return Err(invalid(problems));
     }
-    let delimiter = detect_delimiter(&text);
+    let delimiter = plain.delimiter;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| invalid(vec![csv_problem(&e)]))?
-        .clone();
-    let columns = header_columns(&header).map_err(invalid)?;
-    let mut problems = Vec::new();
+        .from_reader(plain.text.as_bytes());
+    let header = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            problems.push(csv_problem(&e, skipped));
+            return Err(invalid(problems));
+        }
+    };
+    // Excel saves the empty cells right of the table as empty columns (`;;`).
+    let width = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.trim().is_empty())
+        .last()
+        .map_or(0, |(i, _)| i + 1);
+    let columns = match header_columns(&header, width, skipped) {
+        Ok(c) => c,
+        Err(more) => {
+            problems.extend(more);
+            return Err(invalid(problems));
+        }
+    };
     let mut rows = Vec::new();
     let mut seen_customers: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(csv_problem(&e));
+                problems.push(csv_problem(&e, skipped));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != header.len() {
+        // The blank rows a spreadsheet leaves (`;;;`) are no rows.
+        if blank(&record) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line()) + skipped;
+        let beyond = record.iter().skip(width).any(|f| !f.trim().is_empty());
+        if record.len() < width || beyond {
             problems.push(Problem {
                 line,
                 column: None,
                 reason: format!(
-                    "{} fields, but the header has {} (a stray delimiter or a missing one?)",
-                    record.len(),
-                    header.len()
+                    "{} fields, but the header has {width} (a stray delimiter or a missing one?)",
+                    record.len()
                 ),
             });
             continue;
@@ -120,7 +143,7 @@ pub fn read_customers(
     }
     if rows.is_empty() && problems.is_empty() {
         problems.push(Problem {
-            line: 1,
+            line: 1 + skipped,
             column: None,
             reason: "the file has a header but no rows".into(),
         });
@@ -133,9 +156,9 @@ pub fn read_customers(
     }
 }
 
-fn csv_problem(e: &csv::Error) -> Problem {
+fn csv_problem(e: &csv::Error, skipped: u64) -> Problem {
     Problem {
-        line: e.position().map_or(0, |p| p.line()),
+        line: e.position().map_or(0, |p| p.line()) + skipped,
         column: None,
         reason: format!("unreadable CSV: {e}"),
     }
@@ -154,15 +177,20 @@ impl Columns {
     }
 }
 
-fn header_columns(header: &csv::StringRecord) -> Result<Columns, Vec<Problem>> {
+/// The columns of the header's first `width` cells (the header is on line `1 + skipped`).
+fn header_columns(
+    header: &csv::StringRecord,
+    width: usize,
+    skipped: u64,
+) -> Result<Columns, Vec<Problem>> {
     let mut columns = HashMap::new();
     let mut problems = Vec::new();
-    for (i, raw) in header.iter().enumerate() {
+    for (i, raw) in header.iter().take(width).enumerate() {
         let name = raw.trim().to_ascii_lowercase();
         let column = Some((i + 1, raw.trim().to_string()));
         match COLUMNS.iter().find(|c| **c == name) {
             Some(known) if columns.contains_key(known) => problems.push(Problem {
-                line: 1,
+                line: 1 + skipped,
                 column,
                 reason: format!("column {known:?} appears twice"),
             }),
@@ -170,7 +198,7 @@ fn header_columns(header: &csv::StringRecord) -> Result<Columns, Vec<Problem>> {
                 columns.insert(*known, (i, raw.trim().to_string()));
             }
             None => problems.push(Problem {
-                line: 1,
+                line: 1 + skipped,
                 column,
                 reason: format!(
                     "unknown column {:?}; the columns are {} (any order, any case)",

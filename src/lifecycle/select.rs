@@ -27,6 +27,9 @@ pub enum SelectError {
     /// A stock rule refuses the selection (consigned elsewhere, already sold, ...).
     #[error("{0}")]
     Stock(String),
+    /// A date given for a sale, consignment or return that cannot be (in the future).
+    #[error("{0}")]
+    Date(String),
     /// `activate` on cards blocked after issue (lost, stolen, returned).
     #[error(
         "{0}: activating would re-enable a card blocked as lost or stolen; nothing was sent; \
@@ -115,23 +118,21 @@ pub fn read_sold_list(
         problems,
     };
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!(
-            "not UTF-8 text (byte {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    let text = text.trim_start_matches('\u{feff}');
-    let first = text.lines().next().unwrap_or("");
-    let delimiter = [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|d| first.bytes().filter(|b| b == d).count())
-        .unwrap_or(b',');
+    // Read as every file from a spreadsheet is (`crate::import::reader`); every problem,
+    // the encoding's among them, is reported together.
+    use crate::import::reader::{Encoding, blank, decode, plain};
+    let (text, undecoded) = decode(&bytes, Encoding::Utf8);
+    let mut problems: Vec<String> = undecoded
+        .iter()
+        .map(|p| format!("line {}: {}", p.line, p.reason))
+        .collect();
+    let plain = plain(&text);
+    let skipped = plain.skipped as usize;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+        .delimiter(plain.delimiter)
+        .from_reader(plain.text.as_bytes());
     let mut records = reader.records().peekable();
     let mut columns = Columns {
         serial: 0,
@@ -139,10 +140,14 @@ pub fn read_sold_list(
         date: None,
     };
     if let Some(Ok(header)) = records.peek() {
-        let names: Vec<String> = header
+        let mut names: Vec<String> = header
             .iter()
             .map(|h| h.trim().to_ascii_lowercase())
             .collect();
+        // Excel saves the empty cells right of the table as empty columns (`;;`).
+        while names.last().is_some_and(String::is_empty) {
+            names.pop();
+        }
         let find = |n: &str| names.iter().position(|h| h == n);
         match find("serial") {
             Some(serial) => {
@@ -154,28 +159,30 @@ pub fn read_sold_list(
                 records.next();
             }
             None if names.len() > 1 => {
-                return Err(fail(
-                    "line 1: a sold list of several columns needs a header naming them \
-                     (serial, and shop and date if it has them); nothing was sent"
-                        .into(),
-                ));
+                return Err(fail(format!(
+                    "line {}: a sold list of several columns needs a header naming them \
+                     (serial, and shop and date if it has them); nothing was sent",
+                    1 + skipped
+                )));
             }
             None => {}
         }
     }
     let mut lines = Vec::new();
     let mut seen = BTreeSet::new();
-    let mut problems = Vec::new();
     for record in records {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| p.line() as usize) + skipped;
                 problems.push(format!("line {line}: {e}"));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        if blank(&record) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize) + skipped;
         let field = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
                 .map(str::trim)
@@ -230,6 +237,12 @@ pub fn read_sold_list(
         });
     }
     if !problems.is_empty() {
+        // By line, the encoding's among the others.
+        problems.sort_by_key(|p| {
+            p.split([' ', ',', ':'])
+                .nth(1)
+                .and_then(|n| n.parse::<usize>().ok())
+        });
         let more = problems.len().saturating_sub(50);
         let mut shown: Vec<String> = problems.into_iter().take(50).collect();
         if more > 0 {

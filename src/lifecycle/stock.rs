@@ -36,7 +36,7 @@ fn not_in_stock(card: &Card) -> Option<String> {
 
 fn check_date(what: &str, on: NaiveDate, today: NaiveDate) -> Result<(), SelectError> {
     if on > today {
-        return Err(SelectError::Stock(format!(
+        return Err(SelectError::Date(format!(
             "{what} {on} is in the future (today is {today}); nothing was recorded"
         )));
     }

@@ -43,6 +43,28 @@ impl Job {
             redraws: 0,
         }
     }
+
+    /// The requests this card's provisioning has left at the least: a settle read for each
+    /// open change, then its steps (creation, the block of retail stock, the credit unless
+    /// zero, each further number).
+    pub fn requests_left(&self, batch: &Batch) -> u64 {
+        let p = &self.card.progress;
+        let open = self.waiting.count() as u64;
+        let steps = [
+            !p.created,
+            !p.blocked && !batch.active,
+            !p.credited && !self.card.credit().is_zero(),
+        ]
+        .iter()
+        .filter(|&&left| left)
+        .count() as u64;
+        let numbers = if p.numbers {
+            0
+        } else {
+            self.numbers_left.len() as u64
+        };
+        open + steps + numbers
+    }
 }
 
 fn fail(ctx: &Ctx<'_>, card: &Card, why: CardFailure) -> Step {

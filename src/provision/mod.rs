@@ -34,5 +34,7 @@ pub fn provision(
             (todo || !intents.is_empty()).then(|| card::Job::new(c, intents))
         })
         .collect();
+    run.observer
+        .expect_requests(jobs.iter().map(|j| j.requests_left(batch)).sum());
     runner::run(run, jobs, |ctx, job| card::provision_step(ctx, batch, job))
 }

@@ -141,6 +141,9 @@ pub fn read_retrying<T>(
 
 /// What the runner tells the person watching (progress bar, log lines).
 pub trait Observer: Send + Sync {
+    /// The run expects about `n` more requests (the steps its cards have left), so that
+    /// progress moves with every request, not only when a card is finished.
+    fn expect_requests(&self, _n: u64) {}
     fn request(&self) {}
     fn item_finished(&self, _ok: bool) {}
     /// A detail for `--verbose`: retries, settle reads, retired codes. Never a secret.
@@ -281,6 +284,11 @@ pub struct Waiting {
 }
 
 impl Waiting {
+    /// How many changes are waiting to be settled.
+    pub fn count(&self) -> usize {
+        usize::from(self.now.is_some()) + self.later.len()
+    }
+
     /// The card's pending intents from the ledger, oldest first.
     pub fn from_ledger(intents: Vec<Intent>) -> Waiting {
         Waiting {

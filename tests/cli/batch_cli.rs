@@ -473,3 +473,26 @@ fn a_reader_that_goes_away_is_not_a_failure_and_the_work_still_ends() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn json_is_refused_where_a_command_has_none_never_ignored() {
+    // Before: render, preview, check-password and config init took --json and ignored it.
+    let cm = Cardmint::new();
+    for args in [
+        &["--json", "render", "B0001"][..],
+        &["--json", "preview"],
+        &["--json", "check-password"],
+        &["--json", "config", "init", "--path", "c.toml"],
+        &["--json", "completions", "bash"],
+        &["--json", "man"],
+        &["--json", "sandbox"],
+        &["--json", "portal"],
+    ] {
+        let out = cm.expect(2, args);
+        assert!(
+            out.stderr.contains("has no JSON document") && out.stdout.is_empty(),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert!(!cm.path("c.toml").exists(), "nothing done");
+}

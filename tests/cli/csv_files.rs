@@ -81,7 +81,49 @@ fn cases() -> Vec<Case> {
             b"customer,label\n".to_vec(),
             vec!["the file has a header but no rows"],
         ),
+        (
+            // Excel's line ends: the lines are those of the file (they were one too low).
+            "crlf line numbers",
+            b"customer;value\r\nalice;5\r\nbob;5.001\r\n".to_vec(),
+            vec!["line 3, column 2 (value)"],
+        ),
+        (
+            // The encoding's problem is reported with the others, not alone before them.
+            "not utf-8 among others",
+            b"customer,label\nalice,Ren\xe9\nbob,x,y\n".to_vec(),
+            vec![
+                "line 2: the file is not UTF-8",
+                "line 3: 3 fields, but the header has 2",
+            ],
+        ),
     ]
+}
+
+#[test]
+fn a_file_as_excel_saves_it_is_read_as_excel_means_it() {
+    // Excel's `sep=;` line, CRLF, empty cells right of the table saved as `;;`, and blank
+    // rows `;;;`: all refused before.
+    let cm = Cardmint::new();
+    std::fs::write(
+        cm.path("excel.csv"),
+        b"sep=;\r\ncustomer;value;label;;\r\nalice;5;A, B;;\r\n;;;;\r\nbob;7;x;;\r\n;;;;\r\n",
+    )
+    .unwrap();
+    cm.expect(0, &["--sandbox", "issue", "--from", "excel.csv", "-q"]);
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["customer"].as_str(), r["value"].as_str()))
+        .collect();
+    assert_eq!(got, vec![("alice", "5.00"), ("bob", "7.00")]);
+    // The sep line counts: a problem names the file's own line.
+    std::fs::write(
+        cm.path("bad.csv"),
+        b"sep=;\r\ncustomer;value;;\r\ncarol;5;;\r\n;;;\r\ndave;5.001;;\r\n",
+    )
+    .unwrap();
+    let out = cm.expect(4, &["--sandbox", "issue", "--from", "bad.csv"]);
+    assert!(out.stderr.contains("line 5, column 2 (value)"), "{out:?}");
 }
 
 #[test]

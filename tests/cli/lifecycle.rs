@@ -229,7 +229,7 @@ fn a_sold_list_activates_its_serials_and_a_bad_line_sends_nothing() {
         format!("serial,shop\n{},Kiosk 9\n", rows[0]["serial"]),
     )
     .unwrap();
-    let out = cm.expect(2, &["activate", "B0001", "--sold-list", "other.csv"]);
+    let out = cm.expect(9, &["activate", "B0001", "--sold-list", "other.csv"]);
     assert!(out.stderr.contains("no shop \"Kiosk 9\""), "{out:?}");
     assert_eq!(remote_stats(&sb.base()).total_requests(), before);
 }
@@ -480,4 +480,50 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     let new = line.rsplit(' ').next().unwrap();
     assert_eq!(remote_state(&sb.base()).customers["bob"].password, new);
     cm.expect(0, &["audit", "B0001"]);
+}
+
+#[test]
+fn a_sold_list_from_excel_names_the_files_own_lines() {
+    // CRLF, Excel's `sep=` line, empty trailing columns and blank rows; the bad serial is on
+    // line 5 of the file (it was named line 4 and earlier).
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
+    std::fs::write(
+        cm.path("sold.csv"),
+        format!(
+            "sep=;\r\nserial;;\r\n{};;\r\n;;\r\n0000000099;;\r\n",
+            rows[0]["serial"]
+        ),
+    )
+    .unwrap();
+    let out = cm.expect(
+        4,
+        &["--sandbox", "activate", "B0001", "--sold-list", "sold.csv"],
+    );
+    assert!(
+        out.stderr.contains("line 5, column serial")
+            && !out.stderr.contains("line 4")
+            && !out.stderr.contains("line 2"),
+        "{out:?}"
+    );
+    std::fs::write(
+        cm.path("sold.csv"),
+        format!("sep=;\r\nserial;;\r\n{};;\r\n;;\r\n", rows[0]["serial"]),
+    )
+    .unwrap();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "activate",
+            "B0001",
+            "--sold-list",
+            "sold.csv",
+            "--override-consignment",
+        ],
+    );
 }

@@ -494,7 +494,7 @@ fn lifecycle_commands_refuse_cards_not_provisioned_and_activate_keeps_stolen_car
             unconfirmed.as_str(),
         ],
     ] {
-        let out = cm.expect(2, &args);
+        let out = cm.expect(9, &args);
         assert!(out.stderr.contains("not provisioned"), "{out:?}");
     }
     assert_eq!(
@@ -518,7 +518,7 @@ fn lifecycle_commands_refuse_cards_not_provisioned_and_activate_keeps_stolen_car
         ],
     );
     let out = cm.expect(
-        2,
+        9,
         &[
             "activate",
             "B0001",

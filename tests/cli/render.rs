@@ -484,6 +484,13 @@ fn a_replacement_card_shows_what_the_card_holds_now_and_greets_someone() {
     cm.expect(0, &["--sandbox", "topup", serial, "10"]);
     cm.expect(0, &["--sandbox", "reset-password", serial, "--print"]);
     let pdf = cm.path(&format!("out/B0001/reset-{serial}/cards.pdf"));
+    // The folder holds a password: owner-only, as every folder cardmint makes (was 0755).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(pdf.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     let text = PdfFile::open(&pdf).text();
     assert!(text.contains("15.00 EUR"), "{text}");
     assert!(text.contains(&format!("Welcome, {code}")), "{text}");

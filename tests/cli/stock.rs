@@ -38,7 +38,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     assert_eq!(doc["already"].as_array().unwrap().len(), 2);
     // A card held by one shop is not handed to another.
     let out = cm.expect(
-        2,
+        9,
         &[
             "consign",
             "B0001",
@@ -58,7 +58,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
         cm.expect(2, &["consign", "B0001", "--serials", &s(5), "--shop", bad]);
     }
     cm.expect(
-        2,
+        4,
         &[
             "consign",
             "B0001",
@@ -73,7 +73,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     // Back from the shop, then to another.
     let doc = cm.json(&["return", "B0001", "--serials", &range(3, 4)]);
     assert_eq!(doc["returned"].as_array().unwrap().len(), 2);
-    cm.expect(2, &["return", "B0001", "--serials", &s(5)]);
+    cm.expect(9, &["return", "B0001", "--serials", &s(5)]);
     cm.expect(
         0,
         &[
@@ -105,7 +105,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     assert_eq!(remote_stats(&sb.base()).total_requests(), before);
     // A sale defaults to the consignee and today; another shop is refused unless said.
     let out = cm.expect(
-        2,
+        9,
         &[
             "activate",
             "B0001",
@@ -143,7 +143,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     }
     // A sale is recorded once: another date for a sold card is refused.
     cm.expect(
-        2,
+        9,
         &[
             "activate",
             "B0001",
@@ -154,7 +154,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
         ],
     );
     // Sold cards are not returned.
-    cm.expect(2, &["return", "B0001", "--serials", &s(0)]);
+    cm.expect(9, &["return", "B0001", "--serials", &s(0)]);
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn a_replacement_moves_the_credit_exactly_once_under_lost_answers_and_late_chang
     assert!(cm.path("out/B0002/cards.pdf").exists());
     // Done is done: again, nothing more is moved; the old card takes no top-up.
     cm.expect(0, &["replace", &rows[0]["serial"]]);
-    cm.expect(2, &["topup", &rows[0]["serial"], "1.00"]);
+    cm.expect(9, &["topup", &rows[0]["serial"], "1.00"]);
     assert_eq!(transactions(&sb.base(), &new_customer), vec![dec("3.80")]);
     cm.expect(0, &["audit", "B0002"]);
 }
@@ -741,7 +741,7 @@ fn a_replace_refused_for_a_card_not_provisioned_claims_nothing() {
     assert_eq!(killed.code, -1, "{killed:?}");
     // The first card of a fresh ledger (its row is recorded before any request).
     let out = cm.run(&["replace", "0000000013"]);
-    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.code, 9, "{out:?}");
     assert!(out.stderr.contains("not provisioned"), "{out:?}");
     cm.expect(0, &["resume", "B0001", "-q"]);
     assert!(

@@ -195,7 +195,10 @@ impl Cardmint {
                 cmd.env_remove(k);
             }
         }
+        // The developer's own configuration never leaks in: HOME and XDG_CONFIG_HOME are
+        // this test's folder (a config there used to turn exit 0 into 4).
         cmd.env("HOME", self.dir.path());
+        cmd.env("XDG_CONFIG_HOME", self.dir.path().join(".config"));
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }

@@ -20,6 +20,7 @@ use crate::error::Error;
 pub struct Args {}
 
 pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
+    global.no_json("check-password")?;
     let stdin = std::io::stdin();
     let (mut checked, mut bad) = (0, 0);
     for (i, line) in stdin.lock().lines().enumerate() {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
-use crate::cli::Exit;
+use crate::cli::{Exit, Global};
 use crate::error::Error;
 
 /// The example, every key commented with its default.
@@ -32,10 +32,11 @@ enum Action {
     },
 }
 
-pub fn run(args: Args) -> Result<Exit, Error> {
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    global.no_json("config init")?;
     let Action::Init { path } = args.action;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(Error::io(format!("create {}", dir.display())))?;
+        crate::atomic::create_dir(dir).map_err(Error::io(format!("create {}", dir.display())))?;
     }
     // Created exclusively and owner-only from the start: an existing file is never touched.
     let mut file = match std::fs::OpenOptions::new()

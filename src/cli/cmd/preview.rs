@@ -25,7 +25,8 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(_global: &Global, args: Args) -> Result<Exit, Error> {
+pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    global.no_json("preview")?;
     let mut values = config::render_settings(&ProcessEnv)?.values;
     values.extend(args.layout.set.iter().cloned());
     let design = render::load_design(args.layout.template.as_deref().unwrap_or("retail"), &values)?;

@@ -162,6 +162,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    global.no_json("render")?;
     let ledger = global.open_ledger()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let mut cards = ledger.cards(&batch.id)?;

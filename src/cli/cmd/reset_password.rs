@@ -65,7 +65,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if args.print {
         let card = global.card(&ledger, &serial)?;
         let dir = batch.out_dir.join(format!("reset-{serial}"));
-        std::fs::create_dir_all(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
+        crate::atomic::create_dir(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
         let layout = Layout {
             template: Some("welcome".into()),
             sheet: Some("cr80".into()),
