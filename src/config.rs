@@ -404,6 +404,80 @@ pub fn check_config_file(env: &dyn Env) -> Result<Option<PathBuf>, ConfigError> 
     }
 }
 
+/// The environment variables cardmint reads, with what each does (the manual page's
+/// ENVIRONMENT; a test checks that every `CARDMINT_` name this file reads is here, test hooks
+/// apart).
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "CARDMINT_USERNAME",
+        "the reseller login (overrides [reseller] username)",
+    ),
+    (
+        "CARDMINT_PASSWORD",
+        "the reseller password (overrides [reseller] password)",
+    ),
+    (
+        "CARDMINT_CONFIG",
+        "the config file (else ./cardmint.toml, else $XDG_CONFIG_HOME/cardmint/cardmint.toml)",
+    ),
+    (
+        "CARDMINT_LEDGER",
+        "the ledger file (else ./cardmint.db); --ledger overrides it",
+    ),
+    (
+        "CARDMINT_API_URL",
+        "the platform's API address (overrides [api] url)",
+    ),
+    (
+        "CARDMINT_TIMEOUT_MS",
+        "a whole request's timeout in milliseconds (overrides [api] timeout_secs)",
+    ),
+    (
+        "CARDMINT_SETTLE_DELAY_MS",
+        "the wait before a lost answer is judged (overrides [api] settle_delay_secs)",
+    ),
+    (
+        "CARDMINT_SANDBOX_LATENCY_MS",
+        "--sandbox: latency added to every answer",
+    ),
+    (
+        "CARDMINT_SANDBOX_FAULTS",
+        "--sandbox: probability (0 to 1) that a request meets a fault",
+    ),
+    (
+        "CARDMINT_SANDBOX_FAULT_KINDS",
+        "--sandbox: which faults (as `cardmint sandbox --fault-kinds`)",
+    ),
+    (
+        "CARDMINT_SANDBOX_FAULT_COMMANDS",
+        "--sandbox: the commands faults are limited to",
+    ),
+    (
+        "CARDMINT_SANDBOX_LATE_MS",
+        "--sandbox: how late a late change lands",
+    ),
+    (
+        "CARDMINT_SANDBOX_LATE_AFTER_READS",
+        "--sandbox: land a late change after this many reads",
+    ),
+    (
+        "CARDMINT_SANDBOX_CALLS_PER_MIN",
+        "--sandbox: calls a minute made by every account with credit",
+    ),
+    (
+        "CARDMINT_SANDBOX_PRICE_PER_MIN",
+        "--sandbox: the price of a minute of those calls",
+    ),
+    (
+        "CARDMINT_SANDBOX_SEED",
+        "--sandbox: the seed of its faults and calls",
+    ),
+    (
+        "XDG_CONFIG_HOME, HOME",
+        "where the user's config file is looked for",
+    ),
+];
+
 /// The config file to read: `CARDMINT_CONFIG`, else `./cardmint.toml`, else
 /// `$XDG_CONFIG_HOME/cardmint/cardmint.toml` (or `~/.config/...`), the first that exists.
 fn config_path(env: &dyn Env) -> Option<PathBuf> {
@@ -646,6 +720,55 @@ mod tests {
         fn var(&self, name: &str) -> Option<String> {
             self.0.get(name).cloned()
         }
+    }
+
+    #[test]
+    fn every_variable_read_here_is_in_the_manual() {
+        let source = include_str!("config.rs");
+        let mut read: Vec<&str> = source
+            .split('"')
+            .filter(|s| s.len() > "CARDMINT_".len() && s.starts_with("CARDMINT_"))
+            .filter(|s| !s.starts_with("CARDMINT_TEST_"))
+            .filter(|s| s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .collect();
+        read.sort_unstable();
+        read.dedup();
+        for name in read {
+            assert!(
+                ENVIRONMENT.iter().any(|(n, _)| *n == name),
+                "{name} is read but not in ENVIRONMENT"
+            );
+        }
+    }
+
+    #[test]
+    fn every_key_config_init_writes_is_one_cardmint_reads() {
+        // `config init` writes every key, commented; uncommented, the file must load (unknown
+        // keys are refused), and it names every section a reseller may need, [portal] too.
+        let example = include_str!("../templates/config/cardmint.toml");
+        let uncommented: String = example
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                        }) =>
+                {
+                    rest.to_string()
+                }
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: FileConfig =
+            toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        for section in ["[reseller]", "[api]", "[values]", "[portal]", "[printers."] {
+            assert!(example.contains(section), "{section}");
+        }
+        let portal = parsed.portal;
+        assert!(portal.time_zone.is_some() && portal.ipv6_prefix.is_some());
     }
 
     fn env_with_file(dir: &Path, text: &str, mode: u32) -> MapEnv {

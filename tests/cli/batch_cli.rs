@@ -208,6 +208,18 @@ fn completions_for_every_shell_and_a_man_page_of_every_command() {
         out.stdout.contains("\\-\\-sold\\-list"),
         "options are listed"
     );
+    // What a manual page is read for, beside the commands (missing before).
+    for section in [".SH ENVIRONMENT", ".SH FILES", ".SH \"EXIT STATUS\""] {
+        assert_eq!(out.stdout.matches(section).count(), 1, "{section}");
+    }
+    for what in [
+        "CARDMINT_PASSWORD",
+        "cardmint.db.portal",
+        "9 refused by a rule",
+    ] {
+        assert!(out.stdout.contains(what), "{what}");
+    }
+    assert!(!out.stdout.contains(".SH EXTRA"), "the exit codes once");
 }
 
 #[test]

@@ -36,6 +36,32 @@ pub fn completions(mut command: clap::Command, args: Args) -> Result<Exit, Error
 #[command(verbatim_doc_comment)]
 pub struct ManArgs {}
 
+/// The manual page's FILES.
+const FILES: &[(&str, &str)] = &[
+    (
+        "cardmint.toml",
+        "the config file (ENVIRONMENT says where it is looked for); owner-only: it holds the \
+         reseller login",
+    ),
+    (
+        "cardmint.db",
+        "the ledger (SQLite), owner-only: every batch, card, code, password, change and \
+         movement of credit",
+    ),
+    (
+        "cardmint.db.portal",
+        "the page's sessions (hashed) and form key, owner-only",
+    ),
+    (
+        "cardmint.db.sandbox.json",
+        "the embedded sandbox's accounts (--sandbox)",
+    ),
+    (
+        "out/BATCH/",
+        "a batch's manifest, card sheets and reports, owner-only",
+    ),
+];
+
 pub fn man(command: clap::Command, _args: ManArgs) -> Result<Exit, Error> {
     let mut out = Vec::new();
     let page = clap_mangen::Man::new(command.clone());
@@ -70,8 +96,21 @@ pub fn man(command: clap::Command, _args: ManArgs) -> Result<Exit, Error> {
                 .map_err(Error::io("render the manual page"))?;
         }
     }
-    page.render_extra_section(&mut out)
-        .and_then(|()| page.render_version_section(&mut out))
+    let mut extra = String::from(".SH ENVIRONMENT\n");
+    for (name, what) in crate::config::ENVIRONMENT {
+        extra.push_str(&format!(".TP\n\\fB{name}\\fR\n{}\n", roff_escape(what)));
+    }
+    extra.push_str(".SH FILES\n");
+    for (name, what) in FILES {
+        extra.push_str(&format!(".TP\n\\fI{name}\\fR\n{}\n", roff_escape(what)));
+    }
+    extra.push_str(&format!(
+        ".SH \"EXIT STATUS\"\n{}\n",
+        roff_escape(super::super::exit::EXIT_CODES)
+    ));
+    out.extend_from_slice(extra.as_bytes());
+    // (The extra section is --help's after-help: the exit codes, given above.)
+    page.render_version_section(&mut out)
         .map_err(Error::io("render the manual page"))?;
     print(&out)
 }
