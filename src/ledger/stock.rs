@@ -156,7 +156,8 @@ pub fn shop_name(text: &str) -> Result<String, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shop {
     pub name: String,
-    pub created_at: String,
+    /// The day of its first consignment (as `consign --date` gave it), else of its record.
+    pub since: String,
     /// Cards on consignment there now (unsold).
     pub consigned: usize,
     /// Cards it sold.
@@ -189,7 +190,10 @@ impl Ledger {
     /// Every shop, by name, with what it holds and what it sold.
     pub fn shops(&self) -> Result<Vec<Shop>, LedgerError> {
         let mut stmt = self.conn.prepare(
-            "SELECT s.name, s.created_at, \
+            "SELECT s.name, \
+             COALESCE((SELECT min(e.on_date) FROM card_events e \
+                       WHERE e.shop = s.name AND e.kind = 'consigned'), \
+                      substr(s.created_at, 1, 10)), \
              (SELECT count(*) FROM cards c WHERE c.shop = s.name AND c.sold_on IS NULL), \
              (SELECT count(*) FROM cards c WHERE c.sold_shop = s.name) \
              FROM shops s ORDER BY s.name COLLATE NOCASE",
@@ -198,7 +202,7 @@ impl Ledger {
             .query_map([], |r| {
                 Ok(Shop {
                     name: r.get(0)?,
-                    created_at: r.get(1)?,
+                    since: r.get(1)?,
                     consigned: r.get::<_, i64>(2)? as usize,
                     sold: r.get::<_, i64>(3)? as usize,
                 })

@@ -329,14 +329,10 @@ pub fn build(
 ) -> Report {
     let mut groups: BTreeMap<(String, String), Row> = BTreeMap::new();
     for item in items {
+        // The period bounds the sales counted, never the stock: a card sold outside it still
+        // counts in its month's row and in every total (leaving it out made the outstanding
+        // credit of a report by month smaller than the same ledger's by shop).
         let group = group_of(by, item);
-        // Months outside the period are left out of a report by month.
-        if by == GroupBy::Month
-            && let Some(on) = item.card.stock.sold_on
-            && !period.contains(on)
-        {
-            continue;
-        }
         let currency = item.batch.currency.clone();
         groups
             .entry((currency.clone(), group.clone()))
@@ -399,8 +395,9 @@ pub fn build(
 }
 
 /// The credit outstanding at the end of each week from the first sale to today: for every
-/// card active today and sold by then, the last balance read by then, else what it was
-/// loaded with. (Cards blocked since are left out of every week: the ledger does not keep a
+/// card active today and sold by then (a card issued active: from its batch's day), the last
+/// balance read by then, else what it was loaded with; so the last point is the table's
+/// outstanding. (Cards blocked since are left out of every week: the ledger does not keep a
 /// balance for the day they were blocked.)
 fn outstanding_by_week(
     items: &[Item<'_>],
@@ -413,7 +410,16 @@ fn outstanding_by_week(
             by_card.entry(*card).or_default().push((d, *balance));
         }
     }
-    let Some(first) = items.iter().filter_map(|i| i.card.stock.sold_on).min() else {
+    // Since when a card carries credit for a holder: its sale, else (issued active, no sale
+    // recorded) the day its batch was made.
+    let since = |i: &Item<'_>| {
+        i.card.stock.sold_on.or_else(|| {
+            (Standing::of(i.card) == Standing::Active)
+                .then(|| i.batch.created_at.get(..10)?.parse::<NaiveDate>().ok())
+                .flatten()
+        })
+    };
+    let Some(first) = items.iter().filter_map(since).min() else {
         return BTreeMap::new();
     };
     let start = period.since.map_or(first, |s| s.max(first));
@@ -434,7 +440,7 @@ fn outstanding_by_week(
         let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
         for item in items {
             let c = item.card;
-            let Some(sold_on) = c.stock.sold_on else {
+            let Some(sold_on) = since(item) else {
                 continue;
             };
             if sold_on > at || Standing::of(c) != Standing::Active {

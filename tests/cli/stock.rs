@@ -101,6 +101,8 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
         listed,
         vec![("Kiosk 12".into(), 3), ("Station News".into(), 3)]
     );
+    // Since its first consignment, as `consign --date` gave it (was the command's day).
+    assert_eq!(shops["shops"][0]["since"], "2026-11-02", "{shops}");
     // All of that is the ledger's: nothing was sent.
     assert_eq!(remote_stats(&sb.base()).total_requests(), before);
     // A sale defaults to the consignee and today; another shop is refused unless said.
@@ -501,8 +503,56 @@ fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
         months.contains(&"2026-11") && months.contains(&"no sale recorded"),
         "{nov}"
     );
+    // The period bounds the sales, never the stock: B0002's sale (3 days ago) is outside
+    // the first half of November, and still in every total but the period's sales.
+    let half = cm.json(&[
+        "report",
+        "--by",
+        "month",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-15",
+    ]);
+    let by_shop = cm.json(&["report", "--by", "shop"]);
+    for (t, u) in half["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(by_shop["totals"].as_array().unwrap())
+    {
+        for key in ["cards", "active", "sold", "outstanding", "loaded"] {
+            assert_eq!(t[key], u[key], "{key}: {half}\n{by_shop}");
+        }
+    }
+    let total = |doc: &serde_json::Value, currency: &str, key: &str| {
+        doc["totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["currency"] == currency)
+            .unwrap()[key]
+            .clone()
+    };
+    assert_eq!(total(&half, "EUR", "sales"), 2);
+    assert_eq!(total(&half, "GBP", "sales"), 0);
+    // The chart of credit outstanding ends where the table's total stands, cards issued
+    // active among them (they were missing from the chart).
+    cm.expect(
+        0,
+        &["issue", "--count", "1", "--value", "5", "--active", "-q"],
+    );
+    let doc = cm.json(&["report", "--by", "shop"]);
+    for currency in ["EUR", "GBP"] {
+        let chart = doc["outstanding_by_week"][currency].as_array().unwrap();
+        assert_eq!(
+            chart.last().unwrap()["outstanding"],
+            total(&doc, currency, "outstanding"),
+            "{currency}: {doc}"
+        );
+    }
     let by_batch = cm.json(&["report", "--by", "batch"]);
-    assert_eq!(by_batch["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(by_batch["rows"].as_array().unwrap().len(), 3);
     // The files: CSV, XLSX with no formula, HTML with its own charts and nothing from elsewhere.
     cm.expect(0, &["report", "--out", "r.csv"]);
     let csv = csv_rows(&cm.path("r.csv"));

@@ -147,7 +147,7 @@ pub fn shops(global: &Global, _args: ShopsArgs) -> Result<Exit, Error> {
     let shops = ledger.shops()?;
     global.emit(serde_json::json!({
         "shops": shops.iter().map(|s| serde_json::json!({
-            "name": s.name, "since": s.created_at, "consigned": s.consigned, "sold": s.sold,
+            "name": s.name, "since": s.since, "consigned": s.consigned, "sold": s.sold,
         })).collect::<Vec<_>>(),
     }));
     if shops.is_empty() {
@@ -165,7 +165,7 @@ pub fn shops(global: &Global, _args: ShopsArgs) -> Result<Exit, Error> {
             s.name,
             s.consigned,
             s.sold,
-            s.created_at.get(..10).unwrap_or(&s.created_at)
+            s.since
         );
     }
     Ok(Exit::Success)

@@ -159,6 +159,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "expiring": report.expiring.iter().map(|(s, b, d)| serde_json::json!({
             "serial": s, "batch": b, "expires_on": d.to_string(),
         })).collect::<Vec<_>>(),
+        // The chart of credit outstanding, week by week (its last point is today's, or
+        // --until's).
+        "outstanding_by_week": report.outstanding_by_week.iter().map(|(currency, points)| {
+            (currency.clone(), points.iter().map(|(d, v)| serde_json::json!({
+                "week_end": d.to_string(), "outstanding": format!("{v:.2}"),
+            })).collect::<serde_json::Value>())
+        }).collect::<serde_json::Map<_, _>>(),
         "out": args.out,
         "run": run_report.as_ref().map(|r| super::report_json(global, r, "read")),
     }));
