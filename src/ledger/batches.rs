@@ -274,6 +274,31 @@ impl Ledger {
         }
         Ok(counts)
     }
+
+    /// The lowest and highest face value of a batch's cards (they differ in a batch made
+    /// from a customer file with a `value` column); `None` for a batch without cards.
+    pub fn value_range(&self, batch_id: &str) -> Result<Option<(Decimal, Decimal)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT value FROM cards WHERE batch_id = ?1")?;
+        let mut range: Option<(Decimal, Decimal)> = None;
+        for value in stmt.query_map([batch_id], |r| r.get::<_, String>(0))? {
+            let value = value?;
+            let v = Decimal::from_str(&value)
+                .map_err(|e| LedgerError::Corrupt(format!("card value {value:?}: {e}")))?;
+            range = Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+        }
+        Ok(range)
+    }
+}
+
+/// A batch's face value as said: `5.00 EUR`, or `5.00-7.00 EUR` when its cards differ.
+pub fn value_text(range: Option<(Decimal, Decimal)>, fallback: Decimal, currency: &str) -> String {
+    match range {
+        Some((lo, hi)) if lo != hi => format!("{lo:.2}-{hi:.2} {currency}"),
+        Some((v, _)) => format!("{v:.2} {currency}"),
+        None => format!("{fallback:.2} {currency}"),
+    }
 }
 
 /// Inserts a batch `id` and its cards (serials from `first_seq`).

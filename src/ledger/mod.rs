@@ -11,7 +11,7 @@ mod movements;
 mod stock;
 mod store;
 
-pub use batches::{Batch, BatchCounts, NewBatch, Platform};
+pub use batches::{Batch, BatchCounts, NewBatch, Platform, value_text};
 pub use cards::{Card, CardState, NewCard, Progress};
 pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};
 pub use journal::JournalEntry;

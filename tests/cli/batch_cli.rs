@@ -508,3 +508,25 @@ fn json_is_refused_where_a_command_has_none_never_ignored() {
     }
     assert!(!cm.path("c.toml").exists(), "nothing done");
 }
+
+#[test]
+fn a_batch_of_mixed_values_says_so() {
+    // Before: `show` and `batches` gave a customer-file batch its first row's value.
+    let cm = Cardmint::new();
+    std::fs::write(cm.path("c.csv"), "customer,value\nalice,5\nbob,7\n").unwrap();
+    cm.expect(0, &["--sandbox", "issue", "--from", "c.csv", "-q"]);
+    let show = cm.json(&["show", "B0001"]);
+    assert_eq!(
+        (&show["value"], &show["value_min"], &show["value_max"]),
+        (&serde_json::Value::Null, &"5.00".into(), &"7.00".into()),
+        "{show}"
+    );
+    assert!(
+        cm.expect(0, &["show", "B0001"])
+            .stdout
+            .contains("value      5.00-7.00 EUR")
+    );
+    let list = cm.json(&["batches"]);
+    assert_eq!(list["batches"][0]["value_max"], "7.00", "{list}");
+    assert!(cm.expect(0, &["batches"]).stdout.contains("5.00-7.00 EUR"));
+}

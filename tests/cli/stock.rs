@@ -610,6 +610,14 @@ fn a_used_card_is_replaced_in_whole_cents_and_what_stays_behind_is_said() {
     assert_eq!(transactions(&sb.base(), &old), vec![dec("5"), dec("-4.98")]);
     assert_eq!(transactions(&sb.base(), &customer), vec![dec("4.98")]);
     cm.expect(0, &["audit", "B0002"]);
+    // The old card says what it holds now, not the read before the deduction (4.98333).
+    let card = cm.json(&["card", &serial]);
+    assert_eq!(card["balance_after_move"], "0.00", "{card}");
+    let text = cm.expect(0, &["card", &serial]).stdout;
+    assert!(
+        text.contains("balance 0.00 EUR after 4.98 EUR moved off it"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
         let mut list = Vec::new();
         for b in &batches {
             let c = ledger.counts(&b.id)?;
+            let range = ledger.value_range(&b.id)?;
             list.push(serde_json::json!({
                 "batch": b.id,
                 "created": b.created_at,
@@ -39,7 +40,9 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
                 "blocked": c.blocked,
                 "failed": c.failed,
                 "pending": c.pending,
-                "value": format!("{:.2}", b.value),
+                "value": value_json(range, b.value),
+                "value_min": format!("{:.2}", range.map_or(b.value, |r| r.0)),
+                "value_max": format!("{:.2}", range.map_or(b.value, |r| r.1)),
                 "currency": b.currency,
                 "platform": short_platform(b.platform.as_ref()),
                 "out": b.out_dir,
@@ -68,6 +71,7 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     );
     for b in batches {
         let c = ledger.counts(&b.id)?;
+        let value = crate::ledger::value_text(ledger.value_range(&b.id)?, b.value, &b.currency);
         say!(
             global,
             "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} {}",
@@ -79,12 +83,25 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
             c.blocked,
             c.failed,
             c.pending,
-            format!("{:.2} {}", b.value, b.currency),
+            value,
             short_platform(b.platform.as_ref()),
             b.out_dir.display()
         );
     }
     Ok(Exit::Success)
+}
+
+/// A batch's `value` in JSON: its face value, `null` when its cards' values differ (then
+/// `value_min` and `value_max` say them).
+pub fn value_json(
+    range: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
+    fallback: rust_decimal::Decimal,
+) -> serde_json::Value {
+    match range {
+        Some((lo, hi)) if lo != hi => serde_json::Value::Null,
+        Some((v, _)) => format!("{v:.2}").into(),
+        None => format!("{fallback:.2}").into(),
+    }
 }
 
 /// The platform in a column: `sandbox`, or the endpoint's host and the reseller.

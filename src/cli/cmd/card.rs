@@ -49,6 +49,17 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         Some(r) => other(r.source)?,
         None => None,
     };
+    // Credit moved off the card (replaced, redeemed onto another) after its last read: what
+    // stays behind is the measured balance less the amount deducted, not the read before it.
+    let moved_off = ledger.movement_of(card.id)?.filter(|m| {
+        matches!(
+            m.state,
+            crate::ledger::MovementState::Deducted | crate::ledger::MovementState::Done
+        ) && m.measured.is_some()
+    });
+    let balance_after_move = moved_off
+        .as_ref()
+        .and_then(|m| Some(m.measured? - m.amount()));
     let live = if args.live {
         let (cards, _) = lifecycle::provisioned(vec![card.clone()]);
         if cards.is_empty() {
@@ -116,8 +127,23 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if let Some(s) = &replaces {
         say!(global, "issued to replace card {s}");
     }
-    if let (Some(b), Some(at)) = (card.stock.last_balance, &card.stock.last_balance_at) {
-        say!(global, "balance {b:.2} {cur} when last read ({at})");
+    match (balance_after_move, &moved_off) {
+        (Some(b), Some(m)) => say!(
+            global,
+            "balance {b:.2} {cur} after {:.2} {cur} moved off it ({}; read {} before)",
+            m.amount(),
+            if m.kind == crate::ledger::MovementKind::Redeem {
+                "redeemed onto another account"
+            } else {
+                "to its replacement"
+            },
+            card.stock.last_balance_at.as_deref().unwrap_or(&m.at)
+        ),
+        _ => {
+            if let (Some(b), Some(at)) = (card.stock.last_balance, &card.stock.last_balance_at) {
+                say!(global, "balance {b:.2} {cur} when last read ({at})");
+            }
+        }
     }
     if let Some(s) = &live {
         say!(
@@ -164,6 +190,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "expires_on": day(expires),
         "last_balance": card.stock.last_balance.map(|b| format!("{b:.2}")),
         "last_balance_at": card.stock.last_balance_at,
+        "balance_after_move": balance_after_move.map(|b| format!("{b:.2}")),
         "replaced_by": replaced_by,
         "replaces": replaces,
         "live": live.as_ref().map(|s| serde_json::json!({

@@ -21,9 +21,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let b = global.batch(&ledger, &args.batch)?;
     let c = ledger.counts(&b.id)?;
     let cards = ledger.cards(&b.id)?;
+    let range = ledger.value_range(&b.id)?;
     say!(global, "batch      {}", b.id);
     say!(global, "created    {}", b.created_at);
-    say!(global, "value      {:.2} {}", b.value, b.currency);
+    say!(
+        global,
+        "value      {}",
+        crate::ledger::value_text(range, b.value, &b.currency)
+    );
     say!(
         global,
         "tariff     {}",
@@ -85,7 +90,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     global.emit(serde_json::json!({
         "batch": b.id,
         "created": b.created_at,
-        "value": format!("{:.2}", b.value),
+        "value": super::batches::value_json(range, b.value),
+        "value_min": format!("{:.2}", range.map_or(b.value, |r| r.0)),
+        "value_max": format!("{:.2}", range.map_or(b.value, |r| r.1)),
         "currency": b.currency,
         "tariff": b.tariff,
         "active": b.active,
