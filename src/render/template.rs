@@ -24,6 +24,10 @@ pub const VALUE_FIELDS: [&str; 6] = [
     "expiry_note",
     "support",
 ];
+/// Claims a card makes to its holder (validity, fees): printed only from a rule of the batch
+/// or the reseller's own values (config file, `--set`), never from a design's example
+/// values; without one, the text that says it is left out.
+const CLAIMS: [&str; 1] = ["expiry_note"];
 /// The secrets: on a retail card they must lie under the scratch panel.
 const SECRETS: [&str; 2] = ["code", "password"];
 /// Smallest QR code we draw, quiet zone included.
@@ -504,6 +508,11 @@ pub fn parse_design(
         })
         .cloned()
         .collect();
+    for claim in CLAIMS {
+        if from_design.contains(claim) {
+            values.remove(claim);
+        }
+    }
     let mut design = Design {
         source: file.clone(),
         kind: raw.kind,
@@ -540,6 +549,13 @@ pub fn parse_design(
             let label = format!("{side} element {} ({})", i + 1, raw.type_name());
             let el = convert(raw, &mut design, &default_font, dir.as_deref())
                 .map_err(|r| fail(Some(label.clone()), r))?;
+            let unbacked_claim = patterns(&el).is_some_and(|p| {
+                p.fields()
+                    .any(|f| CLAIMS.contains(&f) && !design.values.contains_key(f))
+            });
+            if unbacked_claim {
+                continue;
+            }
             out.push((label, el));
         }
         if side == "front" {

@@ -495,3 +495,46 @@ fn a_replacement_card_shows_what_the_card_holds_now_and_greets_someone() {
     assert!(text.contains("15.00 EUR"), "{text}");
     assert!(text.contains(&format!("Welcome, {code}")), "{text}");
 }
+
+#[test]
+fn a_card_claims_a_validity_only_from_a_rule_or_the_resellers_own_note() {
+    // Before: every retail card without a rule printed the shipped design's example note
+    // "Valid for 12 months from the first call".
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let text = PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
+    assert!(!text.contains("Valid"), "no rule, no note: {text}");
+    // The batch's rule is printed.
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--expires",
+            "6m",
+            "-q",
+        ],
+    );
+    let text = PdfFile::open(&cm.path("out/B0002/cards.pdf")).text();
+    assert!(text.contains("Valid for 6 months from purchase"), "{text}");
+    // The reseller's own note, when it gives one.
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "render",
+            "B0001",
+            "--set",
+            "expiry_note=Valid 90 days after first use",
+        ],
+    );
+    let text = PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
+    assert!(text.contains("Valid 90 days after first use"), "{text}");
+}
