@@ -152,6 +152,15 @@ pub fn card_side(
     page.rect(&at.clip);
     page.content.clip_nonzero();
     page.content.end_path();
+    if at.turned {
+        // Half a turn about the card's centre (the clip is symmetric about it).
+        let (cx, cy) = (
+            at.trim.x + at.trim.width / 2.0,
+            page.height - at.trim.y - at.trim.height / 2.0,
+        );
+        page.content
+            .transform([-1.0, 0.0, 0.0, -1.0, 2.0 * pt(cx), 2.0 * pt(cy)]);
+    }
     let mut panels = Vec::new();
     for (label, element) in elements {
         match element {

@@ -148,6 +148,10 @@ pub struct Placement {
     pub slot: usize,
     pub trim: Rect,
     pub clip: Rect,
+    /// Drawn turned half a turn about its centre: a back for a short-edge flip, so that each
+    /// cut card's back reads upright when the card is turned over like a page, as with a
+    /// long-edge flip.
+    pub turned: bool,
 }
 
 /// A crop mark: a line segment in mm.
@@ -351,6 +355,7 @@ impl Sheet {
             slot,
             trim,
             clip: trim.grow(bx, by),
+            turned: false,
         }
     }
 
@@ -383,7 +388,10 @@ impl Sheet {
             Duplex::Long | Duplex::None => (self.page_width - x - card.width, y),
             Duplex::Short => (x, self.page_height - y - card.height),
         };
-        self.placement(card, slot, x + offsets.back_x, y + offsets.back_y)
+        Placement {
+            turned: duplex == Duplex::Short,
+            ..self.placement(card, slot, x + offsets.back_x, y + offsets.back_y)
+        }
     }
 
     /// Crop marks outside the trim box at every card corner, short of the bleed, dropped where

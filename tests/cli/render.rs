@@ -538,3 +538,51 @@ fn a_card_claims_a_validity_only_from_a_rule_or_the_resellers_own_note() {
     let text = PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
     assert!(text.contains("Valid 90 days after first use"), "{text}");
 }
+
+#[test]
+fn a_short_edge_back_is_turned_so_the_cut_card_reads_as_a_long_edge_one() {
+    // Before: with --duplex short every back was drawn upright, so each cut card's back was
+    // upside down against its front (turned over like a page), unlike --duplex long.
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--sheet",
+            "cr80",
+            "-q",
+        ],
+    );
+    let back = |duplex: &str| {
+        let dir = format!("out-{duplex}");
+        cm.expect(
+            0,
+            &[
+                "render", "B0001", "--sheet", "cr80", "--duplex", duplex, "--out", &dir,
+            ],
+        );
+        PdfFile::open(&cm.path(&format!("{dir}/cards.pdf"))).render(1, 100.0)
+    };
+    let (long, short) = (back("long"), back("short"));
+    assert_eq!((long.width, long.height), (short.width, short.height));
+    // One card a page, the page its size: the short-edge back is the long-edge one turned
+    // half a turn (pixel for pixel, up to antialiasing and rounding).
+    let n = long.data.len();
+    let differing = |b: &[u8]| {
+        long.data
+            .iter()
+            .zip(b)
+            .filter(|(a, b)| a.abs_diff(**b) > 48)
+            .count()
+    };
+    let turned: Vec<u8> = (0..n).map(|i| short.data[n - 1 - i]).collect();
+    // (Measured: 2.4 % of pixels differ turned, at the edges of a half-pixel shift; 44 %
+    // without the turn.)
+    assert!(differing(&turned) * 20 < n, "{} of {n}", differing(&turned));
+    assert!(differing(&short.data) * 5 > n, "the back is not symmetric");
+}
