@@ -153,7 +153,7 @@ pub fn card_side(
     page.content.clip_nonzero();
     page.content.end_path();
     if at.turned {
-        // Half a turn about the card's centre (the clip is symmetric about it).
+        // Half a turn about the card's trim centre (the clip, set before, stays put).
         let (cx, cy) = (
             at.trim.x + at.trim.width / 2.0,
             page.height - at.trim.y - at.trim.height / 2.0,

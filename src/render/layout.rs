@@ -343,7 +343,17 @@ impl Sheet {
         )
     }
 
-    fn placement(&self, card: &CardGeometry, slot: usize, x: f64, y: f64) -> Placement {
+    /// The card of `slot` with its trim box at (`x`, `y`); `mirrored` (x, y) when the page is
+    /// the back of a sheet flipped on that axis. Between two cards the bleed is cut back to half
+    /// the gap; on an edge of the grid with no card beyond it, the card keeps its whole bleed
+    /// (within the page).
+    fn placement(
+        &self,
+        card: &CardGeometry,
+        slot: usize,
+        (x, y): (f64, f64),
+        mirrored: (bool, bool),
+    ) -> Placement {
         let trim = Rect {
             x,
             y,
@@ -351,10 +361,41 @@ impl Sheet {
             height: card.height,
         };
         let (bx, by) = self.bleed(card);
+        let (row, col) = (slot / self.columns, slot % self.columns);
+        let first_col = col == 0;
+        let last_col = col + 1 == self.columns;
+        let first_row = row == 0;
+        let last_row = row + 1 == self.rows;
+        let (left_outer, right_outer) = if mirrored.0 {
+            (last_col, first_col)
+        } else {
+            (first_col, last_col)
+        };
+        let (top_outer, bottom_outer) = if mirrored.1 {
+            (last_row, first_row)
+        } else {
+            (first_row, last_row)
+        };
+        let side = |outer: bool, inner: f64, room: f64| {
+            if outer {
+                card.bleed.min(room.max(0.0)).max(inner)
+            } else {
+                inner
+            }
+        };
+        let left = side(left_outer, bx, x);
+        let right = side(right_outer, bx, self.page_width - trim.right());
+        let top = side(top_outer, by, y);
+        let bottom = side(bottom_outer, by, self.page_height - trim.bottom());
         Placement {
             slot,
             trim,
-            clip: trim.grow(bx, by),
+            clip: Rect {
+                x: x - left,
+                y: y - top,
+                width: card.width + left + right,
+                height: card.height + top + bottom,
+            },
             turned: false,
         }
     }
@@ -367,7 +408,12 @@ impl Sheet {
             self.origin_x + self.pitch_x * col as f64,
             self.origin_y + self.pitch_y * row as f64,
         );
-        self.placement(card, slot, x + offsets.front_x, y + offsets.front_y)
+        self.placement(
+            card,
+            slot,
+            (x + offsets.front_x, y + offsets.front_y),
+            (false, false),
+        )
     }
 
     /// Where the back of the card in `slot` goes, so that it lands behind its own front.
@@ -388,9 +434,18 @@ impl Sheet {
             Duplex::Long | Duplex::None => (self.page_width - x - card.width, y),
             Duplex::Short => (x, self.page_height - y - card.height),
         };
+        let mirrored = match duplex {
+            Duplex::Long | Duplex::None => (true, false),
+            Duplex::Short => (false, true),
+        };
         Placement {
             turned: duplex == Duplex::Short,
-            ..self.placement(card, slot, x + offsets.back_x, y + offsets.back_y)
+            ..self.placement(
+                card,
+                slot,
+                (x + offsets.back_x, y + offsets.back_y),
+                mirrored,
+            )
         }
     }
 
@@ -409,13 +464,17 @@ impl Sheet {
         let mut marks = Vec::new();
         for p in placements {
             let t = p.trim;
-            let (bx, by) = (t.x - p.clip.x, t.y - p.clip.y);
+            // The bleed on each side (it may differ: whole on an outer edge).
+            let (left, right) = (t.x - p.clip.x, p.clip.right() - t.right());
+            let (top, bottom) = (t.y - p.clip.y, p.clip.bottom() - t.bottom());
             for (cx, cy, sx, sy) in [
                 (t.x, t.y, -1.0, -1.0),
                 (t.right(), t.y, 1.0, -1.0),
                 (t.x, t.bottom(), -1.0, 1.0),
                 (t.right(), t.bottom(), 1.0, 1.0),
             ] {
+                let bx = if sx < 0.0 { left } else { right };
+                let by = if sy < 0.0 { top } else { bottom };
                 // Horizontal mark along the corner's horizontal trim line, outward in x.
                 let h0 = cx + sx * (bx + MARK_GAP);
                 let h1 = h0 + sx * MARK_LENGTH;
@@ -580,8 +639,21 @@ mod tests {
         let (bx, by) = s.bleed(&c);
         assert!(close(bx, 3.0));
         assert!(close(by, (55.0 - 53.98) / 2.0));
+        // The first row keeps its whole bleed on top (no card above), half the gap below; the
+        // last row the other way round (both were cut back to half the gap on both sides).
         let p = s.front(&c, 0, &Offsets::default());
-        assert!(close(p.clip.x, p.trim.x - 3.0) && close(p.clip.height, 53.98 + 2.0 * by));
+        assert!(close(p.clip.x, p.trim.x - 3.0) && close(p.clip.y, p.trim.y - 3.0));
+        assert!(close(p.clip.bottom(), p.trim.bottom() + by));
+        let last = s.front(&c, 9, &Offsets::default());
+        assert!(close(last.clip.y, last.trim.y - by));
+        assert!(close(last.clip.bottom(), last.trim.bottom() + 3.0));
+        // A back flipped on the long edge: its outer columns are mirrored.
+        let b = s.back(&c, 0, Duplex::Long, &Offsets::default());
+        assert!(close(b.clip.right(), b.trim.right() + 3.0));
+        assert!(close(b.clip.y, b.trim.y - 3.0) && close(b.clip.bottom(), b.trim.bottom() + by));
+        // Flipped on the short edge, its rows are.
+        let b = s.back(&c, 0, Duplex::Short, &Offsets::default());
+        assert!(close(b.clip.y, b.trim.y - by) && close(b.clip.bottom(), b.trim.bottom() + 3.0));
     }
 
     #[test]
