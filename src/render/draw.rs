@@ -180,12 +180,15 @@ pub fn card_side(
                 stroke_width,
             } => {
                 let r = offset(rect, &at.trim);
+                page.content.save_state();
                 if let Some(colour) = fill {
+                    // A solid black fill overprints, like black text and QR codes.
+                    page.overprint_if_black(*colour);
                     page.fill(*colour);
                 }
                 if let Some(colour) = stroke {
                     page.stroke(*colour);
-                    page.content.set_line_width(*stroke_width);
+                    page.content.set_line_width(pt(*stroke_width));
                 }
                 page.rect(&r);
                 match (fill.is_some(), stroke.is_some()) {
@@ -193,6 +196,7 @@ pub fn card_side(
                     (true, false) => page.content.fill_nonzero(),
                     _ => page.content.stroke(),
                 };
+                page.content.restore_state();
             }
             Element::Image { rect, image } => {
                 let r = offset(rect, &at.trim);

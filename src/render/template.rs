@@ -215,7 +215,8 @@ pub enum Element {
         rect: Rect,
         fill: Option<Colour>,
         stroke: Option<Colour>,
-        stroke_width: f32,
+        /// Millimetres, like every length of a design.
+        stroke_width: f64,
     },
     /// Index into [`Design::images`].
     Image {
@@ -391,7 +392,7 @@ enum RawElement {
         height: f64,
         fill: Option<String>,
         stroke: Option<String>,
-        stroke_width: Option<f32>,
+        stroke_width: Option<f64>,
     },
     Image {
         x: f64,
@@ -418,6 +419,12 @@ enum RawElement {
     },
 }
 
+/// A rect's outline when the design gives no `stroke_width`, in mm.
+const STROKE_MM: f64 = 0.1;
+/// The most ink a colour may lay down, all four inks together, in percent: what coated stock
+/// on an offset press takes (FOGRA39's limit is 330 %; printers ask 300 to 320 %).
+pub const INK_LIMIT: f32 = 320.0;
+
 fn color(text: &str) -> Result<Colour, String> {
     let bad = || format!("colour {text:?} is not cmyk(C, M, Y, K) (percentages) or #rrggbb");
     let t = text.trim();
@@ -432,6 +439,13 @@ fn color(text: &str) -> Result<Colour, String> {
             .map_err(|_| bad())?;
         if parts.len() != 4 || parts.iter().any(|p| !(0.0..=100.0).contains(p)) {
             return Err(bad());
+        }
+        let total: f32 = parts.iter().sum();
+        if total > INK_LIMIT {
+            return Err(format!(
+                "colour {text:?} lays down {total} % of ink in all; a press takes at most \
+                 {INK_LIMIT} %: lower C, M or Y (a rich black is cmyk(60, 40, 40, 100))"
+            ));
         }
         return Ok(Colour::Cmyk([
             parts[0] / 100.0,
@@ -703,7 +717,15 @@ fn convert(
                 rect: rect(x, y, width, height)?,
                 fill,
                 stroke,
-                stroke_width: stroke_width.unwrap_or(0.3),
+                stroke_width: match stroke_width.unwrap_or(STROKE_MM) {
+                    w if w > 0.0 && w <= 5.0 => w,
+                    w => {
+                        return Err(format!(
+                            "stroke_width = {w}: give millimetres, more than 0 and at most 5 \
+                             (like every length of a design; 0.1 is a hairline)"
+                        ));
+                    }
+                },
             }
         }
         RawElement::Image {

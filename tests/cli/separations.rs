@@ -523,3 +523,77 @@ fn a_press_sheet_keeps_full_bleed_double_cuts_boxes_an_output_intent_and_marks_o
         assert!(p[ink].inked(mark, 150.0) > 0.2, "a mark on {ink}");
     }
 }
+
+#[test]
+fn a_design_keeps_to_the_ink_limit_lengths_in_mm_and_black_fills_overprint() {
+    // Before: a design could fill 400 % of ink, gave stroke_width in points (every other
+    // length is in mm), and a 100 % black fill knocked out what lay beneath.
+    let cm = Cardmint::new();
+    let design = |fill: &str, stroke_width: &str| {
+        format!(
+            "kind = \"welcome\"\n\
+             [[front]]\ntype = \"rect\"\nx = 10\ny = 10\nwidth = 20\nheight = 10\nfill = \"{fill}\"\n\
+             [[front]]\ntype = \"text\"\ntext = \"{{code}} {{password}}\"\nx = 5\ny = 30\nwidth = 70\nheight = 8\nsize = 8\n\
+             [[back]]\ntype = \"rect\"\nx = 5\ny = 5\nwidth = 10\nheight = 10\nstroke = \"cmyk(0, 0, 0, 100)\"\nstroke_width = {stroke_width}\n"
+        )
+    };
+    std::fs::write(cm.path("c.csv"), "customer\nalice\n").unwrap();
+    std::fs::write(cm.path("d.toml"), design("cmyk(0, 0, 0, 100)", "0.5")).unwrap();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--from",
+            "c.csv",
+            "--value",
+            "5",
+            "--template",
+            "d.toml",
+            "--sheet",
+            "cr80",
+            "-q",
+        ],
+    );
+    let pdf = std::fs::read(cm.path("out/B0001/cards.pdf")).unwrap();
+    let streams = content_streams(&pdf);
+    let front = streams
+        .iter()
+        .find(|s| s.contains(" re\nf"))
+        .expect("the fill");
+    let fill = front.find("0 0 0 1 k").expect("a black fill");
+    assert!(
+        front[..fill].ends_with("/GSop gs\n"),
+        "the black fill overprints: {}",
+        &front[fill.saturating_sub(40)..fill + 20]
+    );
+    // 0.5 mm is 1.417 pt.
+    assert!(
+        streams.iter().any(|s| s.contains("1.4173229 w")),
+        "the stroke is 0.5 mm: {streams:?}"
+    );
+    for (fill, width, says) in [
+        ("cmyk(100, 100, 100, 100)", "0.5", "lays down 400 % of ink"),
+        (
+            "cmyk(0, 0, 0, 100)",
+            "12",
+            "stroke_width = 12: give millimetres",
+        ),
+    ] {
+        std::fs::write(cm.path("e.toml"), design(fill, width)).unwrap();
+        let out = cm.expect(
+            4,
+            &[
+                "render",
+                "B0001",
+                "--template",
+                "e.toml",
+                "--sheet",
+                "cr80",
+                "--out",
+                "o",
+            ],
+        );
+        assert!(out.stderr.contains(says), "{out:?}");
+    }
+}
