@@ -45,20 +45,31 @@ pub use exit::Exit;
 #[command(name = "cardmint", version, propagate_version = true, after_help = exit::EXIT_CODES)]
 struct Cli {
     /// The ledger file (default: CARDMINT_LEDGER, else ./cardmint.db)
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Every command"
+    )]
     ledger: Option<PathBuf>,
     /// Run against an embedded sandbox (state kept beside the ledger) instead of the platform
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Every command")]
     sandbox: bool,
     /// Print nothing but errors and the final result
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Every command"
+    )]
     quiet: bool,
     /// Print more detail (retries, reconciliations); never a secret
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Every command")]
     verbose: bool,
     /// Print the result as one JSON document on stdout (the shapes are in the README); every
     /// other line goes to stderr
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Every command")]
     json: bool,
     #[command(subcommand)]
     command: Command,

@@ -530,3 +530,19 @@ fn a_batch_of_mixed_values_says_so() {
     assert_eq!(list["batches"][0]["value_max"], "7.00", "{list}");
     assert!(cm.expect(0, &["batches"]).stdout.contains("5.00-7.00 EUR"));
 }
+
+#[test]
+fn help_groups_options_under_headings() {
+    // Before: `issue --help` was one list of 156 lines, the global flags mixed in.
+    let cm = Cardmint::new();
+    let help = cm.expect(0, &["issue", "--help"]).stdout;
+    let at = |h: &str| help.find(h).unwrap_or_else(|| panic!("{h} in {help}"));
+    let (engine, printing, every) = (
+        at("\nTalking to the platform:\n"),
+        at("\nPrinting:\n"),
+        at("\nEvery command:\n"),
+    );
+    assert!(at("--rate") > engine && at("--duplex") > printing && at("--ledger") > every);
+    let help = cm.expect(0, &["block", "--help"]).stdout;
+    assert!(help.contains("\nWhich cards:\n"), "{help}");
+}

@@ -35,6 +35,7 @@ use crate::runner::{KillPoint, Options, Report};
 
 /// Which cards of a batch: shared by the commands that change many cards.
 #[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Which cards")]
 pub struct SelectArgs {
     /// Serials as printed: single or FIRST-LAST, comma-separated
     #[arg(long, value_name = "RANGES")]
@@ -160,6 +161,7 @@ pub fn print_unsettled(global: &crate::cli::Global, report: &Report) {
 
 /// How hard to drive the platform: shared by every command that sends requests.
 #[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Talking to the platform")]
 pub struct EngineArgs {
     /// Requests per second, never exceeded in any one-second window
     #[arg(long, value_name = "R", default_value_t = 10.0)]

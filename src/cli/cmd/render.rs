@@ -45,6 +45,7 @@ fn key_value(s: &str) -> Result<(String, String), String> {
 
 /// Printing options: duplex, calibration, partly used sheets.
 #[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Printing")]
 pub struct Printing {
     /// Duplex: long (backs mirrored for a long-edge flip), short, or none (fronts.pdf and backs.pdf)
     #[arg(long, value_enum, default_value_t = Duplex::Long)]
