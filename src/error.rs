@@ -72,6 +72,12 @@ pub enum Error {
     /// A file cardmint will not write over.
     #[error("{0}")]
     Exists(String),
+    /// A decision by hand (`settle --resolve`) that the platform's evidence contradicts.
+    #[error("{0}")]
+    Contradicted(String),
+    /// The platform could not be read for evidence; nothing was recorded.
+    #[error("{0}")]
+    Unread(String),
     /// A flag or argument that clap accepted but that makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -78,6 +78,8 @@ pub fn code(error: &Error) -> Exit {
             SelectError::Stock(_) | SelectError::NotProvisioned(_) | SelectError::Blocked(_),
         ) => Exit::Rule,
         Error::Money(e) if matches!(**e, crate::money::MoneyError::Refused(_)) => Exit::Rule,
+        Error::Contradicted(_) => Exit::Rule,
+        Error::Unread(_) => Exit::Network,
         Error::Api(e) | Error::Unreachable { cause: e, .. } => api(e),
         Error::Io { .. }
         | Error::Random(_)

@@ -74,11 +74,14 @@ impl Progress {
     /// What the bar's message and the plain line say: cards, requests, rate.
     fn summary(&self) -> String {
         let (made, expected) = self.requests();
+        // A card may finish once in each pass of a run (settled, then provisioned): never
+        // more cards finished than there are.
+        let finished = self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed);
         format!(
             "{}/{} cards, {made}/{expected} requests, {} failed, {:.0} requests/s",
-            self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed),
+            finished.min(self.total),
             self.total,
-            self.failed.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed).min(self.total),
             self.rate()
         )
     }
@@ -175,5 +178,10 @@ mod tests {
             p.request();
         }
         assert_eq!(p.requests(), (1090, 1090));
+        // A card finished in two passes of one run counts once (it said 2/1).
+        let p = Progress::new("B0002", 1, true, false);
+        p.item_finished(true);
+        p.item_finished(true);
+        assert!(p.summary().starts_with("1/1 cards"), "{}", p.summary());
     }
 }

@@ -71,7 +71,8 @@ pub(crate) fn change_step(ctx: &mut Ctx<'_>, job: &mut Job, change: &Change<'_>)
             Err(step) => return step,
             Ok(Some(Settled::Applied(i))) if (change.same)(&i.kind) => {
                 ctx.note(&format!(
-                    "card {}: {} was applied by an earlier run: not sent again",
+                    "card {}: {} was applied (the platform's records show it, its answer was \
+                     lost): not sent again",
                     job.card.serial, i.kind
                 ));
                 return Step::Finished(Outcome::Done);

@@ -144,7 +144,14 @@ pub struct Backend {
     options: Options,
     /// [`FRESH`], or shorter in tests.
     fresh: Duration,
+    /// How long a change waits for the ledger's lock ([`LOCK_WAIT`]): shorter than a page
+    /// waits for the change, so that a change that never got the lock (nothing claimed) is
+    /// answered "busy, try again", never "being confirmed".
+    lock_wait: Duration,
 }
+
+/// How long a change waits for the ledger's lock by default.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 impl Backend {
     pub fn new(
@@ -165,6 +172,15 @@ impl Backend {
                 ..options
             },
             fresh: FRESH,
+            lock_wait: LOCK_WAIT,
+        }
+    }
+
+    /// Changes wait at most `wait` for the ledger's lock: less than the page waits for them.
+    pub fn lock_wait_for(self, wait: Duration) -> Backend {
+        Backend {
+            lock_wait: wait,
+            ..self
         }
     }
 
@@ -433,7 +449,7 @@ impl Backend {
     /// The ledger held for changes (its lock), waiting a few seconds for a reseller's command
     /// or another portal to finish.
     fn locked(&self, what: &str) -> Result<Ledger, BackendError> {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + self.lock_wait;
         loop {
             match Ledger::open_for_changes(&self.ledger, &format!("cardmint portal: {what}")) {
                 Ok(l) => return Ok(l),

@@ -1017,10 +1017,24 @@ pub async fn redeem(
         )),
         Ok((Redeemed::Added(m), currency)) => {
             app.limits.succeed(&keys[0]);
-            say(Flash::Notice(&format!(
+            // What was loaded, and what did not move, said as the command line says it.
+            let mut text = format!(
                 "{:.2} {currency} were added to your account. The card is used up.",
-                m.amount()
-            )))
+                m.loads()
+            );
+            if let Some(o) = m.overdrawn.filter(|o| !o.is_zero()) {
+                text.push_str(&format!(
+                    " ({o:.2} {currency} less: calls made with the card were billed after it \
+                     was read.)"
+                ));
+            }
+            if let Some(r) = m.remainder.filter(|r| !r.is_zero()) {
+                text.push_str(&format!(
+                    " ({} {currency}, less than a cent, cannot be moved and stays on the card.)",
+                    r.normalize()
+                ));
+            }
+            say(Flash::Notice(&text))
         }
         // The truth of each stop: nothing changed, being confirmed, or for support.
         Err(BackendError::Busy(_)) => say(Flash::Error(BUSY)),

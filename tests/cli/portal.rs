@@ -814,7 +814,16 @@ fn a_change_whose_answer_is_lost_is_confirmed_after_the_page_has_answered() {
         .open(cm.path("cardmint.db.lock"))
         .unwrap();
     held.try_lock().unwrap();
-    // (A portal that waits the usual 8 s: longer than it waits for the ledger.)
+    // Even on a page that waits only 0.3 s for a change, a change that never got the lock
+    // (nothing claimed, nothing sent) says "busy", never "being confirmed" (found by an
+    // adversarial test: the lock was waited for 5 s whatever the page's wait).
+    let a = v.submit(
+        "/numbers",
+        "/numbers/delete",
+        &[("number", "+442079460958")],
+    );
+    assert!(a.body.contains("busy right now"), "{}", a.body);
+    // (A portal that waits the usual 8 s.)
     let patient = PortalProcess::start(&cm, &[]);
     let mut v = Visitor::new(&patient.base);
     assert_eq!(v.sign_in(&code, "").status, 303);
@@ -880,6 +889,13 @@ fn only_a_sold_card_is_redeemed_and_a_used_one_moves_in_whole_cents() {
     spend(&sb, &rows[1]["customer"], 1, "0.01667");
     let a = v.submit("/redeem", "/redeem", &[("code", &rows[1]["customer"])]);
     assert!(a.body.contains("4.98 EUR were added"), "{}", a.body);
+    // What stays behind is said, as `replace` says it (it was recorded and not said).
+    assert!(
+        a.body
+            .contains("(0.00333 EUR, less than a cent, cannot be moved and stays on the card.)"),
+        "{}",
+        a.body
+    );
     assert_eq!(
         transactions(&sb.base(), &rows[1]["customer"]),
         vec![dec("5"), dec("-4.98")]

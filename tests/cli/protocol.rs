@@ -1101,7 +1101,7 @@ fn resolve_reads_first_and_refuses_what_the_platform_contradicts() {
     };
     let id = open_intent("2.50");
     let out = cm.run(&["settle", serial, "--resolve", &format!("{id}=not-applied")]);
-    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.code, 9, "refused by the evidence: {out:?}");
     assert!(
         out.stderr.contains("the platform contradicts not-applied"),
         "{out:?}"

@@ -127,6 +127,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     drop(ledger);
     let connection = global.connect(&options)?;
     connection.check_login()?;
+    let change_wait = config::test_change_wait_ms(&ProcessEnv)
+        .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis);
     let backend = Arc::new(
         Backend::new(
             connection.client.clone(),
@@ -138,7 +140,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         .fresh_for(
             config::test_fresh_ms(&ProcessEnv)
                 .map_or(crate::portal::backend::FRESH, Duration::from_millis),
-        ),
+        )
+        // A change that never got the lock must be answered before the page's wait runs out.
+        .lock_wait_for(crate::portal::backend::LOCK_WAIT.min(change_wait / 2)),
     );
     match backend.finish_unfinished() {
         Ok(0) => {}
@@ -173,8 +177,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     Duration::from_secs,
                 ),
                 tls: tls.is_some(),
-                change_wait: config::test_change_wait_ms(&ProcessEnv)
-                    .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis),
+                change_wait,
                 checks_per_minute: settings
                     .signin_checks_per_minute
                     .unwrap_or(crate::portal::limits::CHECKS_PER_MINUTE),

@@ -285,7 +285,7 @@ fn resolve(
                     return Ok(Exit::Success);
                 }
                 IntentStatus::Applied | IntentStatus::NotApplied => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Contradicted(format!(
                         "#{id}: the platform contradicts {}: {seen}; it is settled {} on that \
                          evidence and your decision was not recorded",
                         status.as_str(),
@@ -293,7 +293,7 @@ fn resolve(
                     )));
                 }
                 IntentStatus::Open if !report.complete() => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Unread(format!(
                         "#{id}: the platform could not be read ({}); nothing was recorded. Try \
                          again, or record it with --without-read --why TEXT",
                         report
