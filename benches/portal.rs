@@ -274,6 +274,7 @@ fn main() {
                 v6_prefix: 64,
                 failure_answer: cardmint::portal::FAILURE_ANSWER,
                 sessions: None,
+                body_timeout: Duration::from_secs(10),
             },
         )
         .unwrap(),
@@ -297,7 +298,6 @@ fn main() {
             // Every session comes from 127.0.0.1.
             per_network: None,
             v6_prefix: 64,
-            body_timeout: Duration::from_secs(10),
         },
         std::future::pending(),
     ));

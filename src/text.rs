@@ -13,6 +13,40 @@ fn hidden(c: char) -> bool {
             | '\u{061C}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
+/// Text typed by a person into a field of digits (a code, a phone number), read the one way
+/// both are read: hidden characters (a bidirectional mark a phone's keyboard adds, a
+/// zero-width space pasted along) dropped, full-width, Arabic-Indic and Eastern Arabic-Indic
+/// digits as ASCII digits, every kind of space as a space, every kind of dash as `-`, a
+/// full-width plus and full stop as `+` and `.`.
+pub fn typed_digits(text: &str) -> String {
+    text.chars()
+        .filter(|c| !hidden(*c) && *c != '\u{00AD}')
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' => shifted(c, 0xFF10),
+            '\u{0660}'..='\u{0669}' => shifted(c, 0x0660),
+            '\u{06F0}'..='\u{06F9}' => shifted(c, 0x06F0),
+            '\u{FF0B}' => '+',
+            '\u{FF0E}' | '\u{3002}' => '.',
+            '\u{058A}'
+            | '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{2E3A}'
+            | '\u{2E3B}'
+            | '\u{30FC}'
+            | '\u{FE58}'
+            | '\u{FE63}'
+            | '\u{FF0D}'
+            | '\u{FF70}' => '-',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+fn shifted(c: char, zero: u32) -> char {
+    char::from_digit(u32::from(c) - zero, 10).unwrap_or(c)
+}
+
 /// The text without its hidden characters: "+44\u{202E}0987654321" reads as what it is.
 pub fn visible(text: &str) -> Cow<'_, str> {
     if text.chars().any(hidden) {
@@ -52,6 +86,17 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_typed_on_any_keyboard_read_as_ascii() {
+        assert_eq!(
+            typed_digits(
+                "\u{FF14}\u{FF10}\u{FF0D}\u{200E}\u{0661}\u{06F2}\u{3000}\u{2015}\u{200B}9"
+            ),
+            "40-12 -9"
+        );
+        assert_eq!(typed_digits("\u{FF0B}44\u{00A0}20"), "+44 20");
+    }
 
     #[test]
     fn hidden_characters_go_and_formulas_are_not_run() {

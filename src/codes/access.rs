@@ -145,20 +145,10 @@ fn space_for(length: usize, prefix: &str) -> u128 {
 /// The digits alone, or `None` when the text is anything else (a login, a name).
 pub fn as_typed(text: &str) -> Option<String> {
     let mut digits = String::new();
-    for c in text.trim().chars() {
+    for c in crate::text::typed_digits(text).trim().chars() {
         match c {
             '0'..='9' => digits.push(c),
-            // Full-width, Arabic-Indic and Eastern Arabic-Indic digits.
-            '\u{FF10}'..='\u{FF19}' | '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' => {
-                let zero = match c {
-                    '\u{FF10}'..='\u{FF19}' => 0xFF10,
-                    '\u{0660}'..='\u{0669}' => 0x0660,
-                    _ => 0x06F0,
-                };
-                digits.push(char::from(b'0' + (u32::from(c) - zero) as u8));
-            }
-            ' ' | '\u{00A0}' | '\u{2009}' | '\u{202F}' | '\u{3000}' | '-' | '.' | '\u{2010}'
-            | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}' | '\u{30FC}' => {}
+            ' ' | '-' | '.' => {}
             _ => return None,
         }
     }
@@ -178,6 +168,9 @@ mod tests {
             "4020\u{00A0}5223\u{2013}3546",
             "\u{FF14}\u{FF10}\u{FF12}\u{FF10}\u{3000}5223 3546",
             "\u{0664}\u{0660}\u{0662}\u{0660}52233546",
+            "4020\u{FF0D}5223\u{FF0D}3546",
+            "\u{200E}4020\u{200B} 5223\u{2015}3546\u{200F}",
+            "4020\u{FE63}5223\u{2212}3546",
         ] {
             assert_eq!(
                 as_typed(typed).as_deref(),

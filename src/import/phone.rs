@@ -35,10 +35,11 @@ pub fn parse_region(text: &str) -> Result<Id, String> {
 
 /// Reads one number: spaces, dots, dashes, slashes and brackets are formatting. Returns E.164.
 pub fn normalize_number(text: &str, region: Option<Id>) -> Result<String, PhoneError> {
-    let cleaned: String = text
+    // Digits as typed on any keyboard (full-width, Arabic-Indic, a dash of any kind).
+    let cleaned: String = crate::text::typed_digits(text)
         .trim()
         .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '/' | '(' | ')' | '[' | ']' | '\u{a0}'))
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '/' | '(' | ')' | '[' | ']'))
         .collect();
     let international = cleaned.starts_with('+');
     let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
@@ -86,6 +87,15 @@ mod tests {
         assert_eq!(
             normalize_number("06.12.34.56.78", Some(Id::FR)).unwrap(),
             "+33612345678"
+        );
+        // Typed on a phone in Arabic or a CJK input mode.
+        assert_eq!(
+            normalize_number("\u{FF0B}\u{FF14}\u{FF14} 20\u{FF0D}7946\u{200E} 0958", None).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize_number("\u{0660}\u{0662}\u{0660} 7946 0958", gb).unwrap(),
+            "+442079460958"
         );
         assert!(matches!(
             normalize_number("020 7946 0958", None),

@@ -516,13 +516,14 @@ impl Backend {
     /// redeem where it stopped: the money core's claim and steps, under the ledger's lock. A
     /// code that is no card of this platform is refused like any card that cannot move.
     pub fn redeem(&self, code: &str, onto: i64) -> Result<Redeemed, BackendError> {
+        // The ledger is taken first: "busy" is then answered whether the code exists or not.
+        let ledger = self.locked("redeem")?;
         let Some(card) = self.card(code)? else {
             return Err(BackendError::NotMovable(money::Refusal::NotSold {
                 serial: String::new(),
                 state: "unknown".into(),
             }));
         };
-        let ledger = self.locked("redeem")?;
         let onto = ledger.card_by_id(onto)?.ok_or(BackendError::NoCard(onto))?;
         let claim = money::claim_redeem(&ledger, &card, &onto)?;
         self.forget(&onto.customer);

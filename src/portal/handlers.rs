@@ -36,18 +36,30 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 /// Reads a request's whole body within `timeout` before any handler sees it: a client that
 /// sends its body slowly (or never) holds its connection no longer than that, and is
 /// answered 408. A body over [`BODY_LIMIT`] is answered 413.
-pub async fn whole_body(request: Request, next: Next, timeout: Duration) -> Response {
+pub async fn whole_body(State(app): App, request: Request, next: Next) -> Response {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONNECTION, "close")],
+            "This request is too large.\n",
+        )
+            .into_response()
+    };
+    // A body announced larger than the limit is refused before it is waited for.
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return too_large();
+    }
     let (parts, body) = request.into_parts();
-    match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_LIMIT)).await {
+    match tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
-        Ok(Err(_)) => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "This request is too large.\n",
-        )
-            .into_response(),
+        Ok(Err(_)) => too_large(),
         Err(_) => (
             StatusCode::REQUEST_TIMEOUT,
             [(header::CONNECTION, "close")],
@@ -361,8 +373,15 @@ pub async fn signin(
     // A code as printed ("4020 5223 3546", dashes, full-width digits) is its digits; any other
     // login as typed.
     let typed = form.login.trim();
-    let login = crate::codes::as_typed(typed).unwrap_or_else(|| typed.to_string());
-    let shown_login: String = typed.chars().take(64).collect();
+    let code = crate::codes::as_typed(typed);
+    // A code typed is never written back into a page (it is the key to the credit); a login
+    // is, for the holder to correct the password.
+    let shown_login: String = if code.is_some() {
+        String::new()
+    } else {
+        typed.chars().take(64).collect()
+    };
+    let login = code.unwrap_or_else(|| typed.to_string());
     let fail_page = |text: &str| {
         page(
             &v,
@@ -380,18 +399,15 @@ pub async fn signin(
         format!("net:{net}"),
         format!("login:{}", login.to_lowercase()),
     ];
-    if let Some(wait) = app.limits.locked(&keys[0]).or(app.limits.locked(&keys[1])) {
-        return fail_page(&wait_text(wait));
-    }
     // Both paths share the limits, and every attempt that is not a success counts (one not
-    // checked: the ceiling reached, the platform slow or down). A password is checked by the
-    // platform, which takes a while: it is counted before it is sent, so that attempts in
-    // flight together cannot slip past the limits, and a success takes its count back. A
-    // code alone is checked in the ledger at once, and counted as soon as it fails.
-    let ahead = !form.password.is_empty();
-    if ahead {
-        app.limits.fail(&keys[0], PER_NETWORK);
-        app.limits.fail(&keys[1], PER_LOGIN);
+    // checked too: the ceiling reached, the platform slow or down). An attempt is counted
+    // before it is checked, in the same step as its lockout is looked at, so that attempts
+    // sent together cannot slip past the limits; a success takes its count back.
+    if let Err(wait) = app
+        .limits
+        .attempt(&[(&keys[0], PER_NETWORK), (&keys[1], PER_LOGIN)])
+    {
+        return fail_page(&wait_text(wait));
     }
     let checked = app.ceiling.take();
     // Every failure is answered at the same moment after the request came, whatever failed:
@@ -433,9 +449,7 @@ pub async fn signin(
     };
     match opened {
         Some(card) => {
-            if ahead {
-                app.limits.undo(&keys[0]);
-            }
+            app.limits.undo(&keys[0]);
             app.limits.succeed(&keys[1]);
             // The ceiling counts what fails: a success gives its check back.
             app.ceiling.give_back();
@@ -451,10 +465,6 @@ pub async fn signin(
             )
         }
         None => {
-            if !ahead {
-                app.limits.fail(&keys[0], PER_NETWORK);
-                app.limits.fail(&keys[1], PER_LOGIN);
-            }
             tokio::time::sleep_until(answer_at).await;
             fail_page(SIGNIN_FAILED)
         }
@@ -758,8 +768,8 @@ async fn change_number(
         return to_signin(&v);
     };
     let typed: String = form.number.trim().chars().take(40).collect();
-    let chosen: String = form.region.trim().chars().take(2).collect();
-    let kept = (typed.as_str(), Some(chosen.as_str()));
+    // The country chosen comes back chosen only when it is one of the list ("BELGIUM" is
+    // none, and chooses nothing).
     let region = if form.region.trim().is_empty() {
         None
     } else {
@@ -770,13 +780,15 @@ async fn change_number(
                     &app,
                     &v,
                     &u,
-                    kept,
+                    (typed.as_str(), Some("")),
                     Flash::Error("That country is not in the list: choose one from it."),
                 )
                 .await;
             }
         }
     };
+    let chosen = form.region.trim().to_ascii_uppercase();
+    let kept = (typed.as_str(), Some(chosen.as_str()));
     let number = match crate::import::normalize_number(form.number.trim(), region) {
         Ok(n) => n,
         Err(_) => {
@@ -973,6 +985,7 @@ pub async fn redeem(
     peer: Option<axum::Extension<Peer>>,
     Form(form): Form<RedeemForm>,
 ) -> Response {
+    let start = tokio::time::Instant::now();
     let v = visit(&app, &headers);
     if !csrf_ok(&app, &v, &form.csrf) {
         return expired_form(&app);
@@ -986,14 +999,25 @@ pub async fn redeem(
         Err(refused) => return *refused,
     };
     let keys = [format!("redeem:{}", u.card_id), format!("redeem-net:{net}")];
-    if let Some(wait) = app.limits.locked(&keys[0]).or(app.limits.locked(&keys[1])) {
+    // Counted before it is tried, in one step with the lockout (see sign-in); what is not a
+    // wrong code takes its count back.
+    if let Err(wait) = app
+        .limits
+        .attempt(&[(&keys[0], REDEEM), (&keys[1], REDEEM)])
+    {
         return say(Flash::Error(&wait_text(wait)));
     }
+    let not_a_guess = || {
+        app.limits.undo(&keys[0]);
+        app.limits.undo(&keys[1]);
+    };
+    // A code refused is answered at one moment after the request came, whatever the ledger
+    // knows of it (no code, not sold, used up, someone else's): the time tells nothing.
+    let refused_at = start + app.failure_answer;
     const CANNOT: &str = "This code cannot be redeemed. Check it and try again.";
     let code = crate::codes::as_typed(&form.code).unwrap_or_default();
     if code.is_empty() || code.len() > 32 {
-        app.limits.fail(&keys[0], REDEEM);
-        app.limits.fail(&keys[1], REDEEM);
+        tokio::time::sleep_until(refused_at).await;
         return say(Flash::Error(CANNOT));
     }
     let backend = app.backend.clone();
@@ -1008,15 +1032,19 @@ pub async fn redeem(
     .await;
     match done {
         Err(BackendError::NotMovable(_)) => {
-            app.limits.fail(&keys[0], REDEEM);
-            app.limits.fail(&keys[1], REDEEM);
+            tokio::time::sleep_until(refused_at).await;
             say(Flash::Error(CANNOT))
         }
-        Ok((Redeemed::Already(_), _)) => say(Flash::Error(
-            "This card was redeemed already: its credit is on your account.",
-        )),
+        Ok((Redeemed::Already(_), _)) => {
+            not_a_guess();
+            tokio::time::sleep_until(refused_at).await;
+            say(Flash::Error(
+                "This card was redeemed already: its credit is on your account.",
+            ))
+        }
         Ok((Redeemed::Added(m), currency)) => {
             app.limits.succeed(&keys[0]);
+            app.limits.undo(&keys[1]);
             // What was loaded, and what did not move, said as the command line says it.
             let mut text = format!(
                 "{:.2} {currency} were added to your account. The card is used up.",
@@ -1039,11 +1067,13 @@ pub async fn redeem(
         // The truth of each stop: nothing changed, being confirmed, or for support.
         Err(BackendError::Busy(_)) => say(Flash::Error(BUSY)),
         Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
+            not_a_guess();
             say(Flash::Error(
                 "The service did not answer in time. Your card is kept for you: please try again in a minute.",
             ))
         }
         Err(BackendError::Stopped(Stop::Confirming(_)) | BackendError::Confirming) => {
+            not_a_guess();
             say(Flash::Notice(
                 "Your card is being confirmed: its credit will be on your account within a few minutes. You do not need to redeem it again.",
             ))

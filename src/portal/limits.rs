@@ -111,13 +111,7 @@ impl Limiter {
     }
 
     pub fn locked_at(&self, key: &str, now: Instant) -> Option<Duration> {
-        let keys = self.keys();
-        match keys.records.get(key) {
-            Some(r) => r.until.filter(|u| *u > now).map(|u| u - now),
-            // A table full of live keys: a new one waits a minute.
-            None if keys.records.len() >= MOST_KEYS => Some(Duration::from_secs(60)),
-            None => None,
-        }
+        lock_of(&self.keys(), key, now)
     }
 
     /// Counts a failure; past `rule.free`, locks the key out for `first` doubled at every
@@ -127,36 +121,31 @@ impl Limiter {
     }
 
     pub fn fail_at(&self, key: &str, rule: Rule, now: Instant) {
-        let mut keys = self.keys();
-        // Keys a day old give way, swept at most once a minute (never a scan per request).
-        if keys.records.len() > 100_000
-            && keys
-                .swept
-                .is_none_or(|s| now.duration_since(s) > Duration::from_secs(60))
-        {
-            keys.records
-                .retain(|_, r| now.saturating_duration_since(r.last) < DAY);
-            keys.swept = Some(now);
+        count(&mut self.keys(), key, rule, now);
+    }
+
+    /// An attempt, counted as a failure on every key before it is checked, in one step: if a
+    /// key is locked out, nothing is counted and the longest wait is given. Attempts that
+    /// arrive together are counted one after the other, so a burst gets no more checks than
+    /// attempts made one by one. A success then takes its counts back ([`Limiter::undo`],
+    /// [`Limiter::succeed`]).
+    pub fn attempt(&self, keys: &[(&str, Rule)]) -> Result<(), Duration> {
+        self.attempt_at(keys, Instant::now())
+    }
+
+    pub fn attempt_at(&self, keys: &[(&str, Rule)], now: Instant) -> Result<(), Duration> {
+        let mut map = self.keys();
+        let wait = keys
+            .iter()
+            .filter_map(|(key, _)| lock_of(&map, key, now))
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
         }
-        if keys.records.len() >= MOST_KEYS && !keys.records.contains_key(key) {
-            return;
+        for (key, rule) in keys {
+            count(&mut map, key, *rule, now);
         }
-        let r = keys.records.entry(key.to_string()).or_insert(Record {
-            failures: 0,
-            until: None,
-            last: now,
-        });
-        // A day without failures forgets them.
-        if now.saturating_duration_since(r.last) > DAY {
-            r.failures = 0;
-        }
-        r.failures += 1;
-        r.last = now;
-        if r.failures > rule.free {
-            let doublings = (r.failures - rule.free - 1).min(20);
-            let lock = rule.first.saturating_mul(1 << doublings).min(rule.max);
-            r.until = Some(now + lock);
-        }
+        Ok(())
     }
 
     /// Takes back one failure counted ahead (an attempt counted before it was checked, that
@@ -170,6 +159,49 @@ impl Limiter {
     /// A success forgets the key's failures.
     pub fn succeed(&self, key: &str) {
         self.keys().records.remove(key);
+    }
+}
+
+/// How long `key` is locked out for, at `now`.
+fn lock_of(keys: &Keys, key: &str, now: Instant) -> Option<Duration> {
+    match keys.records.get(key) {
+        Some(r) => r.until.filter(|u| *u > now).map(|u| u - now),
+        // A table full of live keys: a new one waits a minute.
+        None if keys.records.len() >= MOST_KEYS => Some(Duration::from_secs(60)),
+        None => None,
+    }
+}
+
+/// Counts a failure of `key` at `now` (see [`Limiter::fail`]).
+fn count(keys: &mut Keys, key: &str, rule: Rule, now: Instant) {
+    // Keys a day old give way, swept at most once a minute (never a scan per request).
+    if keys.records.len() > 100_000
+        && keys
+            .swept
+            .is_none_or(|s| now.duration_since(s) > Duration::from_secs(60))
+    {
+        keys.records
+            .retain(|_, r| now.saturating_duration_since(r.last) < DAY);
+        keys.swept = Some(now);
+    }
+    if keys.records.len() >= MOST_KEYS && !keys.records.contains_key(key) {
+        return;
+    }
+    let r = keys.records.entry(key.to_string()).or_insert(Record {
+        failures: 0,
+        until: None,
+        last: now,
+    });
+    // A day without failures forgets them.
+    if now.saturating_duration_since(r.last) > DAY {
+        r.failures = 0;
+    }
+    r.failures += 1;
+    r.last = now;
+    if r.failures > rule.free {
+        let doublings = (r.failures - rule.free - 1).min(20);
+        let lock = rule.first.saturating_mul(1 << doublings).min(rule.max);
+        r.until = Some(now + lock);
     }
 }
 
@@ -251,6 +283,37 @@ mod tests {
     }
 
     #[test]
+    fn an_attempt_is_counted_on_every_key_before_its_check_or_not_at_all() {
+        let l = Limiter::default();
+        let rule = Rule {
+            free: 2,
+            first: Duration::from_secs(10),
+            max: Duration::from_secs(10),
+        };
+        let t0 = Instant::now();
+        // A burst on one code from two networks: three pass (two free, the third locks).
+        let passed = (0..20)
+            .filter(|i| {
+                let net = format!("net:{}", i % 2);
+                l.attempt_at(&[(&net, PER_NETWORK), ("login:x", rule)], t0)
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(passed, 3);
+        // The refused ones counted nothing on the networks: each has one or two failures.
+        assert!(l.attempt_at(&[("net:0", rule)], t0).is_ok());
+        assert!(l.attempt_at(&[("net:1", rule)], t0).is_ok());
+        // A locked key refuses the whole attempt, with its wait.
+        let wait = l.attempt_at(&[("net:9", rule), ("login:x", rule)], t0);
+        assert_eq!(wait, Err(Duration::from_secs(10)));
+        assert!(l.locked_at("net:9", t0).is_none());
+        assert!(
+            l.attempt_at(&[("login:x", rule)], t0 + Duration::from_secs(11))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn ipv6_is_counted_per_64_and_ipv4_per_address() {
         let n = |s: &str, p| network(s.parse().unwrap(), p);
         assert_eq!(n("2001:db8:1:2:aaaa::1", 64), n("2001:db8:1:2:ffff::9", 64));
@@ -295,13 +358,13 @@ mod tests {
                 break;
             }
             let key = format!("net:{n}");
-            if let Some(wait) = limiter.locked_at(&key, now) {
+            let login = format!("login:{}", code + 1);
+            if let Err(wait) = limiter.attempt_at(&[(&key, PER_NETWORK), (&login, PER_LOGIN)], now)
+            {
                 queue.push(Reverse((now + wait, n)));
                 continue;
             }
             code += 1;
-            limiter.fail_at(&key, PER_NETWORK, now);
-            limiter.fail_at(&format!("login:{code}"), PER_LOGIN, now);
             if ceiling.take_at(now) {
                 checks += 1;
             } else {

@@ -58,6 +58,8 @@ pub struct Portal {
     tls: bool,
     /// How long a page waits for a change before it says the change is being confirmed.
     change_wait: Duration,
+    /// How long a client may take to send a request's body.
+    body_timeout: Duration,
 }
 
 /// How long a page waits for a change by default: a lost answer makes the change wait out the
@@ -85,6 +87,8 @@ pub struct Settings {
     pub failure_answer: Duration,
     /// Where sessions and the form key are kept ([`session::store_path`]); `None`: in memory.
     pub sessions: Option<std::path::PathBuf>,
+    /// How long a client may take to send a request's body (10 s; shorter in tests).
+    pub body_timeout: Duration,
 }
 
 /// When every failed sign-in is answered, after its request came: longer than the platform
@@ -164,6 +168,7 @@ impl Portal {
             ceiling: limits::Ceiling::new(settings.checks_per_minute),
             v6_prefix: settings.v6_prefix,
             failure_answer: settings.failure_answer,
+            body_timeout: settings.body_timeout,
             turns: Default::default(),
             look,
             logo,
@@ -239,6 +244,11 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/robots.txt", get(robots))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
+        // Inside the headers' layer: a body too large or too slow is answered with them too.
+        .layer(axum::middleware::from_fn_with_state(
+            portal.clone(),
+            handlers::whole_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             handlers::headers,
@@ -297,8 +307,6 @@ pub struct Capacity {
     pub per_network: Option<usize>,
     /// The IPv6 prefix a network is counted by.
     pub v6_prefix: u8,
-    /// How long a client may take to send a request's body.
-    pub body_timeout: Duration,
 }
 
 /// File descriptors kept out of the connection cap: the ledger, the platform's pool, logs.
@@ -355,7 +363,7 @@ impl Networks {
 
 /// Serves `router` on `listener` (over TLS with `tls`) until `stop` resolves. Each
 /// connection's peer address goes into its requests ([`Peer`]); a client gets 10 s to send
-/// its headers and `capacity.body_timeout` for a body; at most `capacity.total` connections
+/// its headers (and the router's [`handlers::whole_body`] gives one for a body); at most `capacity.total` connections
 /// are served at once (more wait in the kernel's queue), and at most `per_network` from one
 /// client network (more are closed at once).
 pub async fn serve(
@@ -369,12 +377,6 @@ pub async fn serve(
     tokio::pin!(stop);
     let slots = Arc::new(tokio::sync::Semaphore::new(capacity.total.max(1)));
     let networks = Arc::new(Networks::default());
-    let body_timeout = capacity.body_timeout;
-    let router = router.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            handlers::whole_body(request, next, body_timeout)
-        },
-    ));
     loop {
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => match slot {

@@ -234,12 +234,9 @@ fn layout_refreshing(
 
 /// `login`: what was typed, kept after a failure: in the code's field when it reads as a
 /// code, else in the login's.
+/// The sign-in page; `login` is a login typed before (never a code: the code field always
+/// comes back empty, and no browser offers to keep it).
 pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup {
-    let (code, other) = if crate::codes::as_typed(login).is_some() {
-        (login, "")
-    } else {
-        ("", login)
-    };
     layout(
         look,
         "Sign in",
@@ -253,8 +250,7 @@ pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup 
                     input type="hidden" name="csrf" value=(csrf);
                     label for="code" { "Access code" }
                     input id="code" name="login" type="text" inputmode="numeric"
-                        autocomplete="username" maxlength="40"
-                        value=(code) aria-describedby="code-help";
+                        autocomplete="off" maxlength="40" aria-describedby="code-help";
                     p.muted id="code-help" {
                         "The digits under the scratch panel of your card. Type them as printed: spaces and dashes are fine."
                     }
@@ -268,7 +264,7 @@ pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup 
                     label for="login" { "Login" }
                     input id="login" name="login" type="text" autocomplete="username"
                         autocapitalize="none" spellcheck="false" maxlength="64"
-                        value=(other) aria-describedby="login-help";
+                        value=(login) aria-describedby="login-help";
                     p.muted id="login-help" {
                         "If your card shows a login and a password, type both."
                     }
@@ -408,8 +404,8 @@ pub fn calls(
                         @for c in calls {
                             tr {
                                 td { (look.local_time(c.start)) }
-                                td.number dir="ltr" title=(crate::text::visible(&c.destination)) {
-                                    (crate::text::shortened(&c.destination, 32))
+                                td.number dir="ltr" title=(crate::text::shortened(&c.destination, 64)) {
+                                    (number_called(&c.destination))
                                 }
                                 td.num { (duration_words(u64::from(c.duration_secs))) }
                                 td.num { (c.charge.normalize().to_string()) }
@@ -424,6 +420,27 @@ pub fn calls(
             @if !first_page { p { a href="/calls" { "Back to the newest" } } }
         },
     )
+}
+
+/// A number called as a holder reads it: grouped as in its country ("+44 20 7946 0958"),
+/// hidden characters dropped, shortened past 32 characters; a line may break between its
+/// groups, and inside a group only when it is longer than a phone's line can hold.
+fn number_called(destination: &str) -> Markup {
+    let visible = crate::text::visible(destination);
+    let shown = crate::text::shortened(&crate::import::for_reading(visible.trim()), 32);
+    html! {
+        @for (i, group) in shown.split(' ').enumerate() {
+            @if i > 0 { " " }
+            @if group.chars().count() > 12 {
+                @for (j, piece) in group.chars().collect::<Vec<_>>().chunks(8).enumerate() {
+                    @if j > 0 { wbr; }
+                    (piece.iter().collect::<String>())
+                }
+            } @else {
+                (group)
+            }
+        }
+    }
 }
 
 /// The countries a number can be written nationally for, by name (ISO code, English name):

@@ -149,6 +149,9 @@ pub struct SyntheticCalls {
     pub spacing: Duration,
     pub duration_secs: u32,
     pub charge: Decimal,
+    /// The number every call went to, as a platform may store it (any text: a right-to-left
+    /// override, thousands of digits, a formula); by default `+3212345NNNN`.
+    pub destination: Option<String>,
 }
 
 struct Shared {
@@ -229,7 +232,10 @@ impl Shared {
                 call_id: first + u64::from(i),
                 call_type: "PSTNOutSip".to_string(),
                 start: spec.first_start + spec.spacing * i,
-                destination: format!("+3212345{:04}", i % 10_000),
+                destination: spec
+                    .destination
+                    .clone()
+                    .unwrap_or_else(|| format!("+3212345{:04}", i % 10_000)),
                 duration_secs: spec.duration_secs,
                 charge: spec.charge,
             })
@@ -510,6 +516,7 @@ fn synthetic_calls(params: &Params) -> Result<SyntheticCalls, String> {
         spacing: Duration::from_secs(field(params, "spacing_secs", 60u64)?),
         duration_secs: field(params, "duration_secs", 60u32)?,
         charge: field(params, "charge", Decimal::new(1, 2))?,
+        destination: params.get("destination").map(str::to_string),
     })
 }
 

@@ -301,6 +301,28 @@ fn a_card_holder_does_everything_in_a_real_browser() {
     d.wait_url("/calls");
     d.wait("a[rel=next]");
     d.screenshot("3-calls");
+    // On a phone's width no date, time or group of a number is broken across lines.
+    let broken = d.script(
+        "const bad = [];
+         for (const td of document.querySelectorAll('tbody td')) {
+           for (const node of td.childNodes) {
+             if (node.nodeType !== 3) continue;
+             let at = 0;
+             for (const word of node.textContent.split(' ')) {
+               if (word) {
+                 const r = document.createRange();
+                 r.setStart(node, at);
+                 r.setEnd(node, at + word.length);
+                 if (r.getClientRects().length > 1) bad.push(word);
+               }
+               at += word.length + 1;
+             }
+           }
+         }
+         return bad;",
+    );
+    assert_eq!(broken, json!([]), "broken across lines");
+    assert!(d.text("tbody td.number").starts_with("+32 "), "grouped");
     d.click("a[rel=next]");
     d.wait_url("/calls?before=");
     assert!(!d.exists("a[rel=next]"), "the last page");

@@ -183,6 +183,7 @@ fn call_records_page_backward_and_forward_without_loss_or_repeat() {
             spacing: Duration::from_secs(0),
             duration_secs: 75,
             charge: dec("0.01234"),
+            destination: None,
         },
     )
     .unwrap();
@@ -194,6 +195,7 @@ fn call_records_page_backward_and_forward_without_loss_or_repeat() {
             spacing: Duration::from_secs(1),
             duration_secs: 3601,
             charge: dec("0.1"),
+            destination: None,
         },
     )
     .unwrap();

@@ -185,6 +185,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 failure_answer: config::test_signin_answer_ms(&ProcessEnv)
                     .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
                 sessions: Some(crate::portal::session::store_path(&global.ledger_path())),
+                body_timeout: config::test_body_timeout_ms(&ProcessEnv)
+                    .map_or(Duration::from_secs(10), Duration::from_millis),
             },
         )
         .map_err(|e| Error::Io {
@@ -205,8 +207,6 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         // Behind a proxy, every connection comes from the proxy's address.
         per_network: (!settings.trust_forwarded_for).then_some(portal::CONNECTIONS_PER_NETWORK),
         v6_prefix: settings.ipv6_prefix.unwrap_or(64),
-        body_timeout: config::test_body_timeout_ms(&ProcessEnv)
-            .map_or(Duration::from_secs(10), Duration::from_millis),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
