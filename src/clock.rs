@@ -3,6 +3,23 @@
 //! and what an answer's `Date` header says of the platform's clock against ours. Waits never
 //! use these: they use `Instant`, the monotonic clock.
 
+/// Today's date on this machine's calendar: the day a sale, a consignment or an expiry is
+/// counted on.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// The one way cardmint writes a moment: RFC 3339 in UTC to the second,
+/// `2026-12-03T23:59:07Z` (the ledger, the manifest, the lock's holder, call records, reports).
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// [`stamp`] of a platform time given in UTC without its zone (call records).
+pub fn stamp_utc(t: chrono::NaiveDateTime) -> String {
+    stamp(t.and_utc())
+}
+
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
     static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();

@@ -164,18 +164,11 @@ pub struct PrinterOffsets {
     pub back_y: f64,
 }
 
-/// What rendering takes from the config file.
-#[derive(Debug, Clone, Default)]
-pub struct RenderSettings {
-    pub values: BTreeMap<String, String>,
-    pub printers: BTreeMap<String, PrinterOffsets>,
-}
-
 /// Saves a printer's calibration in the config file (`./cardmint.toml` when there is none yet):
 /// its `[printers.NAME]` table is replaced, or appended; every other line stays as it was. The
 /// file is written atomically and owner-only. Returns the file's path.
 pub fn save_printer(
-    env: &dyn Env,
+    config: &Config,
     name: &str,
     offsets: &PrinterOffsets,
 ) -> Result<PathBuf, ConfigError> {
@@ -189,7 +182,10 @@ pub fn save_printer(
             reason: format!("{name:?}: a printer name is letters, digits, - and _"),
         });
     }
-    let path = config_path(env).unwrap_or_else(|| PathBuf::from("cardmint.toml"));
+    let path = config
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cardmint.toml"));
     let text = if path.exists() {
         read_file(&path)?; // refuses a file others can read, and a broken one
         std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -247,29 +243,6 @@ fn with_printer(text: &str, name: &str, o: &PrinterOffsets) -> String {
         out.push_str(&table);
     }
     out
-}
-
-/// The `[values]` and `[portal]` tables, for the card holders' page.
-pub fn portal_settings(
-    env: &dyn Env,
-) -> Result<(BTreeMap<String, String>, PortalSettings), ConfigError> {
-    let file = match config_path(env) {
-        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(&p)?,
-        _ => FileConfig::default(),
-    };
-    Ok((file.values, file.portal))
-}
-
-/// Template values and printer calibrations from the config file (none without one).
-pub fn render_settings(env: &dyn Env) -> Result<RenderSettings, ConfigError> {
-    let file = match config_path(env) {
-        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(&p)?,
-        _ => FileConfig::default(),
-    };
-    Ok(RenderSettings {
-        values: file.values,
-        printers: file.printers,
-    })
 }
 
 #[derive(Deserialize, Default)]
@@ -344,7 +317,7 @@ pub struct SandboxKnobs {
     pub seed: u64,
 }
 
-pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
+fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
     fn parse<T: std::str::FromStr>(
         env: &dyn Env,
         name: &str,
@@ -391,17 +364,6 @@ pub fn sandbox_knobs(env: &dyn Env) -> Result<SandboxKnobs, ConfigError> {
             .transpose()?,
         seed: parse(env, "CARDMINT_SANDBOX_SEED", 1, |_| true)?,
     })
-}
-
-/// The config file cardmint reads here, if any, checked (permissions, syntax, keys).
-pub fn check_config_file(env: &dyn Env) -> Result<Option<PathBuf>, ConfigError> {
-    match config_path(env) {
-        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => {
-            read_file(&p)?;
-            Ok(Some(p))
-        }
-        _ => Ok(None),
-    }
 }
 
 /// The environment variables cardmint reads, with what each does (the manual page's
@@ -555,14 +517,6 @@ fn seconds(field: &str, value: Option<f64>, default: Duration) -> Result<Duratio
     }
 }
 
-/// The config file, or an empty one when there is none.
-fn file_config(env: &dyn Env) -> Result<FileConfig, ConfigError> {
-    match config_path(env) {
-        Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(&p),
-        _ => Ok(FileConfig::default()),
-    }
-}
-
 /// The whole-request timeout: `CARDMINT_TIMEOUT_MS`, else `[api] timeout_secs`, else 20 s.
 fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigError> {
     let mut timeout = seconds("api.timeout_secs", file.api.timeout_secs, DEFAULT_TIMEOUT)?;
@@ -580,134 +534,306 @@ fn request_timeout(env: &dyn Env, file: &FileConfig) -> Result<Duration, ConfigE
     Ok(timeout)
 }
 
-/// How long a settle read waits after a change whose outcome is unknown, so that a change the
-/// platform applies late has landed: `--settle-delay` (`flag`), else `CARDMINT_SETTLE_DELAY_MS`,
-/// else `[api] settle_delay_secs`, else three times the request timeout, counted from when the
-/// client gave up on the answer (a change that lands later than that is beyond what waiting can
-/// cover; the README says so). With it, the warning for a flag or config key shorter than the
-/// request timeout (such a settle read may come before a late change lands, and the change be
-/// sent again); never for the tests' override or the default.
-pub fn settle_delay(
-    env: &dyn Env,
-    flag: Option<Duration>,
-) -> Result<(Duration, Option<String>), ConfigError> {
-    if flag.is_none()
-        && let Some(ms) = env.var("CARDMINT_SETTLE_DELAY_MS")
-    {
-        return ms
-            .parse::<u64>()
-            .ok()
-            .filter(|ms| *ms <= 3_600_000)
-            .map(|ms| (Duration::from_millis(ms), None))
-            .ok_or_else(|| ConfigError::Invalid {
-                field: "CARDMINT_SETTLE_DELAY_MS".to_string(),
-                reason: format!("{ms:?} is not a number of milliseconds up to 3600000"),
-            });
-    }
-    let file = file_config(env)?;
-    let timeout = request_timeout(env, &file)?;
-    let (delay, named) = match (flag, file.api.settle_delay_secs) {
-        (Some(delay), _) => (delay, "--settle-delay"),
-        (None, Some(secs)) => (
-            seconds("api.settle_delay_secs", Some(secs), DEFAULT_TIMEOUT)?,
-            "[api] settle_delay_secs",
-        ),
-        (None, None) => return Ok((timeout * 3, None)),
-    };
-    let warning = (delay < timeout).then(|| {
-        format!(
-            "warning: {named} {:.1} s is shorter than the request timeout ({:.1} s): a change \
-             the platform applies after cardmint gave up on its answer may land after the \
-             settle read and be sent again",
-            delay.as_secs_f64(),
-            timeout.as_secs_f64()
-        )
-    });
-    Ok((delay, warning))
+/// Everything a command takes from the environment and the config file, read and validated
+/// once ([`Config::load`]) and passed down: nothing reads either again, so a file edited
+/// while a command runs changes nothing it does (the cards it checked before sending are the
+/// cards it prints).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file read (none: no file, every default).
+    pub path: Option<PathBuf>,
+    username: Option<String>,
+    password: Option<Secret>,
+    api_url: Option<String>,
+    /// A whole request's timeout (`CARDMINT_TIMEOUT_MS`, else `[api] timeout_secs`, else 20 s).
+    pub timeout: Duration,
+    /// The connection's timeout (`[api] connect_timeout_secs`, at most the request's).
+    pub connect_timeout: Duration,
+    /// `CARDMINT_SETTLE_DELAY_MS` (the tests' override).
+    settle_delay_env: Option<Duration>,
+    /// `[api] settle_delay_secs`.
+    settle_delay_file: Option<Duration>,
+    /// Values for the card designs (`[values]`: brand, access_numbers, support, ...).
+    pub values: BTreeMap<String, String>,
+    /// Calibration per printer (`[printers.NAME]`), in mm.
+    pub printers: BTreeMap<String, PrinterOffsets>,
+    /// The card holders' page (`[portal]`), checked.
+    pub portal: Portal,
+    /// The embedded sandbox's knobs (`CARDMINT_SANDBOX_*`).
+    pub sandbox: SandboxKnobs,
+    /// The tests' hooks (`CARDMINT_TEST_*`).
+    pub hooks: TestHooks,
 }
 
-/// The test hook `CARDMINT_TEST_SESSION_SECS`: the portal's session idle time in seconds
-/// (tests of expiry cannot wait the minutes `[portal] session_minutes` counts in).
-pub fn test_session_secs(env: &dyn Env) -> Option<u64> {
-    env.var("CARDMINT_TEST_SESSION_SECS")
-        .and_then(|v| v.parse().ok())
+/// The `[portal]` table, every key checked.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    /// The main colour, as red, green, blue.
+    pub colour: Option<(u8, u8, u8)>,
+    /// A PNG for the header: checked by [`Portal::logo`] (read when the page starts).
+    pub logo: Option<PathBuf>,
+    /// Where the holder downloads a softphone (https).
+    pub softphone_url: Option<String>,
+    /// The region national phone numbers are read in (an ISO code, checked).
+    pub region: Option<String>,
+    pub time_zone: chrono_tz::Tz,
+    pub trust_forwarded_for: bool,
+    /// How long a signed-in session lasts without a request.
+    pub session_idle: Duration,
+    /// Sign-in checks a minute for the whole page.
+    pub signin_checks_per_minute: Option<u32>,
+    /// The IPv6 prefix a client's network is counted by.
+    pub ipv6_prefix: u8,
 }
 
-/// The test hook `CARDMINT_TEST_SIGNIN_ANSWER_MS`: when a failed sign-in is answered (tests
-/// make many).
-pub fn test_signin_answer_ms(env: &dyn Env) -> Option<u64> {
-    env.var("CARDMINT_TEST_SIGNIN_ANSWER_MS")
-        .and_then(|v| v.parse().ok())
-}
-
-/// The test hook `CARDMINT_TEST_BODY_TIMEOUT_MS`: how long the portal waits for a request's
-/// body (10 s otherwise).
-pub fn test_body_timeout_ms(env: &dyn Env) -> Option<u64> {
-    env.var("CARDMINT_TEST_BODY_TIMEOUT_MS")
-        .and_then(|v| v.parse().ok())
-}
-
-/// The test hook `CARDMINT_TEST_CHANGE_WAIT_MS`: how long a portal page waits for a change
-/// before it says the change is being confirmed.
-pub fn test_change_wait_ms(env: &dyn Env) -> Option<u64> {
-    env.var("CARDMINT_TEST_CHANGE_WAIT_MS")
-        .and_then(|v| v.parse().ok())
-}
-
-/// The test hook `CARDMINT_TEST_FRESH_MS`: how long the portal shows a read again before it
-/// reads anew behind it (10 s otherwise).
-pub fn test_fresh_ms(env: &dyn Env) -> Option<u64> {
-    env.var("CARDMINT_TEST_FRESH_MS")
-        .and_then(|v| v.parse().ok())
-}
-
-/// The test hook `CARDMINT_TEST_KILL_AT` (`KIND:before-send`, `KIND:after-answer`, `#N`), as
-/// given; the runner parses it.
-pub fn kill_at(env: &dyn Env) -> Option<String> {
-    env.var("CARDMINT_TEST_KILL_AT")
-}
-
-/// Builds the API settings. With `sandbox_url` the embedded sandbox is the target and its
-/// default login stands in when none is configured.
-pub fn api_settings(env: &dyn Env, sandbox_url: Option<&str>) -> Result<ApiSettings, ConfigError> {
-    let file_path = config_path(env);
-    let file = file_config(env)?;
-    let timeout = request_timeout(env, &file)?;
-    let username = env.var("CARDMINT_USERNAME").or(file.reseller.username);
-    let password = env.var("CARDMINT_PASSWORD").or(file.reseller.password);
-    let credentials = match (username, password) {
-        (Some(username), Some(password)) => Credentials {
-            username,
-            password: Secret::new(password),
-        },
-        (None, None) if sandbox_url.is_some() => Credentials::sandbox_default(),
-        _ => {
-            return Err(ConfigError::MissingCredentials {
-                hint: file_path
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "cardmint.toml".to_string()),
-            });
+impl Portal {
+    /// The logo's bytes: a PNG of at most 1 MB, or `None` for the shipped one.
+    pub fn logo(&self) -> Result<Option<Vec<u8>>, ConfigError> {
+        let Some(path) = &self.logo else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(path)
+            .map_err(|e| invalid("[portal] logo", format!("{}: {e}", path.display())))?;
+        if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() > 1 << 20 {
+            return Err(invalid(
+                "[portal] logo",
+                format!("{}: give a PNG file of at most 1 MB", path.display()),
+            ));
         }
-    };
-    let url = match sandbox_url {
-        Some(u) => u.to_string(),
-        None => env
-            .var("CARDMINT_API_URL")
-            .or(file.api.url)
-            .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
-    };
-    let connect_timeout = seconds(
-        "api.connect_timeout_secs",
-        file.api.connect_timeout_secs,
-        DEFAULT_CONNECT_TIMEOUT,
-    )?
-    .min(timeout);
-    Ok(ApiSettings {
-        url,
-        credentials,
-        connect_timeout,
-        timeout,
-    })
+        Ok(Some(bytes))
+    }
+}
+
+/// The tests' hooks, from `CARDMINT_TEST_*` variables (never documented for resellers).
+#[derive(Debug, Clone, Default)]
+pub struct TestHooks {
+    /// `CARDMINT_TEST_SESSION_SECS`: the portal's session idle time in seconds (tests of
+    /// expiry cannot wait the minutes `[portal] session_minutes` counts in).
+    pub session_secs: Option<u64>,
+    /// `CARDMINT_TEST_SIGNIN_ANSWER_MS`: when a failed sign-in is answered (tests make many).
+    pub signin_answer_ms: Option<u64>,
+    /// `CARDMINT_TEST_BODY_TIMEOUT_MS`: how long the portal waits for a request's body.
+    pub body_timeout_ms: Option<u64>,
+    /// `CARDMINT_TEST_CHANGE_WAIT_MS`: how long a portal page waits for a change before it
+    /// says the change is being confirmed.
+    pub change_wait_ms: Option<u64>,
+    /// `CARDMINT_TEST_FRESH_MS`: how long the portal shows a read again before it reads anew.
+    pub fresh_ms: Option<u64>,
+    /// `CARDMINT_TEST_KILL_AT` (`KIND:before-send`, `KIND:after-answer`, `#N`), as given; the
+    /// runner parses it.
+    pub kill_at: Option<String>,
+}
+
+fn invalid(field: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        reason,
+    }
+}
+
+/// Checks a `#rrggbb` colour.
+pub fn parse_colour(text: &str) -> Result<(u8, u8, u8), String> {
+    let hex = text.trim().strip_prefix('#').unwrap_or("");
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{text:?}: give a colour as #rrggbb"));
+    }
+    let v = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+    Ok((v(0), v(2), v(4)))
+}
+
+impl PortalSettings {
+    /// Every key checked, defaults filled in.
+    fn checked(self) -> Result<Portal, ConfigError> {
+        let colour = self
+            .colour
+            .as_deref()
+            .map(parse_colour)
+            .transpose()
+            .map_err(|r| invalid("[portal] colour", r))?;
+        if let Some(url) = &self.softphone_url
+            && !url.starts_with("https://")
+        {
+            return Err(invalid(
+                "[portal] softphone_url",
+                format!("{url:?}: give an https:// address"),
+            ));
+        }
+        let ipv6_prefix = self.ipv6_prefix.unwrap_or(64);
+        if !(16..=128).contains(&ipv6_prefix) {
+            return Err(invalid(
+                "[portal] ipv6_prefix",
+                format!(
+                    "{ipv6_prefix}: give a prefix length from 16 to 128 (64 counts a home or \
+                     server)"
+                ),
+            ));
+        }
+        if self.signin_checks_per_minute == Some(0) {
+            return Err(invalid(
+                "[portal] signin_checks_per_minute",
+                "0: give at least 1 (nobody could sign in)".into(),
+            ));
+        }
+        let time_zone = match &self.time_zone {
+            None => chrono_tz::UTC,
+            Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+                invalid(
+                    "[portal] time_zone",
+                    format!(
+                        "{name:?}: not a time zone name; give one of the IANA database, such \
+                         as Europe/London or Asia/Karachi"
+                    ),
+                )
+            })?,
+        };
+        if let Some(r) = &self.region {
+            crate::import::parse_region(r).map_err(|e| invalid("[portal] region", e))?;
+        }
+        Ok(Portal {
+            colour,
+            logo: self.logo,
+            softphone_url: self.softphone_url,
+            region: self.region,
+            time_zone,
+            trust_forwarded_for: self.trust_forwarded_for,
+            session_idle: Duration::from_secs(
+                60 * self.session_minutes.unwrap_or(20).clamp(1, 24 * 60),
+            ),
+            signin_checks_per_minute: self.signin_checks_per_minute,
+            ipv6_prefix,
+        })
+    }
+}
+
+impl Config {
+    /// Reads the environment and the config file (`CARDMINT_CONFIG`, else `./cardmint.toml`,
+    /// else the user's) once, and checks every value.
+    pub fn load(env: &dyn Env) -> Result<Config, ConfigError> {
+        let path = config_path(env);
+        let file = match &path {
+            Some(p) if p.exists() || env.var("CARDMINT_CONFIG").is_some() => read_file(p)?,
+            _ => FileConfig::default(),
+        };
+        let path = path.filter(|p| p.exists());
+        let timeout = request_timeout(env, &file)?;
+        let connect_timeout = seconds(
+            "api.connect_timeout_secs",
+            file.api.connect_timeout_secs,
+            DEFAULT_CONNECT_TIMEOUT,
+        )?
+        .min(timeout);
+        let settle_delay_env = env
+            .var("CARDMINT_SETTLE_DELAY_MS")
+            .map(|ms| {
+                ms.parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms <= 3_600_000)
+                    .map(Duration::from_millis)
+                    .ok_or_else(|| {
+                        invalid(
+                            "CARDMINT_SETTLE_DELAY_MS",
+                            format!("{ms:?} is not a number of milliseconds up to 3600000"),
+                        )
+                    })
+            })
+            .transpose()?;
+        let settle_delay_file = file
+            .api
+            .settle_delay_secs
+            .map(|secs| seconds("api.settle_delay_secs", Some(secs), DEFAULT_TIMEOUT))
+            .transpose()?;
+        let number = |name: &str| env.var(name).and_then(|v| v.parse().ok());
+        Ok(Config {
+            path,
+            username: env.var("CARDMINT_USERNAME").or(file.reseller.username),
+            password: env
+                .var("CARDMINT_PASSWORD")
+                .or(file.reseller.password)
+                .map(Secret::new),
+            api_url: env.var("CARDMINT_API_URL").or(file.api.url),
+            timeout,
+            connect_timeout,
+            settle_delay_env,
+            settle_delay_file,
+            values: file.values,
+            printers: file.printers,
+            portal: file.portal.checked()?,
+            sandbox: sandbox_knobs(env)?,
+            hooks: TestHooks {
+                session_secs: number("CARDMINT_TEST_SESSION_SECS"),
+                signin_answer_ms: number("CARDMINT_TEST_SIGNIN_ANSWER_MS"),
+                body_timeout_ms: number("CARDMINT_TEST_BODY_TIMEOUT_MS"),
+                change_wait_ms: number("CARDMINT_TEST_CHANGE_WAIT_MS"),
+                fresh_ms: number("CARDMINT_TEST_FRESH_MS"),
+                kill_at: env.var("CARDMINT_TEST_KILL_AT"),
+            },
+        })
+    }
+
+    /// How long a settle read waits after a change whose outcome is unknown, so that a
+    /// change the platform applies late has landed: `CARDMINT_SETTLE_DELAY_MS` (the tests'),
+    /// else `--settle-delay` (`flag`), else `[api] settle_delay_secs`, else three times the
+    /// request timeout, counted from when the client gave up on the answer (a change that
+    /// lands later than that is beyond what waiting can cover; the README says so). With it,
+    /// the warning for a flag or config key shorter than the request timeout (such a settle
+    /// read may come before a late change lands, and the change be sent again); never for
+    /// the tests' override or the default.
+    pub fn settle_delay(&self, flag: Option<Duration>) -> (Duration, Option<String>) {
+        if flag.is_none()
+            && let Some(delay) = self.settle_delay_env
+        {
+            return (delay, None);
+        }
+        let (delay, named) = match (flag, self.settle_delay_file) {
+            (Some(delay), _) => (delay, "--settle-delay"),
+            (None, Some(delay)) => (delay, "[api] settle_delay_secs"),
+            (None, None) => return (self.timeout * 3, None),
+        };
+        let warning = (delay < self.timeout).then(|| {
+            format!(
+                "warning: {named} {:.1} s is shorter than the request timeout ({:.1} s): a \
+                 change the platform applies after cardmint gave up on its answer may land \
+                 after the settle read and be sent again",
+                delay.as_secs_f64(),
+                self.timeout.as_secs_f64()
+            )
+        });
+        (delay, warning)
+    }
+
+    /// The API settings. With `sandbox_url` the embedded sandbox is the target and its
+    /// default login stands in when none is configured.
+    pub fn api_settings(&self, sandbox_url: Option<&str>) -> Result<ApiSettings, ConfigError> {
+        let credentials = match (&self.username, &self.password) {
+            (Some(username), Some(password)) => Credentials {
+                username: username.clone(),
+                password: password.clone(),
+            },
+            (None, None) if sandbox_url.is_some() => Credentials::sandbox_default(),
+            _ => {
+                return Err(ConfigError::MissingCredentials {
+                    hint: self
+                        .path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "cardmint.toml".to_string()),
+                });
+            }
+        };
+        let url = match sandbox_url {
+            Some(u) => u.to_string(),
+            None => self
+                .api_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
+        };
+        Ok(ApiSettings {
+            url,
+            credentials,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -790,7 +916,7 @@ mod tests {
             "[api]\ntimeout_secs = 10\nsettle_delay_secs = 4\n",
             0o600,
         );
-        let (delay, warning) = settle_delay(&env, None).unwrap();
+        let (delay, warning) = Config::load(&env).unwrap().settle_delay(None);
         assert_eq!(delay, Duration::from_secs(4));
         let warning = warning.unwrap();
         assert!(
@@ -799,19 +925,17 @@ mod tests {
             ),
             "{warning}"
         );
-        let flag = settle_delay(&env, Some(Duration::from_secs(2)))
-            .unwrap()
-            .1
-            .unwrap();
+        let config = Config::load(&env).unwrap();
+        let flag = config.settle_delay(Some(Duration::from_secs(2))).1.unwrap();
         assert!(flag.starts_with("warning: --settle-delay 2.0 s"), "{flag}");
         assert_eq!(
-            settle_delay(&env, Some(Duration::from_secs(10))).unwrap(),
+            config.settle_delay(Some(Duration::from_secs(10))),
             (Duration::from_secs(10), None)
         );
         // The default: three request timeouts, never warned of.
         let env = env_with_file(dir.path(), "[api]\ntimeout_secs = 10\n", 0o600);
         assert_eq!(
-            settle_delay(&env, None).unwrap(),
+            Config::load(&env).unwrap().settle_delay(None),
             (Duration::from_secs(30), None)
         );
     }
@@ -827,8 +951,13 @@ mod tests {
             back_x: 0.0,
             back_y: 1.5,
         };
-        let path = save_printer(&env, "office", &o).unwrap();
-        save_printer(&env, "lab", &PrinterOffsets::default()).unwrap();
+        let path = save_printer(&Config::load(&env).unwrap(), "office", &o).unwrap();
+        save_printer(
+            &Config::load(&env).unwrap(),
+            "lab",
+            &PrinterOffsets::default(),
+        )
+        .unwrap();
         let saved = std::fs::read_to_string(&path).unwrap();
         assert!(
             saved.starts_with("# mine\n[reseller]\nusername = \"r\"\npassword = \"p\"\n"),
@@ -839,7 +968,7 @@ mod tests {
             "{saved}"
         );
         assert_eq!(saved.matches("[printers.office]").count(), 1);
-        let settings = render_settings(&env).unwrap();
+        let settings = Config::load(&env).unwrap();
         assert_eq!(settings.printers["office"], o);
         assert_eq!(settings.values["brand"], "B");
         use std::os::unix::fs::PermissionsExt;
@@ -847,7 +976,7 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert!(save_printer(&env, "bad name", &o).is_err());
+        assert!(save_printer(&settings, "bad name", &o).is_err());
     }
 
     #[test]
@@ -869,7 +998,7 @@ mod tests {
             "[reseller]\nusername = \"r\"\npassword = \"p\"\n",
             0o644,
         );
-        let err = api_settings(&env, None).unwrap_err();
+        let err = Config::load(&env).unwrap_err();
         assert!(matches!(err, ConfigError::FileTooOpen { mode: 0o644, .. }));
         assert!(err.to_string().contains("chmod 600"));
     }
@@ -882,7 +1011,7 @@ mod tests {
             "[reseller]\nusername = \"r\"\npassword = \"p\"\n[api]\ntimeout_secs = 3\n",
             0o600,
         );
-        let s = api_settings(&env, None).unwrap();
+        let s = Config::load(&env).unwrap().api_settings(None).unwrap();
         assert_eq!(s.credentials.username, "r");
         assert_eq!(s.credentials.password.expose(), "p");
         assert_eq!(s.url, DEFAULT_API_URL);
@@ -898,7 +1027,7 @@ mod tests {
             "[reseller]\nusername = \"r\"\npasword = \"topsecret\"\n",
             0o600,
         );
-        let msg = api_settings(&env, None).unwrap_err().to_string();
+        let msg = Config::load(&env).unwrap_err().to_string();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("pasword"), "{msg}");
         assert!(!msg.contains("topsecret"), "{msg}");
@@ -907,11 +1036,14 @@ mod tests {
     #[test]
     fn environment_overrides_file_and_sandbox_has_a_default_login() {
         let env = MapEnv(HashMap::from([("HOME", "/nonexistent".to_string())]));
+        let config = Config::load(&env).unwrap();
         assert!(matches!(
-            api_settings(&env, None),
+            config.api_settings(None),
             Err(ConfigError::MissingCredentials { .. })
         ));
-        let s = api_settings(&env, Some("http://127.0.0.1:1/API/Request.ashx")).unwrap();
+        let s = config
+            .api_settings(Some("http://127.0.0.1:1/API/Request.ashx"))
+            .unwrap();
         assert_eq!(s.credentials.username, SANDBOX_USERNAME);
     }
 }

@@ -90,7 +90,7 @@ pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
         }
         Err(TryLockError::Error(e)) => return Err(io(e)),
     }
-    let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let since = crate::clock::stamp(chrono::Utc::now());
     let line = format!(
         "pid {}, `{}`, since {since}\n",
         std::process::id(),

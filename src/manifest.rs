@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::ledger::{Batch, Card};
+use crate::table::{Cell, Table};
 
 /// Names the batch a folder belongs to.
 pub const MARKER: &str = ".cardmint-batch";
@@ -142,76 +143,53 @@ fn state(card: &Card, dry_run: bool) -> &'static str {
     }
 }
 
-fn manifest_rows<'a>(
-    batch: &'a Batch,
-    cards: &'a [Card],
-    dry_run: bool,
-) -> impl Iterator<Item = [String; 12]> + 'a {
-    cards.iter().map(move |c| {
-        [
-            batch.id.clone(),
-            c.serial.clone(),
-            c.customer.clone(),
-            c.password.expose().to_string(),
-            format!("{:.2}", c.value),
-            batch.currency.clone(),
-            c.tariff.map(|t| t.to_string()).unwrap_or_default(),
-            c.numbers.join(" "),
-            state(c, dry_run).to_string(),
-            c.label.clone(),
-            c.failure.clone().unwrap_or_default(),
-            c.pending_password
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_default(),
-        ]
-    })
+/// Every field of every card, secrets included; every cell text (codes and serials keep their
+/// leading zeros in a spreadsheet).
+fn manifest_table(batch: &Batch, cards: &[Card], dry_run: bool) -> Table {
+    let mut table = Table::new(MANIFEST_HEADER);
+    for c in cards {
+        table.push(
+            [
+                batch.id.clone(),
+                c.serial.clone(),
+                c.customer.clone(),
+                c.password.expose().to_string(),
+                format!("{:.2}", c.value),
+                batch.currency.clone(),
+                c.tariff.map(|t| t.to_string()).unwrap_or_default(),
+                c.numbers.join(" "),
+                state(c, dry_run).to_string(),
+                c.label.clone(),
+                c.failure.clone().unwrap_or_default(),
+                c.pending_password
+                    .as_ref()
+                    .map(|p| p.expose().to_string())
+                    .unwrap_or_default(),
+            ]
+            .map(Cell::Text)
+            .to_vec(),
+        );
+    }
+    table
 }
 
-fn csv_bytes<const N: usize>(
-    path: &Path,
-    header: [&str; N],
-    rows: impl Iterator<Item = [String; N]>,
-) -> Result<Vec<u8>, ManifestError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| io(path)(std::io::Error::other(e.to_string()));
-    w.write_record(header).map_err(err)?;
-    for row in rows {
-        w.write_record(&row).map_err(err)?;
+/// The stock without a secret.
+fn inventory_table(batch: &Batch, cards: &[Card], dry_run: bool) -> Table {
+    let mut table = Table::new(INVENTORY_HEADER);
+    for c in cards {
+        table.push(
+            [
+                batch.id.clone(),
+                c.serial.clone(),
+                format!("{:.2}", c.value),
+                batch.currency.clone(),
+                state(c, dry_run).to_string(),
+            ]
+            .map(Cell::Text)
+            .to_vec(),
+        );
     }
-    w.into_inner()
-        .map_err(|e| io(path)(std::io::Error::other(e.to_string())))
-}
-
-fn xlsx_bytes(
-    path: &Path,
-    batch: &Batch,
-    cards: &[Card],
-    dry_run: bool,
-) -> Result<Vec<u8>, ManifestError> {
-    let err = |e: rust_xlsxwriter::XlsxError| ManifestError::Xlsx {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name("manifest").map_err(err)?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (col, name) in MANIFEST_HEADER.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, col as u16, *name, &bold)
-            .map_err(err)?;
-    }
-    for (i, row) in manifest_rows(batch, cards, dry_run).enumerate() {
-        for (col, value) in row.iter().enumerate() {
-            // Text cells: codes and serials keep their leading zeros and all their digits.
-            sheet
-                .write_string(i as u32 + 1, col as u16, value)
-                .map_err(err)?;
-        }
-    }
-    sheet.set_freeze_panes(1, 0).map_err(err)?;
-    book.save_to_buffer().map_err(err)
+    table
 }
 
 fn summary(batch: &Batch, cards: &[Card], dry_run: bool) -> String {
@@ -257,33 +235,16 @@ pub fn write_outputs(
         written.push(path);
         Ok(())
     };
-    let manifest = dir.join("manifest.csv");
-    put(
-        "manifest.csv",
-        csv_bytes(
-            &manifest,
-            MANIFEST_HEADER,
-            manifest_rows(batch, cards, dry_run),
-        )?,
-        0o600,
-    )?;
-    put(
-        "manifest.xlsx",
-        xlsx_bytes(&dir.join("manifest.xlsx"), batch, cards, dry_run)?,
-        0o600,
-    )?;
-    let inventory = cards.iter().map(|c| {
-        [
-            batch.id.clone(),
-            c.serial.clone(),
-            format!("{:.2}", c.value),
-            batch.currency.clone(),
-            state(c, dry_run).to_string(),
-        ]
-    });
+    let manifest = manifest_table(batch, cards, dry_run);
+    put("manifest.csv", manifest.csv(), 0o600)?;
+    let xlsx = manifest.xlsx("manifest").map_err(|e| ManifestError::Xlsx {
+        path: dir.join("manifest.xlsx"),
+        message: e.to_string(),
+    })?;
+    put("manifest.xlsx", xlsx, 0o600)?;
     put(
         "inventory.csv",
-        csv_bytes(&dir.join("inventory.csv"), INVENTORY_HEADER, inventory)?,
+        inventory_table(batch, cards, dry_run).csv(),
         0o644,
     )?;
     put(

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::api::Client;
-use crate::config::{self, ProcessEnv};
+use crate::config::{self, Config, ProcessEnv};
 use crate::error::Error;
 use crate::ledger::{Batch, Card, Ledger, Platform};
 use crate::runner::{Options, Run, RunError};
@@ -23,6 +23,8 @@ pub struct Global {
     pub json: bool,
     /// This process's command line, to name it as the ledger's lock holder.
     pub command_line: String,
+    /// The environment and the config file, read at the first use and never again.
+    pub config: std::sync::OnceLock<Config>,
 }
 
 /// A client and, with `--sandbox`, the sandbox it talks to (stopped and saved on drop).
@@ -149,6 +151,16 @@ impl Global {
         }
     }
 
+    /// The configuration, read and checked once per command (the first call reads it; an
+    /// error is an error of the command).
+    pub fn config(&self) -> Result<&Config, Error> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let loaded = Config::load(&ProcessEnv)?;
+        Ok(self.config.get_or_init(|| loaded))
+    }
+
     pub fn ledger_path(&self) -> PathBuf {
         config::ledger_path(self.ledger.as_deref(), &ProcessEnv)
     }
@@ -190,9 +202,9 @@ impl Global {
             options.burst,
             options.concurrency,
         ));
-        let env = ProcessEnv;
+        let config = self.config()?;
         if !self.sandbox {
-            let settings = config::api_settings(&env, None)?;
+            let settings = config.api_settings(None)?;
             return Ok(Connection {
                 client: Client::new(&settings, pool)?,
                 platform: Platform::Endpoint {
@@ -204,8 +216,8 @@ impl Global {
                 _sandbox: None,
             });
         }
-        let mut settings = config::api_settings(&env, Some("http://127.0.0.1/"))?;
-        let knobs = config::sandbox_knobs(&env)?;
+        let mut settings = config.api_settings(Some("http://127.0.0.1/"))?;
+        let knobs = &config.sandbox;
         let defaults = SandboxOptions::new(settings.credentials.clone());
         let fault_kinds = match &knobs.fault_kinds {
             Some(kinds) => {

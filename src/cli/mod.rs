@@ -21,11 +21,14 @@ macro_rules! out {
     };
 }
 
+mod args;
 mod cmd;
 mod context;
 mod exit;
+mod finish;
 mod out;
 mod progress;
+mod summary;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -142,6 +145,7 @@ where
         verbose: cli.verbose,
         json: cli.json,
         command_line,
+        config: Default::default(),
     };
     let result = match cli.command {
         Command::Issue(args) => cmd::issue::run(&global, args),

@@ -235,7 +235,7 @@ pub struct LedgerTx<'a> {
 }
 
 pub(super) fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    crate::clock::stamp(chrono::Utc::now())
 }
 
 impl Ledger {

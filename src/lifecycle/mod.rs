@@ -14,8 +14,8 @@ mod stock;
 pub use history::{Entry, expires_on, history};
 pub use report::{Status, differences};
 pub use select::{
-    SelectError, Selection, SoldLine, changeable, provisioned, read_sold_list, select,
-    unless_blocked,
+    SelectError, Selection, SoldLine, changeable, changeable_one, provisioned, read_sold_list,
+    select, unless_blocked,
 };
 pub use stock::{Sale, SaleTerms, consignable, plan_sales, returnable};
 
@@ -154,6 +154,19 @@ pub fn calls(
     since: Option<NaiveDateTime>,
 ) -> Gathered<Vec<CallRecord>> {
     gather(run, cards, |ctx, card| report::calls(ctx, card, since))
+}
+
+/// A call record as it is exported (`calls`, the page's calls.csv): its start in UTC, the
+/// number called safe for a spreadsheet, the seconds and the charge with every decimal the
+/// platform gave.
+pub fn call_cells(call: &CallRecord) -> [crate::table::Cell; 4] {
+    use crate::table::Cell::Text;
+    [
+        Text(crate::clock::stamp_utc(call.start)),
+        Text(crate::text::spreadsheet_safe(&call.destination).into_owned()),
+        Text(call.duration_secs.to_string()),
+        Text(call.charge.normalize().to_string()),
+    ]
 }
 
 /// Per card, the mismatches between the platform and the ledger (empty when it agrees).

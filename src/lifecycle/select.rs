@@ -269,6 +269,12 @@ pub fn provisioned(cards: Vec<Card>) -> (Vec<Card>, Vec<Card>) {
 
 /// The cards a changing command acts on: provisioned ones only, refused (naming them) when
 /// chosen by serial, skipped (and listed in `skipped`) with `--all`.
+/// One card for a single-card change: it must be provisioned.
+pub fn changeable_one(card: Card) -> Result<Card, SelectError> {
+    let mut cards = changeable(vec![card], false, &mut Vec::new())?;
+    Ok(cards.remove(0))
+}
+
 pub fn changeable(
     cards: Vec<Card>,
     all: bool,

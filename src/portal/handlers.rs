@@ -659,17 +659,16 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
     let loaded = blocking(move || backend.all_calls(&u.customer)).await;
     match loaded {
         Ok(calls) => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(["start_utc", "destination", "duration_seconds", "charge"]);
+            let mut table = crate::table::Table::new([
+                "start_utc",
+                "destination",
+                "duration_seconds",
+                "charge",
+            ]);
             for c in &calls {
-                let _ = w.write_record([
-                    c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    crate::text::spreadsheet_safe(&c.destination).into_owned(),
-                    c.duration_secs.to_string(),
-                    c.charge.normalize().to_string(),
-                ]);
+                table.push(crate::lifecycle::call_cells(c).to_vec());
             }
-            let body = w.into_inner().unwrap_or_default();
+            let body = table.csv();
             let response = (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -70,8 +70,8 @@ pub const CHANGE_WAIT: Duration = Duration::from_secs(8);
 /// How the portal is set up.
 pub struct Settings {
     pub look: Look,
-    /// `#rrggbb`.
-    pub colour: Option<String>,
+    /// The brand's colour (red, green, blue); a dark blue by default.
+    pub colour: Option<(u8, u8, u8)>,
     /// PNG bytes.
     pub logo: Option<Vec<u8>>,
     pub trust_forwarded_for: bool,
@@ -95,16 +95,6 @@ pub struct Settings {
 /// takes to check a password, so that no failure tells whether the code exists (a check
 /// that takes longer counts as failed).
 pub const FAILURE_ANSWER: Duration = Duration::from_secs(1);
-
-/// Checks a `#rrggbb` colour.
-pub fn parse_colour(text: &str) -> Result<(u8, u8, u8), String> {
-    let hex = text.trim().strip_prefix('#').unwrap_or("");
-    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("{text:?}: give a colour as #rrggbb"));
-    }
-    let v = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
-    Ok((v(0), v(2), v(4)))
-}
 
 /// WCAG relative luminance of an sRGB colour.
 fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
@@ -142,11 +132,7 @@ fn brand_css(colour: (u8, u8, u8)) -> String {
 
 impl Portal {
     pub fn new(backend: Arc<Backend>, settings: Settings) -> Result<Portal, String> {
-        let colour = settings
-            .colour
-            .as_deref()
-            .and_then(|c| parse_colour(c).ok())
-            .unwrap_or((0x1d, 0x35, 0x57));
+        let colour = settings.colour.unwrap_or((0x1d, 0x35, 0x57));
         let absolute = Duration::from_secs(8 * 3600);
         let sessions = match &settings.sessions {
             Some(path) => session::Sessions::open(path, settings.session_idle, absolute)?,
@@ -537,13 +523,20 @@ mod tests {
 
     #[test]
     fn the_brand_colour_gets_the_text_colour_that_contrasts() {
-        assert!(brand_css(parse_colour("#1d3557").unwrap()).contains("--on-brand:#ffffff"));
-        assert!(brand_css(parse_colour("#ffd166").unwrap()).contains("--on-brand:#000000"));
         assert!(
-            brand_css(parse_colour("#ffd166").unwrap()).contains("--brand-text-on-light:#0b4f8a"),
+            brand_css(crate::config::parse_colour("#1d3557").unwrap())
+                .contains("--on-brand:#ffffff")
+        );
+        assert!(
+            brand_css(crate::config::parse_colour("#ffd166").unwrap())
+                .contains("--on-brand:#000000")
+        );
+        assert!(
+            brand_css(crate::config::parse_colour("#ffd166").unwrap())
+                .contains("--brand-text-on-light:#0b4f8a"),
             "a light colour is no link colour on white"
         );
-        assert!(parse_colour("red").is_err());
-        assert!(parse_colour("#12345g").is_err());
+        assert!(crate::config::parse_colour("red").is_err());
+        assert!(crate::config::parse_colour("#12345g").is_err());
     }
 }

@@ -1,31 +1,17 @@
 //! The report as one self-contained HTML page a reseller can open or mail: the tables, and
 //! three charts drawn here as inline SVG (sales per week by shop, stock by state, credit
 //! outstanding over time). No script, no font, no image from elsewhere; a Content-Security-
-//! Policy that allows nothing else.
+//! Policy that allows nothing else. Written with maud, like the card holders' page: every
+//! value is escaped by the engine.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::{COLUMNS, Report, Row, Standing};
-
-/// Text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::{Report, Standing};
+use crate::table::{Cell, Table};
 
 /// Colour-blind-safe series colours (Okabe and Ito), then greys.
 const PALETTE: [&str; 8] = [
@@ -53,34 +39,65 @@ fn axis(max: f64) -> (f64, f64) {
     (max, max)
 }
 
-fn y_axis(svg: &mut String, top: f64, step: f64, plot_h: f64, label: &dyn Fn(f64) -> String) {
+fn y_axis(top: f64, step: f64, plot_h: f64, label: &dyn Fn(f64) -> String) -> Markup {
+    let mut ticks = Vec::new();
     let mut v = 0.0;
     while v <= top + step / 2.0 {
-        let y = TOP + plot_h - v / top * plot_h;
-        let _ = write!(
-            svg,
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{}</text>"##,
-            WIDTH - 8.0,
-            LEFT - 6.0,
-            y + 4.0,
-            escape(&label(v))
-        );
+        ticks.push((TOP + plot_h - v / top * plot_h, label(v)));
         v += step;
+    }
+    html! {
+        @for (y, text) in ticks {
+            line x1=(LEFT) x2=(WIDTH - 8.0) y1=(f1(y)) y2=(f1(y)) stroke="#ddd" {}
+            text x=(LEFT - 6.0) y=(f1(y + 4.0)) text-anchor="end" class="tick" { (text) }
+        }
     }
 }
 
-fn svg_open(title: &str) -> String {
-    format!(
-        r#"<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        escape(title)
-    )
+/// A coordinate to one decimal.
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn svg(height: f64, title: &str, body: Markup) -> Markup {
+    html! {
+        svg viewBox=(format!("0 0 {WIDTH} {height}")) width="100%" role="img" aria-label=(title)
+            xmlns="http://www.w3.org/2000/svg" { (body) }
+    }
+}
+
+fn legend<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> Markup {
+    html! {
+        ul.legend {
+            @for (colour, name) in items {
+                li { span.swatch style=(format!("background:{colour}")) {} (name) }
+            }
+        }
+    }
+}
+
+/// A week's bar, one piece per shop, bottom up: (shop, cards, top edge, height).
+fn stack(
+    by_shop: &std::collections::BTreeMap<String, usize>,
+    top: f64,
+    plot_h: f64,
+) -> Vec<(&str, usize, f64, f64)> {
+    let mut y = TOP + plot_h;
+    by_shop
+        .iter()
+        .map(|(shop, n)| {
+            let h = *n as f64 / top * plot_h;
+            y -= h;
+            (shop.as_str(), *n, y, h)
+        })
+        .collect()
 }
 
 /// Stacked bars: cards sold per week, one colour per shop.
-fn sales_chart(report: &Report) -> String {
+fn sales_chart(report: &Report) -> Markup {
     let weeks: Vec<_> = report.weekly_sales.iter().collect();
     if weeks.is_empty() {
-        return "<p>No sales in this period.</p>".into();
+        return html! { p { "No sales in this period." } };
     }
     let shops: Vec<String> = report
         .weekly_sales
@@ -102,48 +119,31 @@ fn sales_chart(report: &Report) -> String {
     let plot_w = WIDTH - LEFT - 8.0;
     let slot = plot_w / weeks.len() as f64;
     let bar = (slot * 0.7).min(48.0);
-    let mut svg = svg_open("Cards sold per week, by shop");
-    y_axis(&mut svg, top, step, plot_h, &|v| format!("{v:.0}"));
     let label_every = weeks.len().div_ceil(12);
-    for (i, (week, by_shop)) in weeks.iter().enumerate() {
-        let x = LEFT + slot * i as f64 + (slot - bar) / 2.0;
-        let mut y = TOP + plot_h;
-        for (shop, n) in by_shop.iter() {
-            let h = *n as f64 / top * plot_h;
-            y -= h;
-            let _ = write!(
-                svg,
-                r#"<rect x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{h:.1}" fill="{}"><title>{}: {n} sold in the week of {week}</title></rect>"#,
-                colour(shop),
-                escape(shop)
-            );
+    let body = html! {
+        (y_axis(top, step, plot_h, &|v| format!("{v:.0}")))
+        @for (i, (week, by_shop)) in weeks.iter().enumerate() {
+            @let x = LEFT + slot * i as f64 + (slot - bar) / 2.0;
+            @for (shop, n, y, h) in stack(by_shop, top, plot_h) {
+                rect x=(f1(x)) y=(f1(y)) width=(f1(bar)) height=(f1(h)) fill=(colour(shop)) {
+                    title { (shop) ": " (n) " sold in the week of " (week) }
+                }
+            }
+            @if i % label_every == 0 {
+                text x=(f1(x + bar / 2.0)) y=(f1(HEIGHT - BOTTOM + 16.0)) text-anchor="middle" class="tick" {
+                    (week.format("%d %b"))
+                }
+            }
         }
-        if i % label_every == 0 {
-            let _ = write!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="tick">{}</text>"#,
-                x + bar / 2.0,
-                HEIGHT - BOTTOM + 16.0,
-                week.format("%d %b")
-            );
-        }
+    };
+    html! {
+        (svg(HEIGHT, "Cards sold per week, by shop", body))
+        (legend(shops.iter().map(|s| (colour(s), s.as_str()))))
     }
-    svg.push_str("</svg>");
-    let legend: String = shops
-        .iter()
-        .map(|s| {
-            format!(
-                r#"<li><span class="swatch" style="background:{}"></span>{}</li>"#,
-                colour(s),
-                escape(s)
-            )
-        })
-        .collect();
-    format!(r#"{svg}<ul class="legend">{legend}</ul>"#)
 }
 
 /// Horizontal bars: cards in each state.
-fn stock_chart(report: &Report) -> String {
+fn stock_chart(report: &Report) -> Markup {
     let count = |s: Standing| -> usize {
         report
             .totals
@@ -164,33 +164,24 @@ fn stock_chart(report: &Report) -> String {
     let height = TOP + row_h * bars.len() as f64 + 8.0;
     let label_w = 96.0;
     let plot_w = WIDTH - label_w - 60.0;
-    let mut svg = format!(
-        r#"<svg viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="Cards by state" xmlns="http://www.w3.org/2000/svg">"#
-    );
-    for (i, (standing, n)) in bars.iter().enumerate() {
-        let y = TOP + row_h * i as f64;
-        let w = *n as f64 / max * plot_w;
-        let _ = write!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{label_w}" y="{y:.1}" width="{w:.1}" height="20" fill="{}"/><text x="{:.1}" y="{:.1}">{n}</text>"#,
-            label_w - 8.0,
-            y + 15.0,
-            standing.name(),
-            PALETTE[i % PALETTE.len()],
-            label_w + w + 6.0,
-            y + 15.0
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+    let body = html! {
+        @for (i, (standing, n)) in bars.iter().enumerate() {
+            @let y = TOP + row_h * i as f64;
+            @let w = *n as f64 / max * plot_w;
+            text x=(f1(label_w - 8.0)) y=(f1(y + 15.0)) text-anchor="end" { (standing.name()) }
+            rect x=(label_w) y=(f1(y)) width=(f1(w)) height="20" fill=(PALETTE[i % PALETTE.len()]) {}
+            text x=(f1(label_w + w + 6.0)) y=(f1(y + 15.0)) { (n) }
+        }
+    };
+    svg(height, "Cards by state", body)
 }
 
 /// Lines: credit outstanding at the end of each week, one per currency.
-fn outstanding_chart(report: &Report) -> String {
+fn outstanding_chart(report: &Report) -> Markup {
     let series = &report.outstanding_by_week;
     let points: Vec<&(chrono::NaiveDate, Decimal)> = series.values().flatten().collect();
     if points.is_empty() {
-        return "<p>No card sold yet.</p>".into();
+        return html! { p { "No card sold yet." } };
     }
     let first = points.iter().map(|p| p.0).min().unwrap_or_default();
     let last = points.iter().map(|p| p.0).max().unwrap_or_default();
@@ -204,78 +195,49 @@ fn outstanding_chart(report: &Report) -> String {
     let plot_w = WIDTH - LEFT - 8.0;
     let x_of = |d: chrono::NaiveDate| LEFT + (d - first).num_days() as f64 / days * plot_w;
     let y_of = |v: Decimal| TOP + plot_h - v.to_f64().unwrap_or(0.0) / top * plot_h;
-    let mut svg = svg_open("Credit outstanding on sold cards, at the end of each week");
-    y_axis(&mut svg, top, step, plot_h, &|v| format!("{v:.0}"));
-    for (i, (currency, line)) in series.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
-        let path: Vec<String> = line
-            .iter()
-            .map(|(d, v)| format!("{:.1},{:.1}", x_of(*d), y_of(*v)))
-            .collect();
-        let _ = write!(
-            svg,
-            r#"<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{}"/>"#,
-            path.join(" ")
-        );
-        for (d, v) in line {
-            let _ = write!(
-                svg,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{colour}"><title>{d}: {v:.2} {}</title></circle>"#,
-                x_of(*d),
-                y_of(*v),
-                escape(currency)
-            );
+    let body = html! {
+        (y_axis(top, step, plot_h, &|v| format!("{v:.0}")))
+        @for (i, (currency, line)) in series.iter().enumerate() {
+            @let colour = PALETTE[i % PALETTE.len()];
+            @let path: Vec<String> = line
+                .iter()
+                .map(|(d, v)| format!("{:.1},{:.1}", x_of(*d), y_of(*v)))
+                .collect();
+            polyline fill="none" stroke=(colour) stroke-width="2.5" points=(path.join(" ")) {}
+            @for (d, v) in line {
+                circle cx=(f1(x_of(*d))) cy=(f1(y_of(*v))) r="3.5" fill=(colour) {
+                    title { (d) ": " (format!("{v:.2}")) " " (currency) }
+                }
+            }
         }
+        @for d in [first, last] {
+            text x=(f1(x_of(d).clamp(LEFT + 30.0, WIDTH - 40.0))) y=(f1(HEIGHT - BOTTOM + 16.0))
+                text-anchor="middle" class="tick" { (d) }
+        }
+    };
+    html! {
+        (svg(HEIGHT, "Credit outstanding on sold cards, at the end of each week", body))
+        (legend(series.keys().enumerate().map(|(i, c)| (PALETTE[i % PALETTE.len()], c.as_str()))))
     }
-    for d in [first, last] {
-        let _ = write!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="tick">{}</text>"#,
-            x_of(d).clamp(LEFT + 30.0, WIDTH - 40.0),
-            HEIGHT - BOTTOM + 16.0,
-            d
-        );
-    }
-    svg.push_str("</svg>");
-    let legend: String = series
-        .keys()
-        .enumerate()
-        .map(|(i, c)| {
-            format!(
-                r#"<li><span class="swatch" style="background:{}"></span>{}</li>"#,
-                PALETTE[i % PALETTE.len()],
-                escape(c)
-            )
-        })
-        .collect();
-    format!(r#"{svg}<ul class="legend">{legend}</ul>"#)
 }
 
-fn table(rows: &[Row], totals: &[Row], first: &str) -> String {
-    let mut t = String::from("<table><thead><tr>");
-    for (i, c) in COLUMNS.iter().enumerate() {
-        let name = if i == 0 { first } else { c };
-        let _ = write!(
-            t,
-            r#"<th scope="col">{}</th>"#,
-            escape(&name.replace('_', " "))
-        );
-    }
-    t.push_str("</tr></thead><tbody>");
-    for (class, row) in rows
-        .iter()
-        .map(|r| ("", r))
-        .chain(totals.iter().map(|r| (r#" class="total""#, r)))
-    {
-        let _ = write!(t, "<tr{class}>");
-        for (i, cell) in row.cells().iter().enumerate() {
-            let num = if i >= 2 { r#" class="num""# } else { "" };
-            let _ = write!(t, "<td{num}>{}</td>", escape(&cell.to_string()));
+/// A table of the report's (`rows` of it), every column, figures right-aligned.
+fn table(table: &Table, rows: std::ops::Range<usize>) -> Markup {
+    let first_total = table.rows.len() - table.totals;
+    html! {
+        table {
+            thead { tr { @for name in &table.header { th scope="col" { (name.replace('_', " ")) } } } }
+            tbody {
+                @for i in rows {
+                    tr class=[(i >= first_total).then_some("total")] {
+                        @for cell in &table.rows[i] {
+                            td class=[(!matches!(cell, Cell::Text(_))).then_some("num")] { (cell) }
+                        }
+                    }
+                }
+            }
         }
-        t.push_str("</tr>");
     }
-    t.push_str("</tbody></table>");
-    t
 }
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;\
@@ -296,73 +258,73 @@ pub fn page(report: &Report, generated_at: &str) -> String {
         (None, Some(u)) => format!("sales through {u}"),
         (Some(s), Some(u)) => format!("sales from {s} through {u}"),
     };
-    let expiring = if report.expiring.is_empty() {
-        "<p>No active card expires in the next 30 days.</p>".to_string()
-    } else {
-        let items: String = report
-            .expiring
-            .iter()
-            .take(200)
-            .map(|(serial, batch, d)| {
-                format!(
-                    "<tr><td>{}</td><td>{}</td><td>{d}</td></tr>",
-                    escape(serial),
-                    escape(batch)
-                )
-            })
-            .collect();
-        format!(
-            r#"<p>{} active cards expire in the next 30 days.</p><table><thead><tr><th scope="col">serial</th><th scope="col">batch</th><th scope="col">valid through</th></tr></thead><tbody>{items}</tbody></table>"#,
-            report.expiring.len()
-        )
-    };
     let unread: usize = report.totals.iter().map(|t| t.unread).sum();
-    let note = if unread > 0 {
-        format!(
-            "<p>{unread} active cards were never read from the platform: they count at what \
-             was loaded. <code>cardmint report --live</code> reads every balance now.</p>"
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Card stock report</title><style>{STYLE}</style></head>
-<body><main>
-<h1>Card stock report</h1>
-<p>By {by}, {period}; made {generated_at}. Outstanding credit is what sold, active cards
-hold: the balance last read from the platform.</p>
-<h2>Totals</h2><div class="wrap">{totals}</div>{note}
-<h2>By {by}</h2><div class="wrap">{rows}</div>
-<h2>Sales per week, by shop</h2>{sales}
-<h2>Stock by state</h2>{stock}
-<h2>Outstanding credit over time</h2>{outstanding}
-<h2>Expiring in the next 30 days</h2>{expiring}
-</main></body></html>
-"#,
-        by = report.by.name(),
-        totals = table(&[], &report.totals, "total"),
-        rows = table(&report.rows, &[], report.by.name()),
-        sales = sales_chart(report),
-        stock = stock_chart(report),
-        outstanding = outstanding_chart(report),
-    )
+    let by = report.by.name();
+    let all = report.table();
+    let body_rows = 0..all.rows.len() - all.totals;
+    let total_rows = all.rows.len() - all.totals..all.rows.len();
+    let mut totals_header = all.clone();
+    totals_header.header[0] = "total".into();
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
+                title { "Card stock report" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main {
+                h1 { "Card stock report" }
+                p {
+                    "By " (by) ", " (period) "; made " (generated_at) ". Outstanding credit is \
+                     what sold, active cards hold: the balance last read from the platform."
+                }
+                h2 { "Totals" }
+                div.wrap { (table(&totals_header, total_rows)) }
+                @if unread > 0 {
+                    p {
+                        (unread) " active cards were never read from the platform: they count \
+                         at what was loaded. " code { "cardmint report --live" } " reads every \
+                         balance now."
+                    }
+                }
+                h2 { "By " (by) }
+                div.wrap { (table(&all, body_rows)) }
+                h2 { "Sales per week, by shop" }
+                (sales_chart(report))
+                h2 { "Stock by state" }
+                (stock_chart(report))
+                h2 { "Outstanding credit over time" }
+                (outstanding_chart(report))
+                h2 { "Expiring in the next 30 days" }
+                @if report.expiring.is_empty() {
+                    p { "No active card expires in the next 30 days." }
+                } @else {
+                    p { (report.expiring.len()) " active cards expire in the next 30 days." }
+                    table {
+                        thead { tr {
+                            th scope="col" { "serial" }
+                            th scope="col" { "batch" }
+                            th scope="col" { "valid through" }
+                        } }
+                        tbody {
+                            @for (serial, batch, d) in report.expiring.iter().take(200) {
+                                tr { td { (serial) } td { (batch) } td { (d) } }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(
-            escape(r#"<script>"a" & 'b'"#),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;"
-        );
-    }
 
     #[test]
     fn axes_end_on_round_numbers() {

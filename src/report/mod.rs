@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDate};
 use rust_decimal::Decimal;
 
+use crate::table::{Cell, Table};
+
 use crate::ledger::{Batch, Card, CardState};
 
 /// How rows are grouped.
@@ -233,46 +235,29 @@ pub const COLUMNS: [&str; 17] = [
     "expiring_30_days",
 ];
 
-/// A cell of a row: text, a count or an amount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cell {
-    Text(String),
-    Count(usize),
-    Amount(Decimal),
-}
-
-impl std::fmt::Display for Cell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cell::Text(t) => f.write_str(t),
-            Cell::Count(n) => write!(f, "{n}"),
-            Cell::Amount(a) => write!(f, "{a:.2}"),
-        }
-    }
-}
-
 impl Row {
     /// The cells, in [`COLUMNS`] order.
     pub fn cells(&self) -> Vec<Cell> {
-        use Cell::*;
+        use Cell::{Amount, Text};
+        let count = |n: usize| Cell::Count(n as u64);
         vec![
             Text(self.group.clone()),
             Text(self.currency.clone()),
-            Count(self.cards),
-            Count(self.in_stock),
-            Count(self.consigned),
-            Count(self.sold),
-            Count(self.active),
-            Count(self.blocked),
-            Count(self.expired),
-            Count(self.unfinished),
+            count(self.cards),
+            count(self.in_stock),
+            count(self.consigned),
+            count(self.sold),
+            count(self.active),
+            count(self.blocked),
+            count(self.expired),
+            count(self.unfinished),
             Amount(self.face_value),
             Amount(self.loaded),
             Amount(self.outstanding),
-            Count(self.unread),
-            Count(self.sales),
+            count(self.unread),
+            count(self.sales),
             Amount(self.sales_value),
-            Count(self.expiring),
+            count(self.expiring),
         ]
     }
 }
@@ -292,6 +277,21 @@ pub struct Report {
     pub weekly_sales: BTreeMap<NaiveDate, BTreeMap<String, usize>>,
     /// Credit outstanding at the end of each week, per currency.
     pub outstanding_by_week: BTreeMap<String, Vec<(NaiveDate, Decimal)>>,
+}
+
+impl Report {
+    /// The rows, then the totals, under [`COLUMNS`] (the first named after the grouping):
+    /// what the CSV, the XLSX, the terminal and the HTML page show.
+    pub fn table(&self) -> Table {
+        let mut header = COLUMNS.to_vec();
+        header[0] = self.by.name();
+        let mut table = Table::new(header);
+        for row in self.rows.iter().chain(&self.totals) {
+            table.push(row.cells());
+        }
+        table.totals = self.totals.len();
+        table
+    }
 }
 
 const NO_SHOP: &str = "(no shop)";

@@ -586,3 +586,46 @@ fn a_short_edge_back_is_turned_so_the_cut_card_reads_as_a_long_edge_one() {
     assert!(differing(&turned) * 20 < n, "{} of {n}", differing(&turned));
     assert!(differing(&short.data) * 5 > n, "the back is not symmetric");
 }
+
+#[test]
+fn a_config_edited_during_a_run_changes_nothing_the_run_prints() {
+    // The values the cards were checked with before anything was sent are the ones printed:
+    // the config is read once per command. (It was read again for the PDF, so an edit during
+    // the run gave "the cards are provisioned but the PDF failed".)
+    use std::os::unix::fs::PermissionsExt;
+    let cm = Cardmint::new().env("CARDMINT_SANDBOX_LATENCY_MS", "150");
+    let config = cm.path("cardmint.toml");
+    std::fs::write(&config, "[values]\nbrand = \"Before Edit\"\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let child = cm
+        .command(&[
+            "--sandbox",
+            "issue",
+            "--count",
+            "4",
+            "--value",
+            "5",
+            "--concurrency",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Provisioning takes seconds (4 cards, several requests each, 150 ms apiece): edit the
+    // file once the batch is recorded.
+    let started = std::time::Instant::now();
+    while !cm.path("out/B0001").exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let too_long = format!(
+        "[values]\nbrand = \"{}\"\n",
+        "Supercalifragilistic ".repeat(30)
+    );
+    std::fs::write(&config, too_long).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let text = PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
+    assert!(text.contains("Before Edit"), "{text}");
+}

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::{EngineArgs, SelectArgs, summarize};
+use crate::cli::args::{EngineArgs, SelectArgs};
+use crate::cli::summary::summarize;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle::{self, SaleTerms, SelectError, Selection, SoldLine};
@@ -48,7 +49,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = match (&args.sold_list, args.select.selection()) {
@@ -86,14 +87,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             on: args.sold_on,
             lines: &lines,
             override_consignment: args.override_consignment,
-            today: super::consign::today(),
+            today: crate::clock::today(),
             known_shop: &known,
         },
     )?;
     // Each sale is recorded with its unblock, when the platform applies it: a refused or
     // failed run leaves no card "sold" and still blocked.
     let sales: HashMap<i64, lifecycle::Sale> = sales.into_iter().map(|s| (s.card_id, s)).collect();
-    super::print_skipped(global, &skipped);
+    crate::cli::summary::print_skipped(global, &skipped);
     let pending = crate::money::pending_of(&ledger, &cards)?;
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
         lifecycle::activate(run, cards, pending, &sales)
@@ -111,6 +112,6 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if recorded > 0 {
         say!(global, "{recorded} sales recorded");
     }
-    super::refresh_outputs(&ledger, &batch.id)?;
+    crate::batch::refresh_outputs(&ledger, &batch.id)?;
     Ok(summarize(global, &report, "activated"))
 }

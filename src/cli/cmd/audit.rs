@@ -1,6 +1,6 @@
 //! `cardmint audit`: the platform against the ledger, card by card.
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let (cards, skipped) = lifecycle::provisioned(ledger.cards(&batch.id)?);
@@ -81,10 +81,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "id": i.id,
             "kind": i.kind.to_string(),
         })).collect::<Vec<_>>(),
-        "run": super::report_json(global, &report, "audited"),
+        "run": crate::cli::summary::report_json(global, &report, "audited"),
     }));
     if !report.failed.is_empty() {
-        return Ok(super::summary_lines(global, &report, "audited"));
+        return Ok(crate::cli::summary::summary_lines(
+            global, &report, "audited",
+        ));
     }
     Ok(if mismatches > 0 {
         Exit::Mismatch

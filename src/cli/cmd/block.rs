@@ -1,6 +1,7 @@
 //! `cardmint block`: block lost, stolen or returned cards.
 
-use super::{EngineArgs, SelectArgs, summarize};
+use crate::cli::args::{EngineArgs, SelectArgs};
+use crate::cli::summary::summarize;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle::{self, SelectError};
@@ -18,14 +19,14 @@ pub struct Args {
     #[command(flatten)]
     select: SelectArgs,
     /// Why (kept in the ledger; one line, at most 200 characters)
-    #[arg(long, value_name = "TEXT", value_parser = super::reason)]
+    #[arg(long, value_name = "TEXT", value_parser = crate::cli::args::reason)]
     reason: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger_for_changes()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = args.select.selection().ok_or(SelectError::Nothing)?;
@@ -33,12 +34,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let cards = lifecycle::select(ledger.cards(&batch.id)?, &batch.id, how)?;
     let mut skipped = Vec::new();
     let cards = lifecycle::changeable(cards, all, &mut skipped)?;
-    super::print_skipped(global, &skipped);
+    crate::cli::summary::print_skipped(global, &skipped);
     let pending = crate::money::pending_of(&ledger, &cards)?;
     let reason = args.reason.as_deref();
     let report = global.run_engine(&ledger, Some(&batch.id), cards.len(), &options, |run| {
         lifecycle::set_blocked(run, cards, pending, true, reason)
     })?;
-    super::refresh_outputs(&ledger, &batch.id)?;
+    crate::batch::refresh_outputs(&ledger, &batch.id)?;
     Ok(summarize(global, &report, "blocked"))
 }

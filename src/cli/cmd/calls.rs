@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
+use crate::table::{Cell, Table};
 
 /// Every call record of a batch's cards (or one card, by serial or customer), paged from the
 /// platform 500 at a time until it says there is no more, as CSV: serial, customer, call id,
@@ -42,7 +43,7 @@ fn parse_since(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
     let (batch_id, cards) = match ledger.batch(&args.target)? {
         Some(b) => (b.id.clone(), lifecycle::provisioned(ledger.cards(&b.id)?).0),
@@ -55,12 +56,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         global.run_engine(&ledger, Some(&batch_id), cards.len(), &options, |run| {
             lifecycle::calls(run, cards, args.since)
         })?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::Io {
-        what: "write the call records".into(),
-        source: e.into(),
-    };
-    w.write_record([
+    let mut table = Table::new([
         "serial",
         "customer",
         "call_id",
@@ -68,27 +64,21 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "destination",
         "duration_seconds",
         "charge",
-    ])
-    .map_err(io)?;
+    ]);
     let mut count = 0;
     for (card, calls) in &found {
         for c in calls {
             count += 1;
-            w.write_record([
-                card.serial.clone(),
-                card.customer.clone(),
-                c.call_id.to_string(),
-                c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                crate::text::spreadsheet_safe(&c.destination).into_owned(),
-                c.duration_secs.to_string(),
-                c.charge.normalize().to_string(),
-            ])
-            .map_err(io)?;
+            let mut row = vec![
+                Cell::Text(card.serial.clone()),
+                Cell::Text(card.customer.clone()),
+                Cell::Text(c.call_id.to_string()),
+            ];
+            row.extend(lifecycle::call_cells(c));
+            table.push(row);
         }
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::io("write the call records")(e.into_error()))?;
+    let bytes = table.csv();
     match &args.out {
         Some(path) => {
             // Owner-only: each record names the card's access code.
@@ -110,18 +100,18 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "serial": card.serial,
             "customer": card.customer,
             "call_id": c.call_id,
-            "start_utc": c.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "start_utc": crate::clock::stamp_utc(c.start),
             "destination": c.destination,
             "duration_seconds": c.duration_secs,
             "charge": c.charge.normalize().to_string(),
         }))).collect::<Vec<_>>(),
         "cards": found.len(),
         "out": args.out,
-        "run": super::report_json(global, &report, "read"),
+        "run": crate::cli::summary::report_json(global, &report, "read"),
     }));
     Ok(if report.failed.is_empty() {
         Exit::Success
     } else {
-        super::summary_lines(global, &report, "read")
+        crate::cli::summary::summary_lines(global, &report, "read")
     })
 }

@@ -1,7 +1,7 @@
 //! `cardmint card CARD`: one card's whole story from the ledger, and with --live its account
 //! as the platform has it now.
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
@@ -30,7 +30,7 @@ fn day(d: Option<chrono::NaiveDate>) -> serde_json::Value {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
     let card = global.card(&ledger, &args.card)?;
     let batch = global.batch(&ledger, &card.batch_id)?;
@@ -70,7 +70,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     lifecycle::status(run, cards)
                 })?;
             if !report.failed.is_empty() {
-                return Ok(super::summary_lines(global, &report, "read"));
+                return Ok(crate::cli::summary::summary_lines(global, &report, "read"));
             }
             rows.into_iter().next().map(|(_, s)| s)
         }

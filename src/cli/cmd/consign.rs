@@ -57,10 +57,6 @@ pub struct ReturnArgs {
 #[command(verbatim_doc_comment)]
 pub struct ShopsArgs {}
 
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
 fn serials(cards: &[Card]) -> Vec<&str> {
     cards.iter().map(|c| c.serial.as_str()).collect()
 }
@@ -73,9 +69,9 @@ pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
         &batch.id,
         Selection::Ranges(&args.serials),
     )?;
-    let on = args.date.unwrap_or_else(today);
+    let on = args.date.unwrap_or_else(crate::clock::today);
     let shop = ledger.shop(&args.shop)?.unwrap_or(args.shop);
-    let (cards, already) = lifecycle::consignable(cards, &shop, on, today())?;
+    let (cards, already) = lifecycle::consignable(cards, &shop, on, crate::clock::today())?;
     let shop = ledger.write(|w| {
         let shop = w.add_shop(&shop)?;
         for c in &cards {
@@ -83,7 +79,7 @@ pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
         }
         Ok(shop)
     })?;
-    super::refresh_outputs(&ledger, &batch.id)?;
+    crate::batch::refresh_outputs(&ledger, &batch.id)?;
     say!(global, "{} cards consigned to {shop} on {on}", cards.len());
     if !already.is_empty() {
         say!(global, "{} already held by {shop}", already.len());
@@ -107,11 +103,11 @@ pub fn take_back(global: &Global, args: ReturnArgs) -> Result<Exit, Error> {
         &batch.id,
         Selection::Ranges(&args.serials),
     )?;
-    let on = args.date.unwrap_or_else(today);
-    if on > today() {
+    let on = args.date.unwrap_or_else(crate::clock::today);
+    if on > crate::clock::today() {
         return Err(Error::Usage(format!(
             "--date {on} is in the future (today is {})",
-            today()
+            crate::clock::today()
         )));
     }
     let cards = lifecycle::returnable(cards)?;
@@ -121,7 +117,7 @@ pub fn take_back(global: &Global, args: ReturnArgs) -> Result<Exit, Error> {
         }
         Ok(())
     })?;
-    super::refresh_outputs(&ledger, &batch.id)?;
+    crate::batch::refresh_outputs(&ledger, &batch.id)?;
     let mut by_shop: std::collections::BTreeMap<&str, usize> = Default::default();
     for c in &cards {
         *by_shop

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::{Exit, Global};
-use crate::config::{self, ProcessEnv};
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::render;
@@ -56,11 +55,11 @@ fn check(name: &'static str, result: Result<(Status, String), String>) -> Check 
 
 pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     let checks = vec![
-        check("config", config_file()),
+        check("config", config_file(global)),
         check("endpoint", endpoint(global)),
         check("login", login(global)),
         check("ledger", ledger(&global.ledger_path())),
-        check("designs", designs()),
+        check("designs", designs(global)),
         check("tools", tools()),
     ];
     let ok = checks.iter().all(|c| c.status != Status::Problem);
@@ -79,8 +78,8 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
     Ok(if ok { Exit::Success } else { Exit::Failure })
 }
 
-fn config_file() -> Result<(Status, String), String> {
-    match config::check_config_file(&ProcessEnv) {
+fn config_file(global: &Global) -> Result<(Status, String), String> {
+    match global.config().map(|c| c.path.as_ref()) {
         Ok(Some(path)) => Ok((
             Status::Ok,
             format!("{} (owner-only, reads cleanly)", path.display()),
@@ -100,7 +99,10 @@ fn endpoint(global: &Global) -> Result<(Status, String), String> {
     if global.sandbox {
         return Ok((Status::Ok, "the embedded sandbox (--sandbox)".into()));
     }
-    let settings = config::api_settings(&ProcessEnv, None).map_err(|e| e.to_string())?;
+    let settings = global
+        .config()
+        .and_then(|c| Ok(c.api_settings(None)?))
+        .map_err(|e| e.to_string())?;
     let url = &settings.url;
     let rest = url
         .split_once("://")
@@ -192,13 +194,11 @@ fn ledger(path: &Path) -> Result<(Status, String), String> {
 }
 
 /// The shipped designs load with the config's values, on every shipped sheet, with their fonts.
-fn designs() -> Result<(Status, String), String> {
-    let values = config::render_settings(&ProcessEnv)
-        .map_err(|e| e.to_string())?
-        .values;
+fn designs(global: &Global) -> Result<(Status, String), String> {
+    let values = &global.config().map_err(|e| e.to_string())?.values;
     let mut designs = Vec::new();
     for (name, _) in render::assets::DESIGNS {
-        let design = render::load_design(name, &values).map_err(|e| e.to_string())?;
+        let design = render::load_design(name, values).map_err(|e| e.to_string())?;
         for (sheet, _) in render::assets::SHEETS {
             render::load_sheet_for(sheet, &design).map_err(|e| e.to_string())?;
         }

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{EngineArgs, summarize};
+use crate::cli::args::EngineArgs;
+use crate::cli::summary::summarize;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{Card, CardState};
@@ -54,8 +55,8 @@ fn due(
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
-    let today = super::consign::today();
+    let options = args.engine.options(global.config()?)?;
+    let today = crate::clock::today();
     let ledger = if args.dry_run {
         global.open_ledger()?
     } else {
@@ -111,7 +112,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         let report = global.run_engine(&ledger, Some(batch), cards.len(), &options, |run| {
             lifecycle::set_blocked(run, cards, pending, true, Some("expired"))
         })?;
-        super::refresh_outputs(&ledger, batch)?;
+        crate::batch::refresh_outputs(&ledger, batch)?;
         total.absorb(report);
     }
     Ok(summarize(global, &total, "blocked as expired"))

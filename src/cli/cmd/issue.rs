@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 
-use super::EngineArgs;
+use crate::batch::{self, Print, Sheets};
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::codes::{CodeSpec, PasswordSpec};
 use crate::error::Error;
 use crate::import::{self, Encoding, ImportOptions};
-use crate::ledger::{Batch, Card, CardState, Expiry, NewBatch, Platform, Progress as Steps};
+use crate::ledger::{Batch, Expiry, NewBatch, Platform};
 use crate::manifest;
 use crate::provision::plan::{CardRequest, plan_cards};
 
@@ -34,11 +35,11 @@ pub struct Args {
         required_unless_present = "from",
         conflicts_with = "from",
         allow_negative_numbers = true,
-        value_parser = super::count
+        value_parser = crate::cli::args::count
     )]
     count: Option<usize>,
     /// Face value loaded on each card (rows of --from may give their own)
-    #[arg(long, value_name = "AMOUNT", allow_negative_numbers = true, value_parser = super::amount)]
+    #[arg(long, value_name = "AMOUNT", allow_negative_numbers = true, value_parser = crate::cli::args::amount)]
     value: Option<Decimal>,
     /// Currency printed with the value (the platform account's own currency)
     #[arg(long, default_value = "EUR")]
@@ -83,9 +84,9 @@ pub struct Args {
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
-    layout: super::render::Layout,
+    layout: crate::cli::args::Layout,
     #[command(flatten)]
-    printing: super::render::Printing,
+    printing: crate::cli::args::Printing,
 }
 
 /// `--expires-on`: a date after today.
@@ -110,7 +111,7 @@ fn check_value(value: Decimal) -> Result<Decimal, Error> {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let code = CodeSpec::new(args.code_length, &args.prefix)?;
     let password = PasswordSpec::new(args.password_length).map_err(Error::Usage)?;
     let value = args.value.map(check_value).transpose()?;
@@ -155,25 +156,30 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         currency: currency.clone(),
         source: args.from.as_ref().map(|p| p.display().to_string()),
         expiry: args.expires.or(args.expires_on),
-        ..super::render::probe_batch(&next_id)
+        ..batch::probe(&next_id)
     };
-    let design = super::render::check_planned(
-        &args.layout,
+    // The printing is fixed here, with the config read once: what is checked is what prints.
+    let config = global.config()?;
+    let sheets = Sheets::for_batch(&config.values, &args.layout.look(), &probe)?;
+    let print = args.printing.print(config)?;
+    sheets.check_planned(
         &probe,
-        &planned(&next_id, ledger.next_seq()?, args.active, &cards),
+        &batch::planned(&next_id, ledger.next_seq()?, args.active, &cards),
     )?;
-    let out_dir = args.out.as_ref().map(|o| absolute(o));
+    let out_dir = args.out.as_ref().map(|o| batch::absolute(o));
     // Fail on settings before anything is recorded; nothing is sent yet.
     let connection = if args.dry_run {
         None
     } else {
         manifest::check_dir(
-            &out_dir.clone().unwrap_or_else(|| default_out(&next_id)),
+            &out_dir
+                .clone()
+                .unwrap_or_else(|| batch::default_out(&next_id)),
             &next_id,
         )?;
         let connection = global.connect(&options)?;
         // Demo values are refused for the real platform before any request.
-        super::render::check_demo_values(&design, Some(&connection.platform))?;
+        sheets.check_demo_values(Some(&connection.platform))?;
         connection.check_login()?;
         Some(connection)
     };
@@ -194,17 +200,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         expiry: args.expires.or(args.expires_on),
     };
     let Some(connection) = connection else {
-        return dry_run(
-            global,
-            &ledger,
-            new,
-            cards,
-            &next_id,
-            &args.layout,
-            &args.printing,
-        );
+        return dry_run(global, &ledger, new, cards, &next_id, &sheets, &print);
     };
-    let batch = ledger.create_batch(&new, &cards, default_out)?;
+    let batch = ledger.create_batch(&new, &cards, batch::default_out)?;
     manifest::claim_dir(&batch.out_dir, &batch.id)?;
     if !global.quiet {
         eprintln!(
@@ -213,64 +211,15 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             cards.len()
         );
     }
-    super::resume::finish_batch(
+    crate::cli::finish::finish_batch(
         global,
         &ledger,
         &batch,
         &options,
-        &args.layout,
-        &args.printing,
+        &sheets,
+        &print,
         Some(&connection),
     )
-}
-
-/// The planned cards as the ledger will hold them (serials from `first_seq`), drawn as if
-/// provisioned: what the dry run prints and what the layout check before sending lays out.
-fn planned(
-    batch_id: &str,
-    first_seq: u64,
-    active: bool,
-    cards: &[crate::ledger::NewCard],
-) -> Vec<Card> {
-    cards
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Card {
-            id: 0,
-            batch_id: batch_id.to_string(),
-            seq: first_seq + i as u64,
-            serial: crate::codes::serial(first_seq + i as u64),
-            customer: c.customer.clone(),
-            password: c.password.clone(),
-            value: c.value,
-            tariff: c.tariff,
-            numbers: c.numbers.clone(),
-            label: c.label.clone(),
-            generated: c.generated,
-            progress: Steps::default(),
-            state: if active {
-                CardState::Active
-            } else {
-                CardState::Ready
-            },
-            failure: None,
-            block_reason: None,
-            topups: Decimal::ZERO,
-            pending_password: None,
-            credit: c.credit,
-            stock: Default::default(),
-        })
-        .collect()
-}
-
-fn absolute(path: &std::path::Path) -> PathBuf {
-    std::env::current_dir()
-        .map(|c| c.join(path))
-        .unwrap_or_else(|_| path.to_path_buf())
-}
-
-pub fn default_out(batch_id: &str) -> PathBuf {
-    absolute(&PathBuf::from("out").join(batch_id))
 }
 
 /// Writes the outputs of the planned cards, marked as a dry run, into `out/<id>-dry-run`.
@@ -280,14 +229,14 @@ fn dry_run(
     new: NewBatch,
     cards: Vec<crate::ledger::NewCard>,
     next_id: &str,
-    layout: &super::render::Layout,
-    printing: &super::render::Printing,
+    sheets: &Sheets,
+    print: &Print,
 ) -> Result<Exit, Error> {
     let id = format!("{next_id}-dry-run");
     let first_seq = ledger.next_seq()?;
     let batch = Batch {
         id: id.clone(),
-        created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        created_at: crate::clock::stamp(chrono::Utc::now()),
         value: new.value,
         currency: new.currency,
         tariff: new.tariff,
@@ -295,17 +244,15 @@ fn dry_run(
         code: new.code,
         password_length: new.password_length,
         source: new.source,
-        out_dir: new.out_dir.unwrap_or_else(|| default_out(&id)),
+        out_dir: new.out_dir.unwrap_or_else(|| batch::default_out(&id)),
         template: new.template,
         sheet: new.sheet,
         platform: None,
         expiry: new.expiry,
     };
-    let cards = planned(&id, first_seq, new.active, &cards);
+    let cards = batch::planned(&id, first_seq, new.active, &cards);
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;
-    for line in
-        super::render::render_cards(&batch, &cards, layout, printing, &batch.out_dir, "cards")?
-    {
+    for line in sheets.render(&batch, &cards, print, &batch.out_dir, "cards")? {
         say!(global, "{line}");
     }
     if !global.quiet {

@@ -1,6 +1,7 @@
 //! `cardmint numbers`: list, add or delete a card's caller-ID numbers.
 
-use super::{EngineArgs, summarize};
+use crate::cli::args::EngineArgs;
+use crate::cli::summary::summarize;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::import::normalize_number;
@@ -34,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let region = args
         .region
         .as_deref()
@@ -47,13 +48,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     };
     let number = normalize_number(raw, region).map_err(|e| Error::Usage(e.to_string()))?;
     let ledger = global.open_ledger_for_changes()?;
-    let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    let card = crate::lifecycle::changeable_one(global.card(&ledger, &args.card)?)?;
     let pending = crate::money::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = card.batch_id.clone();
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
         lifecycle::change_number(run, card, pending, &number, add)
     })?;
-    super::refresh_outputs(&ledger, &batch)?;
+    crate::batch::refresh_outputs(&ledger, &batch)?;
     Ok(summarize(
         global,
         &report,

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
-use crate::config::{self, ProcessEnv};
 use crate::error::Error;
 use crate::portal::{self, Backend, Look, Portal, Settings};
 
@@ -45,16 +44,8 @@ pub struct Args {
     engine: EngineArgs,
 }
 
-fn invalid(field: &str, reason: String) -> Error {
-    config::ConfigError::Invalid {
-        field: field.into(),
-        reason,
-    }
-    .into()
-}
-
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(Arc::new(
             portal::Certificate::load(cert, key).map_err(Error::Usage)?,
@@ -68,66 +59,16 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             args.addr, args.addr
         )));
     }
-    let (values, settings) = config::portal_settings(&ProcessEnv)?;
-    if let Some(c) = &settings.colour {
-        portal::parse_colour(c).map_err(|r| invalid("[portal] colour", r))?;
-    }
-    let logo = match &settings.logo {
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| invalid("[portal] logo", format!("{}: {e}", path.display())))?;
-            if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() > 1 << 20 {
-                return Err(invalid(
-                    "[portal] logo",
-                    format!("{}: give a PNG file of at most 1 MB", path.display()),
-                ));
-            }
-            Some(bytes)
-        }
-        None => None,
-    };
-    if let Some(url) = &settings.softphone_url
-        && !url.starts_with("https://")
-    {
-        return Err(invalid(
-            "[portal] softphone_url",
-            format!("{url:?}: give an https:// address"),
-        ));
-    }
-    if let Some(p) = settings.ipv6_prefix
-        && !(16..=128).contains(&p)
-    {
-        return Err(invalid(
-            "[portal] ipv6_prefix",
-            format!("{p}: give a prefix length from 16 to 128 (64 counts a home or server)"),
-        ));
-    }
-    if settings.signin_checks_per_minute == Some(0) {
-        return Err(invalid(
-            "[portal] signin_checks_per_minute",
-            "0: give at least 1 (nobody could sign in)".into(),
-        ));
-    }
-    let time_zone = match &settings.time_zone {
-        None => chrono_tz::UTC,
-        Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
-            invalid(
-                "[portal] time_zone",
-                format!(
-                    "{name:?}: not a time zone name; give one of the IANA database, such as \
-                     Europe/London or Asia/Karachi"
-                ),
-            )
-        })?,
-    };
-    if let Some(r) = &settings.region {
-        crate::import::parse_region(r).map_err(|e| invalid("[portal] region", e))?;
-    }
+    let config = global.config()?;
+    let settings = &config.portal;
+    let logo = settings.logo()?;
     let ledger = global.open_ledger()?;
     drop(ledger);
     let connection = global.connect(&options)?;
     connection.check_login()?;
-    let change_wait = config::test_change_wait_ms(&ProcessEnv)
+    let hooks = &config.hooks;
+    let change_wait = hooks
+        .change_wait_ms
         .map_or(crate::portal::CHANGE_WAIT, Duration::from_millis);
     let backend = Arc::new(
         Backend::new(
@@ -138,7 +79,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             options,
         )
         .fresh_for(
-            config::test_fresh_ms(&ProcessEnv)
+            hooks
+                .fresh_ms
                 .map_or(crate::portal::backend::FRESH, Duration::from_millis),
         )
         // A change that never got the lock must be answered before the page's wait runs out.
@@ -157,35 +99,35 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             backend,
             Settings {
                 look: Look {
-                    brand: values
+                    brand: config
+                        .values
                         .get("brand")
                         .cloned()
                         .unwrap_or_else(|| "Your account".into()),
-                    support: values.get("support").cloned(),
+                    support: config.values.get("support").cloned(),
                     softphone_url: settings.softphone_url.clone(),
                     region: settings.region.clone(),
-                    time_zone,
+                    time_zone: settings.time_zone,
                     assets: Default::default(),
                 },
-                colour: settings.colour.clone(),
+                colour: settings.colour,
                 logo,
                 trust_forwarded_for: settings.trust_forwarded_for,
-                session_idle: config::test_session_secs(&ProcessEnv).map_or(
-                    Duration::from_secs(
-                        60 * settings.session_minutes.unwrap_or(20).clamp(1, 24 * 60),
-                    ),
-                    Duration::from_secs,
-                ),
+                session_idle: hooks
+                    .session_secs
+                    .map_or(settings.session_idle, Duration::from_secs),
                 tls: tls.is_some(),
                 change_wait,
                 checks_per_minute: settings
                     .signin_checks_per_minute
                     .unwrap_or(crate::portal::limits::CHECKS_PER_MINUTE),
-                v6_prefix: settings.ipv6_prefix.unwrap_or(64),
-                failure_answer: config::test_signin_answer_ms(&ProcessEnv)
+                v6_prefix: settings.ipv6_prefix,
+                failure_answer: hooks
+                    .signin_answer_ms
                     .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
                 sessions: Some(crate::portal::session::store_path(&global.ledger_path())),
-                body_timeout: config::test_body_timeout_ms(&ProcessEnv)
+                body_timeout: hooks
+                    .body_timeout_ms
                     .map_or(Duration::from_secs(10), Duration::from_millis),
             },
         )
@@ -206,7 +148,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         total: room,
         // Behind a proxy, every connection comes from the proxy's address.
         per_network: (!settings.trust_forwarded_for).then_some(portal::CONNECTIONS_PER_NETWORK),
-        v6_prefix: settings.ipv6_prefix.unwrap_or(64),
+        v6_prefix: settings.ipv6_prefix,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

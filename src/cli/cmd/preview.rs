@@ -2,17 +2,17 @@
 
 use std::path::PathBuf;
 
-use super::render::{Layout, Printing};
+use crate::batch::{self, Print, Sheets};
+use crate::cli::args::{Layout, Printing};
 use crate::cli::{Exit, Global};
-use crate::config::{self, ProcessEnv};
 use crate::error::Error;
-use crate::render::{self, Job, Target};
 
 /// Render one sheet of a card design with sample data (Cyrillic, Greek and accented labels
 /// included), to check a design before a batch uses it. Nothing is sent or recorded.
 ///
 /// Example:
-///   cardmint preview --template templates/cards/retail.toml --sheet avery-c32015 --out preview.pdf
+///   cardmint preview --template retail --sheet avery-c32015 --out preview.pdf
+///   cardmint preview --template my-design.toml --set brand=VoiceMint
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -27,42 +27,20 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     global.no_json("preview")?;
-    let mut values = config::render_settings(&ProcessEnv)?.values;
-    values.extend(args.layout.set.iter().cloned());
-    let design = render::load_design(args.layout.template.as_deref().unwrap_or("retail"), &values)?;
-    let sheet = render::load_sheet_for(
-        args.layout
-            .sheet
-            .as_deref()
-            .unwrap_or(super::render::DEFAULT_SHEET),
-        &design,
+    let config = global.config()?;
+    let sheets = Sheets::for_batch(
+        &config.values,
+        &args.layout.look(),
+        &batch::probe("PREVIEW"),
     )?;
-    for line in sheet
-        .warnings(&design.card)
-        .into_iter()
-        .chain(render::press_warnings(&design, &sheet))
-    {
+    for line in sheets.warnings() {
         out!("{line}");
     }
-    let cards = render::sample_cards(sheet.per_sheet());
-    let job = Job {
-        design: &design,
-        sheet: &sheet,
-        duplex: args.printing.duplex,
+    let print = Print {
         offsets: Default::default(),
-        start: 1,
-        scratch: args.layout.scratch,
-        cards: &cards,
+        ..args.printing.print(config)?
     };
-    let target = match args.printing.duplex {
-        render::Duplex::None => Target::Two {
-            fronts: args.out.with_extension("fronts.pdf"),
-            backs: args.out.with_extension("backs.pdf"),
-        },
-        _ => Target::One(args.out.clone()),
-    };
-    let out = render::render(&job, &target)?;
-    for (path, size) in out.files {
+    for (path, size) in sheets.sample(&print, &args.out)? {
         out!("{} ({} bytes)", path.display(), size);
     }
     Ok(Exit::Success)

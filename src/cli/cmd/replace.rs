@@ -3,7 +3,8 @@
 
 use rust_decimal::Decimal;
 
-use super::EngineArgs;
+use crate::batch::{Look, Sheets};
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::codes::PasswordSpec;
 use crate::error::Error;
@@ -30,12 +31,12 @@ pub struct Args {
     /// Serial (as printed) or customer name of the lost card
     card: String,
     /// Why (kept as the old card's block reason)
-    #[arg(long, value_name = "TEXT", default_value = "lost", value_parser = super::reason)]
+    #[arg(long, value_name = "TEXT", default_value = "lost", value_parser = crate::cli::args::reason)]
     reason: String,
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
-    printing: super::render::Printing,
+    printing: crate::cli::args::Printing,
 }
 
 /// Whether the card was sold: activated, or its sale recorded.
@@ -49,7 +50,9 @@ fn was_sold(ledger: &crate::ledger::Ledger, card: &Card) -> Result<bool, Error> 
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let config = global.config()?;
+    let options = args.engine.options(config)?;
+    let print = args.printing.print(config)?;
     let ledger = global.open_ledger_for_changes()?;
     let old = global.card(&ledger, &args.card)?;
     let again = format!(
@@ -58,7 +61,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     );
     // A card not provisioned is refused before anything is claimed.
     if ledger.movement_of(old.id)?.is_none() {
-        super::changeable_card(old.clone())?;
+        crate::lifecycle::changeable_one(old.clone())?;
     }
     let movement = match money::claim_replace(&ledger, &old, &args.reason)? {
         Claim::New(m) => m,
@@ -78,7 +81,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             &options,
             |run| Ok(money::advance(run, &ledger, movement.id)),
         )??;
-        super::refresh_outputs(&ledger, &old.batch_id)?;
+        crate::batch::refresh_outputs(&ledger, &old.batch_id)?;
         match advance {
             Advance::NeedsTarget(m) => {
                 let batch = issue_replacement(global, &ledger, &old, &m, &connection.platform)?;
@@ -129,13 +132,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     );
                 }
                 let batch = global.batch(&ledger, &batch)?;
-                let exit = super::resume::finish_batch(
+                let sheets = Sheets::for_batch(&config.values, &Look::default(), &batch)?;
+                let exit = crate::cli::finish::finish_batch(
                     global,
                     &ledger,
                     &batch,
                     &options,
-                    &super::render::Layout::default(),
-                    &args.printing,
+                    &sheets,
+                    &print,
                     Some(&connection),
                 )?;
                 if exit != Exit::Success {
@@ -169,7 +173,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     remainder_note(&m)
                 );
                 if let Some(t) = m.target.and_then(|t| ledger.card_by_id(t).ok().flatten()) {
-                    super::refresh_outputs(&ledger, &t.batch_id)?;
+                    crate::batch::refresh_outputs(&ledger, &t.batch_id)?;
                 }
                 return Ok(Exit::Success);
             }
@@ -242,8 +246,8 @@ fn issue_replacement(
             .or(old_batch.expiry),
     };
     let next = ledger.next_batch_id()?;
-    manifest::check_dir(&super::issue::default_out(&next), &next)?;
-    let batch = money::record_replacement(ledger, m, &new, &card, super::issue::default_out)?;
+    manifest::check_dir(&crate::batch::default_out(&next), &next)?;
+    let batch = money::record_replacement(ledger, m, &new, &card, crate::batch::default_out)?;
     manifest::claim_dir(&batch.out_dir, &batch.id)?;
     Ok(batch)
 }

@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{CardState, parse_date};
 use crate::lifecycle;
-use crate::report::{self, COLUMNS, Cell, GroupBy, Item, Period};
+use crate::report::{self, COLUMNS, GroupBy, Item, Period};
+use crate::table::Cell;
 
 /// Report the stock and the money across every batch, grouped by shop, batch or month of
 /// sale: cards in stock, consigned, sold, active, blocked, expired; face value; credit
@@ -68,7 +69,7 @@ fn format_of(path: &Path) -> Result<Format, Error> {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let format = args.out.as_deref().map(format_of).transpose()?;
     if let (Some(s), Some(u)) = (args.since, args.until)
         && s > u
@@ -126,15 +127,15 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let period = Period {
         since: args.since,
         until: args.until,
-        today: super::consign::today(),
+        today: crate::clock::today(),
     };
-    let made = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let made = crate::clock::stamp(chrono::Utc::now());
     let report = report::build(&items, &ledger.balance_reads()?, args.by, period);
     let json_row = |r: &report::Row| {
         let mut m = serde_json::Map::new();
         for (k, cell) in COLUMNS.iter().zip(r.cells()) {
             let v = match cell {
-                Cell::Text(t) => t.into(),
+                Cell::Text(t) | Cell::Figure(t) => t.into(),
                 Cell::Count(n) => n.into(),
                 Cell::Amount(a) => format!("{a:.2}").into(),
             };
@@ -167,13 +168,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             })).collect::<serde_json::Value>())
         }).collect::<serde_json::Map<_, _>>(),
         "out": args.out,
-        "run": run_report.as_ref().map(|r| super::report_json(global, r, "read")),
+        "run": run_report.as_ref().map(|r| crate::cli::summary::report_json(global, r, "read")),
     }));
-    print_table(global, &report, args.by);
+    print_table(global, &report);
     if let (Some(path), Some(format)) = (&args.out, format) {
         let bytes = match format {
-            Format::Csv => csv_bytes(&report, args.by)?,
-            Format::Xlsx => xlsx_bytes(&report, args.by).map_err(|e| Error::Io {
+            Format::Csv => report.table().csv(),
+            Format::Xlsx => report.table().xlsx("report").map_err(|e| Error::Io {
                 what: format!("write {}", path.display()),
                 source: std::io::Error::other(e.to_string()),
             })?,
@@ -185,147 +186,24 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         say!(global, "report in {}", path.display());
     }
     Ok(match &run_report {
-        Some(r) if !r.failed.is_empty() => super::summary_lines(global, r, "read"),
+        Some(r) if !r.failed.is_empty() => crate::cli::summary::summary_lines(global, r, "read"),
         _ => Exit::Success,
     })
 }
 
-fn print_table(global: &Global, report: &report::Report, by: GroupBy) {
-    let shown = [0usize, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14, 15, 16];
-    let names = [
-        by.name(),
-        "cur",
-        "cards",
-        "stock",
-        "consigned",
-        "sold",
-        "active",
-        "blocked",
-        "expired",
-        "face value",
-        "loaded",
-        "outstanding",
-        "sales",
-        "sales value",
-        "expiring",
-    ];
-    let rows: Vec<Vec<String>> = report
-        .rows
-        .iter()
-        .chain(&report.totals)
-        .map(|r| {
-            let cells = r.cells();
-            shown.iter().map(|i| cells[*i].to_string()).collect()
-        })
-        .collect();
-    let widths: Vec<usize> = (0..names.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([names[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[&str]| -> String {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let w = widths[i];
-                if i < 2 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    say!(global, "{}", line(&names));
-    for r in &rows {
-        say!(
-            global,
-            "{}",
-            line(&r.iter().map(String::as_str).collect::<Vec<_>>())
-        );
+fn print_table(global: &Global, report: &report::Report) {
+    // The columns a terminal has room for; the files have every one.
+    let mut table = report.table();
+    for (i, short) in [
+        (1, "cur"),
+        (3, "stock"),
+        (10, "face value"),
+        (15, "sales value"),
+    ] {
+        table.header[i] = short.into();
     }
-    let unread: usize = report.totals.iter().map(|t| t.unread).sum();
-    if unread > 0 {
-        say!(
-            global,
-            "{unread} active cards never read from the platform count at what was loaded; \
-             --live reads every balance now"
-        );
+    table.header[16] = "expiring".into();
+    for line in table.text(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14, 15, 16]) {
+        say!(global, "{line}");
     }
-    if !report.expiring.is_empty() {
-        say!(
-            global,
-            "{} active cards expire in the next 30 days:",
-            report.expiring.len()
-        );
-        for (serial, batch, d) in report.expiring.iter().take(20) {
-            say!(global, "  {batch} {serial} valid through {d}");
-        }
-        if report.expiring.len() > 20 {
-            say!(global, "  ... (the full list is in --json and --out)");
-        }
-    }
-}
-
-fn header(by: GroupBy) -> Vec<&'static str> {
-    let mut h = COLUMNS.to_vec();
-    h[0] = by.name();
-    h
-}
-
-fn csv_bytes(report: &report::Report, by: GroupBy) -> Result<Vec<u8>, Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::Io {
-        what: "write the report".into(),
-        source: e.into(),
-    };
-    w.write_record(header(by)).map_err(err)?;
-    for r in report.rows.iter().chain(&report.totals) {
-        w.write_record(r.cells().iter().map(ToString::to_string))
-            .map_err(err)?;
-    }
-    w.into_inner()
-        .map_err(|e| Error::io("write the report".to_string())(e.into_error()))
-}
-
-/// Text cells for names, number cells for counts and amounts (two decimals shown); never a
-/// formula.
-fn xlsx_bytes(report: &report::Report, by: GroupBy) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_decimal::prelude::ToPrimitive;
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name("report")?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    let money = rust_xlsxwriter::Format::new().set_num_format("0.00");
-    let total_money = money.clone().set_bold();
-    for (col, name) in header(by).iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, *name, &bold)?;
-    }
-    let body = report.rows.iter().map(|r| (r, false));
-    let totals = report.totals.iter().map(|r| (r, true));
-    for (i, (row, total)) in body.chain(totals).enumerate() {
-        let at = i as u32 + 1;
-        for (col, cell) in row.cells().into_iter().enumerate() {
-            let col = col as u16;
-            match (cell, total) {
-                (Cell::Text(t), false) => sheet.write_string(at, col, t)?,
-                (Cell::Text(t), true) => sheet.write_string_with_format(at, col, t, &bold)?,
-                (Cell::Count(n), _) => sheet.write_number(at, col, n as f64)?,
-                (Cell::Amount(a), t) => sheet.write_number_with_format(
-                    at,
-                    col,
-                    a.to_f64().unwrap_or(0.0),
-                    if t { &total_money } else { &money },
-                )?,
-            };
-        }
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    book.save_to_buffer()
 }

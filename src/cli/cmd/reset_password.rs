@@ -1,7 +1,7 @@
 //! `cardmint reset-password`: a new password for one card.
 
-use super::EngineArgs;
-use super::render::{Layout, Printing, render_cards};
+use crate::batch::{Look, Print, Sheets};
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::codes::{Draw, OsRandom, PasswordSpec};
 use crate::error::Error;
@@ -26,11 +26,22 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger_for_changes()?;
-    let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    let card = crate::lifecycle::changeable_one(global.card(&ledger, &args.card)?)?;
     let pending = crate::money::pending_of(&ledger, std::slice::from_ref(&card))?;
     let batch = global.batch(&ledger, &card.batch_id)?;
+    // The replacement card's printing is fixed before anything is sent.
+    let sheets = if args.print {
+        let look = Look {
+            template: Some("welcome".into()),
+            sheet: Some("cr80".into()),
+            ..Look::default()
+        };
+        Some(Sheets::for_batch(&global.config()?.values, &look, &batch)?)
+    } else {
+        None
+    };
     // A reset that was interrupted is finished with the password it sent; otherwise draw one.
     let new = match &card.pending_password {
         Some(p) => p.clone(),
@@ -42,14 +53,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     // Recorded before it is sent: a kill after sending never loses the new password.
     ledger.write(|w| w.set_pending_password(card.id, &new))?;
     // The manifest holds every password that may open the account, from before it is sent.
-    super::refresh_outputs(&ledger, &batch.id)?;
+    crate::batch::refresh_outputs(&ledger, &batch.id)?;
     let serial = card.serial.clone();
     let report = global.run_engine(&ledger, Some(&batch.id), 1, &options, |run| {
         lifecycle::reset_password(run, card, pending, &new)
     })?;
-    super::refresh_outputs(&ledger, &batch.id)?;
-    let exit = super::summary_lines(global, &report, "password reset");
-    let mut doc = super::report_json(global, &report, "password reset");
+    crate::batch::refresh_outputs(&ledger, &batch.id)?;
+    let exit = crate::cli::summary::summary_lines(global, &report, "password reset");
+    let mut doc = crate::cli::summary::report_json(global, &report, "password reset");
     if exit != Exit::Success {
         global.emit(doc);
         return Ok(exit);
@@ -62,26 +73,13 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     } else {
         out!("new password for {serial}: {}", new.expose());
     }
-    if args.print {
+    if let Some(sheets) = sheets {
         let card = global.card(&ledger, &serial)?;
         let dir = batch.out_dir.join(format!("reset-{serial}"));
         crate::atomic::create_dir(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
-        let layout = Layout {
-            template: Some("welcome".into()),
-            sheet: Some("cr80".into()),
-            set: Vec::new(),
-            scratch: None,
-        };
         let mut card = card;
         card.state = crate::ledger::CardState::Active;
-        for line in render_cards(
-            &batch,
-            &[card],
-            &layout,
-            &Printing::default(),
-            &dir,
-            "cards",
-        )? {
+        for line in sheets.render(&batch, &[card], &Print::default(), &dir, "cards")? {
             say!(global, "{line}");
         }
     }

@@ -1,7 +1,7 @@
 //! `cardmint settle`: settle changes whose outcome is still open, on evidence from the platform;
 //! or record a human's decision about one that stays ambiguous.
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{Intent, IntentStatus, Ledger};
@@ -44,7 +44,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger_for_changes()?;
     let pending = match &args.target {
         None => ledger.pending_intents(None)?,
@@ -154,9 +154,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 );
             }
         }
-        super::refresh_outputs(&ledger, &batch_id)?;
+        crate::batch::refresh_outputs(&ledger, &batch_id)?;
         if !report.failed.is_empty() || report.stopped.is_some() {
-            exit = super::summary_lines(global, &report, "settled");
+            exit = crate::cli::summary::summary_lines(global, &report, "settled");
         }
     }
     let mut moved = Vec::new();
@@ -199,7 +199,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 "id": m.id, "kind": m.kind.as_str(), "serial": source.serial,
                 "done": done, "detail": said,
             }));
-            super::refresh_outputs(&ledger, &source.batch_id)?;
+            crate::batch::refresh_outputs(&ledger, &source.batch_id)?;
         }
     }
     global.emit(serde_json::json!({
@@ -280,7 +280,7 @@ fn resolve(
                         intent.kind,
                         s.as_str()
                     );
-                    super::refresh_outputs(ledger, &intent.batch_id)?;
+                    crate::batch::refresh_outputs(ledger, &intent.batch_id)?;
                     emit_resolved(global, &now, status);
                     return Ok(Exit::Success);
                 }
@@ -321,7 +321,7 @@ fn resolve(
             attempt: 1,
         })
     })?;
-    super::refresh_outputs(ledger, &intent.batch_id)?;
+    crate::batch::refresh_outputs(ledger, &intent.batch_id)?;
     say!(
         global,
         "#{id}: {}: {} (by hand)",

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 
-use super::EngineArgs;
+use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::CardState;
 use crate::lifecycle::{self, Selection};
+use crate::table::{Cell, Table};
 
 /// Balance and usage of every card of a batch (or --serials), read from the platform: batch,
 /// serial, customer, state, block reason, shop, value loaded, balance, used, blocked, numbers,
@@ -33,7 +34,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
     let batch = global.batch(&ledger, &args.batch)?;
     let how = args
@@ -151,25 +152,27 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             "blocked": fmt(blocked),
         },
         "out": args.out,
-        "run": super::report_json(global, &report, "read"),
+        "run": crate::cli::summary::report_json(global, &report, "read"),
     }));
     lines.push(totals_row);
+    // Amounts right-aligned, the rest left.
+    let mut table = Table::new(header);
+    for l in &lines {
+        table.push(
+            l.iter()
+                .enumerate()
+                .map(|(i, v)| match i {
+                    6..=8 => Cell::Figure(v.clone()),
+                    _ => Cell::Text(v.clone()),
+                })
+                .collect(),
+        );
+    }
+    table.totals = 1;
     match &args.out {
         Some(path) => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let io = |e: csv::Error| Error::Io {
-                what: format!("write {}", path.display()),
-                source: e.into(),
-            };
-            w.write_record(header).map_err(io)?;
-            for l in &lines {
-                w.write_record(l).map_err(io)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| Error::io(format!("write {}", path.display()))(e.into_error()))?;
             // Owner-only: each row names the card's access code.
-            crate::atomic::write(path, &bytes, crate::atomic::PRIVATE)
+            crate::atomic::write(path, &table.csv(), crate::atomic::PRIVATE)
                 .map_err(Error::io(format!("write {}", path.display())))?;
             say!(
                 global,
@@ -179,34 +182,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             );
         }
         None => {
-            let widths: Vec<usize> = (0..header.len())
-                .map(|i| {
-                    lines
-                        .iter()
-                        .map(|l| l[i].chars().count())
-                        .chain([header[i].len()])
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            // Amounts right-aligned, the rest left; the last column as it comes.
-            let row = |cells: Vec<&str>| -> String {
-                let mut out = String::new();
-                for (i, cell) in cells.iter().enumerate() {
-                    let w = widths[i];
-                    if i + 1 == cells.len() {
-                        out.push_str(cell);
-                    } else if (6..=8).contains(&i) {
-                        out.push_str(&format!("{cell:>w$}  "));
-                    } else {
-                        out.push_str(&format!("{cell:<w$}  "));
-                    }
-                }
-                out.trim_end().to_string()
-            };
-            say!(global, "{}", row(header.to_vec()));
-            for l in &lines {
-                say!(global, "{}", row(l.iter().map(String::as_str).collect()));
+            for line in table.text(&[]) {
+                say!(global, "{line}");
             }
         }
     }
@@ -214,6 +191,6 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     Ok(if report.failed.is_empty() {
         Exit::Success
     } else {
-        super::summary_lines(global, &report, "read")
+        crate::cli::summary::summary_lines(global, &report, "read")
     })
 }

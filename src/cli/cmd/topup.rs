@@ -2,7 +2,8 @@
 
 use rust_decimal::Decimal;
 
-use super::{EngineArgs, summarize};
+use crate::cli::args::EngineArgs;
+use crate::cli::summary::summarize;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::lifecycle;
@@ -20,7 +21,7 @@ pub struct Args {
     /// Serial (as printed) or customer name
     card: String,
     /// Amount with a decimal point, at most two decimals
-    #[arg(allow_negative_numbers = true, value_parser = super::amount)]
+    #[arg(allow_negative_numbers = true, value_parser = crate::cli::args::amount)]
     amount: Decimal,
     /// Confirm a deduction (negative amount)
     #[arg(long)]
@@ -30,7 +31,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
-    let options = args.engine.options()?;
+    let options = args.engine.options(global.config()?)?;
     let amount = args.amount;
     if amount.is_zero()
         || amount.normalize().scale() > 2
@@ -46,7 +47,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         )));
     }
     let ledger = global.open_ledger_for_changes()?;
-    let card = super::changeable_card(global.card(&ledger, &args.card)?)?;
+    let card = crate::lifecycle::changeable_one(global.card(&ledger, &args.card)?)?;
     // Its credit moved (or is moving) to another card, exactly once: top up that one.
     if let Some(m) = ledger.movement_of(card.id)? {
         let to = match m.target {
@@ -70,7 +71,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let report = global.run_engine(&ledger, Some(&batch), 1, &options, |run| {
         lifecycle::topup(run, card, pending, amount)
     })?;
-    super::refresh_outputs(&ledger, &batch)?;
+    crate::batch::refresh_outputs(&ledger, &batch)?;
     let exit = summarize(global, &report, &format!("topped up with {amount}"));
     if exit == Exit::Success {
         let card = global.card(&ledger, &serial)?;
