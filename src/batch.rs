@@ -111,9 +111,14 @@ impl Sheets {
 
     /// Lays out every planned card of a batch-to-be, before anything is recorded or sent: a
     /// text that cannot fit (after wrapping and shrinking), a character the font lacks or a
-    /// QR too dense is an input error naming the card (or the customer file's row) and the
-    /// element.
-    pub fn check_planned(&self, batch: &Batch, cards: &[Card]) -> Result<(), Error> {
+    /// QR too dense is an input error naming every card that cannot print (by the customer
+    /// file's line, `rows[i]` for card `i`, else by serial) and the element.
+    pub fn check_planned(
+        &self,
+        batch: &Batch,
+        cards: &[Card],
+        rows: &[Option<u64>],
+    ) -> Result<(), Error> {
         // The very fields the cards will print with.
         let printable: Vec<CardFields> = cards.iter().map(|c| fields(batch, c)).collect();
         let job = self.job(&Print::default(), &printable);
@@ -123,9 +128,9 @@ impl Sheets {
             let mut lines: Vec<(String, String, usize)> = Vec::new();
             for (i, why) in problems {
                 let what = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
-                let at = match source {
-                    Some(file) => format!("{file} data row {}", i + 1),
-                    None => format!("card {}", printable[i].serial),
+                let at = match (source, rows.get(i).copied().flatten()) {
+                    (Some(file), Some(line)) => format!("{file} line {line}"),
+                    _ => format!("card {}", printable[i].serial),
                 };
                 match lines.iter_mut().find(|(_, w, _)| w == what) {
                     Some(line) => line.2 += 1,

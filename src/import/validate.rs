@@ -334,6 +334,7 @@ impl Row<'_> {
             value: value?,
             tariff,
             label,
+            line: Some(self.line),
         })
     }
 }

@@ -24,6 +24,8 @@ pub struct CardRequest {
     pub value: Decimal,
     pub tariff: Option<i64>,
     pub label: String,
+    /// The line of the customer file the card comes from (none for `--count`).
+    pub line: Option<u64>,
 }
 
 impl CardRequest {
@@ -36,6 +38,7 @@ impl CardRequest {
             value,
             tariff,
             label: String::new(),
+            line: None,
         }
     }
 }

@@ -417,7 +417,7 @@ fn text_that_cannot_fit_is_an_input_error_before_anything_is_sent_or_recorded() 
     )
     .unwrap();
     let out = cm.expect(4, &["issue", "--from", "c.csv", "--value", "5"]);
-    assert!(out.stderr.contains("c.csv data row 2:"), "{out:?}");
+    assert!(out.stderr.contains("c.csv line 3:"), "{out:?}");
     assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
     // Wrapped onto two lines, a long brand that fits is printed.
     let fits = format!("brand={}", "Supercalifragilistic ".repeat(3));
@@ -628,4 +628,27 @@ fn a_config_edited_during_a_run_changes_nothing_the_run_prints() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let text = PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
     assert!(text.contains("Before Edit"), "{text}");
+}
+
+#[test]
+fn a_label_that_cannot_fit_is_named_by_its_line_in_the_file_every_one_at_once() {
+    // Excel's blank rows (`;`) are no cards: the error must name the file's own lines, not
+    // the card's rank, and every row that cannot print at once.
+    let cm = Cardmint::new();
+    std::fs::write(
+        cm.path("c.csv"),
+        format!(
+            "customer;label\nalice_1;Alice\n;\nbob_2;{}\n;\ncarol_3;{}\n",
+            "Bartholomew ".repeat(16).trim(),
+            "Carolina".repeat(24)
+        ),
+    )
+    .unwrap();
+    let out = cm.expect(
+        4,
+        &["--sandbox", "issue", "--from", "c.csv", "--value", "5"],
+    );
+    assert!(out.stderr.contains("c.csv line 4:"), "{out:?}");
+    assert!(out.stderr.contains("c.csv line 6:"), "{out:?}");
+    assert!(!out.stderr.contains("data row"), "{out:?}");
 }

@@ -149,6 +149,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             vec![CardRequest::retail(value, args.tariff); n]
         }
     };
+    let lines: Vec<Option<u64>> = requests.iter().map(|r| r.line).collect();
     let cards = plan_cards(requests, &code, password, &known, ledger.live_codes(&code)?)?;
     let next_id = ledger.next_batch_id()?;
     // Every card is laid out before anything is sent: none is provisioned that cannot print.
@@ -165,6 +166,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     sheets.check_planned(
         &probe,
         &batch::planned(&next_id, ledger.next_seq()?, args.active, &cards),
+        &lines,
     )?;
     let out_dir = args.out.as_ref().map(|o| batch::absolute(o));
     // Fail on settings before anything is recorded; nothing is sent yet.
