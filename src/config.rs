@@ -440,6 +440,16 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
 ];
 
+/// [`ENVIRONMENT`] as the Markdown table of `docs/reference/environment.md` (a test checks
+/// the page against it).
+pub fn environment_table() -> String {
+    let mut text = String::from("| variable | what it does |\n| --- | --- |\n");
+    for (name, what) in ENVIRONMENT {
+        text.push_str(&format!("| `{name}` | {what} |\n"));
+    }
+    text
+}
+
 /// The config file to read: `CARDMINT_CONFIG`, else `./cardmint.toml`, else
 /// `$XDG_CONFIG_HOME/cardmint/cardmint.toml` (or `~/.config/...`), the first that exists.
 fn config_path(env: &dyn Env) -> Option<PathBuf> {
@@ -774,7 +784,7 @@ impl Config {
     /// change the platform applies late has landed: `CARDMINT_SETTLE_DELAY_MS` (the tests'),
     /// else `--settle-delay` (`flag`), else `[api] settle_delay_secs`, else three times the
     /// request timeout, counted from when the client gave up on the answer (a change that
-    /// lands later than that is beyond what waiting can cover; the README says so). With it,
+    /// lands later than that is beyond what waiting can cover; docs/guide/exactly-once.md says so). With it,
     /// the warning for a flag or config key shorter than the request timeout (such a settle
     /// read may come before a late change lands, and the change be sent again); never for
     /// the tests' override or the default.

@@ -41,12 +41,72 @@ pub enum Exit {
     Interrupted = 130,
 }
 
-/// The exit codes as `--help` and the README list them.
-pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 failed (unknown batch or card, ledger in use, \
-    config); 2 bad command line; 3 run incomplete (cards failed, unfinished or unsettled: the \
-    summary says how to finish); 4 invalid input, nothing sent; 5 audit mismatch; 6 I/O (disk, \
-    stdin, random source); 7 network (unreachable, answer lost or malformed); 8 refused by the \
-    platform; 9 refused by a rule of the stock or the ledger, nothing sent; 130 interrupted.";
+/// Every exit code with what it means: the one list that `--help`, the manual page and
+/// `docs/reference/exit-codes.md` (checked by a test) give.
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (0, "done"),
+    (
+        1,
+        "failed for another reason: an unknown batch or card, the ledger in use by another \
+         process, a batch of another platform, a bad config file, an output folder of another \
+         batch",
+    ),
+    (
+        2,
+        "bad command line, including a serial with a wrong check digit",
+    ),
+    (
+        3,
+        "the run ended with failed, unfinished or unsettled cards (the summary lists them and \
+         prints the exact command to finish or settle)",
+    ),
+    (
+        4,
+        "an input (customer file, sold list, password list, template, code-space guard, a value \
+         the platform would refuse) failed validation; nothing was sent",
+    ),
+    (5, "the audit found a mismatch"),
+    (
+        6,
+        "I/O: a file or folder that cannot be read or written, the disk full, standard input, \
+         the random source",
+    ),
+    (
+        7,
+        "network: the platform cannot be reached, or its answer was lost or malformed",
+    ),
+    (
+        8,
+        "refused by the platform (a wrong reseller login, not enough credit, ...)",
+    ),
+    (
+        9,
+        "refused by a rule of the stock or the ledger (a card consigned to another shop, sold \
+         already, blocked as lost, not provisioned, being replaced), or a `settle --resolve` \
+         decision the platform's evidence contradicts; nothing was sent",
+    ),
+    (130, "interrupted (Ctrl-C or SIGTERM)"),
+];
+
+/// [`EXIT_CODES`] as the end of `cardmint --help`.
+pub fn exit_codes_help() -> String {
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        text.push_str(&format!("\n  {code:>3}  {meaning}"));
+    }
+    text
+}
+
+/// [`EXIT_CODES`] as the Markdown table of `docs/reference/exit-codes.md` (the test that
+/// checks the page).
+#[cfg(test)]
+pub fn exit_codes_table() -> String {
+    let mut text = String::from("| code | meaning |\n| --- | --- |\n");
+    for (code, meaning) in EXIT_CODES {
+        text.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    text
+}
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {

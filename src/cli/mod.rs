@@ -45,7 +45,13 @@ pub use exit::Exit;
 /// never from the command line. Try everything with --sandbox first: it runs against a local
 /// simulator of the platform whose accounts are kept beside the ledger.
 #[derive(Parser, Debug)]
-#[command(name = "cardmint", version, propagate_version = true, after_help = exit::EXIT_CODES)]
+#[command(
+    name = "cardmint",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_help = exit::exit_codes_help()
+)]
 struct Cli {
     /// The ledger file (default: CARDMINT_LEDGER, else ./cardmint.db)
     #[arg(
@@ -70,8 +76,8 @@ struct Cli {
     /// Print more detail (retries, reconciliations); never a secret
     #[arg(short, long, global = true, help_heading = "Every command")]
     verbose: bool,
-    /// Print the result as one JSON document on stdout (the shapes are in the README); every
-    /// other line goes to stderr
+    /// Print the result as one JSON document on stdout (`cardmint help json` gives the
+    /// shapes); every other line goes to stderr
     #[arg(long, global = true, help_heading = "Every command")]
     json: bool,
     #[command(subcommand)]
@@ -108,6 +114,7 @@ enum Command {
     Completions(cmd::completions::Args),
     Man(cmd::completions::ManArgs),
     Config(cmd::config_init::Args),
+    Help(cmd::help::Args),
     Doctor(cmd::doctor::Args),
 }
 
@@ -184,6 +191,9 @@ where
             .no_json("man")
             .and_then(|()| cmd::completions::man(Cli::command(), args)),
         Command::Config(args) => cmd::config_init::run(&global, args),
+        Command::Help(args) => global
+            .no_json("help")
+            .and_then(|()| cmd::help::run(Cli::command(), args)),
         Command::Doctor(args) => cmd::doctor::run(&global, args),
     };
     let code = match result {

@@ -11,7 +11,7 @@
 //!   asked more than the ceiling a minute, plus one per holder who signs in.
 //!
 //! Every method has an `_at` form taking the time, so that a day of a botnet can be played in
-//! a test in a moment (see the tests: the figures the README quotes).
+//! a test in a moment (see the tests: the figures docs/guide/portal.md quotes).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,5 +1,5 @@
 //! The platform's behaviour, command by command, as `api-reference.md` describes it (guesses
-//! included; each guess is marked `GUESS` here and listed in the README).
+//! included; each guess is marked `GUESS` here and listed in docs/guide/sandbox.md).
 //!
 //! Input: the decoded query parameters. Output: the XML answer, and at most one [`Op`] committed
 //! to the store. Knows nothing of HTTP or faults.

@@ -2,7 +2,7 @@
 //! a background thread, so the rest of cardmint stays blocking and simple.
 //!
 //! Routes: `GET /API/Request.ashx` (the platform), and the sandbox-only test endpoints under
-//! `/__sandbox/` (state, stats, synthetic calls, reseller credit), documented in the README.
+//! `/__sandbox/` (state, stats, synthetic calls, reseller credit), documented in docs/guide/sandbox.md.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

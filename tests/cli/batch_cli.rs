@@ -144,7 +144,12 @@ fn every_command_help_has_an_example() {
     }
     // The exit codes close the top-level help.
     let out = cm.expect(0, &["--help"]);
-    assert!(out.stdout.contains("7 network"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("\n    7  network: the platform cannot be reached"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// Every subcommand.
@@ -215,7 +220,7 @@ fn completions_for_every_shell_and_a_man_page_of_every_command() {
     for what in [
         "CARDMINT_PASSWORD",
         "cardmint.db.portal",
-        "9 refused by a rule",
+        "\\fB9\\fR\nrefused by a rule",
     ] {
         assert!(out.stdout.contains(what), "{what}");
     }

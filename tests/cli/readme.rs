@@ -1,4 +1,5 @@
-//! The README runs as written: its ```sh blocks, in order, in one empty folder that holds a
+//! The README and the guide run as written: their ```sh blocks, in order (the README, then
+//! the guide's pages in the book's order, `docs/SUMMARY.md`), in one empty folder that holds a
 //! copy of `samples/` (as a clone does), against the sandbox, with the built `cardmint` first on
 //! PATH. ```text blocks are synopses and are not run. Lines that drive cargo itself are left to
 //! cargo: `cargo run --release --` stands for `cardmint`; `cargo install`, `cargo test` and
@@ -56,11 +57,31 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn the_readme_runs_as_written_in_an_empty_folder() {
+/// Every page of the documentation: the README, then the book's pages in its order.
+fn pages() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let blocks = sh_blocks(&readme);
+    let summary = std::fs::read_to_string(root.join("docs/SUMMARY.md")).unwrap();
+    let mut pages = vec!["README.md".to_string()];
+    let mut rest = summary.as_str();
+    while let Some(i) = rest.find("](") {
+        let after = &rest[i + 2..];
+        let end = after.find(')').unwrap();
+        pages.push(format!("docs/{}", &after[..end]));
+        rest = &after[end..];
+    }
+    pages
+}
+
+#[test]
+fn the_readme_and_the_guide_run_as_written_in_an_empty_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut blocks = Vec::new();
+    for page in pages() {
+        let text = std::fs::read_to_string(root.join(&page)).unwrap();
+        for (line, block) in sh_blocks(&text) {
+            blocks.push((format!("{page} line {line}"), block));
+        }
+    }
     assert!(blocks.len() >= 4, "{} ```sh blocks", blocks.len());
     let cm = Cardmint::new();
     copy_dir(&root.join("samples"), &cm.path("samples"));
@@ -91,7 +112,7 @@ fn the_readme_runs_as_written_in_an_empty_folder() {
         let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
-            "README.md line {line}: the block fails (exit {:?}):\n{script}\n--- stdout\n{}\n--- stderr\n{}",
+            "{line}: the block fails (exit {:?}):\n{script}\n--- stdout\n{}\n--- stderr\n{}",
             out.status.code(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
@@ -147,10 +168,13 @@ fn the_readme_runs_as_written_in_an_empty_folder() {
 #[test]
 fn every_serial_in_the_readme_and_the_help_has_its_right_check_digit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut texts = vec![(
-        "README.md".to_string(),
-        std::fs::read_to_string(root.join("README.md")).unwrap(),
-    )];
+    let mut texts: Vec<(String, String)> = pages()
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(root.join(&p)).unwrap();
+            (p, text)
+        })
+        .collect();
     let cm = Cardmint::new();
     for cmd in crate::batch_cli::COMMANDS {
         texts.push((
@@ -177,24 +201,45 @@ fn every_serial_in_the_readme_and_the_help_has_its_right_check_digit() {
     assert!(seen >= 10, "{seen} serials checked");
 }
 
+/// The anchors of a Markdown page's headings, as GitHub and mdBook make them.
+fn anchors(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn every_link_of_the_readme_and_the_docs_resolves() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for doc in ["README.md", "docs/architecture.md", "docs/platform-api.md"] {
+    let mut docs = vec!["README.md".to_string(), "CHANGELOG.md".to_string()];
+    for dir in ["docs", "docs/guide", "docs/reference"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".md") {
+                docs.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    // The book lists every page of docs/.
+    let book = pages();
+    for doc in docs
+        .iter()
+        .filter(|d| d.starts_with("docs/") && *d != "docs/SUMMARY.md")
+    {
+        assert!(book.contains(doc), "{doc} is not in docs/SUMMARY.md");
+    }
+    let mut checked = 0;
+    for doc in &docs {
         let text = std::fs::read_to_string(root.join(doc)).unwrap();
-        let anchors: Vec<String> = text
-            .lines()
-            .filter(|l| l.starts_with('#'))
-            .map(|l| {
-                l.trim_start_matches('#')
-                    .trim()
-                    .to_lowercase()
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
-                    .map(|c| if c == ' ' { '-' } else { c })
-                    .collect()
-            })
-            .collect();
         let mut rest = text.as_str();
         while let Some(i) = rest.find("](") {
             let after = &rest[i + 2..];
@@ -204,15 +249,52 @@ fn every_link_of_the_readme_and_the_docs_resolves() {
             if target.starts_with("http") {
                 continue;
             }
-            if let Some(anchor) = target.strip_prefix('#') {
-                assert!(
-                    anchors.iter().any(|a| a == anchor),
-                    "{doc}: #{anchor} is no heading"
-                );
+            checked += 1;
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() {
+                root.join(doc)
             } else {
-                let base = root.join(doc).parent().unwrap().join(target);
-                assert!(base.exists(), "{doc}: {target} does not exist");
+                root.join(doc).parent().unwrap().join(file)
+            };
+            assert!(path.exists(), "{doc}: {target} does not exist");
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    anchors(&text).iter().any(|a| a == anchor),
+                    "{doc}: {target}: #{anchor} is no heading there"
+                );
             }
         }
     }
+    assert!(checked >= 30, "{checked} links checked");
+}
+
+#[test]
+fn every_topic_of_help_prints_its_page_and_a_command_its_help() {
+    let cm = Cardmint::new();
+    let list = cm.expect(0, &["help"]).stdout;
+    for topic in [
+        "issuing",
+        "portal",
+        "config",
+        "environment",
+        "json",
+        "exit-codes",
+    ] {
+        assert!(list.contains(&format!("\n  {topic} ")), "{topic}: {list}");
+        let page = cm.expect(0, &["help", topic]).stdout;
+        assert!(page.starts_with("# "), "{topic}: {page}");
+    }
+    assert!(
+        cm.expect(0, &["help", "exit-codes"])
+            .stdout
+            .contains("| 9 | refused by a rule of the stock or the ledger")
+    );
+    assert!(
+        cm.expect(0, &["help", "topup"])
+            .stdout
+            .starts_with("Load credit")
+    );
+    let out = cm.expect(2, &["help", "nonsense"]);
+    assert!(out.stderr.contains("`cardmint help` lists them"), "{out:?}");
 }

@@ -104,10 +104,10 @@ pub fn man(command: clap::Command, _args: ManArgs) -> Result<Exit, Error> {
     for (name, what) in FILES {
         extra.push_str(&format!(".TP\n\\fI{name}\\fR\n{}\n", roff_escape(what)));
     }
-    extra.push_str(&format!(
-        ".SH \"EXIT STATUS\"\n{}\n",
-        roff_escape(super::super::exit::EXIT_CODES)
-    ));
+    extra.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in super::super::exit::EXIT_CODES {
+        extra.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", roff_escape(meaning)));
+    }
     out.extend_from_slice(extra.as_bytes());
     // (The extra section is --help's after-help: the exit codes, given above.)
     page.render_version_section(&mut out)

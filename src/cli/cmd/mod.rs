@@ -12,6 +12,7 @@ pub mod config_init;
 pub mod consign;
 pub mod doctor;
 pub mod expire;
+pub mod help;
 pub mod issue;
 pub mod numbers;
 pub mod portal;
