@@ -358,7 +358,7 @@ fn a_card_holder_does_everything_in_a_real_browser() {
     d.wait("#code");
     d.type_into("#code", &rows[1]["customer"]);
     d.click("form[action='/redeem'] button");
-    assert!(d.text("[role=status]").contains("5.00 EUR were added"));
+    assert!(says(&d.text("[role=status]"), "5.00 EUR were added"));
     d.screenshot("5-redeemed");
     d.click("nav a[href='/account']");
     d.wait_url("/account");

@@ -113,10 +113,7 @@ fn a_customer_file_with_numbers_issued_active_under_faults() {
             "8",
         ],
     );
-    assert!(
-        out.stdout.contains("21 cards, 0 ready, 21 active"),
-        "{out:?}"
-    );
+    assert!(says(&out.stdout, "21 cards, 0 ready, 21 active"), "{out:?}");
     let manifest = cm.path("out/B0001/manifest.csv");
     let state = remote_state(&sb.base());
     assert_platform_matches_manifest(&manifest, &state);
@@ -176,7 +173,7 @@ fn a_killed_batch_is_resumed_to_exactly_the_same_result() {
         0,
         &["resume", "B0001", "--rate", "200", "--concurrency", "8"],
     );
-    assert!(out.stdout.contains("150 cards, 150 ready"), "{out:?}");
+    assert!(says(&out.stdout, "150 cards, 150 ready"), "{out:?}");
     assert_platform_matches_manifest(
         &cm.path("out/B0001/manifest.csv"),
         &remote_state(&sb.base()),
@@ -323,7 +320,7 @@ fn ctrl_c_stops_sending_records_what_was_in_flight_and_says_how_to_finish() {
         }
         // The batch finishes exactly once.
         let out = cm.expect(0, &["resume", "B0001", "--rate", "200"]);
-        assert!(out.stdout.contains("80 cards, 80 ready"), "{out:?}");
+        assert!(says(&out.stdout, "80 cards, 80 ready"), "{out:?}");
         assert_platform_matches_manifest(
             &cm.path("out/B0001/manifest.csv"),
             &remote_state(&sb.base()),

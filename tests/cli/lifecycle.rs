@@ -60,7 +60,7 @@ fn activate_and_block_change_only_the_selected_cards() {
             "400",
         ],
     );
-    assert!(out.stdout.contains("8 activated, 0 failed"), "{out:?}");
+    assert!(says(&out.stdout, "8 activated, 0 failed"), "{out:?}");
     let block = format!("{}-{}", rows[5]["serial"], rows[6]["serial"]);
     let out = cm.expect(
         0,
@@ -75,7 +75,7 @@ fn activate_and_block_change_only_the_selected_cards() {
             "400",
         ],
     );
-    assert!(out.stdout.contains("2 blocked, 0 failed"), "{out:?}");
+    assert!(says(&out.stdout, "2 blocked, 0 failed"), "{out:?}");
     let state = remote_state(&sb.base());
     for (i, row) in rows.iter().enumerate() {
         let active = matches!(i, 3 | 4 | 7 | 8 | 9 | 20);
@@ -262,7 +262,7 @@ fn a_topup_is_loaded_exactly_once_when_answers_are_lost() {
             "400",
         ],
     );
-    assert!(out.stdout.contains("6.25 loaded in all"), "{out:?}");
+    assert!(says(&out.stdout, "6.25 loaded in all"), "{out:?}");
     let stats = remote_stats(&sb.base());
     assert!(
         stats.faults.get("LostAnswer").copied().unwrap_or(0) > 3,
@@ -389,10 +389,7 @@ fn every_call_record_of_a_card_with_1200_calls_comes_once() {
         .copied()
         .unwrap_or(0);
     let out = cm.expect(0, &["calls", &rows[0]["serial"], "--out", "calls.csv"]);
-    assert!(
-        out.stdout.contains("1200 call records of 1 cards"),
-        "{out:?}"
-    );
+    assert!(says(&out.stdout, "1200 call records of 1 cards"), "{out:?}");
     assert_eq!(
         mode_of(&cm.path("calls.csv")),
         0o600,
@@ -420,10 +417,7 @@ fn every_call_record_of_a_card_with_1200_calls_comes_once() {
             "late.csv",
         ],
     );
-    assert!(
-        out.stdout.contains("590 call records of 2 cards"),
-        "{out:?}"
-    );
+    assert!(says(&out.stdout, "590 call records of 2 cards"), "{out:?}");
 }
 
 #[test]
@@ -437,7 +431,7 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     );
     let out = cm.expect(0, &["audit", "B0001"]);
     assert!(
-        out.stdout.contains("4 cards audited, 0 mismatch(es)"),
+        says(&out.stdout, "4 cards audited, 0 mismatch(es)"),
         "{out:?}"
     );
     let c = client_with(&sb.url, credentials(), Duration::from_secs(5));
@@ -462,7 +456,7 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     );
     assert!(!out.stdout.contains("dee:"), "{out:?}");
     assert!(
-        out.stdout.contains("4 cards audited, 3 mismatch(es)"),
+        says(&out.stdout, "4 cards audited, 3 mismatch(es)"),
         "{out:?}"
     );
     // Putting things right through cardmint clears them.

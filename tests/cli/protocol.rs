@@ -340,7 +340,7 @@ fn a_kill_during_a_topup_never_loads_it_twice() {
         // A second writer is not blocked by the dead one: the OS released its lock.
         let again = cm.expect(0, &["topup", &row["serial"], "2.50"]);
         assert!(
-            again.stdout.contains("7.50 loaded in all"),
+            says(&again.stdout, "7.50 loaded in all"),
             "{point}: {again:?}"
         );
         assert_eq!(
@@ -618,7 +618,7 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
         .to_string();
     // No further change while it is unsettled, and nothing resent.
     let out = cm.expect(3, &["topup", serial, "1"]);
-    assert!(out.stdout.contains("1 unsettled"), "{out:?}");
+    assert!(says(&out.stdout, "1 unsettled"), "{out:?}");
     assert_eq!(
         credits(&sb.base())[customer],
         vec![dec("5"), dec("2.50"), dec("1")]
@@ -637,7 +637,7 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
     assert!(
         out.stdout
             .contains("balance 8.5 where the ledger loaded 7.5")
-            && out.stdout.contains("1 of credit the ledger does not know"),
+            && says(&out.stdout, "1 of credit the ledger does not know"),
         "{out:?}"
     );
 }
@@ -783,11 +783,8 @@ fn a_platform_where_every_code_is_someone_elses_fails_the_card_after_three_draws
     let out = cm.run(&["issue", "--count", "1", "--value", "5"]);
     assert_ne!(out.code, 0, "{out:?}");
     assert!(
-        out.stderr
-            .contains("4 codes in a row were taken by accounts")
-            || out
-                .stdout
-                .contains("4 codes in a row were taken by accounts"),
+        says(&out.stderr, "4 codes in a row were taken by accounts")
+            || says(&out.stdout, "4 codes in a row were taken by accounts"),
         "{out:?}"
     );
     assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 4);
@@ -946,7 +943,7 @@ fn audit_names_every_cent_a_dishonest_platform_got_wrong_and_nothing_else() {
             Some("Unapplied") => {
                 named += 1;
                 assert!(
-                    line.contains("5 missing") && line.contains("applied nothing"),
+                    says(line, "5 missing") && line.contains("applied nothing"),
                     "{}: {line}\n{out:?}",
                     row["serial"]
                 );
@@ -954,7 +951,7 @@ fn audit_names_every_cent_a_dishonest_platform_got_wrong_and_nothing_else() {
             Some("Half") => {
                 named += 1;
                 assert!(
-                    line.contains("2.5 missing") && line.contains("half-applied"),
+                    says(line, "2.5 missing") && line.contains("half-applied"),
                     "{}: {line}\n{out:?}",
                     row["serial"]
                 );
@@ -1236,14 +1233,14 @@ fn a_replacement_answered_created_but_missing_is_created_again_and_loaded_once()
     assert!(
         out.stdout.contains("creating it again")
             && out.stdout.contains("then does not know it")
-            && out.stdout.contains("5.00 EUR stay claimed"),
+            && says(&out.stdout, "5.00 EUR stay claimed"),
         "{out:?}"
     );
     sb.terminate();
     // The platform mended: the same command creates the account and loads it, once.
     let sb = platform(&[]);
     let out = cm.expect(0, &["replace", &serial]);
-    assert!(out.stdout.contains("5.00 moved to"), "{out:?}");
+    assert!(says(&out.stdout, "5.00 moved to"), "{out:?}");
     let new = csv_rows(&cm.path("out/B0002/manifest.csv"))[0]["customer"].clone();
     let s = remote_state(&sb.base());
     assert_eq!(s.customers[&new].balance, dec("5"));

@@ -569,7 +569,7 @@ fn a_design_keeps_to_the_ink_limit_lengths_in_mm_and_black_fills_overprint() {
     );
     // 0.5 mm is 1.417 pt.
     assert!(
-        streams.iter().any(|s| s.contains("1.4173229 w")),
+        streams.iter().any(|s| says(s, "1.4173229 w")),
         "the stroke is 0.5 mm: {streams:?}"
     );
     for (fill, width, says) in [

@@ -553,6 +553,20 @@ fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
     }
     let by_batch = cm.json(&["report", "--by", "batch"]);
     assert_eq!(by_batch["rows"].as_array().unwrap().len(), 3);
+    // The table on a terminal, whole: every figure in its column.
+    let text = cm.expect(0, &["report", "--by", "batch"]).stdout;
+    assert_eq!(
+        text,
+        concat!(
+            "batch  cur  cards  stock  consigned  sold  active  blocked  expired  face value  loaded  outstanding  sales  sales value  expiring\n",
+            "B0001  EUR      4      1          0     2       2        1        0       20.00   20.00         9.00      2        10.00         0\n",
+            "B0003  EUR      1      0          0     1       1        0        0        5.00    5.00         5.00      0         0.00         0\n",
+            "B0002  GBP      2      0          1     1       1        0        0       20.00   20.00         7.00      1        10.00         1\n",
+            "total  EUR      5      1          0     3       3        1        0       25.00   25.00        14.00      2        10.00         0\n",
+            "total  GBP      2      0          1     1       1        0        0       20.00   20.00         7.00      1        10.00         1\n",
+        ),
+        "{text}"
+    );
     // The files: CSV, XLSX with no formula, HTML with its own charts and nothing from elsewhere.
     cm.expect(0, &["report", "--out", "r.csv"]);
     let csv = csv_rows(&cm.path("r.csv"));
@@ -602,8 +616,7 @@ fn a_used_card_is_replaced_in_whole_cents_and_what_stays_behind_is_said() {
     let (sb, cm, serial, old) = a_sold_card_that_called("0.01667");
     let out = cm.expect(0, &["replace", &serial]);
     assert!(
-        out.stdout
-            .contains("0.00333 under a cent stays on the old card"),
+        says(&out.stdout, "0.00333 under a cent stays on the old card"),
         "{out:?}"
     );
     let customer = replacement_customer(&cm, &serial);

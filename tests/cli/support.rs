@@ -468,3 +468,22 @@ pub fn transactions(base: &str, customer: &str) -> Vec<rust_decimal::Decimal> {
         .map(|t| t.amount)
         .collect()
 }
+
+/// `phrase` is in `text` as words of their own: not preceded or followed by a letter or a digit
+/// ("8 activated" is not said by "18 activated").
+pub fn says(text: &str, phrase: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(phrase).any(|(i, _)| {
+        !word(text[..i].chars().next_back()) && !word(text[i + phrase.len()..].chars().next())
+    })
+}
+
+#[test]
+fn says_finds_whole_words_only() {
+    assert!(says("done: 8 activated, 0 failed", "8 activated, 0 failed"));
+    assert!(!says(
+        "done: 18 activated, 0 failed",
+        "8 activated, 0 failed"
+    ));
+    assert!(!says("8 activated, 0 failed2", "8 activated, 0 failed"));
+}
