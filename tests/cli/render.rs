@@ -231,7 +231,7 @@ fn a_character_the_font_lacks_names_the_card_and_the_fix() {
         ],
     );
     assert!(
-        out.stderr.contains("c.csv data row 1") && out.stderr.contains("has no glyph"),
+        out.stderr.contains("c.csv line 2") && out.stderr.contains("has no glyph"),
         "{out:?}"
     );
     assert!(
