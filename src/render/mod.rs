@@ -183,50 +183,115 @@ fn glyph_sets(job: &Job<'_>, extra: &[String]) -> Vec<BTreeSet<char>> {
         .collect()
 }
 
-/// Names the first card and element whose text the font cannot draw.
-fn missing_glyph(job: &Job<'_>, font: usize) -> Option<String> {
-    let design = job.design;
-    let face = ttf_parser::Face::parse(&design.fonts[font].1, 0).ok()?;
-    job.cards.iter().find_map(|card| {
-        let fields = Fields {
-            card,
-            values: &design.values,
-        };
-        design
-            .front
-            .iter()
-            .chain(&design.back)
-            .find_map(|(label, e)| match e {
-                Element::Text(t) if t.font == font => {
-                    let text = t.text.render(|f| fields.get(f));
-                    let c = text
-                        .chars()
-                        .find(|c| *c != '\n' && face.glyph_index(*c).is_none())?;
-                    let what = if t.text.uses_secret() {
-                        String::new()
-                    } else {
-                        format!(" {c:?} (U+{:04X})", c as u32)
-                    };
-                    Some(format!(
-                        "card {}: {} ({label}): the font {} has no glyph for a character{what}",
-                        card.serial, design.source, design.fonts[font].0
-                    ))
-                }
-                _ => None,
-            })
+/// The script a character belongs to when it cannot be drawn one glyph per character: its
+/// letters join or reorder (Arabic, Hebrew, the Indic scripts, Thai...), or it is a control of
+/// the text's direction. cardmint does not shape text yet: printed glyph by glyph, such text
+/// comes out unjoined and left to right, so it is refused before anything is sent.
+pub fn needs_shaping(c: char) -> Option<&'static str> {
+    Some(match c as u32 {
+        0x0590..=0x05FF | 0xFB1D..=0xFB4F => "Hebrew",
+        0x0600..=0x06FF | 0x0750..=0x077F | 0x0870..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
+            "Arabic"
+        }
+        0x0700..=0x074F => "Syriac",
+        0x0780..=0x07BF => "Thaana",
+        0x07C0..=0x07FF => "N'Ko",
+        0x0900..=0x097F => "Devanagari",
+        0x0980..=0x09FF => "Bengali",
+        0x0A00..=0x0DFF => "an Indic script",
+        0x0E00..=0x0E7F => "Thai",
+        0x0E80..=0x0FFF => "Lao or Tibetan",
+        0x1000..=0x109F => "Myanmar",
+        0x1780..=0x17FF => "Khmer",
+        0x1800..=0x18AF => "Mongolian",
+        0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 => "a direction control",
+        _ => return None,
     })
 }
 
+/// Why a card's texts cannot be drawn: a script that must be shaped, or a character its
+/// element's font lacks; `None` when every text can.
+fn undrawable(
+    design: &Design,
+    faces: &[ttf_parser::Face<'_>],
+    card: &CardFields,
+) -> Option<String> {
+    let fields = Fields {
+        card,
+        values: &design.values,
+    };
+    design
+        .front
+        .iter()
+        .chain(&design.back)
+        .find_map(|(label, e)| {
+            let Element::Text(t) = e else { return None };
+            let text = t.text.render(|f| fields.get(f));
+            // A secret is never quoted in an error.
+            let quote = |c: char| {
+                if t.text.uses_secret() {
+                    String::new()
+                } else {
+                    format!(" {c:?} (U+{:04X})", c as u32)
+                }
+            };
+            if let Some((c, script)) = text.chars().find_map(|c| needs_shaping(c).map(|s| (c, s))) {
+                return Some(format!(
+                    "card {}: {} ({label}): the text is written in {script}{}, which must be \
+                     shaped (letters joined, set right to left or reordered) and cardmint \
+                     prints text letter by letter: it would print wrong, so it is refused; \
+                     give this text in Latin, Greek or Cyrillic letters",
+                    card.serial,
+                    design.source,
+                    quote(c)
+                ));
+            }
+            let face = faces.get(t.font)?;
+            let c = text
+                .chars()
+                .find(|c| *c != '\n' && face.glyph_index(*c).is_none())?;
+            Some(format!(
+                "card {}: {} ({label}): the font {} has no glyph for a character{}",
+                card.serial,
+                design.source,
+                design.fonts[t.font].0,
+                quote(c)
+            ))
+        })
+}
+
+/// Every card whose texts cannot be drawn, by index, with why.
+fn undrawable_cards(job: &Job<'_>) -> Vec<(usize, String)> {
+    let design = job.design;
+    let faces: Vec<ttf_parser::Face<'_>> = design
+        .fonts
+        .iter()
+        .filter_map(|(_, data)| ttf_parser::Face::parse(data, 0).ok())
+        .collect();
+    if faces.len() != design.fonts.len() {
+        return Vec::new(); // Font::new says which font is broken
+    }
+    let mut problems: Vec<(usize, String)> = job
+        .cards
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, card)| undrawable(design, &faces, card).map(|why| (i, why)))
+        .collect();
+    problems.sort_by_key(|(i, _)| *i);
+    problems
+}
+
 fn load_fonts(job: &Job<'_>, extra: &[String]) -> Result<Vec<Font>, RenderError> {
+    if let Some((_, why)) = undrawable_cards(job).into_iter().next() {
+        return Err(RenderError::Card(why));
+    }
     let sets = glyph_sets(job, extra);
     job.design
         .fonts
         .iter()
         .zip(sets)
-        .enumerate()
-        .map(|(i, ((name, data), chars))| {
-            Font::new(name, data.clone(), &chars)
-                .map_err(|e| RenderError::Card(missing_glyph(job, i).unwrap_or(e)))
+        .map(|((name, data), chars)| {
+            Font::new(name, data.clone(), &chars).map_err(RenderError::Card)
         })
         .collect()
 }
@@ -333,6 +398,11 @@ fn build_sheet(
 /// `limit` problems, in card order). Run before a batch is recorded, so that no card is
 /// provisioned that cannot be printed.
 pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String)>> {
+    let mut undrawable = undrawable_cards(job);
+    if !undrawable.is_empty() {
+        undrawable.truncate(limit);
+        return Err(undrawable);
+    }
     let fonts = load_fonts(job, &[]).map_err(|e| vec![(0, e.to_string())])?;
     let (design, sheet) = (job.design, job.sheet);
     let mut problems: Vec<(usize, String)> = job

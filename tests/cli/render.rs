@@ -652,3 +652,35 @@ fn a_label_that_cannot_fit_is_named_by_its_line_in_the_file_every_one_at_once() 
     assert!(out.stderr.contains("c.csv line 6:"), "{out:?}");
     assert!(!out.stderr.contains("data row"), "{out:?}");
 }
+
+#[test]
+fn text_that_needs_shaping_is_refused_by_row_never_printed_unjoined() {
+    // Arabic and Hebrew printed glyph by glyph come out unjoined and left to right (measured:
+    // "محمد علي" as isolated letters in the wrong order, exit 0). Until text is shaped, such a
+    // label is refused before anything is sent, naming every row and the script; a character
+    // no font has is named on its own row, not on the first.
+    let cm = Cardmint::new();
+    std::fs::write(
+        cm.path("c.csv"),
+        "customer,label\nalice_1,Alice\nmohammed_2,محمد علي\ndavid_3,דוד כהן\nwang_4,王小明\n",
+    )
+    .unwrap();
+    let out = cm.expect(
+        4,
+        &["--sandbox", "issue", "--from", "c.csv", "--value", "5"],
+    );
+    for (line, what) in [(3, "Arabic"), (4, "Hebrew"), (5, "no glyph")] {
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.contains(&format!("c.csv line {line}:")) && l.contains(what)),
+            "line {line} {what}: {out:?}"
+        );
+    }
+    assert!(!out.stderr.contains("c.csv line 2:"), "{out:?}");
+    assert!(
+        cm.expect(0, &["--sandbox", "batches"])
+            .stdout
+            .contains("no batches")
+    );
+}
