@@ -48,6 +48,30 @@ const FONTS: &[(&str, &[u8])] = &[
         "DejaVuSans-Bold.ttf",
         include_bytes!("../../templates/fonts/DejaVuSans-Bold.ttf"),
     ),
+    (
+        "NotoSansArabic-Regular.ttf",
+        include_bytes!("../../templates/fonts/NotoSansArabic-Regular.ttf"),
+    ),
+    (
+        "NotoSansArabic-Bold.ttf",
+        include_bytes!("../../templates/fonts/NotoSansArabic-Bold.ttf"),
+    ),
+    (
+        "NotoSansHebrew-Regular.ttf",
+        include_bytes!("../../templates/fonts/NotoSansHebrew-Regular.ttf"),
+    ),
+    (
+        "NotoSansHebrew-Bold.ttf",
+        include_bytes!("../../templates/fonts/NotoSansHebrew-Bold.ttf"),
+    ),
+    (
+        "NotoSansDevanagari-Regular.ttf",
+        include_bytes!("../../templates/fonts/NotoSansDevanagari-Regular.ttf"),
+    ),
+    (
+        "NotoSansDevanagari-Bold.ttf",
+        include_bytes!("../../templates/fonts/NotoSansDevanagari-Bold.ttf"),
+    ),
 ];
 
 const IMAGES: &[(&str, &[u8])] = &[(

@@ -2,13 +2,14 @@
 //! crop marks, and the proof sheet. Millimetres in, PDF points out (y flipped).
 
 use pdf_writer::types::ColorSpaceOperand;
-use pdf_writer::{Content, Name, Str};
+use pdf_writer::{Content, Name, Str, TextStr};
 
 use super::font::Font;
 use super::layout::Scratch;
 use super::layout::{Mark, Placement, Rect, Sheet};
 use super::pdf::{ALL_NAME, LAYER_NAME, OVERPRINT_NAME, SPOT_NAME, font_name, image_name, pt};
 use super::qr::{Matrix, QUIET_ZONE};
+use super::shape::{self, Typesetter};
 use super::template::{Align, Colour, Design, Element, Fit, Text};
 
 /// The smallest QR module that office printers and phone cameras handle reliably.
@@ -147,6 +148,7 @@ pub fn card_side(
     at: &Placement,
     fields: &Fields<'_>,
     fonts: &[Font],
+    ts: &Typesetter<'_>,
 ) -> Result<(), String> {
     page.content.save_state();
     page.rect(&at.clip);
@@ -166,7 +168,7 @@ pub fn card_side(
         match element {
             Element::Text(t) => {
                 let text = t.text.render(|f| fields.get(f));
-                draw_text(page, t, &text, &fonts[t.font], t.font, &at.trim).map_err(|e| {
+                draw_text(page, t, &text, fonts, ts, &at.trim).map_err(|e| {
                     format!(
                         "card {}: {} ({label}): {e}",
                         fields.card.serial, design.source
@@ -302,9 +304,12 @@ fn scratch_panel(page: &mut Page, r: &Rect) {
     }
 }
 
+/// How wide a line is at a size, in points.
+pub type Measure<'a> = dyn Fn(&str, f32) -> f32 + 'a;
+
 /// Breaks each paragraph of `text` (split at `\n`) at spaces so that no line is wider than
 /// `width` points at `size`; a word wider than that stays whole on its own line.
-fn wrap(text: &str, width: f32, size: f32, font: &Font) -> Vec<String> {
+fn wrap(text: &str, width: f32, size: f32, measure: &Measure<'_>) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
@@ -314,7 +319,7 @@ fn wrap(text: &str, width: f32, size: f32, font: &Font) -> Vec<String> {
                 continue;
             }
             let candidate = format!("{line} {word}");
-            if font.width(&candidate, size) <= width + 0.01 {
+            if measure(&candidate, size) <= width + 0.01 {
                 line = candidate;
             } else {
                 lines.push(std::mem::take(&mut line));
@@ -348,15 +353,12 @@ fn words(paragraph: &str) -> Vec<&str> {
 /// How `text` fits the element's box: the size and the lines. It wraps onto the lines the box
 /// allows first, and shrinks (down to `min_size`) only when wrapping is not enough; what
 /// cannot fit is an error saying by how much.
-pub fn fit_text(t: &Text, text: &str, font: &Font) -> Result<(f32, Vec<String>), String> {
+pub fn fit_text(t: &Text, text: &str, measure: &Measure<'_>) -> Result<(f32, Vec<String>), String> {
     let (box_w, box_h) = (pt(t.rect.width), pt(t.rect.height));
     let mut size = t.size;
     loop {
-        let lines = wrap(text, box_w, size, font);
-        let width = lines
-            .iter()
-            .map(|l| font.width(l, size))
-            .fold(0.0, f32::max);
+        let lines = wrap(text, box_w, size, measure);
+        let width = lines.iter().map(|l| measure(l, size)).fold(0.0, f32::max);
         let height = size * t.line_height * lines.len() as f32;
         if width <= box_w + 0.01 && height <= box_h + 0.01 {
             return Ok((size, lines));
@@ -387,11 +389,21 @@ fn draw_text(
     page: &mut Page,
     t: &Text,
     text: &str,
-    font: &Font,
-    font_index: usize,
+    fonts: &[Font],
+    ts: &Typesetter<'_>,
     origin: &Rect,
 ) -> Result<(), String> {
-    let (size, lines) = fit_text(t, text, font)?;
+    let font = &fonts[t.font];
+    // Latin, Greek and Cyrillic in a font that has them: a glyph per character. Any other
+    // text is shaped, line by line.
+    let plain = ts.is_plain(text, t.font);
+    let (size, lines) = if plain {
+        fit_text(t, text, &|l: &str, size: f32| font.width(l, size))?
+    } else {
+        fit_text(t, text, &|l: &str, size: f32| {
+            ts.line_width(l, t.font, size)
+        })?
+    };
     let r = offset(&t.rect, origin);
     let line_h = f64::from(size * t.line_height) * 25.4 / 72.0;
     let (asc, desc) = (font.em(font.ascender), font.em(font.descender));
@@ -401,11 +413,24 @@ fn draw_text(
     page.content.save_state();
     page.overprint_if_black(t.color);
     page.fill(t.color);
+    let height = page.height;
     let c = &mut page.content;
     c.begin_text();
-    c.set_font(Name(font_name(font_index).as_bytes()), size);
+    c.set_font(Name(font_name(t.font).as_bytes()), size);
     for (i, line) in lines.iter().enumerate() {
-        let width = f64::from(font.width(line, size)) * 25.4 / 72.0;
+        let shaped = if plain {
+            None
+        } else {
+            Some(
+                ts.shape_line(line, t.font, Typesetter::paragraph_rtl(line))
+                    .map_err(|c| format!("no font has {c:?}"))?,
+            )
+        };
+        let width_pt = match &shaped {
+            None => font.width(line, size),
+            Some(pieces) => shape::width_em(pieces) * size,
+        };
+        let width = f64::from(width_pt) * 25.4 / 72.0;
         let x = match t.align {
             Align::Left => r.x,
             Align::Center => r.x + (r.width - width) / 2.0,
@@ -415,8 +440,45 @@ fn draw_text(
             + line_h * i as f64
             + (line_h - glyph_h) / 2.0
             + f64::from(asc * size) * 25.4 / 72.0;
-        c.set_text_matrix([1.0, 0.0, 0.0, 1.0, pt(x), pt(page.height - baseline)]);
-        c.show(Str(&font.encode(line)));
+        let Some(pieces) = shaped else {
+            c.set_text_matrix([1.0, 0.0, 0.0, 1.0, pt(x), pt(height - baseline)]);
+            c.show(Str(&font.encode(line)));
+            continue;
+        };
+        // Glyphs in visual order, each placed where the shaper put it. A left-to-right piece
+        // whose glyphs are reordered (Devanagari's vowel signs) carries its characters in
+        // reading order for whoever extracts the text (ActualText); a right-to-left piece is
+        // read back by reversing its glyphs, each mapped to its characters (ToUnicode), as
+        // text extractors do.
+        let mut current = t.font;
+        let mut pen = 0.0_f32;
+        for piece in &pieces {
+            if !piece.rtl {
+                c.begin_marked_content_with_properties(Name(b"Span"))
+                    .properties()
+                    .actual_text(TextStr(&piece.text));
+            }
+            for g in &piece.glyphs {
+                if g.font != current {
+                    c.set_font(Name(font_name(g.font).as_bytes()), size);
+                    current = g.font;
+                }
+                let id = fonts[g.font].glyph_id(g.id).ok_or_else(|| {
+                    format!("glyph {} of {} was not prepared", g.id, fonts[g.font].name)
+                })?;
+                let gx = pt(x) + (pen + g.dx) * size;
+                let gy = pt(height - baseline) + g.dy * size;
+                c.set_text_matrix([1.0, 0.0, 0.0, 1.0, gx, gy]);
+                c.show(Str(&id.to_be_bytes()));
+                pen += g.advance;
+            }
+            if !piece.rtl {
+                c.end_marked_content();
+            }
+        }
+        if current != t.font {
+            c.set_font(Name(font_name(t.font).as_bytes()), size);
+        }
     }
     c.end_text();
     c.restore_state();
@@ -578,7 +640,13 @@ mod tests {
     fn font() -> Font {
         let data = include_bytes!("../../templates/fonts/DejaVuSans.ttf").to_vec();
         let chars = "0123456789abcdefghijklmnopqrstuvwxyzC+ ";
-        Font::new("DejaVuSans.ttf", data, &chars.chars().collect()).unwrap()
+        Font::new(
+            "DejaVuSans.ttf",
+            data,
+            &chars.chars().collect(),
+            &Default::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -587,22 +655,30 @@ mod tests {
         let line = "123456789012";
         // 12 digits at 12 pt are about 34 mm wide.
         assert_eq!(
-            fit_text(&text(50.0, Fit::Shrink), line, &f).unwrap().0,
+            fit_text(&text(50.0, Fit::Shrink), line, &|l: &str, size: f32| f
+                .width(l, size))
+            .unwrap()
+            .0,
             12.0
         );
-        let (size, lines) = fit_text(&text(25.0, Fit::Shrink), line, &f).unwrap();
+        let (size, lines) = fit_text(&text(25.0, Fit::Shrink), line, &|l: &str, size: f32| {
+            f.width(l, size)
+        })
+        .unwrap();
         assert!((6.0..12.0).contains(&size), "{size}");
         assert_eq!(lines, vec![line]);
         assert!(f.width(line, size) <= pt(25.0) + 0.01);
         assert!(
-            fit_text(&text(10.0, Fit::Shrink), line, &f)
-                .unwrap_err()
-                .contains("enlarge the box")
+            fit_text(&text(10.0, Fit::Shrink), line, &|l: &str, size: f32| f
+                .width(l, size))
+            .unwrap_err()
+            .contains("enlarge the box")
         );
         assert!(
-            fit_text(&text(25.0, Fit::Error), line, &f)
-                .unwrap_err()
-                .contains("fit = \"error\"")
+            fit_text(&text(25.0, Fit::Error), line, &|l: &str, size: f32| f
+                .width(l, size))
+            .unwrap_err()
+            .contains("fit = \"error\"")
         );
     }
 
@@ -613,7 +689,10 @@ mod tests {
         // enough for two lines of 12 pt.
         let mut t = text(25.0, Fit::Shrink);
         t.rect.height = 12.0;
-        let (size, lines) = fit_text(&t, "abcdefg hijklmn", &f).unwrap();
+        let (size, lines) = fit_text(&t, "abcdefg hijklmn", &|l: &str, size: f32| {
+            f.width(l, size)
+        })
+        .unwrap();
         assert_eq!(
             (size, lines),
             (12.0, vec!["abcdefg".to_string(), "hijklmn".to_string()])
@@ -621,7 +700,10 @@ mod tests {
         // A phone number is not broken at its spaces.
         t.rect.height = 12.0;
         t.rect.width = 30.0;
-        let (_, lines) = fit_text(&t, "Call +44 20 7946 0000", &f).unwrap();
+        let (_, lines) = fit_text(&t, "Call +44 20 7946 0000", &|l: &str, size: f32| {
+            f.width(l, size)
+        })
+        .unwrap();
         assert!(
             lines.iter().any(|l| l.contains("+44 20 7946 0000")),
             "{lines:?}"
@@ -629,7 +711,10 @@ mod tests {
         // One line of height only: it shrinks instead.
         t.rect.height = 6.0;
         t.rect.width = 25.0;
-        let (size, lines) = fit_text(&t, "abcdefg hijklmn", &f).unwrap();
+        let (size, lines) = fit_text(&t, "abcdefg hijklmn", &|l: &str, size: f32| {
+            f.width(l, size)
+        })
+        .unwrap();
         assert!(size < 12.0 && lines.len() == 1, "{size} {lines:?}");
     }
 }

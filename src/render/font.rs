@@ -18,6 +18,9 @@ pub struct Font {
     pub italic_angle: f32,
     /// char -> (new glyph id in the subset, advance in font units)
     glyphs: BTreeMap<char, (u16, u16)>,
+    /// Glyphs of shaped text: the font's own id -> the characters of its cluster (the
+    /// ToUnicode map; empty for a glyph that is not the first of its cluster).
+    shaped: BTreeMap<u16, String>,
     /// The same for ASCII, by code: the hot path of measuring and encoding.
     ascii: [Option<(u16, u16)>; 128],
     remapper: GlyphRemapper,
@@ -26,21 +29,26 @@ pub struct Font {
 }
 
 impl Font {
-    /// Prepares `data` for drawing `chars`. A character the font lacks is an error: it would
-    /// print as an empty box.
-    pub fn new(file: &str, data: Vec<u8>, chars: &BTreeSet<char>) -> Result<Font, String> {
+    /// Prepares `data` for drawing `chars` one glyph each, and the glyphs of shaped text
+    /// (`shaped`: the font's own glyph ids, with their clusters' characters). A character the
+    /// font lacks is left out: the typesetter draws it with another font, or refused the text
+    /// before (it would print as an empty box).
+    pub fn new(
+        file: &str,
+        data: Vec<u8>,
+        chars: &BTreeSet<char>,
+        shaped: &BTreeMap<u16, String>,
+    ) -> Result<Font, String> {
         let face = ttf_parser::Face::parse(&data, 0).map_err(|e| format!("font {file}: {e}"))?;
         let mut old: BTreeMap<char, u16> = BTreeMap::new();
         for &c in chars {
-            if c == '\n' {
-                continue;
+            if let Some(gid) = face.glyph_index(c).filter(|_| c != '\n') {
+                old.insert(c, gid.0);
             }
-            let gid = face.glyph_index(c).ok_or_else(|| {
-                format!("font {file} has no glyph for {c:?} (U+{:04X})", c as u32)
-            })?;
-            old.insert(c, gid.0);
         }
-        let gids: Vec<u16> = old.values().copied().collect();
+        let mut gids: Vec<u16> = old.values().chain(shaped.keys()).copied().collect();
+        gids.sort_unstable();
+        gids.dedup();
         let remapper = GlyphRemapper::new_from_glyphs_sorted(&gids);
         let advance = |gid: u16| {
             face.glyph_hor_advance(ttf_parser::GlyphId(gid))
@@ -78,6 +86,10 @@ impl Font {
             italic_angle,
             ascii: std::array::from_fn(|i| glyphs.get(&char::from(i as u8)).copied()),
             glyphs,
+            shaped: shaped
+                .iter()
+                .map(|(&g, t)| (remapper.get(g).expect("remapped"), t.clone()))
+                .collect(),
             remapper,
             advances,
             data,
@@ -110,6 +122,16 @@ impl Font {
         }
     }
 
+    /// The subset's id of the font's own glyph `id` (prepared by [`Font::new`]).
+    pub fn glyph_id(&self, id: u16) -> Option<u16> {
+        self.remapper.get(id)
+    }
+
+    /// No glyph to draw: the font is left out of the document.
+    pub fn is_empty(&self) -> bool {
+        self.glyphs.is_empty() && self.shaped.is_empty()
+    }
+
     /// True when every character of `text` has a glyph here.
     pub fn covers(&self, text: &str) -> bool {
         text.chars()
@@ -130,9 +152,20 @@ impl Font {
             .collect()
     }
 
-    /// (new glyph id, character) pairs for the ToUnicode map.
-    pub fn unicode_pairs(&self) -> impl Iterator<Item = (u16, char)> + '_ {
-        self.glyphs.iter().map(|(&c, &(g, _))| (g, c))
+    /// (new glyph id, characters) pairs for the ToUnicode map: a character drawn alone, or a
+    /// shaped cluster's characters on its first glyph (a glyph drawn both ways keeps its
+    /// character).
+    pub fn unicode_pairs(&self) -> Vec<(u16, String)> {
+        let mut pairs: BTreeMap<u16, String> = self
+            .shaped
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(&g, t)| (g, t.clone()))
+            .collect();
+        for (&c, &(g, _)) in &self.glyphs {
+            pairs.insert(g, c.to_string());
+        }
+        pairs.into_iter().collect()
     }
 
     /// `ABCDEF+Name`: the six letters come from a hash of the glyph set, as subsets must differ
@@ -141,6 +174,11 @@ impl Font {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for (c, (g, _)) in &self.glyphs {
             for b in (*c as u32).to_le_bytes().into_iter().chain(g.to_le_bytes()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        for g in self.shaped.keys() {
+            for b in g.to_le_bytes() {
                 h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
             }
         }
@@ -162,7 +200,12 @@ mod tests {
 
     fn dejavu(chars: &str) -> Result<Font, String> {
         let data = include_bytes!("../../templates/fonts/DejaVuSans.ttf").to_vec();
-        Font::new("DejaVuSans.ttf", data, &chars.chars().collect())
+        Font::new(
+            "DejaVuSans.ttf",
+            data,
+            &chars.chars().collect(),
+            &BTreeMap::new(),
+        )
     }
 
     #[test]
@@ -188,8 +231,9 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_glyph_is_an_error() {
-        let err = dejavu("中").err().unwrap();
-        assert!(err.contains("no glyph for '中' (U+4E2D)"), "{err}");
+    fn a_character_the_font_lacks_is_left_to_another_font() {
+        let f = dejavu("a中").unwrap();
+        assert!(f.covers("a") && !f.covers("中"));
+        assert_eq!(f.unicode_pairs().len(), 1);
     }
 }

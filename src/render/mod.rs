@@ -11,13 +11,14 @@ pub mod image;
 pub mod layout;
 mod pdf;
 pub mod qr;
+pub mod shape;
 pub mod template;
 
 pub use draw::CardFields;
 pub use layout::{Duplex, Offsets, Scratch, Sheet};
 pub use template::{Design, TemplateError, load_design, load_sheet, load_sheet_for};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use font::Font;
 use image::Image;
 use layout::Placement;
 use pdf::{PdfWriter, Spot};
+use shape::Typesetter;
 use template::Element;
 
 /// Sheets built in parallel before they are written out.
@@ -183,39 +185,9 @@ fn glyph_sets(job: &Job<'_>, extra: &[String]) -> Vec<BTreeSet<char>> {
         .collect()
 }
 
-/// The script a character belongs to when it cannot be drawn one glyph per character: its
-/// letters join or reorder (Arabic, Hebrew, the Indic scripts, Thai...), or it is a control of
-/// the text's direction. cardmint does not shape text yet: printed glyph by glyph, such text
-/// comes out unjoined and left to right, so it is refused before anything is sent.
-pub fn needs_shaping(c: char) -> Option<&'static str> {
-    Some(match c as u32 {
-        0x0590..=0x05FF | 0xFB1D..=0xFB4F => "Hebrew",
-        0x0600..=0x06FF | 0x0750..=0x077F | 0x0870..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
-            "Arabic"
-        }
-        0x0700..=0x074F => "Syriac",
-        0x0780..=0x07BF => "Thaana",
-        0x07C0..=0x07FF => "N'Ko",
-        0x0900..=0x097F => "Devanagari",
-        0x0980..=0x09FF => "Bengali",
-        0x0A00..=0x0DFF => "an Indic script",
-        0x0E00..=0x0E7F => "Thai",
-        0x0E80..=0x0FFF => "Lao or Tibetan",
-        0x1000..=0x109F => "Myanmar",
-        0x1780..=0x17FF => "Khmer",
-        0x1800..=0x18AF => "Mongolian",
-        0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 => "a direction control",
-        _ => return None,
-    })
-}
-
-/// Why a card's texts cannot be drawn: a script that must be shaped, or a character its
-/// element's font lacks; `None` when every text can.
-fn undrawable(
-    design: &Design,
-    faces: &[ttf_parser::Face<'_>],
-    card: &CardFields,
-) -> Option<String> {
+/// Why a card's texts cannot be drawn: a character no font of the design has (its
+/// elements' fonts, its fallbacks, the shipped ones); `None` when every text can.
+fn undrawable(design: &Design, ts: &Typesetter<'_>, card: &CardFields) -> Option<String> {
     let fields = Fields {
         card,
         values: &design.values,
@@ -227,71 +199,106 @@ fn undrawable(
         .find_map(|(label, e)| {
             let Element::Text(t) = e else { return None };
             let text = t.text.render(|f| fields.get(f));
+            let c = ts.missing(&text, t.font)?;
             // A secret is never quoted in an error.
-            let quote = |c: char| {
-                if t.text.uses_secret() {
-                    String::new()
-                } else {
-                    format!(" {c:?} (U+{:04X})", c as u32)
-                }
+            let what = if t.text.uses_secret() {
+                String::new()
+            } else {
+                format!(" {c:?} (U+{:04X})", c as u32)
             };
-            if let Some((c, script)) = text.chars().find_map(|c| needs_shaping(c).map(|s| (c, s))) {
-                return Some(format!(
-                    "card {}: {} ({label}): the text is written in {script}{}, which must be \
-                     shaped (letters joined, set right to left or reordered) and cardmint \
-                     prints text letter by letter: it would print wrong, so it is refused; \
-                     give this text in Latin, Greek or Cyrillic letters",
-                    card.serial,
-                    design.source,
-                    quote(c)
-                ));
-            }
-            let face = faces.get(t.font)?;
-            let c = text
-                .chars()
-                .find(|c| *c != '\n' && face.glyph_index(*c).is_none())?;
             Some(format!(
-                "card {}: {} ({label}): the font {} has no glyph for a character{}",
-                card.serial,
-                design.source,
-                design.fonts[t.font].0,
-                quote(c)
+                "card {}: {} ({label}): the font {} has no glyph for a character{what}, nor has \
+                 any fallback font: name a font that has it in the design's `fallback = \
+                 [\"...ttf\"]`",
+                card.serial, design.source, design.fonts[t.font].0
             ))
         })
 }
 
 /// Every card whose texts cannot be drawn, by index, with why.
-fn undrawable_cards(job: &Job<'_>) -> Vec<(usize, String)> {
-    let design = job.design;
-    let faces: Vec<ttf_parser::Face<'_>> = design
-        .fonts
-        .iter()
-        .filter_map(|(_, data)| ttf_parser::Face::parse(data, 0).ok())
-        .collect();
-    if faces.len() != design.fonts.len() {
-        return Vec::new(); // Font::new says which font is broken
-    }
+fn undrawable_cards(job: &Job<'_>, ts: &Typesetter<'_>) -> Vec<(usize, String)> {
     let mut problems: Vec<(usize, String)> = job
         .cards
         .par_iter()
         .enumerate()
-        .filter_map(|(i, card)| undrawable(design, &faces, card).map(|why| (i, why)))
+        .filter_map(|(i, card)| undrawable(job.design, ts, card).map(|why| (i, why)))
         .collect();
     problems.sort_by_key(|(i, _)| *i);
     problems
 }
 
-fn load_fonts(job: &Job<'_>, extra: &[String]) -> Result<Vec<Font>, RenderError> {
-    if let Some((_, why)) = undrawable_cards(job).into_iter().next() {
+/// Per font, the glyphs of every text that is shaped (not drawn one glyph per character),
+/// with their clusters' characters: laid out line by line as drawing will.
+fn shaped_sets(job: &Job<'_>, ts: &Typesetter<'_>) -> Vec<BTreeMap<u16, String>> {
+    let design = job.design;
+    let n = design.fonts.len();
+    let merge = |mut a: Vec<BTreeMap<u16, String>>, b: Vec<BTreeMap<u16, String>>| {
+        for (x, y) in a.iter_mut().zip(b) {
+            for (g, t) in y {
+                // The same glyph from several clusters: one text for it, whatever the order.
+                let entry = x.entry(g).or_insert_with(|| t.clone());
+                if entry.is_empty() || (!t.is_empty() && t < *entry) {
+                    *entry = t;
+                }
+            }
+        }
+        a
+    };
+    job.cards
+        .par_iter()
+        .map(|card| {
+            let fields = Fields {
+                card,
+                values: &design.values,
+            };
+            let mut sets = vec![BTreeMap::new(); n];
+            for (_, e) in design.front.iter().chain(&design.back) {
+                let Element::Text(t) = e else { continue };
+                let text = t.text.render(|f| fields.get(f));
+                if ts.is_plain(&text, t.font) {
+                    continue;
+                }
+                let Ok((_, lines)) = draw::fit_text(t, &text, &|l: &str, size: f32| {
+                    ts.line_width(l, t.font, size)
+                }) else {
+                    continue; // the layout check names it
+                };
+                for line in &lines {
+                    let Ok(pieces) = ts.shape_line(line, t.font, Typesetter::paragraph_rtl(line))
+                    else {
+                        continue;
+                    };
+                    for g in pieces.into_iter().flat_map(|p| p.glyphs) {
+                        let entry: &mut BTreeMap<u16, String> = &mut sets[g.font];
+                        let slot = entry.entry(g.id).or_default();
+                        if slot.is_empty() || (!g.text.is_empty() && g.text < *slot) {
+                            *slot = g.text;
+                        }
+                    }
+                }
+            }
+            sets
+        })
+        .reduce(|| vec![BTreeMap::new(); n], merge)
+}
+
+fn load_fonts(
+    job: &Job<'_>,
+    ts: &Typesetter<'_>,
+    extra: &[String],
+) -> Result<Vec<Font>, RenderError> {
+    if let Some((_, why)) = undrawable_cards(job, ts).into_iter().next() {
         return Err(RenderError::Card(why));
     }
     let sets = glyph_sets(job, extra);
+    let shaped = shaped_sets(job, ts);
     job.design
         .fonts
         .iter()
         .zip(sets)
-        .map(|((name, data), chars)| {
-            Font::new(name, data.clone(), &chars).map_err(RenderError::Card)
+        .zip(shaped)
+        .map(|(((name, data), chars), shaped)| {
+            Font::new(name, data.clone(), &chars, &shaped).map_err(RenderError::Card)
         })
         .collect()
 }
@@ -362,6 +369,7 @@ fn deflate_front(cache: &FrontCache, raw: Vec<u8>) -> Stream {
 fn build_sheet(
     job: &Job<'_>,
     fonts: &[Font],
+    ts: &Typesetter<'_>,
     slots: &[(usize, &CardFields)],
     cache: &FrontCache,
 ) -> Result<(Stream, Stream), RenderError> {
@@ -376,11 +384,11 @@ fn build_sheet(
             values: &design.values,
         };
         let f = sheet.front(&design.card, *slot, &job.offsets);
-        draw::card_side(&mut front, design, &design.front, &f, &fields, fonts)
+        draw::card_side(&mut front, design, &design.front, &f, &fields, fonts, ts)
             .map_err(RenderError::Card)?;
         placed.push(f);
         let b = sheet.back(&design.card, *slot, job.duplex, &job.offsets);
-        draw::card_side(&mut back, design, &design.back, &b, &fields, fonts)
+        draw::card_side(&mut back, design, &design.back, &b, &fields, fonts, ts)
             .map_err(RenderError::Card)?;
         placed_backs.push(b);
     }
@@ -398,12 +406,13 @@ fn build_sheet(
 /// `limit` problems, in card order). Run before a batch is recorded, so that no card is
 /// provisioned that cannot be printed.
 pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String)>> {
-    let mut undrawable = undrawable_cards(job);
+    let ts = Typesetter::new(job.design).map_err(|e| vec![(0, e)])?;
+    let mut undrawable = undrawable_cards(job, &ts);
     if !undrawable.is_empty() {
         undrawable.truncate(limit);
         return Err(undrawable);
     }
-    let fonts = load_fonts(job, &[]).map_err(|e| vec![(0, e.to_string())])?;
+    let fonts = load_fonts(job, &ts, &[]).map_err(|e| vec![(0, e.to_string())])?;
     let (design, sheet) = (job.design, job.sheet);
     let mut problems: Vec<(usize, String)> = job
         .cards
@@ -417,9 +426,9 @@ pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String
             let mut page = Page::styled(sheet.page_height, job.style());
             let f = sheet.front(&design.card, 0, &job.offsets);
             let b = sheet.back(&design.card, 0, job.duplex, &job.offsets);
-            draw::card_side(&mut page, design, &design.front, &f, &fields, &fonts)
+            draw::card_side(&mut page, design, &design.front, &f, &fields, &fonts, &ts)
                 .and_then(|()| {
-                    draw::card_side(&mut page, design, &design.back, &b, &fields, &fonts)
+                    draw::card_side(&mut page, design, &design.back, &b, &fields, &fonts, &ts)
                 })
                 .err()
                 .map(|e| (i, e))
@@ -582,7 +591,8 @@ fn backdrop(below: &[(String, Element)], rect: &layout::Rect) -> Result<[f32; 4]
 
 /// Renders every card of the job into `target`.
 pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
-    let fonts = load_fonts(job, &[])?;
+    let ts = Typesetter::new(job.design).map_err(RenderError::Card)?;
+    let fonts = load_fonts(job, &ts, &[])?;
     let images: Vec<Image> = if job.sheet.press {
         press_images(job.design)?
     } else {
@@ -660,7 +670,7 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
             for chunk in sheets.chunks(SHEETS_PER_CHUNK) {
                 let pages: Vec<(Stream, Stream)> = chunk
                     .par_iter()
-                    .map(|slots| build_sheet(job, &fonts, slots, &cache))
+                    .map(|slots| build_sheet(job, &fonts, &ts, slots, &cache))
                     .collect::<Result<_, _>>()?;
                 if tx.send(pages).is_err() {
                     break; // the writer failed; its error is reported below
@@ -711,7 +721,8 @@ pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
 pub fn proof(job: &Job<'_>, path: &Path) -> Result<Rendered, RenderError> {
     let sheet = job.sheet;
     let labels = draw::proof_labels(sheet);
-    let fonts = load_fonts(job, &labels)?;
+    let ts = Typesetter::new(job.design).map_err(RenderError::Card)?;
+    let fonts = load_fonts(job, &ts, &labels)?;
     let font = fonts
         .first()
         .ok_or_else(|| RenderError::Pdf("the design has no font for the proof's labels".into()))?;

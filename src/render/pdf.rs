@@ -162,9 +162,13 @@ impl<W: Write> PdfWriter<W> {
     /// Writes fonts, images, the shared resources, page tree, catalog, xref and trailer.
     pub fn finish(mut self, fonts: &[Font], images: &[Image], spot: &Spot) -> Result<W, String> {
         let io = |e: std::io::Error| e.to_string();
+        // A font with nothing to draw (a fallback no text needed) is left out; the others
+        // keep their names.
         let mut font_refs = Vec::new();
-        for font in fonts {
-            font_refs.push(self.write_font(font).map_err(io).and_then(|r| r)?);
+        for (i, font) in fonts.iter().enumerate() {
+            if !font.is_empty() {
+                font_refs.push((i, self.write_font(font).map_err(io).and_then(|r| r)?));
+            }
         }
         let mut image_refs = Vec::new();
         for image in images {
@@ -181,8 +185,8 @@ impl<W: Write> PdfWriter<W> {
         let mut c = chunk();
         let mut res = c.indirect(self.resources).dict();
         let mut f = res.insert(Name(b"Font")).dict();
-        for (i, r) in font_refs.iter().enumerate() {
-            f.pair(Name(font_name(i).as_bytes()), *r);
+        for (i, r) in &font_refs {
+            f.pair(Name(font_name(*i).as_bytes()), *r);
         }
         f.finish();
         let mut x = res.insert(Name(b"XObject")).dict();
@@ -357,8 +361,8 @@ impl<W: Write> PdfWriter<W> {
         self.put(file, &c)?;
 
         let mut map = UnicodeCmap::new(Name(b"Custom"), system);
-        for (gid, ch) in font.unicode_pairs() {
-            map.pair(gid, ch);
+        for (gid, text) in font.unicode_pairs() {
+            map.pair_with_multiple(gid, text.chars());
         }
         let map = map.finish();
         let mut c = chunk();

@@ -247,8 +247,13 @@ pub struct Design {
     /// (element label, element) per side.
     pub front: Vec<(String, Element)>,
     pub back: Vec<(String, Element)>,
-    /// (file name, bytes).
+    /// (file name, bytes): the elements' fonts, then the fallbacks.
     pub fonts: Vec<(String, Vec<u8>)>,
+    /// The design's own fallback fonts (`fallback = [...]`), indices into `fonts`: for text
+    /// its elements' fonts lack (CJK, Thai, Bengali...).
+    pub fallback: Vec<usize>,
+    /// The shipped fallbacks (Arabic, Hebrew, Devanagari), indices into `fonts`.
+    pub fallback_shipped: Vec<usize>,
     pub images: Vec<(String, Vec<u8>)>,
     /// The scratch panel's spot colour name and its CMYK stand-in.
     pub spot: String,
@@ -343,6 +348,9 @@ struct RawDesign {
     secrets_exempt: bool,
     #[serde(default)]
     font: Option<String>,
+    /// Fonts for the characters the elements' fonts lack, tried in order.
+    #[serde(default)]
+    fallback: Vec<String>,
     #[serde(default)]
     card: RawCard,
     #[serde(default)]
@@ -535,6 +543,8 @@ pub fn parse_design(
         front: Vec::new(),
         back: Vec::new(),
         fonts: Vec::new(),
+        fallback: Vec::new(),
+        fallback_shipped: Vec::new(),
         images: Vec::new(),
         spot: raw.spot.unwrap_or_else(|| "ScratchOff".into()),
         spot_cmyk: raw.spot_cmyk.unwrap_or([0.0, 0.0, 0.0, 0.25]),
@@ -577,6 +587,21 @@ pub fn parse_design(
         } else {
             design.back = out;
         }
+    }
+    for name in &raw.fallback {
+        let i = index_of(&mut design.fonts, name, dir.as_deref(), "font")
+            .map_err(|r| fail(None, format!("fallback: {r}")))?;
+        ttf_parser::Face::parse(&design.fonts[i].1, 0).map_err(|e| {
+            fail(
+                None,
+                format!("fallback: font {name:?} is not a usable TrueType font: {e}"),
+            )
+        })?;
+        design.fallback.push(i);
+    }
+    for name in super::shape::SHIPPED_FALLBACKS {
+        let i = index_of(&mut design.fonts, name, None, "font").map_err(|r| fail(None, r))?;
+        design.fallback_shipped.push(i);
     }
     check(&design, raw.secrets_exempt).map_err(|(element, reason)| fail(element, reason))?;
     Ok(design)

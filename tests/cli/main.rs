@@ -17,5 +17,6 @@ mod render;
 mod sandbox_cli;
 mod secrets;
 mod separations;
+mod shaping;
 mod stock;
 mod support;

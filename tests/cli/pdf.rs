@@ -29,6 +29,7 @@ const TOOLS: &[&str] = &[
     "qpdf",
     "zbarimg",
     "gs",
+    "hb-shape",
 ];
 
 /// Whether the print-shop-tools tier runs here: true when every tool is installed. When one
@@ -51,7 +52,7 @@ pub fn tools(test: &str) -> bool {
     assert!(
         std::env::var("CARDMINT_REQUIRE_TOOLS").as_deref() != Ok("1"),
         "{test}: the print-shop-tools tier must run, but {} are missing (apt-get install \
-         poppler-utils qpdf zbar-tools ghostscript)",
+         poppler-utils qpdf zbar-tools ghostscript libharfbuzz-bin)",
         missing.join(", ")
     );
     eprintln!(
