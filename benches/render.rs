@@ -3,7 +3,8 @@
 //! For 1,000, 10,000 and 100,000 cards: wall time, peak memory (VmHWM, each size in a fresh
 //! process so peaks do not carry over), and bytes per card.
 //!
-//! Run: `cargo bench --bench render` (BENCH_RENDER_SIZES=1000,10000 to choose sizes).
+//! Run: `cargo bench --bench render` (BENCH_RENDER_SIZES=1000,10000 to choose sizes;
+//! BENCH_RENDER_LABELS=arabic for welcome cards greeting an Arabic name each: shaped text).
 
 use std::process::Command;
 use std::time::Instant;
@@ -21,7 +22,20 @@ fn peak_kib() -> u64 {
 }
 
 fn one(count: usize) {
-    let design = render::load_design("retail", &Default::default()).unwrap();
+    let arabic = std::env::var("BENCH_RENDER_LABELS").is_ok_and(|v| v == "arabic");
+    let design = render::load_design(
+        if arabic { "welcome" } else { "retail" },
+        &Default::default(),
+    )
+    .unwrap();
+    // Arabic names, each card its own (a name and a number written in Arabic-Indic digits).
+    let names = ["محمد علي", "فاطمة الزهراء", "عبد الله سلام", "ليلى حسن"];
+    let digits = |n: usize| -> String {
+        n.to_string()
+            .chars()
+            .map(|d| char::from_u32(0x0660 + d.to_digit(10).unwrap()).unwrap())
+            .collect()
+    };
     let sheet = render::load_sheet_for("avery-c32011", &design).unwrap();
     let cards: Vec<_> = (0..count)
         .map(|i| render::CardFields {
@@ -34,6 +48,11 @@ fn one(count: usize) {
             value: "5.00".into(),
             currency: "EUR".into(),
             batch: "B0001".into(),
+            label: if arabic {
+                format!("{} {}", names[i % names.len()], digits(i))
+            } else {
+                String::new()
+            },
             ..Default::default()
         })
         .collect();

@@ -185,77 +185,69 @@ fn glyph_sets(job: &Job<'_>, extra: &[String]) -> Vec<BTreeSet<char>> {
         .collect()
 }
 
-/// Why a card's texts cannot be drawn: a character no font of the design has (its
-/// elements' fonts, its fallbacks, the shipped ones); `None` when every text can.
-fn undrawable(design: &Design, ts: &Typesetter<'_>, card: &CardFields) -> Option<String> {
-    let fields = Fields {
-        card,
-        values: &design.values,
-    };
-    design
-        .front
-        .iter()
-        .chain(&design.back)
-        .find_map(|(label, e)| {
-            let Element::Text(t) = e else { return None };
-            let text = t.text.render(|f| fields.get(f));
-            let c = ts.missing(&text, t.font)?;
-            // A secret is never quoted in an error.
-            let what = if t.text.uses_secret() {
-                String::new()
-            } else {
-                format!(" {c:?} (U+{:04X})", c as u32)
-            };
-            Some(format!(
-                "card {}: {} ({label}): the font {} has no glyph for a character{what}, nor has \
-                 any fallback font: name a font that has it in the design's `fallback = \
-                 [\"...ttf\"]`",
-                card.serial, design.source, design.fonts[t.font].0
-            ))
-        })
+/// What every card's texts need, found in one pass over the cards: the cards that cannot
+/// be drawn (a character no font of the design has: its elements' fonts, its fallbacks, the
+/// shipped ones), by index; and per font, the glyphs of every text that is shaped (not drawn
+/// a glyph per character), with their clusters' characters, laid out line by line as
+/// drawing will.
+struct Survey {
+    undrawable: Vec<(usize, String)>,
+    shaped: Vec<BTreeMap<u16, String>>,
 }
 
-/// Every card whose texts cannot be drawn, by index, with why.
-fn undrawable_cards(job: &Job<'_>, ts: &Typesetter<'_>) -> Vec<(usize, String)> {
-    let mut problems: Vec<(usize, String)> = job
-        .cards
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, card)| undrawable(job.design, ts, card).map(|why| (i, why)))
-        .collect();
-    problems.sort_by_key(|(i, _)| *i);
-    problems
-}
-
-/// Per font, the glyphs of every text that is shaped (not drawn one glyph per character),
-/// with their clusters' characters: laid out line by line as drawing will.
-fn shaped_sets(job: &Job<'_>, ts: &Typesetter<'_>) -> Vec<BTreeMap<u16, String>> {
+fn survey(job: &Job<'_>, ts: &Typesetter<'_>) -> Survey {
     let design = job.design;
     let n = design.fonts.len();
-    let merge = |mut a: Vec<BTreeMap<u16, String>>, b: Vec<BTreeMap<u16, String>>| {
-        for (x, y) in a.iter_mut().zip(b) {
+    type Found = (Vec<(usize, String)>, Vec<BTreeMap<u16, String>>);
+    // The same glyph from several clusters: one text for it, whatever the order.
+    let keep = |slot: &mut String, text: String| {
+        if slot.is_empty() || (!text.is_empty() && text < *slot) {
+            *slot = text;
+        }
+    };
+    let merge = |mut a: Found, b: Found| {
+        a.0.extend(b.0);
+        for (x, y) in a.1.iter_mut().zip(b.1) {
             for (g, t) in y {
-                // The same glyph from several clusters: one text for it, whatever the order.
-                let entry = x.entry(g).or_insert_with(|| t.clone());
-                if entry.is_empty() || (!t.is_empty() && t < *entry) {
-                    *entry = t;
-                }
+                keep(x.entry(g).or_default(), t);
             }
         }
         a
     };
-    job.cards
+    let (mut undrawable, shaped) = job
+        .cards
         .par_iter()
-        .map(|card| {
+        .enumerate()
+        .map(|(i, card)| {
             let fields = Fields {
                 card,
                 values: &design.values,
             };
-            let mut sets = vec![BTreeMap::new(); n];
-            for (_, e) in design.front.iter().chain(&design.back) {
+            let mut found: Found = (Vec::new(), vec![BTreeMap::new(); n]);
+            for (label, e) in design.front.iter().chain(&design.back) {
                 let Element::Text(t) = e else { continue };
                 let text = t.text.render(|f| fields.get(f));
                 if ts.is_plain(&text, t.font) {
+                    continue;
+                }
+                if let Some(c) = ts.missing(&text, t.font) {
+                    if found.0.is_empty() {
+                        // A secret is never quoted in an error.
+                        let what = if t.text.uses_secret() {
+                            String::new()
+                        } else {
+                            format!(" {c:?} (U+{:04X})", c as u32)
+                        };
+                        found.0.push((
+                            i,
+                            format!(
+                                "card {}: {} ({label}): the font {} has no glyph for a \
+                                 character{what}, nor has any fallback font: name a font that \
+                                 has it in the design's `fallback = [\"...ttf\"]`",
+                                card.serial, design.source, design.fonts[t.font].0
+                            ),
+                        ));
+                    }
                     continue;
                 }
                 let Ok((_, lines)) = draw::fit_text(t, &text, &|l: &str, size: f32| {
@@ -269,29 +261,23 @@ fn shaped_sets(job: &Job<'_>, ts: &Typesetter<'_>) -> Vec<BTreeMap<u16, String>>
                         continue;
                     };
                     for g in pieces.into_iter().flat_map(|p| p.glyphs) {
-                        let entry: &mut BTreeMap<u16, String> = &mut sets[g.font];
-                        let slot = entry.entry(g.id).or_default();
-                        if slot.is_empty() || (!g.text.is_empty() && g.text < *slot) {
-                            *slot = g.text;
-                        }
+                        keep(found.1[g.font].entry(g.id).or_default(), g.text);
                     }
                 }
             }
-            sets
+            found
         })
-        .reduce(|| vec![BTreeMap::new(); n], merge)
+        .reduce(|| (Vec::new(), vec![BTreeMap::new(); n]), merge);
+    undrawable.sort_by_key(|(i, _)| *i);
+    Survey { undrawable, shaped }
 }
 
-fn load_fonts(
-    job: &Job<'_>,
-    ts: &Typesetter<'_>,
-    extra: &[String],
-) -> Result<Vec<Font>, RenderError> {
-    if let Some((_, why)) = undrawable_cards(job, ts).into_iter().next() {
+fn load_fonts(job: &Job<'_>, survey: Survey, extra: &[String]) -> Result<Vec<Font>, RenderError> {
+    if let Some((_, why)) = survey.undrawable.into_iter().next() {
         return Err(RenderError::Card(why));
     }
     let sets = glyph_sets(job, extra);
-    let shaped = shaped_sets(job, ts);
+    let shaped = survey.shaped;
     job.design
         .fonts
         .iter()
@@ -407,12 +393,12 @@ fn build_sheet(
 /// provisioned that cannot be printed.
 pub fn check_cards(job: &Job<'_>, limit: usize) -> Result<(), Vec<(usize, String)>> {
     let ts = Typesetter::new(job.design).map_err(|e| vec![(0, e)])?;
-    let mut undrawable = undrawable_cards(job, &ts);
-    if !undrawable.is_empty() {
-        undrawable.truncate(limit);
-        return Err(undrawable);
+    let mut found = survey(job, &ts);
+    if !found.undrawable.is_empty() {
+        found.undrawable.truncate(limit);
+        return Err(found.undrawable);
     }
-    let fonts = load_fonts(job, &ts, &[]).map_err(|e| vec![(0, e.to_string())])?;
+    let fonts = load_fonts(job, found, &[]).map_err(|e| vec![(0, e.to_string())])?;
     let (design, sheet) = (job.design, job.sheet);
     let mut problems: Vec<(usize, String)> = job
         .cards
@@ -592,7 +578,7 @@ fn backdrop(below: &[(String, Element)], rect: &layout::Rect) -> Result<[f32; 4]
 /// Renders every card of the job into `target`.
 pub fn render(job: &Job<'_>, target: &Target) -> Result<Rendered, RenderError> {
     let ts = Typesetter::new(job.design).map_err(RenderError::Card)?;
-    let fonts = load_fonts(job, &ts, &[])?;
+    let fonts = load_fonts(job, survey(job, &ts), &[])?;
     let images: Vec<Image> = if job.sheet.press {
         press_images(job.design)?
     } else {
@@ -722,7 +708,7 @@ pub fn proof(job: &Job<'_>, path: &Path) -> Result<Rendered, RenderError> {
     let sheet = job.sheet;
     let labels = draw::proof_labels(sheet);
     let ts = Typesetter::new(job.design).map_err(RenderError::Card)?;
-    let fonts = load_fonts(job, &ts, &labels)?;
+    let fonts = load_fonts(job, survey(job, &ts), &labels)?;
     let font = fonts
         .first()
         .ok_or_else(|| RenderError::Pdf("the design has no font for the proof's labels".into()))?;

@@ -84,6 +84,8 @@ pub struct Typesetter<'a> {
     faces: Vec<rustybuzz::Face<'a>>,
     /// Units per em of each font.
     upem: Vec<f32>,
+    /// Per font, which ASCII characters it has: the plain path's test, without a lookup.
+    ascii: Vec<[bool; 128]>,
 }
 
 impl<'a> Typesetter<'a> {
@@ -97,10 +99,15 @@ impl<'a> Typesetter<'a> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let upem = faces.iter().map(|f| f.units_per_em() as f32).collect();
+        let ascii = faces
+            .iter()
+            .map(|f| std::array::from_fn(|b| f.glyph_index(char::from(b as u8)).is_some()))
+            .collect();
         Ok(Typesetter {
             design,
             faces,
             upem,
+            ascii,
         })
     }
 
@@ -116,8 +123,14 @@ impl<'a> Typesetter<'a> {
     /// True when `text` takes the plain path in `font`: no character to shape, every one in
     /// the font.
     pub fn is_plain(&self, text: &str, font: usize) -> bool {
-        text.chars()
-            .all(|c| c == '\n' || (needs_shaping(c).is_none() && self.covers(font, c)))
+        let ascii = &self.ascii[font];
+        text.chars().all(|c| {
+            if c.is_ascii() {
+                c == '\n' || ascii[c as usize]
+            } else {
+                needs_shaping(c).is_none() && self.covers(font, c)
+            }
+        })
     }
 
     /// The fallbacks of the element font `font`, in order: the design's own, then the
