@@ -275,6 +275,7 @@ fn main() {
                 failure_answer: cardmint::portal::FAILURE_ANSWER,
                 sessions: None,
                 body_timeout: Duration::from_secs(10),
+                languages: cardmint::portal::i18n::Languages::load(None).unwrap(),
             },
         )
         .unwrap(),

@@ -148,6 +148,9 @@ pub struct PortalSettings {
     /// The IPv6 prefix a client's network is counted by, for the sign-in limits (default 64:
     /// a home or a server is given a /64).
     pub ipv6_prefix: Option<u8>,
+    /// A folder of Fluent catalogs (`TAG.ftl`) that add languages to the page or override
+    /// the shipped messages.
+    pub locales: Option<PathBuf>,
 }
 
 /// A printer's calibration: where its fronts and backs land, relative to where they should.
@@ -594,6 +597,8 @@ pub struct Portal {
     pub signin_checks_per_minute: Option<u32>,
     /// The IPv6 prefix a client's network is counted by.
     pub ipv6_prefix: u8,
+    /// The reseller's own catalogs (`[portal] locales`).
+    pub locales: Option<PathBuf>,
 }
 
 impl Portal {
@@ -711,6 +716,7 @@ impl PortalSettings {
             ),
             signin_checks_per_minute: self.signin_checks_per_minute,
             ipv6_prefix,
+            locales: self.locales,
         })
     }
 }

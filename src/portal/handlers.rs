@@ -130,6 +130,27 @@ struct Visit {
     id: String,
     session: Session,
     set_cookie: Option<String>,
+    /// The holder's language: chosen on the page (its cookie), else the browser's.
+    lang: String,
+}
+
+/// The cookie that remembers the language chosen on the page.
+const LANG_COOKIE: &str = "lang";
+
+/// The language of a request: its `lang` cookie, else its `Accept-Language`, else English.
+fn language_of(app: &Portal, headers: &HeaderMap) -> String {
+    let chosen = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == LANG_COOKIE)
+        .map(|(_, v)| v);
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    app.languages.choose(chosen, accept).tag.clone()
 }
 
 fn cookie_of<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -143,11 +164,13 @@ fn cookie_of<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn visit(app: &Portal, headers: &HeaderMap) -> Visit {
     let signed_in = cookie_of(headers, session::COOKIE)
         .and_then(|id| app.sessions.get(id).map(|s| (id.to_string(), s)));
+    let lang = language_of(app, headers);
     if let Some((id, session)) = signed_in {
         return Visit {
             id,
             session,
             set_cookie: None,
+            lang,
         };
     }
     let (form, set_cookie) = match cookie_of(headers, session::FORM_COOKIE) {
@@ -165,6 +188,7 @@ fn visit(app: &Portal, headers: &HeaderMap) -> Visit {
         },
         id: form,
         set_cookie,
+        lang,
     }
 }
 
@@ -191,7 +215,7 @@ fn see_other(to: &str, cookie: Option<String>) -> Response {
 fn problem(app: &Portal, status: StatusCode, title: &str, text: &str) -> Response {
     (
         status,
-        axum::response::Html(pages::problem(&app.look, title, text).into_string()),
+        axum::response::Html(pages::problem(&app.view("en"), title, text).into_string()),
     )
         .into_response()
 }
@@ -294,7 +318,7 @@ async fn read_for_page<T: Send + 'static>(
 }
 
 fn fetching(app: &Portal, v: &Visit, tab: pages::Tab) -> Response {
-    page(v, pages::fetching(&app.look, &v.session.csrf, tab))
+    page(v, pages::fetching(&app.view(&v.lang), &v.session.csrf, tab))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -345,7 +369,7 @@ pub async fn signin_page(State(app): App, headers: HeaderMap) -> Response {
     }
     page(
         &v,
-        pages::signin(&app.look, &v.session.csrf, "", Flash::None),
+        pages::signin(&app.view(&v.lang), &v.session.csrf, "", Flash::None),
     )
 }
 
@@ -385,7 +409,12 @@ pub async fn signin(
     let fail_page = |text: &str| {
         page(
             &v,
-            pages::signin(&app.look, &v.session.csrf, &shown_login, Flash::Error(text)),
+            pages::signin(
+                &app.view(&v.lang),
+                &v.session.csrf,
+                &shown_login,
+                Flash::Error(text),
+            ),
         )
     };
     if login.is_empty() {
@@ -532,7 +561,7 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
             page(
                 &v,
                 pages::account(
-                    &app.look,
+                    &app.view(&v.lang),
                     &v.session.csrf,
                     &pages::AccountView {
                         name: if retail {
@@ -629,7 +658,7 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
             page(
                 &v,
                 pages::calls(
-                    &app.look,
+                    &app.view(&v.lang),
                     &v.session.csrf,
                     &p.calls,
                     &currency,
@@ -713,7 +742,7 @@ async fn numbers_view(
         Ok((info, _)) => page(
             v,
             pages::numbers(
-                &app.look,
+                &app.view(&v.lang),
                 &v.session.csrf,
                 &info.numbers,
                 region.unwrap_or(app.look.region.as_deref().unwrap_or("")),
@@ -864,7 +893,7 @@ pub async fn password_page(
     let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
     page(
         &v,
-        pages::password(&app.look, &v.session.csrf, !u.code_only, flash),
+        pages::password(&app.view(&v.lang), &v.session.csrf, !u.code_only, flash),
     )
 }
 
@@ -895,7 +924,12 @@ pub async fn password(
     let again = |text: &str| {
         page(
             &v,
-            pages::password(&app.look, &v.session.csrf, !u.code_only, Flash::Error(text)),
+            pages::password(
+                &app.view(&v.lang),
+                &v.session.csrf,
+                !u.code_only,
+                Flash::Error(text),
+            ),
         )
     };
     let key = format!("password:{}", u.card_id);
@@ -967,7 +1001,10 @@ pub async fn redeem_page(State(app): App, headers: HeaderMap) -> Response {
     if v.session.user.is_none() {
         return to_signin(&v);
     }
-    page(&v, pages::redeem(&app.look, &v.session.csrf, Flash::None))
+    page(
+        &v,
+        pages::redeem(&app.view(&v.lang), &v.session.csrf, Flash::None),
+    )
 }
 
 #[derive(Deserialize)]
@@ -992,7 +1029,12 @@ pub async fn redeem(
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
-    let say = |flash: Flash<'_>| page(&v, pages::redeem(&app.look, &v.session.csrf, flash));
+    let say = |flash: Flash<'_>| {
+        page(
+            &v,
+            pages::redeem(&app.view(&v.lang), &v.session.csrf, flash),
+        )
+    };
     let net = match client(&app, &headers, peer.as_deref()) {
         Ok(net) => net,
         Err(refused) => return *refused,
@@ -1178,4 +1220,22 @@ pub async fn not_found(State(app): App) -> Response {
         "Not found",
         "This page does not exist.",
     )
+}
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    #[serde(default)]
+    to: String,
+}
+
+/// The language switch: remembers the language chosen (a year, in a cookie that holds
+/// nothing else) and goes back to the page's start. An unknown tag changes nothing.
+pub async fn choose_language(State(app): App, Query(q): Query<LangQuery>) -> Response {
+    let cookie = app.languages.get(&q.to).map(|l| {
+        format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; SameSite=Lax",
+            l.tag
+        )
+    });
+    see_other("/", cookie)
 }

@@ -12,6 +12,7 @@
 
 pub mod backend;
 mod handlers;
+pub mod i18n;
 pub mod limits;
 pub mod pages;
 pub mod session;
@@ -51,6 +52,8 @@ pub struct Portal {
     /// for its own turns, not in everyone's queue.
     turns: std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Semaphore>>>,
     pub look: Look,
+    /// The languages the page speaks.
+    pub languages: i18n::Languages,
     logo: Vec<u8>,
     /// Take the client's address from the last `X-Forwarded-For` entry.
     trust_forwarded_for: bool,
@@ -89,6 +92,8 @@ pub struct Settings {
     pub sessions: Option<std::path::PathBuf>,
     /// How long a client may take to send a request's body (10 s; shorter in tests).
     pub body_timeout: Duration,
+    /// The languages of the page: the shipped catalogs and the reseller's.
+    pub languages: i18n::Languages,
 }
 
 /// When every failed sign-in is answered, after its request came: longer than the platform
@@ -131,6 +136,18 @@ fn brand_css(colour: (u8, u8, u8)) -> String {
 }
 
 impl Portal {
+    /// The page as the holder of `lang` sees it (English for an unknown tag).
+    pub fn view(&self, lang: &str) -> pages::View<'_> {
+        pages::View {
+            look: &self.look,
+            lang: self
+                .languages
+                .get(lang)
+                .unwrap_or_else(|| self.languages.choose(None, None)),
+            languages: &self.languages,
+        }
+    }
+
     pub fn new(backend: Arc<Backend>, settings: Settings) -> Result<Portal, String> {
         let colour = settings.colour.unwrap_or((0x1d, 0x35, 0x57));
         let absolute = Duration::from_secs(8 * 3600);
@@ -157,6 +174,7 @@ impl Portal {
             body_timeout: settings.body_timeout,
             turns: Default::default(),
             look,
+            languages: settings.languages,
             logo,
             trust_forwarded_for: settings.trust_forwarded_for,
             tls: settings.tls,
@@ -228,6 +246,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/static/{file}", get(asset))
         .route("/favicon.ico", get(favicon))
         .route("/robots.txt", get(robots))
+        .route("/lang", get(choose_language))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
         // Inside the headers' layer: a body too large or too slow is answered with them too.

@@ -6,6 +6,14 @@ use rust_decimal::Decimal;
 
 use crate::api::CallRecord;
 
+/// A page as one holder sees it: the reseller's look, in the holder's language.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub look: &'a Look,
+    pub lang: &'a super::i18n::Language,
+    pub languages: &'a super::i18n::Languages,
+}
+
 /// What every page shows of the reseller's brand.
 #[derive(Debug, Clone)]
 pub struct Look {
@@ -129,36 +137,37 @@ pub enum Flash<'a> {
 }
 
 pub fn layout(
-    look: &Look,
+    view: &View<'_>,
     title: &str,
     tab: Tab,
     csrf: Option<&str>,
     flash: Flash<'_>,
     body: Markup,
 ) -> Markup {
-    layout_refreshing(look, title, tab, csrf, flash, None, body)
+    layout_refreshing(view, title, tab, csrf, flash, None, body)
 }
 
 /// A page that is still waiting for the platform: it shows what it can and loads itself again
 /// after `seconds` (no script: a `refresh` meta element).
-pub fn fetching(look: &Look, csrf: &str, tab: Tab) -> Markup {
+pub fn fetching(view: &View<'_>, csrf: &str, tab: Tab) -> Markup {
+    let t = view.lang;
     layout_refreshing(
-        look,
-        "Just a moment",
+        view,
+        &t.t("just-a-moment"),
         tab,
         Some(csrf),
         Flash::None,
         Some(2),
         html! {
             div.card role="status" {
-                p { "Your account is being fetched. This page loads again by itself in a moment." }
+                p { (t.t("being-fetched")) }
             }
         },
     )
 }
 
 fn layout_refreshing(
-    look: &Look,
+    view: &View<'_>,
     title: &str,
     tab: Tab,
     csrf: Option<&str>,
@@ -166,14 +175,15 @@ fn layout_refreshing(
     refresh: Option<u32>,
     body: Markup,
 ) -> Markup {
-    let item = |t: Tab, href: &str, label: &str| {
+    let (look, t) = (view.look, view.lang);
+    let item = |which: Tab, href: &str, label: String| {
         html! {
-            li { a href=(href) aria-current=[(tab == t).then_some("page")] { (label) } }
+            li { a href=(href) aria-current=[(tab == which).then_some("page")] { (label) } }
         }
     };
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(t.tag) dir=(t.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -181,32 +191,30 @@ fn layout_refreshing(
                     meta http-equiv="refresh" content=(seconds);
                 }
                 title { (title) " · " (look.brand) }
-                meta name="description" content=(format!(
-                    "{}: your calling card account. Balance, calls, phone numbers, password, and new cards.",
-                    look.brand
-                ));
+                meta name="description"
+                    content=(t.t_with("meta-description", &[("brand", look.brand.as_str().into())]));
                 link rel="icon" type="image/png" href=(look.assets.logo);
                 link rel="stylesheet" href=(look.assets.css);
             }
             body {
-                a.skip href="#main" { "Skip to the content" }
+                a.skip href="#main" { (t.t("skip-to-content")) }
                 header {
                     img src=(look.assets.logo) alt="" width=(look.assets.logo_size.0)
                         height=(look.assets.logo_size.1);
                     span.brand { (look.brand) }
                 }
                 @if let Some(csrf) = csrf {
-                    nav aria-label="Account" {
+                    nav aria-label=(t.t("nav-label")) {
                         ul {
-                            (item(Tab::Account, "/account", "Account"))
-                            (item(Tab::Calls, "/calls", "Calls"))
-                            (item(Tab::Numbers, "/numbers", "Numbers"))
-                            (item(Tab::Password, "/password", "Password"))
-                            (item(Tab::Redeem, "/redeem", "Redeem a card"))
+                            (item(Tab::Account, "/account", t.t("nav-account")))
+                            (item(Tab::Calls, "/calls", t.t("nav-calls")))
+                            (item(Tab::Numbers, "/numbers", t.t("nav-numbers")))
+                            (item(Tab::Password, "/password", t.t("nav-password")))
+                            (item(Tab::Redeem, "/redeem", t.t("nav-redeem")))
                             li {
                                 form.inline method="post" action="/signout" {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    button.secondary type="submit" { "Sign out" }
+                                    button.secondary type="submit" { (t.t("sign-out")) }
                                 }
                             }
                         }
@@ -224,8 +232,9 @@ fn layout_refreshing(
                 footer {
                     @if let Some(s) = &look.support { p { (support_line(s)) } }
                     @if let Some(url) = &look.softphone_url {
-                        p { a href=(url) rel="noopener noreferrer" { "Download the app to call from your phone" } }
+                        p { a href=(url) rel="noopener noreferrer" { (t.t("download-app")) } }
                     }
+                    (switch(view))
                 }
             }
         }
@@ -236,46 +245,60 @@ fn layout_refreshing(
 /// code, else in the login's.
 /// The sign-in page; `login` is a login typed before (never a code: the code field always
 /// comes back empty, and no browser offers to keep it).
-pub fn signin(look: &Look, csrf: &str, login: &str, flash: Flash<'_>) -> Markup {
+pub fn signin(view: &View<'_>, csrf: &str, login: &str, flash: Flash<'_>) -> Markup {
+    let t = view.lang;
     layout(
-        look,
-        "Sign in",
+        view,
+        &t.t("sign-in"),
         Tab::None,
         None,
         flash,
         html! {
             div.card {
-                h2 { "With the code of your card" }
+                h2 { (t.t("signin-with-code")) }
                 form method="post" action="/signin" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="code" { "Access code" }
-                    input id="code" name="login" type="text" inputmode="numeric"
+                    label for="code" { (t.t("access-code")) }
+                    input id="code" name="login" type="text" inputmode="numeric" dir="ltr"
                         autocomplete="off" maxlength="40" aria-describedby="code-help";
-                    p.muted id="code-help" {
-                        "The digits under the scratch panel of your card. Type them as printed: spaces and dashes are fine."
-                    }
-                    button type="submit" { "Sign in" }
+                    p.muted id="code-help" { (t.t("access-code-help")) }
+                    button type="submit" { (t.t("sign-in")) }
                 }
             }
             div.card {
-                h2 { "With a login and password" }
+                h2 { (t.t("signin-with-login")) }
                 form method="post" action="/signin" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="login" { "Login" }
+                    label for="login" { (t.t("login")) }
                     input id="login" name="login" type="text" autocomplete="username"
-                        autocapitalize="none" spellcheck="false" maxlength="64"
+                        autocapitalize="none" spellcheck="false" maxlength="64" dir="ltr"
                         value=(login) aria-describedby="login-help";
-                    p.muted id="login-help" {
-                        "If your card shows a login and a password, type both."
-                    }
-                    label for="password" { "Password" }
-                    input id="password" name="password" type="password"
+                    p.muted id="login-help" { (t.t("login-help")) }
+                    label for="password" { (t.t("password")) }
+                    input id="password" name="password" type="password" dir="ltr"
                         autocomplete="current-password" required;
-                    button type="submit" { "Sign in" }
+                    button type="submit" { (t.t("sign-in")) }
                 }
             }
         },
     )
+}
+
+/// The language switch: each language the page speaks, in its own name (a link that
+/// remembers the choice; no script).
+fn switch(view: &View<'_>) -> Markup {
+    html! {
+        nav.languages aria-label=(view.lang.t("language-switch")) {
+            ul {
+                @for l in view.languages.offered() {
+                    li {
+                        a href=(format!("/lang?to={}", l.tag)) lang=(l.tag) hreflang=(l.tag)
+                            aria-current=[(l.tag == view.lang.tag).then_some("true")] { (l.name) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub struct AccountView<'a> {
@@ -292,9 +315,9 @@ pub struct AccountView<'a> {
     pub purchases: &'a [(String, String, Decimal, bool)],
 }
 
-pub fn account(look: &Look, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -> Markup {
+pub fn account(view: &View<'_>, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -> Markup {
     layout(
-        look,
+        view,
         "Your account",
         Tab::Account,
         Some(csrf),
@@ -370,7 +393,7 @@ fn as_of(read_ago: Option<std::time::Duration>) -> Markup {
 
 /// A page of calls, newest first; `read_ago` as in [`AccountView::read_ago`].
 pub fn calls(
-    look: &Look,
+    view: &View<'_>,
     csrf: &str,
     calls: &[CallRecord],
     currency: &str,
@@ -379,7 +402,7 @@ pub fn calls(
     read_ago: Option<std::time::Duration>,
 ) -> Markup {
     layout(
-        look,
+        view,
         "Calls",
         Tab::Calls,
         Some(csrf),
@@ -391,7 +414,7 @@ pub fn calls(
                 p { @if first_page { "No calls yet." } @else { "No earlier calls." } }
             } @else {
                 table {
-                    caption.muted { "Newest first, times in " (look.zone_name()) }
+                    caption.muted { "Newest first, times in " (view.look.zone_name()) }
                     thead {
                         tr {
                             th scope="col" { "When" }
@@ -403,7 +426,7 @@ pub fn calls(
                     tbody {
                         @for c in calls {
                             tr {
-                                td { (look.local_time(c.start)) }
+                                td { (view.look.local_time(c.start)) }
                                 td.number dir="ltr" title=(crate::text::shortened(&c.destination, 64)) {
                                     (number_called(&c.destination))
                                 }
@@ -461,7 +484,7 @@ pub fn countries() -> &'static [(&'static str, &'static str)] {
 /// The numbers page; `region` is the country chosen (the reseller's by default) and `typed`
 /// the number as typed, both kept after an error.
 pub fn numbers(
-    look: &Look,
+    view: &View<'_>,
     csrf: &str,
     numbers: &[String],
     region: &str,
@@ -469,7 +492,7 @@ pub fn numbers(
     flash: Flash<'_>,
 ) -> Markup {
     layout(
-        look,
+        view,
         "Your numbers",
         Tab::Numbers,
         Some(csrf),
@@ -519,9 +542,9 @@ pub fn numbers(
 /// The shortest password the page takes (the policy allows shorter; a holder's is worth more).
 pub const PASSWORD_MIN: usize = 8;
 
-pub fn password(look: &Look, csrf: &str, ask_current: bool, flash: Flash<'_>) -> Markup {
+pub fn password(view: &View<'_>, csrf: &str, ask_current: bool, flash: Flash<'_>) -> Markup {
     layout(
-        look,
+        view,
         "Change your password",
         Tab::Password,
         Some(csrf),
@@ -550,9 +573,9 @@ pub fn password(look: &Look, csrf: &str, ask_current: bool, flash: Flash<'_>) ->
     )
 }
 
-pub fn redeem(look: &Look, csrf: &str, flash: Flash<'_>) -> Markup {
+pub fn redeem(view: &View<'_>, csrf: &str, flash: Flash<'_>) -> Markup {
     layout(
-        look,
+        view,
         "Redeem a card",
         Tab::Redeem,
         Some(csrf),
@@ -572,9 +595,9 @@ pub fn redeem(look: &Look, csrf: &str, flash: Flash<'_>) -> Markup {
 }
 
 /// A page for an error: a refused form, a missing page.
-pub fn problem(look: &Look, title: &str, text: &str) -> Markup {
+pub fn problem(view: &View<'_>, title: &str, text: &str) -> Markup {
     layout(
-        look,
+        view,
         title,
         Tab::None,
         None,

@@ -1940,3 +1940,75 @@ fn times_are_shown_in_the_resellers_time_zone_and_named() {
         out.stderr
     );
 }
+
+#[test]
+fn the_page_speaks_the_holders_language_and_remembers_the_choice() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    stock(&cm, 1, 1);
+    let portal = PortalProcess::start(&cm, &[]);
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = agent.get(format!("{}{path}", portal.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut answer = req.call().unwrap();
+        let cookie = answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("lang="))
+            .map(|c| c.split(';').next().unwrap().to_string());
+        (answer.body_mut().read_to_string().unwrap(), cookie)
+    };
+    // The browser's language, by quality.
+    let (page, _) = get("/signin", &[("Accept-Language", "es-MX,es;q=0.9,en;q=0.5")]);
+    assert!(
+        page.contains("<html lang=\"es\" dir=\"ltr\">") && page.contains("Código de acceso"),
+        "{page}"
+    );
+    let (page, _) = get("/signin", &[("Accept-Language", "ar")]);
+    assert!(
+        page.contains("<html lang=\"ar\" dir=\"rtl\">") && page.contains("رمز الدخول"),
+        "{page}"
+    );
+    let (page, _) = get("/signin", &[("Accept-Language", "de-DE, *;q=0.1")]);
+    assert!(page.contains("<html lang=\"en\" dir=\"ltr\">"), "{page}");
+    // Every language in its own name, linked to the switch.
+    for (tag, name) in [
+        ("en", "English"),
+        ("es", "Español"),
+        ("fr", "Français"),
+        ("pl", "Polski"),
+        ("ar", "العربية"),
+    ] {
+        assert!(
+            page.contains(&format!(
+                "href=\"/lang?to={tag}\" lang=\"{tag}\" hreflang=\"{tag}\""
+            )),
+            "{tag}"
+        );
+        assert!(page.contains(name), "{name}");
+    }
+    assert!(
+        !page.contains("en-XA"),
+        "the pseudo-language is not offered"
+    );
+    // The choice is remembered, over the browser's.
+    let (_, cookie) = get("/lang?to=pl", &[]);
+    let cookie = cookie.expect("the choice is kept in a cookie");
+    assert_eq!(cookie, "lang=pl");
+    let (page, _) = get("/signin", &[("Accept-Language", "es"), ("Cookie", &cookie)]);
+    assert!(
+        page.contains("<html lang=\"pl\"") && page.contains("Kod dostępu"),
+        "{page}"
+    );
+    // An unknown language changes nothing.
+    assert_eq!(get("/lang?to=xx-YY", &[]).1, None);
+}

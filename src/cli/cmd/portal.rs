@@ -126,6 +126,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     .signin_answer_ms
                     .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
                 sessions: Some(crate::portal::session::store_path(&global.ledger_path())),
+                languages: crate::portal::i18n::Languages::load(settings.locales.as_deref())
+                    .map_err(Error::Usage)?,
                 body_timeout: hooks
                     .body_timeout_ms
                     .map_or(Duration::from_secs(10), Duration::from_millis),

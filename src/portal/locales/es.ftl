@@ -1,0 +1,24 @@
+# La página de los titulares en español (primer borrador: revísela antes de publicarla).
+language-name = Español
+decimal-separator = ,
+language-switch = Idioma
+skip-to-content = Ir al contenido
+nav-label = Cuenta
+nav-account = Cuenta
+nav-calls = Llamadas
+nav-numbers = Números
+nav-password = Contraseña
+nav-redeem = Canjear una tarjeta
+sign-out = Cerrar sesión
+meta-description = { $brand }: su cuenta de tarjeta telefónica. Saldo, llamadas, números de teléfono, contraseña y tarjetas nuevas.
+download-app = Descargue la aplicación para llamar desde su teléfono
+just-a-moment = Un momento
+being-fetched = Estamos consultando su cuenta. Esta página se volverá a cargar sola en un momento.
+sign-in = Entrar
+signin-with-code = Con el código de su tarjeta
+access-code = Código de acceso
+access-code-help = Las cifras bajo la zona para rascar de su tarjeta. Escríbalas tal como están impresas: los espacios y guiones no importan.
+signin-with-login = Con un usuario y una contraseña
+login = Usuario
+login-help = Si su tarjeta muestra un usuario y una contraseña, escriba ambos.
+password = Contraseña

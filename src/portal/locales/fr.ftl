@@ -1,0 +1,24 @@
+# La page des titulaires en français (premier jet : à relire avant de la publier).
+language-name = Français
+decimal-separator = ,
+language-switch = Langue
+skip-to-content = Aller au contenu
+nav-label = Compte
+nav-account = Compte
+nav-calls = Appels
+nav-numbers = Numéros
+nav-password = Mot de passe
+nav-redeem = Utiliser une carte
+sign-out = Se déconnecter
+meta-description = { $brand } : votre compte de carte téléphonique. Solde, appels, numéros, mot de passe et nouvelles cartes.
+download-app = Téléchargez l’application pour appeler depuis votre téléphone
+just-a-moment = Un instant
+being-fetched = Nous consultons votre compte. Cette page se recharge d’elle-même dans un instant.
+sign-in = Se connecter
+signin-with-code = Avec le code de votre carte
+access-code = Code d’accès
+access-code-help = Les chiffres sous la zone à gratter de votre carte. Tapez-les comme ils sont imprimés : espaces et tirets sont acceptés.
+signin-with-login = Avec un identifiant et un mot de passe
+login = Identifiant
+login-help = Si votre carte indique un identifiant et un mot de passe, tapez les deux.
+password = Mot de passe

@@ -1,0 +1,24 @@
+# Strona posiadaczy kart po polsku (pierwsza wersja: proszę ją sprawdzić przed publikacją).
+language-name = Polski
+decimal-separator = ,
+language-switch = Język
+skip-to-content = Przejdź do treści
+nav-label = Konto
+nav-account = Konto
+nav-calls = Połączenia
+nav-numbers = Numery
+nav-password = Hasło
+nav-redeem = Doładuj kartą
+sign-out = Wyloguj się
+meta-description = { $brand }: Twoje konto karty telefonicznej. Saldo, połączenia, numery telefonów, hasło i nowe karty.
+download-app = Pobierz aplikację, aby dzwonić z telefonu
+just-a-moment = Chwileczkę
+being-fetched = Pobieramy dane Twojego konta. Strona za chwilę sama się odświeży.
+sign-in = Zaloguj się
+signin-with-code = Kodem z karty
+access-code = Kod dostępu
+access-code-help = Cyfry pod polem do zdrapania na karcie. Wpisz je tak, jak są wydrukowane: spacje i myślniki nie przeszkadzają.
+signin-with-login = Loginem i hasłem
+login = Login
+login-help = Jeśli na karcie jest login i hasło, wpisz oba.
+password = Hasło
