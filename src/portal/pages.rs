@@ -1,9 +1,11 @@
 //! The pages, as compiled maud templates: every value is escaped by the template, no page
 //! needs a script, every input has its label. The platform's names appear nowhere.
 
+use fluent_bundle::FluentValue;
 use maud::{DOCTYPE, Markup, html};
 use rust_decimal::Decimal;
 
+use super::i18n::Language;
 use crate::api::CallRecord;
 
 /// A page as one holder sees it: the reseller's look, in the holder's language.
@@ -316,47 +318,59 @@ pub struct AccountView<'a> {
 }
 
 pub fn account(view: &View<'_>, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -> Markup {
+    let t = view.lang;
     layout(
         view,
-        "Your account",
+        &t.t("your-account"),
         Tab::Account,
         Some(csrf),
         flash,
         html! {
             div.card {
-                p.muted { "Balance" }
-                p.balance id="balance" { (format!("{:.2}", v.balance)) " " (v.currency) }
-                (as_of(v.read_ago))
+                p.muted { (t.t("balance")) }
+                p.balance id="balance" { (t.amount(v.balance)) " " (v.currency) }
+                (as_of(t, v.read_ago))
                 @if v.blocked {
                     p.error role="status" id="blocked" {
-                        "This account is blocked: it cannot make calls. Please contact support."
+                        (t.t("account-blocked"))
                     }
                 } @else {
-                    p.muted id="blocked" { "Ready to call." }
+                    p.muted id="blocked" { (t.t("ready-to-call")) }
                 }
-                p.muted { (v.name.0) " " (v.name.1) }
+                p.muted {
+                    (t.t_with(
+                        if v.name.0 == "Card" { "name-card" } else { "name-account" },
+                        &[("name", v.name.1.into())],
+                    ))
+                }
             }
             div.card {
-                h2 { "Your numbers" }
+                h2 { (t.t("your-numbers")) }
                 @if v.numbers.is_empty() {
-                    p { "No number yet. " a href="/numbers" { "Add the phone you call from" } }
+                    p { (t.t("no-number-yet")) " " a href="/numbers" { (t.t("add-phone")) } }
                 } @else {
                     ul.numbers { @for n in v.numbers { li dir="ltr" { (crate::import::for_reading(n)) } } }
                 }
             }
             div.card {
-                h2 { "Purchases" }
+                h2 { (t.t("purchases")) }
                 @if v.purchases.is_empty() {
-                    p { "No card redeemed yet. " a href="/redeem" { "Redeem a card" } }
+                    p { (t.t("no-card-redeemed")) " " a href="/redeem" { (t.t("nav-redeem")) } }
                 } @else {
                     table {
-                        thead { tr { th scope="col" { "Date" } th scope="col" { "Card" } th.num scope="col" { "Credit" } } }
+                        thead {
+                            tr {
+                                th scope="col" { (t.t("col-date")) }
+                                th scope="col" { (t.t("col-card")) }
+                                th.num scope="col" { (t.t("col-credit")) }
+                            }
+                        }
                         tbody {
                             @for (at, serial, amount, done) in v.purchases {
                                 tr {
                                     td { (at) }
                                     td { (serial) }
-                                    td.num { (format!("{amount:.2}")) @if !done { " (being confirmed)" } }
+                                    td.num { (t.amount(*amount)) @if !done { " " (t.t("being-confirmed")) } }
                                 }
                             }
                         }
@@ -367,26 +381,27 @@ pub fn account(view: &View<'_>, csrf: &str, v: &AccountView<'_>, flash: Flash<'_
     )
 }
 
-/// A call's length as people say it: "45 s", "2 min 5 s", "1 h 3 min".
-pub fn duration_words(secs: u64) -> String {
+/// A call's length as people say it in the holder's language: "45 s", "2 min 5 s", "1 h 3
+/// min".
+pub fn duration_words(t: &Language, secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let n = |v: u64| FluentValue::from(v);
     match (h, m, s) {
-        (0, 0, s) => format!("{s} s"),
-        (0, m, 0) => format!("{m} min"),
-        (0, m, s) => format!("{m} min {s} s"),
-        (h, 0, _) => format!("{h} h"),
-        (h, m, _) => format!("{h} h {m} min"),
+        (0, 0, s) => t.t_with("dur-s", &[("s", n(s))]),
+        (0, m, 0) => t.t_with("dur-min", &[("m", n(m))]),
+        (0, m, s) => t.t_with("dur-min-s", &[("m", n(m)), ("s", n(s))]),
+        (h, 0, _) => t.t_with("dur-h", &[("h", n(h))]),
+        (h, m, _) => t.t_with("dur-h-min", &[("h", n(h)), ("m", n(m))]),
     }
 }
 
 /// How old a read is, when it is older than a fresh one (a newer one is being fetched).
-fn as_of(read_ago: Option<std::time::Duration>) -> Markup {
+fn as_of(t: &Language, read_ago: Option<std::time::Duration>) -> Markup {
     html! {
         @if let Some(ago) = read_ago {
-            p.muted.as-of { (format!(
-                "As of {} ago; a newer figure is on its way.",
-                duration_words(ago.as_secs())
-            )) }
+            p.muted.as-of {
+                (t.t_with("as-of", &[("ago", duration_words(t, ago.as_secs()).into())]))
+            }
         }
     }
 }
@@ -401,36 +416,39 @@ pub fn calls(
     first_page: bool,
     read_ago: Option<std::time::Duration>,
 ) -> Markup {
+    let t = view.lang;
     layout(
         view,
-        "Calls",
+        &t.t("nav-calls"),
         Tab::Calls,
         Some(csrf),
         Flash::None,
         html! {
-            p { a href="/calls.csv" download { "Download every call (CSV)" } }
-            (as_of(read_ago))
+            p { a href="/calls.csv" download { (t.t("download-calls")) } }
+            (as_of(t, read_ago))
             @if calls.is_empty() {
-                p { @if first_page { "No calls yet." } @else { "No earlier calls." } }
+                p { @if first_page { (t.t("no-calls")) } @else { (t.t("no-earlier-calls")) } }
             } @else {
                 table {
-                    caption.muted { "Newest first, times in " (view.look.zone_name()) }
+                    caption.muted {
+                        (t.t_with("calls-caption", &[("zone", view.look.zone_name().into())]))
+                    }
                     thead {
                         tr {
-                            th scope="col" { "When" }
-                            th scope="col" { "Number called" }
-                            th.num scope="col" { "Duration" }
-                            th.num scope="col" { "Cost (" (currency) ")" }
+                            th scope="col" { (t.t("col-when")) }
+                            th scope="col" { (t.t("col-number")) }
+                            th.num scope="col" { (t.t("col-duration")) }
+                            th.num scope="col" { (t.t_with("col-cost", &[("currency", currency.into())])) }
                         }
                     }
                     tbody {
                         @for c in calls {
                             tr {
-                                td { (view.look.local_time(c.start)) }
+                                td { span dir="ltr" { (view.look.local_time(c.start)) } }
                                 td.number dir="ltr" title=(crate::text::shortened(&c.destination, 64)) {
                                     (number_called(&c.destination))
                                 }
-                                td.num { (duration_words(u64::from(c.duration_secs))) }
+                                td.num { (duration_words(t, u64::from(c.duration_secs))) }
                                 td.num { (c.charge.normalize().to_string()) }
                             }
                         }
@@ -438,9 +456,9 @@ pub fn calls(
                 }
             }
             @if let Some(href) = next {
-                p { a.button href=(href) rel="next" { "Earlier calls" } }
+                p { a.button href=(href) rel="next" { (t.t("earlier-calls")) } }
             }
-            @if !first_page { p { a href="/calls" { "Back to the newest" } } }
+            @if !first_page { p { a href="/calls" { (t.t("back-to-newest")) } } }
         },
     )
 }
@@ -491,17 +509,18 @@ pub fn numbers(
     typed: &str,
     flash: Flash<'_>,
 ) -> Markup {
+    let t = view.lang;
     layout(
         view,
-        "Your numbers",
+        &t.t("your-numbers"),
         Tab::Numbers,
         Some(csrf),
         flash,
         html! {
             div.card {
-                p { "Calls from these numbers need no access code." }
+                p { (t.t("numbers-intro")) }
                 @if numbers.is_empty() {
-                    p { "No number yet." }
+                    p { (t.t("no-number-yet")) }
                 } @else {
                     ul.numbers {
                         @for n in numbers {
@@ -510,7 +529,9 @@ pub fn numbers(
                                 form.inline method="post" action="/numbers/delete" {
                                     input type="hidden" name="csrf" value=(csrf);
                                     input type="hidden" name="number" value=(n);
-                                    button.secondary type="submit" aria-label=(format!("Remove {}", crate::import::for_reading(n))) { "Remove" }
+                                    button.secondary type="submit"
+                                        aria-label=(t.t_with("remove-number", &[("number", crate::import::for_reading(n).into())]))
+                                        { (t.t("remove")) }
                                 }
                             }
                         }
@@ -518,21 +539,21 @@ pub fn numbers(
                 }
             }
             div.card {
-                h2 { "Add a number" }
+                h2 { (t.t("add-number")) }
                 form method="post" action="/numbers/add" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="number" { "Phone number" }
-                    input id="number" name="number" type="tel" autocomplete="tel" required
+                    label for="number" { (t.t("phone-number")) }
+                    input id="number" name="number" type="tel" autocomplete="tel" required dir="ltr"
                         maxlength="40" value=(typed) aria-describedby="number-help";
-                    p.muted id="number-help" { "In international form (+44 20 7946 0958), or as dialled in the country below." }
-                    label for="region" { "Country of the number" }
+                    p.muted id="number-help" { (t.t("number-help")) }
+                    label for="region" { (t.t("country-of-number")) }
                     select id="region" name="region" {
-                        option value="" selected[region.is_empty()] { "International form (+…)" }
+                        option value="" selected[region.is_empty()] { (t.t("international-form")) }
                         @for (code, name) in countries() {
                             option value=(code) selected[region.eq_ignore_ascii_case(code)] { (name) }
                         }
                     }
-                    button type="submit" { "Add" }
+                    button type="submit" { (t.t("add")) }
                 }
             }
         },
@@ -543,9 +564,10 @@ pub fn numbers(
 pub const PASSWORD_MIN: usize = 8;
 
 pub fn password(view: &View<'_>, csrf: &str, ask_current: bool, flash: Flash<'_>) -> Markup {
+    let t = view.lang;
     layout(
         view,
-        "Change your password",
+        &t.t("change-password"),
         Tab::Password,
         Some(csrf),
         flash,
@@ -554,19 +576,19 @@ pub fn password(view: &View<'_>, csrf: &str, ask_current: bool, flash: Flash<'_>
                 form method="post" action="/password" {
                     input type="hidden" name="csrf" value=(csrf);
                     @if ask_current {
-                        label for="current" { "Current password" }
+                        label for="current" { (t.t("current-password")) }
                         input id="current" name="current" type="password" autocomplete="current-password" required;
                     }
-                    label for="new" { "New password" }
+                    label for="new" { (t.t("new-password")) }
                     input id="new" name="new" type="password" autocomplete="new-password" required
                         minlength=(PASSWORD_MIN) maxlength="39" aria-describedby="new-help";
                     p.muted id="new-help" { (crate::codes::policy_text(PASSWORD_MIN)) }
                     @if !ask_current {
-                        p.muted { "You sign in with the code of your card, and will go on doing so: this password is for the apps that ask for one (a softphone)." }
+                        p.muted { (t.t("code-only-password")) }
                     }
-                    label for="confirm" { "New password again" }
+                    label for="confirm" { (t.t("new-password-again")) }
                     input id="confirm" name="confirm" type="password" autocomplete="new-password" required;
-                    button type="submit" { "Change the password" }
+                    button type="submit" { (t.t("change-the-password")) }
                 }
             }
         },
@@ -574,20 +596,21 @@ pub fn password(view: &View<'_>, csrf: &str, ask_current: bool, flash: Flash<'_>
 }
 
 pub fn redeem(view: &View<'_>, csrf: &str, flash: Flash<'_>) -> Markup {
+    let t = view.lang;
     layout(
         view,
-        "Redeem a card",
+        &t.t("nav-redeem"),
         Tab::Redeem,
         Some(csrf),
         flash,
         html! {
             div.card {
-                p { "Bought a new card? Its credit moves onto this account, and the card is used up." }
+                p { (t.t("redeem-intro")) }
                 form method="post" action="/redeem" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="code" { "The access code under the scratch panel" }
-                    input id="code" name="code" type="text" inputmode="numeric" autocomplete="off" required;
-                    button type="submit" { "Redeem" }
+                    label for="code" { (t.t("redeem-code")) }
+                    input id="code" name="code" type="text" inputmode="numeric" autocomplete="off" required dir="ltr";
+                    button type="submit" { (t.t("redeem")) }
                 }
             }
         },
@@ -604,7 +627,7 @@ pub fn problem(view: &View<'_>, title: &str, text: &str) -> Markup {
         Flash::None,
         html! {
             p { (text) }
-            p { a href="/" { "Back to the start" } }
+            p { a href="/" { (view.lang.t("back-to-start")) } }
         },
     )
 }

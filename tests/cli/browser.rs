@@ -372,6 +372,61 @@ fn a_card_holder_does_everything_in_a_real_browser() {
     assert!(d.url().ends_with("/signin"));
 }
 
+#[test]
+fn every_page_fits_a_phone_in_a_language_40_percent_longer_and_in_arabic() {
+    if !browser("every_page_fits_a_phone_in_a_language_40_percent_longer_and_in_arabic") {
+        return;
+    }
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 2, 2);
+    let code = rows[0]["customer"].clone();
+    let (status, body) = http(
+        "POST",
+        &format!(
+            "{}/__sandbox/calls?customer={code}&count=25&charge=0.01",
+            sb.base()
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let portal = PortalProcess::start(&cm, &[]);
+    let d = Driver::start();
+    // Nothing is cut off: no element that hides its overflow holds more than it shows.
+    let clipped = "const bad = [];
+        for (const el of document.body.querySelectorAll('*')) {
+          const style = getComputedStyle(el);
+          const hides = ['hidden', 'clip'].includes(style.overflowX)
+            || ['hidden', 'clip'].includes(style.overflowY);
+          if (hides && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1))
+            bad.push(el.tagName + '.' + el.className);
+        }
+        return bad;";
+    for (lang, dir) in [("en-XA", "ltr"), ("ar", "rtl")] {
+        d.go(&format!("{}/lang?to={lang}", portal.base));
+        d.wait_url("/signin");
+        assert_eq!(
+            d.script("return [document.documentElement.lang, document.documentElement.dir];"),
+            json!([lang, dir])
+        );
+        d.screenshot(&format!("{lang}-1-signin"));
+        d.type_into("#code", &code);
+        d.click("button[type=submit]");
+        d.wait_url("/account");
+        d.wait("#balance");
+        for (n, page) in ["account", "calls", "numbers", "password", "redeem"]
+            .iter()
+            .enumerate()
+        {
+            d.go(&format!("{}/{page}", portal.base));
+            d.wait("main h1");
+            assert_eq!(d.script(clipped), json!([]), "{lang} {page}: clipped");
+            d.screenshot(&format!("{lang}-{}-{page}", n + 2));
+        }
+        d.click("nav form[action='/signout'] button");
+        d.wait_url("/signin");
+    }
+}
+
 /// Lighthouse's command (`CARDMINT_LIGHTHOUSE`, or `lighthouse` on the PATH), if the tier can
 /// run here (and must, under CARDMINT_REQUIRE_TOOLS=1: `.ci/run` installs it from npm).
 fn lighthouse() -> Option<String> {
