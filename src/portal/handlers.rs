@@ -13,6 +13,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::backend::Redeemed;
+use super::i18n::Language;
 use super::limits::{PER_LOGIN, PER_NETWORK, REDEEM};
 use super::pages::{self, Flash};
 use super::session::{self, Session, SignedIn};
@@ -25,10 +26,9 @@ type App = State<Arc<Portal>>;
 /// The one answer to every failed sign-in: a code or login that does not exist, a wrong
 /// password, a card that opens nothing alone, the platform down or the portal over its
 /// ceiling all read alike (and take the same time, see [`signin`]).
-const SIGNIN_FAILED: &str = "Sign-in failed. Check the access code (and the password, if your \
-    card has one) and try again. If they are right, the service may be busy: try again in a \
-    minute.";
-const BUSY: &str = "The service is busy right now. Please try again in a minute.";
+/// (A message of the catalogs: `portal::i18n`.)
+const SIGNIN_FAILED: &str = "signin-failed";
+const BUSY: &str = "busy";
 
 /// The largest request body read (a form).
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -71,6 +71,7 @@ pub async fn whole_body(State(app): App, request: Request, next: Next) -> Respon
 
 /// Security headers on every answer.
 pub async fn headers(State(app): App, request: Request, next: Next) -> Response {
+    let lang = language_of(&app, request.headers());
     let mut response = next.run(request).await;
     // A request the framework could not read (a query string or a form of the wrong shape)
     // gets a page in plain words, not the parser's message.
@@ -89,10 +90,10 @@ pub async fn headers(State(app): App, request: Request, next: Next) -> Response 
     {
         response = problem(
             &app,
+            &lang,
             StatusCode::BAD_REQUEST,
-            "This address cannot be read",
-            "The link or the form sent something this page does not know. Please go back to \
-             the start and try again.",
+            "unreadable-title",
+            "unreadable-text",
         );
     }
     let h = response.headers_mut();
@@ -212,10 +213,14 @@ fn see_other(to: &str, cookie: Option<String>) -> Response {
     with_cookie(Redirect::to(to).into_response(), cookie)
 }
 
-fn problem(app: &Portal, status: StatusCode, title: &str, text: &str) -> Response {
+/// A page for an error, in the holder's language (`lang`): a title and a text, each a
+/// message of the catalogs.
+fn problem(app: &Portal, lang: &str, status: StatusCode, title: &str, text: &str) -> Response {
+    let t = app.lang(lang);
+    let (title, text) = (t.t(title), t.t(text));
     (
         status,
-        axum::response::Html(pages::problem(&app.view("en"), title, text).into_string()),
+        axum::response::Html(pages::problem(&app.view(lang), &title, &text).into_string()),
     )
         .into_response()
 }
@@ -230,13 +235,13 @@ fn csrf_ok(app: &Portal, visit: &Visit, token: &str) -> bool {
     }
 }
 
-fn expired_form(app: &Portal) -> Response {
+fn expired_form(app: &Portal, lang: &str) -> Response {
     problem(
         app,
+        lang,
         StatusCode::FORBIDDEN,
-        "This form has expired",
-        "For your safety, forms work for a while only. Please go back, reload the page and \
-         try again.",
+        "expired-title",
+        "expired-text",
     )
 }
 
@@ -271,10 +276,10 @@ fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> Result<Stri
                 );
                 return Err(Box::new(problem(
                     app,
+                    &language_of(app, headers),
                     StatusCode::BAD_REQUEST,
-                    "This request cannot be served",
-                    "The server in front of this page is not set up as it should be. Please \
-                     try again later.",
+                    "proxy-title",
+                    "proxy-text",
                 )));
             }
         }
@@ -343,13 +348,9 @@ async fn changing<T: Send + 'static>(
     }
 }
 
-fn wait_text(d: Duration) -> String {
+fn wait_text(t: &Language, d: Duration) -> String {
     let minutes = d.as_secs().div_ceil(60).max(1);
-    if minutes == 1 {
-        "Too many attempts. Please wait a minute and try again.".into()
-    } else {
-        format!("Too many attempts. Please wait {minutes} minutes and try again.")
-    }
+    t.t_with("too-many-attempts", &[("minutes", minutes.into())])
 }
 
 pub async fn home(State(app): App, headers: HeaderMap) -> Response {
@@ -392,7 +393,7 @@ pub async fn signin(
     let start = tokio::time::Instant::now();
     let v = visit(&app, &headers);
     if !csrf_ok(&app, &v, &form.csrf) {
-        return expired_form(&app);
+        return expired_form(&app, &v.lang);
     }
     // A code as printed ("4020 5223 3546", dashes, full-width digits) is its digits; any other
     // login as typed.
@@ -406,6 +407,7 @@ pub async fn signin(
         typed.chars().take(64).collect()
     };
     let login = code.unwrap_or_else(|| typed.to_string());
+    let t = app.lang(&v.lang);
     let fail_page = |text: &str| {
         page(
             &v,
@@ -418,7 +420,7 @@ pub async fn signin(
         )
     };
     if login.is_empty() {
-        return fail_page("Type the access code printed on your card.");
+        return fail_page(&t.t("type-the-code"));
     }
     let net = match client(&app, &headers, peer.as_deref()) {
         Ok(net) => net,
@@ -436,7 +438,7 @@ pub async fn signin(
         .limits
         .attempt(&[(&keys[0], PER_NETWORK), (&keys[1], PER_LOGIN)])
     {
-        return fail_page(&wait_text(wait));
+        return fail_page(&wait_text(t, wait));
     }
     let checked = app.ceiling.take();
     // Every failure is answered at the same moment after the request came, whatever failed:
@@ -495,7 +497,7 @@ pub async fn signin(
         }
         None => {
             tokio::time::sleep_until(answer_at).await;
-            fail_page(SIGNIN_FAILED)
+            fail_page(&t.t(SIGNIN_FAILED))
         }
     }
 }
@@ -509,7 +511,7 @@ pub struct CsrfForm {
 pub async fn signout(State(app): App, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
     let v = visit(&app, &headers);
     if !csrf_ok(&app, &v, &form.csrf) {
-        return expired_form(&app);
+        return expired_form(&app, &v.lang);
     }
     app.sessions.remove(&v.id);
     see_other("/signin", Some(session::cookie("", 0)))
@@ -521,14 +523,15 @@ pub struct NoticeQuery {
     notice: Option<String>,
 }
 
-/// The notices a redirect may ask for (never free text from the URL).
-fn notice_text(code: Option<&str>) -> Option<&'static str> {
-    match code? {
-        "added" => Some("The number was added."),
-        "removed" => Some("The number was removed."),
-        "password" => Some("Your password was changed."),
-        _ => None,
-    }
+/// The notices a redirect may ask for (never free text from the URL), as messages.
+fn notice_text(t: &Language, code: Option<&str>) -> Option<String> {
+    let id = match code? {
+        "added" => "notice-added",
+        "removed" => "notice-removed",
+        "password" => "notice-password",
+        _ => return None,
+    };
+    Some(t.t(id))
 }
 
 pub async fn account(State(app): App, headers: HeaderMap) -> Response {
@@ -582,8 +585,9 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
         }
         Err(_) => problem(
             &app,
+            &v.lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again",
+            "try-again-title",
             BUSY,
         ),
     }
@@ -610,9 +614,10 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
                 Err(_) => {
                     return problem(
                         &app,
+                        &v.lang,
                         StatusCode::BAD_REQUEST,
-                        "Not found",
-                        "This page does not exist.",
+                        "not-found-title",
+                        "not-found-text",
                     );
                 }
             }
@@ -621,9 +626,10 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
         _ => {
             return problem(
                 &app,
+                &v.lang,
                 StatusCode::BAD_REQUEST,
-                "Not found",
-                "This page does not exist.",
+                "not-found-title",
+                "not-found-text",
             );
         }
     };
@@ -670,8 +676,9 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
         }
         Err(_) => problem(
             &app,
+            &v.lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again",
+            "try-again-title",
             BUSY,
         ),
     }
@@ -713,8 +720,9 @@ pub async fn calls_csv(State(app): App, headers: HeaderMap) -> Response {
         }
         Err(_) => problem(
             &app,
+            &v.lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again",
+            "try-again-title",
             BUSY,
         ),
     }
@@ -752,8 +760,9 @@ async fn numbers_view(
         ),
         Err(_) => problem(
             app,
+            &v.lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again",
+            "try-again-title",
             BUSY,
         ),
     }
@@ -768,7 +777,8 @@ pub async fn numbers(
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
-    let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
+    let notice = notice_text(app.lang(&v.lang), q.notice.as_deref());
+    let flash = notice.as_deref().map_or(Flash::None, Flash::Notice);
     numbers_view(&app, &v, &u, ("", None), flash).await
 }
 
@@ -790,7 +800,7 @@ async fn change_number(
 ) -> Response {
     let v = visit(&app, &headers);
     if !csrf_ok(&app, &v, &form.csrf) {
-        return expired_form(&app);
+        return expired_form(&app, &v.lang);
     }
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
@@ -809,7 +819,7 @@ async fn change_number(
                     &v,
                     &u,
                     (typed.as_str(), Some("")),
-                    Flash::Error("That country is not in the list: choose one from it."),
+                    Flash::Error(&app.lang(&v.lang).t("country-not-listed")),
                 )
                 .await;
             }
@@ -825,7 +835,7 @@ async fn change_number(
                 &v,
                 &u,
                 kept,
-                Flash::Error("That is not a phone number we can read. Write it in international form (+44 20 7946 0958), or choose its country."),
+                Flash::Error(&app.lang(&v.lang).t("number-unreadable")),
             )
             .await;
         }
@@ -853,16 +863,15 @@ async fn change_number(
                 v.set_cookie,
             );
         }
-        Err(BackendError::Stopped(Stop::Refused(_)) | BackendError::Refused(_)) => {
-            "That number could not be changed. Please check it, or contact support."
-        }
+        Err(BackendError::Stopped(Stop::Refused(_)) | BackendError::Refused(_)) => "number-refused",
         Err(BackendError::Busy(_)) => BUSY,
         Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
-            "The service did not answer, so nothing was changed. Please try again in a minute."
+            "nothing-changed"
         }
-        Err(_) => "Your change is being confirmed. Please check again in a minute.",
+        Err(_) => "change-confirming",
     };
-    numbers_view(&app, &v, &u, kept, Flash::Error(trouble)).await
+    let trouble = app.lang(&v.lang).t(trouble);
+    numbers_view(&app, &v, &u, kept, Flash::Error(&trouble)).await
 }
 
 pub async fn number_add(
@@ -890,7 +899,8 @@ pub async fn password_page(
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
-    let flash = notice_text(q.notice.as_deref()).map_or(Flash::None, Flash::Notice);
+    let notice = notice_text(app.lang(&v.lang), q.notice.as_deref());
+    let flash = notice.as_deref().map_or(Flash::None, Flash::Notice);
     page(
         &v,
         pages::password(&app.view(&v.lang), &v.session.csrf, !u.code_only, flash),
@@ -916,7 +926,7 @@ pub async fn password(
 ) -> Response {
     let v = visit(&app, &headers);
     if !csrf_ok(&app, &v, &form.csrf) {
-        return expired_form(&app);
+        return expired_form(&app, &v.lang);
     }
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
@@ -932,21 +942,19 @@ pub async fn password(
             ),
         )
     };
+    let t = app.lang(&v.lang);
     let key = format!("password:{}", u.card_id);
     if let Some(wait) = app.limits.locked(&key) {
-        return again(&wait_text(wait));
+        return again(&wait_text(t, wait));
     }
     if form.new != form.confirm {
-        return again("The two new passwords differ. Please type the same one twice.");
+        return again(&t.t("passwords-differ"));
     }
     if form.new.chars().count() < pages::PASSWORD_MIN {
-        return again(&format!(
-            "The new password is too short: give at least {} characters.",
-            pages::PASSWORD_MIN
-        ));
+        return again(&t.t_with("password-too-short", &[("min", pages::PASSWORD_MIN.into())]));
     }
     if let Err(why) = crate::codes::check_password(&form.new) {
-        return again(&format!("That password cannot be used: {why}."));
+        return again(&t.t_with("password-unusable", &[("why", why.to_string().into())]));
     }
     let backend = app.backend.clone();
     let card_id = u.card_id;
@@ -974,24 +982,22 @@ pub async fn password(
         }
         Ok(false) => {
             app.limits.fail(&key, REDEEM);
-            again("The current password is not right.")
+            again(&t.t("current-password-wrong"))
         }
         Err(BackendError::Stopped(Stop::Refused(why))) if why.is_password_refused() => {
-            again("That password cannot be used. Please choose another.")
+            again(&t.t("password-refused"))
         }
-        Err(BackendError::Busy(_)) => again(BUSY),
-        Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => again(
-            "The service did not answer, so your password was not changed. Please try again in a minute.",
-        ),
+        Err(BackendError::Busy(_)) => again(&t.t(BUSY)),
+        Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
+            again(&t.t("password-not-answered"))
+        }
         Err(BackendError::Stopped(Stop::Refused(_))) | Err(BackendError::Refused(_)) => {
-            again("Your password could not be changed. Please contact support.")
+            again(&t.t("password-failed"))
         }
         Err(_) => {
             // It may well be applied: other sessions end as for a change answered.
             app.sessions.remove_user(u.card_id, &v.id);
-            again(
-                "Your change is being confirmed. Please try signing in with the new password in a minute.",
-            )
+            again(&t.t("password-confirming"))
         }
     }
 }
@@ -1024,11 +1030,12 @@ pub async fn redeem(
     let start = tokio::time::Instant::now();
     let v = visit(&app, &headers);
     if !csrf_ok(&app, &v, &form.csrf) {
-        return expired_form(&app);
+        return expired_form(&app, &v.lang);
     }
     let Some(u) = v.session.user.clone() else {
         return to_signin(&v);
     };
+    let t = app.lang(&v.lang);
     let say = |flash: Flash<'_>| {
         page(
             &v,
@@ -1046,7 +1053,7 @@ pub async fn redeem(
         .limits
         .attempt(&[(&keys[0], REDEEM), (&keys[1], REDEEM)])
     {
-        return say(Flash::Error(&wait_text(wait)));
+        return say(Flash::Error(&wait_text(t, wait)));
     }
     let not_a_guess = || {
         app.limits.undo(&keys[0]);
@@ -1055,11 +1062,11 @@ pub async fn redeem(
     // A code refused is answered at one moment after the request came, whatever the ledger
     // knows of it (no code, not sold, used up, someone else's): the time tells nothing.
     let refused_at = start + app.failure_answer;
-    const CANNOT: &str = "This code cannot be redeemed. Check it and try again.";
+    let cannot = t.t("code-cannot-redeem");
     let code = crate::codes::as_typed(&form.code).unwrap_or_default();
     if code.is_empty() || code.len() > 32 {
         tokio::time::sleep_until(refused_at).await;
-        return say(Flash::Error(CANNOT));
+        return say(Flash::Error(&cannot));
     }
     let backend = app.backend.clone();
     let onto_id = u.card_id;
@@ -1074,54 +1081,48 @@ pub async fn redeem(
     match done {
         Err(BackendError::NotMovable(_)) => {
             tokio::time::sleep_until(refused_at).await;
-            say(Flash::Error(CANNOT))
+            say(Flash::Error(&cannot))
         }
         Ok((Redeemed::Already(_), _)) => {
             not_a_guess();
             tokio::time::sleep_until(refused_at).await;
-            say(Flash::Error(
-                "This card was redeemed already: its credit is on your account.",
-            ))
+            say(Flash::Error(&t.t("card-redeemed-already")))
         }
         Ok((Redeemed::Added(m), currency)) => {
             app.limits.succeed(&keys[0]);
             app.limits.undo(&keys[1]);
             // What was loaded, and what did not move, said as the command line says it.
-            let mut text = format!(
-                "{:.2} {currency} were added to your account. The card is used up.",
-                m.loads()
+            let money = |amount: String| format!("{amount} {currency}");
+            let mut text = t.t_with(
+                "redeem-added",
+                &[("amount", money(t.amount(m.loads())).into())],
             );
             if let Some(o) = m.overdrawn.filter(|o| !o.is_zero()) {
-                text.push_str(&format!(
-                    " ({o:.2} {currency} less: calls made with the card were billed after it \
-                     was read.)"
-                ));
+                text.push(' ');
+                text.push_str(
+                    &t.t_with("redeem-overdrawn", &[("amount", money(t.amount(o)).into())]),
+                );
             }
             if let Some(r) = m.remainder.filter(|r| !r.is_zero()) {
-                text.push_str(&format!(
-                    " ({} {currency}, less than a cent, cannot be moved and stays on the card.)",
-                    r.normalize()
+                text.push(' ');
+                text.push_str(&t.t_with(
+                    "redeem-remainder",
+                    &[("amount", money(r.normalize().to_string()).into())],
                 ));
             }
             say(Flash::Notice(&text))
         }
         // The truth of each stop: nothing changed, being confirmed, or for support.
-        Err(BackendError::Busy(_)) => say(Flash::Error(BUSY)),
+        Err(BackendError::Busy(_)) => say(Flash::Error(&t.t(BUSY))),
         Err(BackendError::Stopped(Stop::NeverSent(_)) | BackendError::Unavailable(_)) => {
             not_a_guess();
-            say(Flash::Error(
-                "The service did not answer in time. Your card is kept for you: please try again in a minute.",
-            ))
+            say(Flash::Error(&t.t("redeem-not-answered")))
         }
         Err(BackendError::Stopped(Stop::Confirming(_)) | BackendError::Confirming) => {
             not_a_guess();
-            say(Flash::Notice(
-                "Your card is being confirmed: its credit will be on your account within a few minutes. You do not need to redeem it again.",
-            ))
+            say(Flash::Notice(&t.t("redeem-confirming")))
         }
-        Err(_) => say(Flash::Error(
-            "This card could not be redeemed. Please contact support.",
-        )),
+        Err(_) => say(Flash::Error(&t.t("redeem-failed"))),
     }
 }
 
@@ -1129,6 +1130,7 @@ pub async fn redeem(
 /// any other name is not found.
 pub async fn asset(
     State(app): App,
+    headers: HeaderMap,
     axum::extract::Path(file): axum::extract::Path<String>,
 ) -> Response {
     let forever = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
@@ -1147,7 +1149,7 @@ pub async fn asset(
         )
             .into_response();
     }
-    not_found(State(app)).await
+    not_found(State(app), headers).await
 }
 
 /// The logo, for browsers that ask for `/favicon.ico` whatever the page says.
@@ -1213,12 +1215,13 @@ pub async fn compressed(request: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(packed))
 }
 
-pub async fn not_found(State(app): App) -> Response {
+pub async fn not_found(State(app): App, headers: HeaderMap) -> Response {
     problem(
         &app,
+        &language_of(&app, &headers),
         StatusCode::NOT_FOUND,
-        "Not found",
-        "This page does not exist.",
+        "not-found-title",
+        "not-found-text",
     )
 }
 

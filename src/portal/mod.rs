@@ -136,6 +136,13 @@ fn brand_css(colour: (u8, u8, u8)) -> String {
 }
 
 impl Portal {
+    /// The language of tag `lang` (English for an unknown tag).
+    pub fn lang(&self, lang: &str) -> &i18n::Language {
+        self.languages
+            .get(lang)
+            .unwrap_or_else(|| self.languages.choose(None, None))
+    }
+
     /// The page as the holder of `lang` sees it (English for an unknown tag).
     pub fn view(&self, lang: &str) -> pages::View<'_> {
         pages::View {

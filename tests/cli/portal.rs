@@ -1923,7 +1923,7 @@ fn times_are_shown_in_the_resellers_time_zone_and_named() {
     let page = v.get("/calls").body;
     assert!(page.contains("times in Asia/Kolkata time (IST)"), "{page}");
     assert!(
-        page.contains(&format!("<td>{local}</td>")),
+        page.contains(&format!("<td><span dir=\"ltr\">{local}</span></td>")),
         "{local}: {page}"
     );
     // A name the time-zone database does not know is refused before the page starts.

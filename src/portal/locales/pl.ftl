@@ -72,3 +72,44 @@ redeem-intro = Kupiłeś nową kartę? Jej środki przejdą na to konto, a karta
 redeem-code = Kod dostępu spod pola do zdrapania
 redeem = Doładuj
 back-to-start = Wróć na początek
+signin-failed = Nie udało się zalogować. Sprawdź kod dostępu (i hasło, jeśli karta je ma) i spróbuj ponownie. Jeśli są poprawne, usługa może być zajęta: spróbuj za minutę.
+busy = Usługa jest teraz zajęta. Spróbuj ponownie za minutę.
+too-many-attempts = { $minutes ->
+    [one] Zbyt wiele prób. Poczekaj minutę i spróbuj ponownie.
+    [few] Zbyt wiele prób. Poczekaj { $minutes } minuty i spróbuj ponownie.
+   *[other] Zbyt wiele prób. Poczekaj { $minutes } minut i spróbuj ponownie.
+}
+type-the-code = Wpisz kod dostępu wydrukowany na karcie.
+notice-added = Numer został dodany.
+notice-removed = Numer został usunięty.
+notice-password = Hasło zostało zmienione.
+country-not-listed = Tego kraju nie ma na liście: wybierz kraj z listy.
+number-unreadable = Nie umiemy odczytać tego numeru. Wpisz go w formacie międzynarodowym (+44 20 7946 0958) albo wybierz jego kraj.
+number-refused = Nie udało się zmienić tego numeru. Sprawdź go lub skontaktuj się z pomocą.
+nothing-changed = Usługa nie odpowiedziała, więc nic nie zostało zmienione. Spróbuj ponownie za minutę.
+change-confirming = Zmiana jest potwierdzana. Sprawdź ponownie za minutę.
+passwords-differ = Dwa nowe hasła się różnią. Wpisz dwa razy to samo.
+password-too-short = Nowe hasło jest za krótkie: podaj co najmniej { $min } znaków.
+password-unusable = Tego hasła nie można użyć: { $why }.
+current-password-wrong = Obecne hasło jest nieprawidłowe.
+password-refused = Tego hasła nie można użyć. Wybierz inne.
+password-not-answered = Usługa nie odpowiedziała, więc hasło nie zostało zmienione. Spróbuj ponownie za minutę.
+password-failed = Nie udało się zmienić hasła. Skontaktuj się z pomocą.
+password-confirming = Zmiana jest potwierdzana. Spróbuj zalogować się nowym hasłem za minutę.
+code-cannot-redeem = Tym kodem nie można doładować. Sprawdź go i spróbuj ponownie.
+card-redeemed-already = Ta karta została już wykorzystana: jej środki są na Twoim koncie.
+redeem-added = Do konta dodano { $amount }. Karta została zużyta.
+redeem-overdrawn = ({ $amount } mniej: połączenia wykonane kartą zostały naliczone po jej odczycie.)
+redeem-remainder = ({ $amount }, mniej niż grosz, nie da się przenieść i zostaje na karcie.)
+redeem-not-answered = Usługa nie odpowiedziała na czas. Karta czeka na Ciebie: spróbuj ponownie za minutę.
+redeem-confirming = Karta jest potwierdzana: jej środki pojawią się na koncie w ciągu kilku minut. Nie trzeba jej doładowywać ponownie.
+redeem-failed = Nie udało się wykorzystać tej karty. Skontaktuj się z pomocą.
+try-again-title = Spróbuj ponownie
+not-found-title = Nie znaleziono
+not-found-text = Ta strona nie istnieje.
+expired-title = Ten formularz wygasł
+expired-text = Dla bezpieczeństwa formularze działają tylko przez pewien czas. Wróć, odśwież stronę i spróbuj ponownie.
+unreadable-title = Nie można odczytać tego adresu
+unreadable-text = Link lub formularz przesłał coś, czego ta strona nie zna. Wróć na początek i spróbuj ponownie.
+proxy-title = Nie można obsłużyć tego żądania
+proxy-text = Serwer przed tą stroną nie jest poprawnie skonfigurowany. Spróbuj ponownie później.
