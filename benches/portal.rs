@@ -207,6 +207,7 @@ fn main() {
                 sheet: None,
                 platform: Platform::Sandbox,
                 expiry: None,
+                lang: None,
             },
             &cards,
             |id: &str| dir.path().join(id),

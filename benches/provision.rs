@@ -104,6 +104,7 @@ fn batch(
                 sheet: None,
                 platform: cardmint::ledger::Platform::Sandbox,
                 expiry: None,
+                lang: None,
             },
             &new_cards,
             |id: &str| std::path::PathBuf::from(id),

@@ -55,6 +55,8 @@ pub struct Sheets {
     pub design: render::Design,
     pub sheet: render::Sheet,
     scratch: Option<Scratch>,
+    /// Amounts print with a decimal comma (the batch's language writes them so).
+    comma: bool,
 }
 
 impl Sheets {
@@ -83,7 +85,24 @@ impl Sheets {
             .as_deref()
             .or(batch.template.as_deref())
             .unwrap_or(default);
-        let design = render::load_design(template, &values)?;
+        let mut design = render::load_design(template, &values)?;
+        let mut comma = false;
+        if let Some(lang) = batch.lang.as_deref() {
+            let known = design.languages();
+            if lang != "en" && !known.contains(lang) {
+                return Err(Error::Usage(format!(
+                    "--lang {lang}: the design {} has no texts in {lang:?} (it has en{}); \
+                     give its text elements `texts.{lang} = \"...\"`, or choose one of these",
+                    design.source,
+                    known.iter().map(|l| format!(", {l}")).collect::<String>()
+                )));
+            }
+            design = design.in_language(lang)?;
+            comma = crate::portal::i18n::Languages::load(None)
+                .ok()
+                .and_then(|all| all.get(lang).map(|l| l.t("decimal-separator") == ","))
+                .unwrap_or(false);
+        }
         let sheet_name = look
             .sheet
             .as_deref()
@@ -94,6 +113,7 @@ impl Sheets {
             design,
             sheet,
             scratch: look.scratch,
+            comma,
         })
     }
 
@@ -120,7 +140,8 @@ impl Sheets {
         rows: &[Option<u64>],
     ) -> Result<(), Error> {
         // The very fields the cards will print with.
-        let printable: Vec<CardFields> = cards.iter().map(|c| fields(batch, c)).collect();
+        let printable: Vec<CardFields> =
+            cards.iter().map(|c| fields(batch, c, self.comma)).collect();
         let job = self.job(&Print::default(), &printable);
         render::check_cards(&job, usize::MAX).map_err(|problems| {
             let source = batch.source.as_deref();
@@ -218,7 +239,7 @@ impl Sheets {
                     CardState::Ready | CardState::Active | CardState::Blocked
                 )
             })
-            .map(|c| fields(batch, c))
+            .map(|c| fields(batch, c, self.comma))
             .collect();
         let mut lines = self.warnings();
         let skipped = cards.len() - printable.len();
@@ -267,14 +288,19 @@ impl Sheets {
     }
 }
 
-/// What a card prints.
-fn fields(batch: &Batch, card: &Card) -> CardFields {
+/// What a card prints (amounts with a decimal comma when `comma`).
+fn fields(batch: &Batch, card: &Card, comma: bool) -> CardFields {
+    let value = format!("{:.2}", card.loaded());
     CardFields {
         serial: card.serial.clone(),
         code: card.customer.clone(),
         password: card.password.expose().to_string(),
         // What the card holds now: the face value and every top-up since.
-        value: format!("{:.2}", card.loaded()),
+        value: if comma {
+            value.replace('.', ",")
+        } else {
+            value
+        },
         currency: batch.currency.clone(),
         batch: batch.id.clone(),
         // Never an empty greeting: the login stands in for a name.
@@ -309,6 +335,7 @@ pub fn probe(id: &str) -> Batch {
         sheet: None,
         platform: None,
         expiry: None,
+        lang: None,
     }
 }
 

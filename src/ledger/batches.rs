@@ -78,6 +78,8 @@ pub struct NewBatch {
     pub platform: Platform,
     /// How long its cards stay valid.
     pub expiry: Option<Expiry>,
+    /// The language its cards print in (a tag: `ar`, `es`); `None`: the design's own texts.
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,8 @@ pub struct Batch {
     pub platform: Option<Platform>,
     /// How long its cards stay valid (`None`: no rule).
     pub expiry: Option<Expiry>,
+    /// The language its cards print in (`None`: the design's own texts).
+    pub lang: Option<String>,
 }
 
 /// How many cards of a batch are in each state.
@@ -127,7 +131,8 @@ impl BatchCounts {
 }
 
 const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
-    code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller, expiry";
+    code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller, expiry, \
+    lang";
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     let bad = |i: usize, e: String| {
@@ -155,6 +160,7 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
             .get::<_, Option<String>>(15)?
             .map(|e| Expiry::from_str(&e).map_err(|e| bad(15, e)))
             .transpose()?,
+        lang: row.get(16)?,
     })
 }
 
@@ -314,7 +320,7 @@ fn insert_batch(
     w.tx.execute(
         &format!(
             "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
-             ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+             ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         ),
         params![
             id,
@@ -333,6 +339,7 @@ fn insert_batch(
             new.platform.columns().0,
             new.platform.columns().1,
             new.expiry.map(|e| e.to_string()),
+            new.lang,
         ],
     )?;
     let mut stmt = w.tx.prepare(
@@ -386,6 +393,7 @@ mod tests {
             sheet: None,
             platform: Platform::Sandbox,
             expiry: None,
+            lang: None,
         }
     }
 

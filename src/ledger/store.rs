@@ -179,6 +179,8 @@ const MIGRATIONS: &[&str] = &[
     // clock between that read and the judgement is seen, and undone.
     "ALTER TABLE intents ADD COLUMN before_offset_lo INTEGER;
     ALTER TABLE intents ADD COLUMN before_offset_hi INTEGER;",
+    // 11: the language a batch's cards print in (`issue --lang`).
+    "ALTER TABLE batches ADD COLUMN lang TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

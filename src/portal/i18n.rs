@@ -26,6 +26,11 @@ pub const PSEUDO: &str = "en-XA";
 /// Languages written right to left.
 const RTL: &[&str] = &["ar", "he", "fa", "ur", "ps", "yi"];
 
+/// Whether the language of tag `tag` is written right to left.
+pub fn is_rtl(tag: &str) -> bool {
+    RTL.contains(&tag.split('-').next().unwrap_or(tag))
+}
+
 /// One language of the page.
 pub struct Language {
     /// Its tag (`es`, `pt-BR`).
@@ -59,11 +64,10 @@ impl Language {
                 .map_err(|e| format!("catalog {tag}: {e:?}"))?;
             bundles.push(bundle);
         }
-        let primary = tag.split('-').next().unwrap_or(tag);
         let mut language = Language {
             tag: tag.to_string(),
             name: String::new(),
-            rtl: RTL.contains(&primary),
+            rtl: is_rtl(tag),
             bundles,
             pseudo: tag == PSEUDO,
         };

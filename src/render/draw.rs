@@ -621,6 +621,7 @@ mod tests {
     fn text(width: f64, fit: Fit) -> Text {
         Text {
             text: Pattern::parse("x").unwrap(),
+            texts: Default::default(),
             rect: Rect {
                 x: 0.0,
                 y: 0.0,

@@ -195,6 +195,9 @@ impl Colour {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Text {
     pub text: Pattern,
+    /// The text in other languages, by tag (`texts.ar`, `texts.es`): what a batch in that
+    /// language prints instead.
+    pub texts: BTreeMap<String, Pattern>,
     pub rect: Rect,
     /// Points.
     pub size: f32,
@@ -262,6 +265,8 @@ pub struct Design {
     /// `--set`), and whether that file is one of the shipped designs (whose values are demos).
     pub from_design: BTreeSet<String>,
     pub built_in: bool,
+    /// `secrets_exempt` as the design says (checked again for each language).
+    pub secrets_exempt: bool,
 }
 
 /// Reserved for drama and documentation (Ofcom's ranges in the UK, 555-01xx in North America,
@@ -293,6 +298,63 @@ const FICTIONAL_NUMBERS: &[&str] = &[
 const DEMO_KEYS: &[&str] = &["brand", "support", "access_numbers", "portal"];
 
 impl Design {
+    /// The languages its texts are given in besides its own (`texts.TAG`).
+    pub fn languages(&self) -> BTreeSet<String> {
+        self.front
+            .iter()
+            .chain(&self.back)
+            .filter_map(|(_, e)| match e {
+                Element::Text(t) => Some(t.texts.keys().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The design with its texts in `lang` where it gives them (its own texts elsewhere),
+    /// checked again as a whole (a secret outside the scratch panel, in any language, is
+    /// refused).
+    pub fn in_language(mut self, lang: &str) -> Result<Design, TemplateError> {
+        // A language written right to left reads from the right edge of each text's box.
+        let rtl = crate::portal::i18n::is_rtl(lang);
+        for (_, e) in self.front.iter_mut().chain(self.back.iter_mut()) {
+            if let Element::Text(t) = e
+                && let Some(p) = t.texts.get(lang)
+            {
+                t.text = p.clone();
+                if rtl {
+                    t.align = match t.align {
+                        Align::Left => Align::Right,
+                        Align::Right => Align::Left,
+                        Align::Center => Align::Center,
+                    };
+                    // A value set inside right-to-left text keeps its own order: a phone
+                    // number's groups, a Latin login (each value a first-strong isolate).
+                    t.text = Pattern(
+                        t.text
+                            .0
+                            .iter()
+                            .flat_map(|segment| match segment {
+                                Segment::Field(_) => vec![
+                                    Segment::Literal("\u{2068}".into()),
+                                    segment.clone(),
+                                    Segment::Literal("\u{2069}".into()),
+                                ],
+                                literal => vec![literal.clone()],
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+        check(&self, self.secrets_exempt).map_err(|(element, reason)| TemplateError {
+            file: self.source.clone(),
+            element,
+            reason: format!("in {lang}: {reason}"),
+        })?;
+        Ok(self)
+    }
+
     /// Values the cards would print that are demos: the shipped designs' own brand, support
     /// line and access numbers, and any
     /// value of the design file holding an example.com/.org/.net address or a number from a
@@ -379,6 +441,9 @@ struct RawCard {
 enum RawElement {
     Text {
         text: String,
+        /// The text in other languages: `texts = { ar = "...", es = "..." }`.
+        #[serde(default)]
+        texts: BTreeMap<String, String>,
         x: f64,
         y: f64,
         width: f64,
@@ -550,6 +615,7 @@ pub fn parse_design(
         spot_cmyk: raw.spot_cmyk.unwrap_or([0.0, 0.0, 0.0, 0.25]),
         from_design,
         built_in: source.dir.is_none(),
+        secrets_exempt: raw.secrets_exempt,
     };
     if design.spot.is_empty()
         || !design
@@ -686,6 +752,7 @@ fn convert(
     Ok(match raw {
         RawElement::Text {
             text,
+            texts,
             x,
             y,
             width,
@@ -708,8 +775,17 @@ fn convert(
                     "size {size} pt: must be 3 to 200 pt (and min_size at least 3)"
                 ));
             }
+            let texts = texts
+                .iter()
+                .map(|(lang, t)| {
+                    Pattern::parse(t)
+                        .map(|p| (lang.clone(), p))
+                        .map_err(|e| format!("texts.{lang}: {e}"))
+                })
+                .collect::<Result<BTreeMap<_, _>, _>>()?;
             Element::Text(Text {
                 text: Pattern::parse(&text)?,
+                texts,
                 rect: rect(x, y, width, height)?,
                 size,
                 min_size,

@@ -26,6 +26,7 @@ fn new_batch(active: bool) -> NewBatch {
         sheet: None,
         platform: cardmint::ledger::Platform::Sandbox,
         expiry: None,
+        lang: None,
     }
 }
 

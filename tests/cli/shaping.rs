@@ -138,3 +138,79 @@ fn the_shaper_draws_the_glyphs_harfbuzz_draws() {
         assert_eq!(compared, LABELS.len());
     }
 }
+
+#[test]
+fn a_batch_in_a_language_prints_the_designs_texts_in_it_and_its_amounts_its_way() {
+    let cm = Cardmint::new();
+    std::fs::write(cm.path("c.csv"), "customer,label\nmohammed_1,محمد علي\n").unwrap();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--from",
+            "c.csv",
+            "--value",
+            "5",
+            "--lang",
+            "ar",
+            "-q",
+        ],
+    );
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "7.5",
+            "--lang",
+            "fr",
+            "-q",
+        ],
+    );
+    // The language is the batch's: a re-render prints the same.
+    cm.expect(0, &["--sandbox", "render", "B0002"]);
+    // A language the design has no texts for is refused before anything is sent.
+    let out = cm.expect(
+        2,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--lang",
+            "de",
+        ],
+    );
+    assert!(
+        out.stderr.contains("no texts in \"de\"") && out.stderr.contains("ar"),
+        "{out:?}"
+    );
+    let welcome = PdfFile::open(&cm.path("out/B0001/cards.pdf"));
+    let retail = PdfFile::open(&cm.path("out/B0002/cards.pdf"));
+    let _ = (welcome.page_count(), retail.page_count());
+    if !tools("a_batch_in_a_language_prints_the_designs_texts_in_it_and_its_amounts_its_way") {
+        return;
+    }
+    let text = |pdf: &str| -> String {
+        tool("pdftotext", &[cm.path(pdf).to_str().unwrap(), "-"])
+            .chars()
+            .filter(|c| !matches!(*c as u32, 0x202A..=0x202E | 0x2066..=0x2069))
+            .collect()
+    };
+    let ar = text("out/B0001/cards.pdf");
+    assert!(ar.contains("مرحبا") && ar.contains("محمد علي"), "{ar}");
+    assert!(ar.contains("كلمة المرور"), "{ar}");
+    // A phone number inside Arabic text keeps its groups in order.
+    assert!(ar.contains("+44 20 7946 0000"), "{ar}");
+    let fr = text("out/B0002/cards.pdf");
+    assert!(
+        fr.contains("7,50 EUR") && fr.contains("Comment appeler"),
+        "{fr}"
+    );
+}

@@ -78,6 +78,10 @@ pub struct Args {
     /// The last day the cards can be used (YYYY-MM-DD), printed on them
     #[arg(long, value_name = "DATE", conflicts_with = "expires", value_parser = expires_on)]
     expires_on: Option<Expiry>,
+    /// The language the cards print in (en, es, fr, pl, ar, or one the design has texts
+    /// for): the design's texts in it, its amounts and dates as it writes them
+    #[arg(long, value_name = "TAG")]
+    lang: Option<String>,
     /// Plan and validate, write the outputs marked as a dry run; send nothing, record nothing
     #[arg(long)]
     dry_run: bool,
@@ -157,6 +161,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         currency: currency.clone(),
         source: args.from.as_ref().map(|p| p.display().to_string()),
         expiry: args.expires.or(args.expires_on),
+        lang: args.lang.clone(),
         ..batch::probe(&next_id)
     };
     // The printing is fixed here, with the config read once: what is checked is what prints.
@@ -200,6 +205,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             .as_ref()
             .map_or(Platform::Sandbox, |c| c.platform.clone()),
         expiry: args.expires.or(args.expires_on),
+        lang: args.lang.clone(),
     };
     let Some(connection) = connection else {
         return dry_run(global, &ledger, new, cards, &next_id, &sheets, &print);
@@ -251,6 +257,7 @@ fn dry_run(
         sheet: new.sheet,
         platform: None,
         expiry: new.expiry,
+        lang: new.lang,
     };
     let cards = batch::planned(&id, first_seq, new.active, &cards);
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;

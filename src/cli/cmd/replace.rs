@@ -244,6 +244,7 @@ fn issue_replacement(
         expiry: lifecycle::expires_on(&old_batch, &old)
             .map(Expiry::On)
             .or(old_batch.expiry),
+        lang: old_batch.lang.clone(),
     };
     let next = ledger.next_batch_id()?;
     manifest::check_dir(&crate::batch::default_out(&next), &next)?;
