@@ -71,9 +71,13 @@ impl Sheets {
     ) -> Result<Sheets, Error> {
         let mut values = values.clone();
         values.extend(look.set.iter().cloned());
-        // A batch with an expiry rule prints that rule, whatever the configured note says.
+        // A batch with an expiry rule prints that rule, whatever the configured note says, in
+        // the batch's language.
         if let Some(rule) = &batch.expiry {
-            values.insert("expiry_note".into(), rule.note());
+            values.insert(
+                "expiry_note".into(),
+                expiry_note(rule, batch.lang.as_deref()),
+            );
         }
         let default = if batch.source.is_some() {
             "welcome"
@@ -285,6 +289,30 @@ impl Sheets {
                 .join(", ")
         ));
         Ok(lines)
+    }
+}
+
+/// A batch's expiry rule as its cards print it: in English ([`crate::ledger::Expiry::note`]),
+/// or in the batch's language from the page's catalogs (the same messages, one source).
+fn expiry_note(rule: &crate::ledger::Expiry, lang: Option<&str>) -> String {
+    let languages = match lang {
+        Some(l) if l != "en" => crate::portal::i18n::Languages::load(None).ok(),
+        _ => None,
+    };
+    let Some(t) = languages
+        .as_ref()
+        .and_then(|all| all.get(lang.unwrap_or("en")))
+    else {
+        return rule.note();
+    };
+    match rule {
+        crate::ledger::Expiry::Months(n) => {
+            t.t_with("card-valid-months", &[("months", (*n).into())])
+        }
+        crate::ledger::Expiry::On(d) => t.t_with(
+            "card-valid-until",
+            &[("date", d.format(&t.t("date-format")).to_string().into())],
+        ),
     }
 }
 

@@ -19,18 +19,6 @@ pub const MAX_LENGTH: usize = 39;
 /// Shortest generated password we accept to make.
 const MIN_GENERATED: usize = 8;
 
-/// The policy in words, for the people who choose a password (`min`: a front end's own
-/// minimum length, at least the policy's): generated from the rules [`check_password`]
-/// applies, so the two never disagree.
-pub fn policy_text(min: usize) -> String {
-    format!(
-        "{} to {MAX_LENGTH} characters: letters, digits and - _ @ . (no spaces). Not the same \
-         character three times in a row (aaa, 111), and not three in sequence, up or down \
-         (abc, 123, cba, yz0).",
-        min.max(MIN_LENGTH)
-    )
-}
-
 /// Why a password fails the policy. Positions are 1-based; the password itself is never part
 /// of the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +57,8 @@ impl fmt::Display for PolicyViolation {
 /// The policy: 4-39 characters of `a-z A-Z 0-9 - _ @ .`, no run of three equal characters,
 /// no run of three ascending or descending letters or digits (any case).
 pub fn check_password(password: &str) -> Result<(), PolicyViolation> {
-    // Keep `policy_text` in step with every rule below.
+    // Keep the page's hint (`password-policy` in `portal/locales`) in step with every rule
+    // below.
     let chars: Vec<char> = password.chars().collect();
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&chars.len()) {
         return Err(PolicyViolation::Length(chars.len()));

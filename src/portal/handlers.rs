@@ -954,7 +954,8 @@ pub async fn password(
         return again(&t.t_with("password-too-short", &[("min", pages::PASSWORD_MIN.into())]));
     }
     if let Err(why) = crate::codes::check_password(&form.new) {
-        return again(&t.t_with("password-unusable", &[("why", why.to_string().into())]));
+        let why = pages::policy_refusal(t, &why);
+        return again(&t.t_with("password-unusable", &[("why", why.into())]));
     }
     let backend = app.backend.clone();
     let card_id = u.card_id;

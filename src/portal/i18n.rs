@@ -269,6 +269,7 @@ mod tests {
             include_str!("handlers.rs"),
             include_str!("mod.rs"),
             include_str!("i18n.rs"),
+            include_str!("../batch.rs"),
         ]
         .concat();
         for id in &english {

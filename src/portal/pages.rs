@@ -560,6 +560,46 @@ pub fn numbers(
     )
 }
 
+/// The password policy's hint in the holder's language, its lengths from the policy
+/// (`codes::password`; the rules it states are those `codes::check_password` applies).
+pub fn policy_hint(t: &Language) -> String {
+    t.t_with(
+        "password-policy",
+        &[
+            (
+                "min",
+                PASSWORD_MIN.max(crate::codes::password::MIN_LENGTH).into(),
+            ),
+            ("max", crate::codes::password::MAX_LENGTH.into()),
+        ],
+    )
+}
+
+/// Why a password fails the policy, in the holder's language.
+pub fn policy_refusal(t: &Language, why: &crate::codes::PolicyViolation) -> String {
+    use crate::codes::PolicyViolation::*;
+    let n = |v: usize| FluentValue::from(v);
+    match why {
+        Length(len) => t.t_with(
+            "policy-length",
+            &[
+                ("length", n(*len)),
+                ("min", n(crate::codes::password::MIN_LENGTH)),
+                ("max", n(crate::codes::password::MAX_LENGTH)),
+            ],
+        ),
+        Character { position } => t.t_with("policy-character", &[("position", n(*position))]),
+        Repeat { position } => t.t_with(
+            "policy-repeat",
+            &[("from", n(*position)), ("to", n(position + 2))],
+        ),
+        Sequence { position } => t.t_with(
+            "policy-sequence",
+            &[("from", n(*position)), ("to", n(position + 2))],
+        ),
+    }
+}
+
 /// The shortest password the page takes (the policy allows shorter; a holder's is worth more).
 pub const PASSWORD_MIN: usize = 8;
 
@@ -582,7 +622,7 @@ pub fn password(view: &View<'_>, csrf: &str, ask_current: bool, flash: Flash<'_>
                     label for="new" { (t.t("new-password")) }
                     input id="new" name="new" type="password" autocomplete="new-password" required
                         minlength=(PASSWORD_MIN) maxlength="39" aria-describedby="new-help";
-                    p.muted id="new-help" { (crate::codes::policy_text(PASSWORD_MIN)) }
+                    p.muted id="new-help" { (policy_hint(t)) }
                     @if !ask_current {
                         p.muted { (t.t("code-only-password")) }
                     }

@@ -113,3 +113,14 @@ unreadable-title = This address cannot be read
 unreadable-text = The link or the form sent something this page does not know. Please go back to the start and try again.
 proxy-title = This request cannot be served
 proxy-text = The server in front of this page is not set up as it should be. Please try again later.
+password-policy = { $min } to { $max } characters: letters, digits and - _ @ . (no spaces). Not the same character three times in a row (aaa, 111), and not three in sequence, up or down (abc, 123, cba, yz0).
+policy-length = { $length } characters; a password has { $min } to { $max }
+policy-character = character { $position } cannot be used: use letters, digits and - _ @ . only
+policy-repeat = characters { $from } to { $to } are the same character three times
+policy-sequence = characters { $from } to { $to } are three in sequence (like abc, 321 or yz0)
+card-valid-months = { $months ->
+    [one] Valid for 1 month from purchase
+   *[other] Valid for { $months } months from purchase
+}
+card-valid-until = Valid until { $date }
+date-format = %-d %B %Y

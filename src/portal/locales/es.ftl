@@ -112,3 +112,14 @@ unreadable-title = No se puede leer esta dirección
 unreadable-text = El enlace o el formulario enviaron algo que esta página no conoce. Vuelva al inicio e inténtelo de nuevo.
 proxy-title = No se puede atender esta petición
 proxy-text = El servidor delante de esta página no está configurado como debería. Vuelva a intentarlo más tarde.
+password-policy = De { $min } a { $max } caracteres: letras, cifras y - _ @ . (sin espacios). No el mismo carácter tres veces seguidas (aaa, 111), ni tres seguidos en orden, hacia arriba o hacia abajo (abc, 123, cba, yz0).
+policy-length = { $length } caracteres; una contraseña tiene de { $min } a { $max }
+policy-character = el carácter { $position } no se puede usar: use solo letras, cifras y - _ @ .
+policy-repeat = los caracteres { $from } a { $to } son el mismo carácter tres veces
+policy-sequence = los caracteres { $from } a { $to } son tres seguidos en orden (como abc, 321 o yz0)
+card-valid-months = { $months ->
+    [one] Válida 1 mes desde la compra
+   *[other] Válida { $months } meses desde la compra
+}
+card-valid-until = Válida hasta el { $date }
+date-format = %d/%m/%Y

@@ -112,3 +112,14 @@ unreadable-title = Cette adresse est illisible
 unreadable-text = Le lien ou le formulaire a envoyé quelque chose que cette page ne connaît pas. Revenez à l’accueil et réessayez.
 proxy-title = Cette demande ne peut pas être servie
 proxy-text = Le serveur placé devant cette page n’est pas configuré comme il faut. Réessayez plus tard.
+password-policy = De { $min } à { $max } caractères : lettres, chiffres et - _ @ . (sans espace). Pas trois fois de suite le même caractère (aaa, 111), ni trois qui se suivent, en montant ou en descendant (abc, 123, cba, yz0).
+policy-length = { $length } caractères ; un mot de passe en a de { $min } à { $max }
+policy-character = le caractère { $position } ne peut pas être utilisé : lettres, chiffres et - _ @ . seulement
+policy-repeat = les caractères { $from } à { $to } sont trois fois le même
+policy-sequence = les caractères { $from } à { $to } se suivent (comme abc, 321 ou yz0)
+card-valid-months = { $months ->
+    [one] Valable 1 mois à partir de l’achat
+   *[other] Valable { $months } mois à partir de l’achat
+}
+card-valid-until = Valable jusqu’au { $date }
+date-format = %d/%m/%Y

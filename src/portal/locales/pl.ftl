@@ -113,3 +113,15 @@ unreadable-title = Nie można odczytać tego adresu
 unreadable-text = Link lub formularz przesłał coś, czego ta strona nie zna. Wróć na początek i spróbuj ponownie.
 proxy-title = Nie można obsłużyć tego żądania
 proxy-text = Serwer przed tą stroną nie jest poprawnie skonfigurowany. Spróbuj ponownie później.
+password-policy = Od { $min } do { $max } znaków: litery, cyfry oraz - _ @ . (bez spacji). Nie ten sam znak trzy razy z rzędu (aaa, 111) i nie trzy kolejne, rosnąco ani malejąco (abc, 123, cba, yz0).
+policy-length = { $length } znaków; hasło ma od { $min } do { $max }
+policy-character = znaku { $position } nie można użyć: tylko litery, cyfry oraz - _ @ .
+policy-repeat = znaki od { $from } do { $to } to trzy razy ten sam znak
+policy-sequence = znaki od { $from } do { $to } to trzy kolejne (jak abc, 321 lub yz0)
+card-valid-months = { $months ->
+    [one] Ważna 1 miesiąc od zakupu
+    [few] Ważna { $months } miesiące od zakupu
+   *[other] Ważna { $months } miesięcy od zakupu
+}
+card-valid-until = Ważna do { $date }
+date-format = %d.%m.%Y
