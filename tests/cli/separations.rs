@@ -597,3 +597,77 @@ fn a_design_keeps_to_the_ink_limit_lengths_in_mm_and_black_fills_overprint() {
         assert!(out.stderr.contains(says), "{out:?}");
     }
 }
+
+#[test]
+fn an_arabic_label_prints_on_the_plates_a_latin_one_does() {
+    if !tools("an_arabic_label_prints_on_the_plates_a_latin_one_does") {
+        return;
+    }
+    // Two welcome cards on CR80, one greeting a Latin name, one an Arabic name in an Arabic
+    // batch: the greeting's box is inked on the same plates, black text on black only.
+    let cm = Cardmint::new();
+    std::fs::write(cm.path("latin.csv"), "customer,label\nana_1,Ana Popescu\n").unwrap();
+    std::fs::write(
+        cm.path("arabic.csv"),
+        "customer,label\nmohammed_2,محمد علي\n",
+    )
+    .unwrap();
+    for (file, lang) in [("latin.csv", "en"), ("arabic.csv", "ar")] {
+        cm.expect(
+            0,
+            &[
+                "--sandbox",
+                "issue",
+                "--from",
+                file,
+                "--value",
+                "5",
+                "--sheet",
+                "cr80",
+                "--lang",
+                lang,
+                "-q",
+            ],
+        );
+    }
+    let design = cardmint::render::load_design("welcome", &Default::default()).unwrap();
+    let bleed = design.card.bleed;
+    let greeting = design
+        .front
+        .iter()
+        .find_map(|(_, e)| match e {
+            cardmint::render::template::Element::Text(t)
+                if t.text.fields().any(|f| f == "label") =>
+            {
+                Some([
+                    t.rect.x + bleed,
+                    t.rect.y + bleed,
+                    t.rect.width,
+                    t.rect.height,
+                ])
+            }
+            _ => None,
+        })
+        .unwrap();
+    let inked = |batch: &str| -> Vec<(String, bool)> {
+        let dir = cm.dir.path().join(format!("sep-{batch}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plates = separations(&cm.path(&format!("out/{batch}/cards.pdf")), &dir, 300);
+        plates(1)
+            .into_iter()
+            .map(|(ink, plate)| (ink, plate.inked(greeting, 300.0) > 0.01))
+            .collect()
+    };
+    let (latin, arabic) = (inked("B0001"), inked("B0002"));
+    assert_eq!(latin, arabic, "latin {latin:?}, arabic {arabic:?}");
+    assert!(
+        arabic.iter().any(|(ink, on)| ink == "Black" && *on),
+        "{arabic:?}"
+    );
+    for (ink, on) in &arabic {
+        assert!(
+            ink == "Black" || !on,
+            "{ink} under the greeting: {arabic:?}"
+        );
+    }
+}
