@@ -40,7 +40,10 @@ const INVENTORY_HEADER: [&str; 5] = ["batch", "serial", "value", "currency", "st
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{dir} holds the outputs of batch {owner}; choose another --out for batch {batch}")]
+    #[error(
+        "{dir} holds the outputs of batch {owner} (another ledger's, or another batch's); \
+         choose another --out for batch {batch}"
+    )]
     OtherBatch {
         dir: PathBuf,
         owner: String,
@@ -74,8 +77,31 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ManifestError + '_ {
     }
 }
 
-/// Checks that `dir` is free or already this batch's, without writing anything.
-pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
+/// What a batch's folder marker says: its id and when it was created, so that the batch of
+/// the same id in another ledger (every ledger starts at B0001) is another batch. A dry run's
+/// folder is its id alone: the next dry run writes over it.
+pub fn marker(batch: &Batch) -> String {
+    if batch.id.ends_with("-dry-run") {
+        batch.id.clone()
+    } else {
+        format!("{} {}", batch.id, batch.created_at)
+    }
+}
+
+/// Checks that `dir` can take a batch not created yet (`batch_id`): no other batch's marker
+/// in it (whatever its id: this ledger never had one of that id), nothing else of ours.
+pub fn check_fresh(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
+    check_owned(dir, batch_id, None)
+}
+
+/// Checks that `dir` is free or already this batch's (`owner`: its [`marker`]), without
+/// writing anything.
+pub fn check_dir(dir: &Path, owner: &str) -> Result<(), ManifestError> {
+    let id = owner.split(' ').next().unwrap_or(owner);
+    check_owned(dir, id, Some(owner))
+}
+
+fn check_owned(dir: &Path, batch_id: &str, owner_line: Option<&str>) -> Result<(), ManifestError> {
     // The folder receives every code and password of the batch: it must be ours, and nobody
     // else may plant or swap files in it.
     if let Ok(meta) = std::fs::metadata(dir) {
@@ -98,11 +124,18 @@ pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
     }
     let marker = dir.join(MARKER);
     match std::fs::read_to_string(&marker) {
-        Ok(owner) if owner.trim() == batch_id => return Ok(()),
+        // This batch's (a marker written before the creation time was kept: its id alone).
+        Ok(owner)
+            if owner_line.is_some_and(|line| {
+                owner.trim() == line || (!owner.trim().contains(' ') && owner.trim() == batch_id)
+            }) =>
+        {
+            return Ok(());
+        }
         Ok(owner) => {
             return Err(ManifestError::OtherBatch {
                 dir: dir.to_path_buf(),
-                owner: owner.trim().to_string(),
+                owner: owner.trim().replacen(' ', ", created ", 1),
                 batch: batch_id.to_string(),
             });
         }
@@ -121,12 +154,13 @@ pub fn check_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
     Ok(())
 }
 
-/// Makes `dir` this batch's folder (checked first).
-pub fn claim_dir(dir: &Path, batch_id: &str) -> Result<(), ManifestError> {
-    check_dir(dir, batch_id)?;
+/// Makes `dir` the folder of `batch` (checked first).
+pub fn claim_dir(dir: &Path, batch: &Batch) -> Result<(), ManifestError> {
+    let owner = marker(batch);
+    check_dir(dir, &owner)?;
     // Owner-only from creation: the folder will hold the batch's secrets.
     crate::atomic::create_dir(dir).map_err(io(dir))?;
-    write_atomic(&dir.join(MARKER), format!("{batch_id}\n").as_bytes(), 0o644)
+    write_atomic(&dir.join(MARKER), format!("{owner}\n").as_bytes(), 0o644)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.
@@ -227,7 +261,7 @@ pub fn write_outputs(
     cards: &[Card],
     dry_run: bool,
 ) -> Result<Vec<PathBuf>, ManifestError> {
-    claim_dir(dir, &batch.id)?;
+    claim_dir(dir, batch)?;
     let mut written = Vec::new();
     let mut put = |name: &str, bytes: Vec<u8>, mode: u32| -> Result<(), ManifestError> {
         let path = dir.join(name);
@@ -263,12 +297,28 @@ mod tests {
     fn a_folder_belongs_to_one_batch() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        claim_dir(&out, "B0001").unwrap();
-        claim_dir(&out, "B0001").unwrap();
-        assert!(matches!(
-            claim_dir(&out, "B0002"),
-            Err(ManifestError::OtherBatch { .. })
-        ));
+        let batch = |id: &str, created: &str| Batch {
+            id: id.into(),
+            created_at: created.into(),
+            ..crate::batch::probe(id)
+        };
+        claim_dir(&out, &batch("B0001", "2026-12-03T10:00:00Z")).unwrap();
+        claim_dir(&out, &batch("B0001", "2026-12-03T10:00:00Z")).unwrap();
+        for other in [
+            batch("B0002", "2026-12-03T10:00:00Z"),
+            // Another ledger's B0001.
+            batch("B0001", "2026-12-03T11:00:00Z"),
+        ] {
+            assert!(matches!(
+                claim_dir(&out, &other),
+                Err(ManifestError::OtherBatch { .. })
+            ));
+        }
+        // A batch not created yet takes no folder that is a batch's.
+        assert!(check_fresh(&out, "B0001").is_err());
+        // A marker written before creation times were kept: the id alone is this batch's.
+        std::fs::write(out.join(MARKER), "B0001\n").unwrap();
+        claim_dir(&out, &batch("B0001", "2026-12-03T10:00:00Z")).unwrap();
         let foreign = dir.path().join("foreign");
         std::fs::create_dir(&foreign).unwrap();
         std::fs::write(foreign.join("manifest.csv"), "x").unwrap();

@@ -550,3 +550,63 @@ fn help_groups_options_under_headings() {
     let help = cm.expect(0, &["block", "--help"]).stdout;
     assert!(help.contains("\nWhich cards:\n"), "{help}");
 }
+
+#[test]
+fn a_second_ledger_in_the_folder_never_writes_into_the_first_ones_batch_folder() {
+    // Both ledgers number their first batch B0001: the folder out/B0001 holds the first one's
+    // codes and passwords and must not be taken by the second (it was, silently).
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    let before = std::fs::read(cm.path("out/B0001/manifest.csv")).unwrap();
+    let out = cm.expect(
+        1,
+        &[
+            "--sandbox",
+            "--ledger",
+            "l2.db",
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "5",
+        ],
+    );
+    assert!(out.stderr.contains("out/B0001"), "{out:?}");
+    assert_eq!(
+        std::fs::read(cm.path("out/B0001/manifest.csv")).unwrap(),
+        before
+    );
+    // Its own folder is fine; the first ledger's batch still renders into its own.
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "--ledger",
+            "l2.db",
+            "issue",
+            "--count",
+            "2",
+            "--value",
+            "5",
+            "--out",
+            "l2-out",
+            "-q",
+        ],
+    );
+    cm.expect(0, &["--sandbox", "render", "B0001"]);
+    cm.expect(
+        1,
+        &[
+            "--sandbox",
+            "--ledger",
+            "l2.db",
+            "render",
+            "B0001",
+            "--out",
+            "out/B0001",
+        ],
+    );
+}

@@ -178,7 +178,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let connection = if args.dry_run {
         None
     } else {
-        manifest::check_dir(
+        manifest::check_fresh(
             &out_dir
                 .clone()
                 .unwrap_or_else(|| batch::default_out(&next_id)),
@@ -211,7 +211,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         return dry_run(global, &ledger, new, cards, &next_id, &sheets, &print);
     };
     let batch = ledger.create_batch(&new, &cards, batch::default_out)?;
-    manifest::claim_dir(&batch.out_dir, &batch.id)?;
+    manifest::claim_dir(&batch.out_dir, &batch)?;
     if !global.quiet {
         eprintln!(
             "batch {} recorded: {} cards; provisioning",

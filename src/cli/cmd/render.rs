@@ -62,7 +62,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     let dir = args.out.clone().unwrap_or_else(|| batch.out_dir.clone());
     // The batch's folder, or an --out folder that no other batch's outputs are in.
-    crate::manifest::claim_dir(&dir, &batch.id)?;
+    crate::manifest::claim_dir(&dir, &batch)?;
     let config = global.config()?;
     let sheets = Sheets::for_batch(&config.values, &args.layout.look(), &batch)?;
     let print = args.printing.print(config)?;

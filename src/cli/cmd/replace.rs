@@ -247,8 +247,8 @@ fn issue_replacement(
         lang: old_batch.lang.clone(),
     };
     let next = ledger.next_batch_id()?;
-    manifest::check_dir(&crate::batch::default_out(&next), &next)?;
+    manifest::check_fresh(&crate::batch::default_out(&next), &next)?;
     let batch = money::record_replacement(ledger, m, &new, &card, crate::batch::default_out)?;
-    manifest::claim_dir(&batch.out_dir, &batch.id)?;
+    manifest::claim_dir(&batch.out_dir, &batch)?;
     Ok(batch)
 }
