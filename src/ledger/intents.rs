@@ -451,6 +451,23 @@ impl LedgerTx<'_> {
             card_from_row,
         )?;
         if status == IntentStatus::Applied {
+            // The balance last read, when read before this change was recorded, does not hold
+            // it: it stands at that read plus the change (a replacement's card read at 0.00
+            // before its load counted 0.00 outstanding where the platform held 5.00).
+            // (The read is this change's own read before when it says what that read said
+            // and is no later than the change's record, to the second.)
+            if let (Some(amount), Some(read), Some(at)) = (
+                intent.kind.amount(),
+                card.stock.last_balance,
+                card.stock.last_balance_at.as_deref(),
+            ) && at <= intent.created_at.as_str()
+                && intent.before.balance == Some(read)
+            {
+                self.exec(
+                    "UPDATE cards SET last_balance = ?2 WHERE id = ?1",
+                    params![card.id, (read + amount).to_string()],
+                )?;
+            }
             intent.apply_to(&mut card);
             // A movement's step: its claim says so in this same transaction.
             use super::movements::MovementState::{Deducted, Done, Measured};

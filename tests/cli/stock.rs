@@ -631,6 +631,13 @@ fn a_used_card_is_replaced_in_whole_cents_and_what_stays_behind_is_said() {
         text.contains("balance 0.00 EUR after 4.98 EUR moved off it"),
         "{text}"
     );
+    // The report counts what the new card holds: the read made before its load (0.00) plus
+    // the load since, as a live read says (it said 0.00 outstanding).
+    let total = |doc: &serde_json::Value| doc["totals"][0]["outstanding"].clone();
+    let report = cm.json(&["report"]);
+    let live = cm.json(&["report", "--live"]);
+    assert_eq!(total(&report), "4.98", "{report}");
+    assert_eq!(total(&report), total(&live), "{live}");
 }
 
 #[test]
@@ -820,4 +827,31 @@ fn a_replace_refused_for_a_card_not_provisioned_claims_nothing() {
             .stdout
             .contains("nothing to settle")
     );
+}
+
+#[test]
+fn the_report_counts_a_replacements_credit_as_a_live_read_does() {
+    // The new card's balance was read (0.00) before its load: the report counted 0.00
+    // outstanding where a live read said 5.00.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "1", "--value", "5", "-q"]);
+    let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
+    cm.expect(
+        0,
+        &[
+            "activate",
+            "B0001",
+            "--serials",
+            &serial,
+            "--override-consignment",
+            "-q",
+        ],
+    );
+    cm.expect(0, &["replace", &serial, "-q"]);
+    let total = |doc: &serde_json::Value| doc["totals"][0]["outstanding"].clone();
+    let report = cm.json(&["report"]);
+    let live = cm.json(&["report", "--live"]);
+    assert_eq!(total(&report), "5.00", "{report}");
+    assert_eq!(total(&report), total(&live), "{live}");
 }
