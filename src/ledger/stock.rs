@@ -187,7 +187,8 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Every shop, by name, with what it holds and what it sold.
+    /// Every shop, by name, with what it holds and what it sold (a replacement card takes over
+    /// its old card's sale: it is not another sale, as the report counts it).
     pub fn shops(&self) -> Result<Vec<Shop>, LedgerError> {
         let mut stmt = self.conn.prepare(
             "SELECT s.name, \
@@ -195,7 +196,8 @@ impl Ledger {
                        WHERE e.shop = s.name AND e.kind = 'consigned'), \
                       substr(s.created_at, 1, 10)), \
              (SELECT count(*) FROM cards c WHERE c.shop = s.name AND c.sold_on IS NULL), \
-             (SELECT count(*) FROM cards c WHERE c.sold_shop = s.name) \
+             (SELECT count(*) FROM cards c WHERE c.sold_shop = s.name AND c.id NOT IN \
+                (SELECT target FROM movements WHERE kind = 'replace' AND target IS NOT NULL)) \
              FROM shops s ORDER BY s.name COLLATE NOCASE",
         )?;
         let rows = stmt

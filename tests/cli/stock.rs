@@ -840,10 +840,23 @@ fn the_report_counts_a_replacements_credit_as_a_live_read_does() {
     cm.expect(
         0,
         &[
+            "consign",
+            "B0001",
+            "--serials",
+            &serial,
+            "--shop",
+            "Kiosk 1",
+        ],
+    );
+    cm.expect(
+        0,
+        &[
             "activate",
             "B0001",
             "--serials",
             &serial,
+            "--shop",
+            "Kiosk 1",
             "--override-consignment",
             "-q",
         ],
@@ -854,4 +867,8 @@ fn the_report_counts_a_replacements_credit_as_a_live_read_does() {
     let live = cm.json(&["report", "--live"]);
     assert_eq!(total(&report), "5.00", "{report}");
     assert_eq!(total(&report), total(&live), "{live}");
+    // One sale, said alike by `shops` and the report (shops counted the replacement too).
+    let shops = cm.json(&["shops"]);
+    assert_eq!(shops["shops"][0]["sold"], 1, "{shops}");
+    assert_eq!(report["totals"][0]["sales"], 1, "{report}");
 }
