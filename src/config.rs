@@ -525,7 +525,7 @@ fn seconds(field: &str, value: Option<f64>, default: Duration) -> Result<Duratio
         Some(v) if v.is_finite() && v > 0.0 && v <= 600.0 => Ok(Duration::from_secs_f64(v)),
         Some(v) => Err(ConfigError::Invalid {
             field: field.to_string(),
-            reason: format!("{v} is not a number of seconds between 0 and 600"),
+            reason: format!("{v}: give a number of seconds above 0, at most 600"),
         }),
     }
 }
@@ -681,6 +681,12 @@ impl PortalSettings {
                     "{ipv6_prefix}: give a prefix length from 16 to 128 (64 counts a home or \
                      server)"
                 ),
+            ));
+        }
+        if self.session_minutes == Some(0) {
+            return Err(invalid(
+                "[portal] session_minutes",
+                "0: give at least 1 (every holder would be signed out at once)".into(),
             ));
         }
         if self.signin_checks_per_minute == Some(0) {
@@ -993,6 +999,27 @@ mod tests {
             0o600
         );
         assert!(save_printer(&settings, "bad name", &o).is_err());
+    }
+
+    #[test]
+    fn zero_where_zero_means_nothing_is_refused_in_plain_words() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, field, says) in [
+            (
+                "[portal]\nsession_minutes = 0\n",
+                "[portal] session_minutes",
+                "at least 1",
+            ),
+            (
+                "[api]\ntimeout_secs = 0\n",
+                "api.timeout_secs",
+                "above 0, at most 600",
+            ),
+        ] {
+            let env = env_with_file(dir.path(), text, 0o600);
+            let err = Config::load(&env).unwrap_err().to_string();
+            assert!(err.starts_with(field) && err.contains(says), "{err}");
+        }
     }
 
     #[test]

@@ -283,17 +283,31 @@ fn every_topic_of_help_prints_its_page_and_a_command_its_help() {
     ] {
         assert!(list.contains(&format!("\n  {topic} ")), "{topic}: {list}");
         let page = cm.expect(0, &["help", topic]).stdout;
+        // A topic named like a command says where that command's flags are first.
+        let page = page
+            .strip_prefix(&format!(
+                "(The command's flags: cardmint {topic} --help.)\n\n"
+            ))
+            .unwrap_or(&page);
         assert!(page.starts_with("# "), "{topic}: {page}");
+        assert!(!page.contains("<!-- "), "{topic}: {page}");
     }
+    assert!(
+        cm.expect(0, &["help", "portal"])
+            .stdout
+            .starts_with("(The command's flags: cardmint portal --help.)")
+    );
     assert!(
         cm.expect(0, &["help", "exit-codes"])
             .stdout
             .contains("| 9 | refused by a rule of the stock or the ledger")
     );
+    let topup = cm.expect(0, &["help", "topup"]).stdout;
+    assert!(topup.starts_with("Load credit"), "{topup}");
+    // As `cardmint topup --help` says it: its name, and the flags every command takes.
     assert!(
-        cm.expect(0, &["help", "topup"])
-            .stdout
-            .starts_with("Load credit")
+        topup.contains("Usage: cardmint topup") && topup.contains("--ledger"),
+        "{topup}"
     );
     let out = cm.expect(2, &["help", "nonsense"]);
     assert!(out.stderr.contains("`cardmint help` lists them"), "{out:?}");

@@ -29,8 +29,8 @@ pub fn completions(mut command: clap::Command, args: Args) -> Result<Exit, Error
 /// Print cardmint's manual page (roff) on standard output.
 ///
 /// Install it for man(1), for example:
-///   mkdir -p ~/.local/share/man/man1
-///   cardmint man > ~/.local/share/man/man1/cardmint.1
+///   mkdir -p ~/.cargo/share/man/man1    # man looks beside ~/.cargo/bin, on the PATH
+///   cardmint man > ~/.cargo/share/man/man1/cardmint.1
 ///   man cardmint
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]

@@ -80,6 +80,8 @@ pub const TOPICS: &[(&str, &str, &str)] = &[
 ];
 
 pub fn run(mut command: clap::Command, args: Args) -> Result<Exit, Error> {
+    // Global flags and the binary's name reach every subcommand's help.
+    command.build();
     let Some(topic) = args.topic.as_deref() else {
         out!("Topics (cardmint help TOPIC):");
         for (name, about, _) in TOPICS {
@@ -92,17 +94,26 @@ pub fn run(mut command: clap::Command, args: Args) -> Result<Exit, Error> {
                 .get_about()
                 .map(|a| a.to_string().replace('\n', " "))
                 .unwrap_or_default();
+            // The first sentence (a list of characters such as "- _ @ ." ends none).
             let first = about
-                .split(". ")
-                .next()
-                .unwrap_or_default()
+                .match_indices(". ")
+                .map(|(i, _)| &about[..i])
+                .find(|head| !head.trim_end().ends_with(" @"))
+                .unwrap_or(&about)
                 .trim_end_matches('.');
             out!("  {:<15} {first}", sub.get_name());
         }
         return Ok(Exit::Success);
     };
     if let Some((_, _, text)) = TOPICS.iter().find(|(name, _, _)| *name == topic) {
-        crate::cli::out::bytes(text.as_bytes());
+        // A topic that is also a command's name says where the command's flags are.
+        if command.find_subcommand(topic).is_some() {
+            out!("(The command's flags: cardmint {topic} --help.)\n");
+        }
+        // The page as written, without the marks of its generated tables.
+        for line in text.lines().filter(|l| !l.starts_with("<!-- ")) {
+            out!("{line}");
+        }
         return Ok(Exit::Success);
     }
     match command.find_subcommand_mut(topic) {
