@@ -124,6 +124,9 @@ pub fn report(error: &Error) -> ExitCode {
 pub fn code(error: &Error) -> Exit {
     match error {
         Error::Usage(_) => Exit::Usage,
+        // A customer file that cannot be read is I/O, as the table says; one that reads
+        // wrong is invalid input.
+        Error::Import(crate::import::ImportError::Read { .. }) => Exit::Io,
         Error::Import(_)
         | Error::Code(_)
         | Error::Template(_)

@@ -24,7 +24,7 @@ pub enum GroupBy {
     /// The shop that sold the card, else the shop holding it.
     Shop,
     Batch,
-    /// The month of the sale (`no sale recorded` for the rest).
+    /// The month of the sale (`no sale date` for the rest).
     Month,
 }
 
@@ -295,8 +295,9 @@ impl Report {
 }
 
 const NO_SHOP: &str = "(no shop)";
-/// The month of cards whose sale is not recorded (unsold, or issued active).
-const NO_SALE: &str = "no sale recorded";
+/// The month of cards whose sale has no date (unsold, or issued active: sold, but not
+/// through a shop).
+const NO_SALE: &str = "no sale date";
 
 fn group_of(by: GroupBy, item: &Item<'_>) -> String {
     let c = item.card;

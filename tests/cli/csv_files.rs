@@ -122,6 +122,13 @@ fn a_file_as_excel_saves_it_is_read_as_excel_means_it() {
         b"sep=;\r\ncustomer;value;;\r\ncarol;5;;\r\n;;;\r\ndave;5.001;;\r\n",
     )
     .unwrap();
+    // A file that cannot be read is I/O (6), as the exit codes say; one that reads wrong is
+    // invalid input (4). (A missing file exited 4.)
+    let missing = cm.expect(6, &["--sandbox", "issue", "--from", "no-such.csv"]);
+    assert!(
+        missing.stderr.contains("cannot read no-such.csv"),
+        "{missing:?}"
+    );
     let out = cm.expect(4, &["--sandbox", "issue", "--from", "bad.csv"]);
     assert!(out.stderr.contains("line 5, column 2 (value)"), "{out:?}");
 }

@@ -500,7 +500,7 @@ fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
         .map(|r| r["month"].as_str().unwrap())
         .collect();
     assert!(
-        months.contains(&"2026-11") && months.contains(&"no sale recorded"),
+        months.contains(&"2026-11") && months.contains(&"no sale date"),
         "{nov}"
     );
     // The period bounds the sales, never the stock: B0002's sale (3 days ago) is outside
@@ -564,6 +564,7 @@ fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
             "B0002  GBP      2      0          1     1       1        0        0       20.00   20.00         7.00      1        10.00         1\n",
             "total  EUR      5      1          0     3       3        1        0       25.00   25.00        14.00      2        10.00         0\n",
             "total  GBP      2      0          1     1       1        0        0       20.00   20.00         7.00      1        10.00         1\n",
+            "1 active card(s) never read from the platform count at what was loaded; `cardmint report --live` reads every balance now\n",
         ),
         "{text}"
     );

@@ -206,4 +206,13 @@ fn print_table(global: &Global, report: &report::Report) {
     for line in table.text(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14, 15, 16]) {
         say!(global, "{line}");
     }
+    // What the HTML page says under its totals, the terminal says too.
+    let unread: usize = report.totals.iter().map(|t| t.unread).sum();
+    if unread > 0 {
+        say!(
+            global,
+            "{unread} active card(s) never read from the platform count at what was loaded; \
+             `cardmint report --live` reads every balance now"
+        );
+    }
 }
