@@ -413,30 +413,30 @@ fn press_pages_paint_the_panel_last_overprinting_and_use_no_rgb() {
 
 /// The inflated streams of a PDF that look like page content.
 fn content_streams(pdf: &[u8]) -> Vec<String> {
+    // Each stream by its dictionary's /Length, so that no byte of its (compressed, random)
+    // data is ever read as a keyword: searching for "stream" in the file flaked once in a
+    // few hundred runs.
     let mut out = Vec::new();
     let mut at = 0;
-    while let Some(i) = find(&pdf[at..], b"stream") {
-        let start = at + i + b"stream".len();
-        let start = start + if pdf[start] == b'\r' { 2 } else { 1 };
-        let Some(len) = find(&pdf[start..], b"endstream") else {
+    while let Some(i) = find(&pdf[at..], b"/Length ") {
+        let digits_at = at + i + b"/Length ".len();
+        let len: usize = pdf[digits_at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .fold(0, |n, b| n * 10 + usize::from(b - b'0'));
+        let Some(k) = find(&pdf[digits_at..], b"stream") else {
             break;
         };
-        // The writer puts one end-of-line before `endstream`; the data itself may end in a
-        // newline byte (its checksum), so only that one is taken off.
-        let mut data = &pdf[start..start + len];
-        if let [rest @ .., b'\n'] = data {
-            data = rest;
-        }
-        if let [rest @ .., b'\r'] = data {
-            data = rest;
-        }
-        if let Ok(raw) = miniz_oxide::inflate::decompress_to_vec_zlib(data) {
+        let start = digits_at + k + b"stream".len();
+        let start = start + if pdf[start] == b'\r' { 2 } else { 1 };
+        let end = (start + len).min(pdf.len());
+        if let Ok(raw) = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[start..end]) {
             let text = String::from_utf8_lossy(&raw).into_owned();
             if text.contains(" re") || text.contains("BT") {
                 out.push(text);
             }
         }
-        at = start + len + b"endstream".len();
+        at = end;
     }
     out
 }
