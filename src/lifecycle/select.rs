@@ -216,6 +216,15 @@ pub fn read_sold_list(
             None => None,
         };
         let date = match field(columns.date).map(crate::ledger::parse_date) {
+            // A sale in the future is a wrong date in the file, said with the file's other
+            // problems (it was refused later, by the stock rules, once the rest was fixed).
+            Some(Ok(d)) if d > crate::clock::today() => {
+                problems.push(format!(
+                    "line {line}, column date: {d} is in the future (today is {})",
+                    crate::clock::today()
+                ));
+                continue;
+            }
             Some(Ok(d)) => Some(d),
             Some(Err(e)) => {
                 problems.push(format!("line {line}, column date: {e}"));

@@ -223,6 +223,26 @@ fn a_sold_list_activates_its_serials_and_a_bad_line_sends_nothing() {
     .unwrap();
     let out = cm.expect(4, &["activate", "B0001", "--sold-list", "bad.csv"]);
     assert!(out.stderr.contains("needs a header"), "{out:?}");
+    // A sale dated in the future is a wrong date of the file, said with its other problems
+    // (it was exit 9, from the stock rules, on a second run).
+    std::fs::write(
+        cm.path("bad.csv"),
+        format!(
+            "serial,date
+{},2999-01-01
+123,2026-11-30
+",
+            rows[0]["serial"]
+        ),
+    )
+    .unwrap();
+    let out = cm.expect(4, &["activate", "B0001", "--sold-list", "bad.csv"]);
+    assert!(
+        out.stderr
+            .contains("line 2, column date: 2999-01-01 is in the future")
+            && out.stderr.contains("line 3, column serial:"),
+        "{out:?}"
+    );
     // A shop the card was not consigned to, or an unknown shop, is refused before sending.
     std::fs::write(
         cm.path("other.csv"),
