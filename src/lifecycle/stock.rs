@@ -147,6 +147,8 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
             None => None,
         };
         let date = line.and_then(|l| l.date).or(terms.on);
+        // Every problem of a card at once (a date, then its consignment): not one per run.
+        let mut wrong = false;
         if let Some(d) = date
             && d > terms.today
         {
@@ -154,7 +156,7 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
                 "sold on {d} is in the future (today is {})",
                 terms.today
             )));
-            continue;
+            wrong = true;
         }
         if card.stock.sold() {
             let same_shop = named.as_ref().is_none_or(|n| {
@@ -177,7 +179,7 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
             && on < c
         {
             problems.push(at(format!("sold on {on}, before it was consigned on {c}")));
-            continue;
+            wrong = true;
         }
         let shop = match (&card.stock.shop, named) {
             (Some(holder), Some(n)) if !holder.eq_ignore_ascii_case(&n) => {
@@ -203,6 +205,9 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
                 n
             }
         };
+        if wrong {
+            continue;
+        }
         sales.push(Sale {
             card_id: card.id,
             serial: card.serial.clone(),
