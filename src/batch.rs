@@ -364,6 +364,7 @@ pub fn probe(id: &str) -> Batch {
         platform: None,
         expiry: None,
         lang: None,
+        token: None,
     }
 }
 

@@ -41,7 +41,7 @@ const INVENTORY_HEADER: [&str; 5] = ["batch", "serial", "value", "currency", "st
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "{dir} holds the outputs of batch {owner} (another ledger's, or another batch's); \
+        "{dir} holds the outputs of a batch {owner} (of another ledger, or another batch); \
          choose another --out for batch {batch}"
     )]
     OtherBatch {
@@ -77,14 +77,15 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ManifestError + '_ {
     }
 }
 
-/// What a batch's folder marker says: its id and when it was created, so that the batch of
-/// the same id in another ledger (every ledger starts at B0001) is another batch. A dry run's
+/// What a batch's folder marker says: its id and its random token (the creation time for a
+/// batch recorded before tokens), so that the batch of the same id in another ledger (every
+/// ledger starts at B0001) is another batch, even created in the same second. A dry run's
 /// folder is its id alone: the next dry run writes over it.
 pub fn marker(batch: &Batch) -> String {
-    if batch.id.ends_with("-dry-run") {
-        batch.id.clone()
-    } else {
-        format!("{} {}", batch.id, batch.created_at)
+    match &batch.token {
+        _ if batch.id.ends_with("-dry-run") => batch.id.clone(),
+        Some(token) => format!("{} {token}", batch.id),
+        None => format!("{} {}", batch.id, batch.created_at),
     }
 }
 
@@ -135,7 +136,11 @@ fn check_owned(dir: &Path, batch_id: &str, owner_line: Option<&str>) -> Result<(
         Ok(owner) => {
             return Err(ManifestError::OtherBatch {
                 dir: dir.to_path_buf(),
-                owner: owner.trim().replacen(' ', ", created ", 1),
+                owner: owner
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
                 batch: batch_id.to_string(),
             });
         }

@@ -102,6 +102,9 @@ pub struct Batch {
     pub expiry: Option<Expiry>,
     /// The language its cards print in (`None`: the design's own texts).
     pub lang: Option<String>,
+    /// A random token drawn when it was recorded (`None` for batches recorded before): its
+    /// folder's marker names it.
+    pub token: Option<String>,
 }
 
 /// How many cards of a batch are in each state.
@@ -130,9 +133,23 @@ impl BatchCounts {
     }
 }
 
+/// A batch's token: 128 random bits from the OS, in hex.
+fn batch_token() -> Result<String, LedgerError> {
+    use crate::codes::{Draw, OsRandom};
+    let mut draw = Draw::new(OsRandom);
+    let mut token = String::new();
+    for _ in 0..2 {
+        let n = draw
+            .u64()
+            .map_err(|e| LedgerError::Corrupt(format!("the random source: {}", e.0)))?;
+        token.push_str(&format!("{n:016x}"));
+    }
+    Ok(token)
+}
+
 const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
     code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller, expiry, \
-    lang";
+    lang, token";
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     let bad = |i: usize, e: String| {
@@ -161,6 +178,7 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
             .map(|e| Expiry::from_str(&e).map_err(|e| bad(15, e)))
             .transpose()?,
         lang: row.get(16)?,
+        token: row.get(17)?,
     })
 }
 
@@ -320,7 +338,7 @@ fn insert_batch(
     w.tx.execute(
         &format!(
             "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
-             ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+             ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ),
         params![
             id,
@@ -340,6 +358,7 @@ fn insert_batch(
             new.platform.columns().1,
             new.expiry.map(|e| e.to_string()),
             new.lang,
+            batch_token()?,
         ],
     )?;
     let mut stmt = w.tx.prepare(

@@ -181,6 +181,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE intents ADD COLUMN before_offset_hi INTEGER;",
     // 11: the language a batch's cards print in (`issue --lang`).
     "ALTER TABLE batches ADD COLUMN lang TEXT;",
+    // 12: a random token per batch, that its folder's marker names: the B0001 of another
+    // ledger, created in the same second, is another batch.
+    "ALTER TABLE batches ADD COLUMN token TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

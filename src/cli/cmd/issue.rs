@@ -258,6 +258,7 @@ fn dry_run(
         platform: None,
         expiry: new.expiry,
         lang: new.lang,
+        token: None,
     };
     let cards = batch::planned(&id, first_seq, new.active, &cards);
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;
