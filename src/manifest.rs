@@ -41,7 +41,7 @@ const INVENTORY_HEADER: [&str; 5] = ["batch", "serial", "value", "currency", "st
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "{dir} holds the outputs of a batch {owner} (of another ledger, or another batch); \
+        "{dir} holds the outputs of batch {owner} (of another ledger, or another batch); \
          choose another --out for batch {batch}"
     )]
     OtherBatch {
