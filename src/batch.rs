@@ -57,6 +57,8 @@ pub struct Sheets {
     scratch: Option<Scratch>,
     /// Amounts print with a decimal comma (the batch's language writes them so).
     comma: bool,
+    /// The config's values this design does not print, said as warnings.
+    unused: Vec<String>,
 }
 
 impl Sheets {
@@ -90,6 +92,38 @@ impl Sheets {
             .or(batch.template.as_deref())
             .unwrap_or(default);
         let mut design = render::load_design(template, &values)?;
+        let used = design.fields_used();
+        let known = || used.iter().map(String::as_str).chain(render::VALUE_FIELDS);
+        // A value set for this run that the design never prints is a mistake of this run.
+        if let Some((key, _)) = look.set.iter().find(|(k, _)| !used.contains(k)) {
+            return Err(Error::Usage(format!(
+                "--set {key}=...: {} prints no {{{key}}}{}; the values it prints \
+                 are {}",
+                design.source,
+                crate::text::closest(key, known())
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .unwrap_or_default(),
+                used.iter()
+                    .filter(|k| !render::CARD_FIELDS.contains(&k.as_str()))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        // The config's values serve every design (one it does not print may be another's);
+        // one a letter or two from a value this design prints is likely a typo, said.
+        let unused: Vec<String> = values
+            .keys()
+            .filter(|k| !used.contains(*k) && !look.set.iter().any(|(s, _)| s == *k))
+            .filter_map(|k| {
+                let meant = crate::text::closest(k, known().filter(|n| *n != k))?;
+                Some(format!(
+                    "[values] {k} in the config is not printed by {} (did you \
+                     mean {meant}?)",
+                    design.source
+                ))
+            })
+            .collect();
         let mut comma = false;
         if let Some(lang) = batch.lang.as_deref() {
             let known = design.languages();
@@ -118,6 +152,7 @@ impl Sheets {
             sheet,
             scratch: look.scratch,
             comma,
+            unused,
         })
     }
 
@@ -202,7 +237,8 @@ impl Sheets {
     /// What the sheet and the design warn of (a sheet smaller than the card's bleed, press
     /// rules a design breaks).
     pub fn warnings(&self) -> Vec<String> {
-        let mut lines = self.sheet.warnings(&self.design.card);
+        let mut lines = self.unused.clone();
+        lines.extend(self.sheet.warnings(&self.design.card));
         lines.extend(render::press_warnings(&self.design, &self.sheet));
         lines
     }

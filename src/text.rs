@@ -68,6 +68,33 @@ pub fn shortened(text: &str, most: usize) -> String {
     }
 }
 
+/// The name among `names` a mistyped `typed` most likely meant: the nearest by edit distance,
+/// if at most 2 edits (and fewer than the name's length) away.
+pub fn closest<'a>(typed: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let distance = |a: &str, b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let next = (prev + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
+                prev = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[b.len()]
+    };
+    names
+        .into_iter()
+        .map(|n| (distance(typed, n), n))
+        .filter(|(d, n)| *d <= 2 && *d < n.chars().count())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
 /// A CSV cell a spreadsheet will show and never run: visible, and prefixed with `'` when it
 /// begins like a formula (= + - @, a tab or a return), unless it is a plain number in
 /// international form (`+44 20 7946 0958`), which no spreadsheet runs.
@@ -85,6 +112,14 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn closest_names_a_typo_and_nothing_far() {
+        let names = ["brand", "support", "access_numbers"];
+        assert_eq!(super::closest("brnad", names), Some("brand"));
+        assert_eq!(super::closest("suport", names), Some("support"));
+        assert_eq!(super::closest("greeting", names), None);
+    }
+
     use super::*;
 
     #[test]

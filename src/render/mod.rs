@@ -16,7 +16,9 @@ pub mod template;
 
 pub use draw::CardFields;
 pub use layout::{Duplex, Offsets, Scratch, Sheet};
-pub use template::{Design, TemplateError, load_design, load_sheet, load_sheet_for};
+pub use template::{
+    CARD_FIELDS, Design, TemplateError, VALUE_FIELDS, load_design, load_sheet, load_sheet_for,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufWriter;

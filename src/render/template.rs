@@ -311,6 +311,30 @@ impl Design {
             .collect()
     }
 
+    /// Every placeholder its elements fill in, in any language (`{brand}`, `{serial}`), and the
+    /// values read through another (`access_numbers` gives `access_number`, `qr` the QR's
+    /// payload).
+    pub fn fields_used(&self) -> BTreeSet<String> {
+        let mut used = BTreeSet::new();
+        for (_, e) in self.front.iter().chain(&self.back) {
+            let Some(p) = patterns(e) else { continue };
+            let others = match e {
+                Element::Text(t) => t.texts.values().collect(),
+                _ => Vec::new(),
+            };
+            for pattern in std::iter::once(p).chain(others) {
+                used.extend(pattern.fields().map(str::to_string));
+            }
+            if matches!(e, Element::Qr { .. }) {
+                used.insert("qr".into());
+            }
+        }
+        if used.contains("access_number") || used.contains("access_number_dial") {
+            used.insert("access_numbers".into());
+        }
+        used
+    }
+
     /// The design with its texts in `lang` where it gives them (its own texts elsewhere),
     /// checked again as a whole (a secret outside the scratch panel, in any language, is
     /// refused).

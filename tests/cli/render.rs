@@ -473,6 +473,38 @@ fn cards_for_the_real_platform_refuse_demo_values_unless_the_config_sets_them() 
 }
 
 #[test]
+fn a_mistyped_value_is_named_with_what_it_likely_meant() {
+    let cm = Cardmint::new();
+    // A --set the design never prints is refused before anything is drawn.
+    let out = cm.expect(2, &["preview", "--out", "p.pdf", "--set", "suport=Help"]);
+    assert!(
+        out.stderr.contains(
+            "--set suport=...: built-in design retail prints no {suport} (did you mean support?)"
+        ),
+        "{out:?}"
+    );
+    assert!(!cm.path("p.pdf").exists());
+    // In the config, a value may be another design's (greeting is the welcome card's): only a
+    // near miss of a value this design prints is said.
+    let config = cm.path("cardmint.toml");
+    std::fs::write(
+        &config,
+        "[values]\nbrnad = \"VoiceMint\"\ngreeting = \"Hi\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = cm.expect(0, &["preview", "--out", "p.pdf"]);
+    assert!(
+        out.stdout.contains(
+            "[values] brnad in the config is not printed by built-in design retail (did you mean brand?)"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("greeting"), "{out:?}");
+}
+
+#[test]
 fn a_replacement_card_shows_what_the_card_holds_now_and_greets_someone() {
     let cm = Cardmint::new();
     cm.expect(
