@@ -154,11 +154,11 @@ pub fn count(text: &str) -> Result<usize, String> {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Layout {
     /// Card design: retail, welcome, or a path to a .toml design
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "DESIGN")]
     pub template: Option<String>,
     /// Sheet layout: avery-c32011 (the default), avery-c32015, letter-8up, cr80, sra3-21up,
     /// or a path to a .toml layout
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "SHEET")]
     pub sheet: Option<String>,
     /// Set a template value (brand, access_numbers, support, ...); repeatable
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = key_value)]

@@ -212,6 +212,14 @@ fn completions_for_every_shell_and_a_man_page_of_every_command() {
         out.stdout.contains("\\-\\-sold\\-list"),
         "options are listed"
     );
+    // A flag that takes a value names it, as --help does.
+    for flag in [
+        "\\fB\\-\\-count\\fR \\fI<N>\\fR",
+        "\\fB\\-\\-template\\fR \\fI<DESIGN>\\fR",
+        "\\fB\\-\\-dry\\-run\\fR\n",
+    ] {
+        assert!(out.stdout.contains(flag), "{flag}");
+    }
     // What a manual page is read for, beside the commands (missing before).
     for section in [".SH ENVIRONMENT", ".SH FILES", ".SH \"EXIT STATUS\""] {
         assert_eq!(out.stdout.matches(section).count(), 1, "{section}");

@@ -85,14 +85,29 @@ pub fn man(command: clap::Command, _args: ManArgs) -> Result<Exit, Error> {
             .get_arguments()
             .filter(|a| !a.is_hide_set() && !a.is_global_set())
         {
-            let flag = match (arg.get_short(), arg.get_long()) {
+            // Every hyphen a minus sign, so that a flag copied from the page types as it reads.
+            let long = arg.get_long().map(|l| l.replace('-', "\\-"));
+            let flag = match (arg.get_short(), long) {
                 (Some(s), Some(l)) => format!("\\-{s}, \\-\\-{l}"),
                 (None, Some(l)) => format!("\\-\\-{l}"),
                 (Some(s), None) => format!("\\-{s}"),
                 (None, None) => arg.get_id().to_string().to_uppercase(),
             };
+            // A flag that takes a value names it, as --help does (`--count <N>`).
+            let value = match (arg.get_action().takes_values(), arg.get_value_names()) {
+                (true, Some(names)) if arg.get_long().is_some() || arg.get_short().is_some() => {
+                    names
+                        .iter()
+                        .map(|n| format!(" \\fI<{}>\\fR", roff_escape(n)))
+                        .collect()
+                }
+                (true, None) if arg.get_long().is_some() || arg.get_short().is_some() => {
+                    format!(" \\fI<{}>\\fR", arg.get_id().as_str().to_uppercase())
+                }
+                _ => String::new(),
+            };
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-            writeln!(out, ".TP\n\\fB{flag}\\fR\n{}", roff_escape(&help))
+            writeln!(out, ".TP\n\\fB{flag}\\fR{value}\n{}", roff_escape(&help))
                 .map_err(Error::io("render the manual page"))?;
         }
     }
