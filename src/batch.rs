@@ -314,10 +314,10 @@ impl Sheets {
         };
         let out = render::render(&job, &target)?;
         lines.push(format!(
-            "{} cards on {} sheet(s), {} pages: {}",
-            printable.len(),
-            out.sheets,
-            out.pages,
+            "{} on {}, {}: {}",
+            crate::text::count(printable.len(), "card", "cards"),
+            crate::text::count(out.sheets, "sheet", "sheets"),
+            crate::text::count(out.pages, "page", "pages"),
             out.files
                 .iter()
                 .map(|(p, _)| p.display().to_string())

@@ -825,6 +825,11 @@ impl Config {
 
     /// The API settings. With `sandbox_url` the embedded sandbox is the target and its
     /// default login stands in when none is configured.
+    /// The platform's API address: `[api] url`, `CARDMINT_API_URL`, else the platform's own.
+    pub fn endpoint(&self) -> &str {
+        self.api_url.as_deref().unwrap_or(DEFAULT_API_URL)
+    }
+
     pub fn api_settings(&self, sandbox_url: Option<&str>) -> Result<ApiSettings, ConfigError> {
         let credentials = match (&self.username, &self.password) {
             (Some(username), Some(password)) => Credentials {
@@ -842,13 +847,7 @@ impl Config {
                 });
             }
         };
-        let url = match sandbox_url {
-            Some(u) => u.to_string(),
-            None => self
-                .api_url
-                .clone()
-                .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
-        };
+        let url = sandbox_url.unwrap_or(self.endpoint()).to_string();
         Ok(ApiSettings {
             url,
             credentials,

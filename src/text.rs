@@ -95,6 +95,11 @@ pub fn closest<'a>(typed: &str, names: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, n)| n)
 }
 
+/// A count with its noun: `1 card`, `3 cards`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A CSV cell a spreadsheet will show and never run: visible, and prefixed with `'` when it
 /// begins like a formula (= + - @, a tab or a return), unless it is a plain number in
 /// international form (`+44 20 7946 0958`), which no spreadsheet runs.

@@ -62,9 +62,9 @@ pub fn finish_batch(
     } = batch::write_outputs(ledger, batch, sheets, print)?;
     let mut exit = Exit::Success;
     let mut line = format!(
-        "batch {}: {} cards, {} ready, {} active, {} failed",
+        "batch {}: {}, {} ready, {} active, {} failed",
         batch.id,
-        counts.total(),
+        crate::text::count(counts.total(), "card", "cards"),
         counts.ready,
         counts.active,
         counts.failed

@@ -209,7 +209,7 @@ fn windows_1252_files_read_with_the_flag() {
             "--active",
         ],
     );
-    assert!(says(&out.stdout, "1 cards, 0 ready, 1 active"), "{out:?}");
+    assert!(says(&out.stdout, "1 card, 0 ready, 1 active"), "{out:?}");
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
     assert_eq!(rows[0]["label"], "René € shop");
     assert_eq!(rows[0]["tariff"], "-2");

@@ -409,7 +409,7 @@ fn every_call_record_of_a_card_with_1200_calls_comes_once() {
         .copied()
         .unwrap_or(0);
     let out = cm.expect(0, &["calls", &rows[0]["serial"], "--out", "calls.csv"]);
-    assert!(says(&out.stdout, "1200 call records of 1 cards"), "{out:?}");
+    assert!(says(&out.stdout, "1200 call records of 1 card"), "{out:?}");
     assert_eq!(
         mode_of(&cm.path("calls.csv")),
         0o600,
@@ -451,7 +451,7 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     );
     let out = cm.expect(0, &["audit", "B0001"]);
     assert!(
-        says(&out.stdout, "4 cards audited, 0 mismatch(es)"),
+        says(&out.stdout, "4 cards audited, 0 mismatches"),
         "{out:?}"
     );
     let c = client_with(&sb.url, credentials(), Duration::from_secs(5));
@@ -476,7 +476,7 @@ fn the_audit_catches_changes_made_behind_cardmints_back() {
     );
     assert!(!out.stdout.contains("dee:"), "{out:?}");
     assert!(
-        says(&out.stdout, "4 cards audited, 3 mismatch(es)"),
+        says(&out.stdout, "4 cards audited, 3 mismatches"),
         "{out:?}"
     );
     // Putting things right through cardmint clears them.

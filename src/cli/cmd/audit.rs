@@ -60,8 +60,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     say!(
         global,
-        "{} cards audited, {mismatches} mismatch(es){}",
-        results.len(),
+        "{} audited, {}{}",
+        crate::text::count(results.len(), "card", "cards"),
+        crate::text::count(mismatches, "mismatch", "mismatches"),
         if skipped.is_empty() {
             String::new()
         } else {

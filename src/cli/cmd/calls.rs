@@ -86,8 +86,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 .map_err(Error::io(format!("write {}", path.display())))?;
             say!(
                 global,
-                "{count} call records of {} cards in {}",
-                found.len(),
+                "{} of {} in {}",
+                crate::text::count(count, "call record", "call records"),
+                crate::text::count(found.len(), "card", "cards"),
                 path.display()
             );
         }

@@ -80,7 +80,11 @@ pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
         Ok(shop)
     })?;
     crate::batch::refresh_outputs(&ledger, &batch.id)?;
-    say!(global, "{} cards consigned to {shop} on {on}", cards.len());
+    say!(
+        global,
+        "{} consigned to {shop} on {on}",
+        crate::text::count(cards.len(), "card", "cards")
+    );
     if !already.is_empty() {
         say!(global, "{} already held by {shop}", already.len());
     }

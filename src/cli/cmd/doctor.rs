@@ -99,11 +99,8 @@ fn endpoint(global: &Global) -> Result<(Status, String), String> {
     if global.sandbox {
         return Ok((Status::Ok, "the embedded sandbox (--sandbox)".into()));
     }
-    let settings = global
-        .config()
-        .and_then(|c| Ok(c.api_settings(None)?))
-        .map_err(|e| e.to_string())?;
-    let url = &settings.url;
+    // The address alone: a missing login is the login check's to say.
+    let url = global.config().map_err(|e| e.to_string())?.endpoint();
     let rest = url
         .split_once("://")
         .map(|(_, r)| r)
@@ -141,12 +138,7 @@ fn login(global: &Global) -> Result<(Status, String), String> {
             concurrency: 1,
             ..Default::default()
         })
-        .map_err(|e| match e {
-            Error::Config(e) => format!(
-                "{e}; set CARDMINT_USERNAME and CARDMINT_PASSWORD, or [reseller] in the config file"
-            ),
-            e => e.to_string(),
-        })?;
+        .map_err(|e| e.to_string())?;
     let started = Instant::now();
     connection.check_login().map_err(|e| e.to_string())?;
     Ok((

@@ -214,9 +214,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     manifest::claim_dir(&batch.out_dir, &batch)?;
     if !global.quiet {
         eprintln!(
-            "batch {} recorded: {} cards; provisioning",
+            "batch {} recorded: {}; provisioning",
             batch.id,
-            cards.len()
+            crate::text::count(cards.len(), "card", "cards")
         );
     }
     crate::cli::finish::finish_batch(
@@ -268,7 +268,11 @@ fn dry_run(
     if !global.quiet {
         eprintln!("dry run: nothing was sent and nothing was recorded in the ledger");
     }
-    say!(global, "dry run: {} cards planned", cards.len());
+    say!(
+        global,
+        "dry run: {} planned",
+        crate::text::count(cards.len(), "card", "cards")
+    );
     say!(global, "outputs in {}", batch.out_dir.display());
     global.emit(serde_json::json!({
         "dry_run": true,

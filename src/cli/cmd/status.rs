@@ -109,9 +109,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         sum(Some(CardState::Blocked)),
     );
     let totals = format!(
-        "{} cards: {sold} sold (active), credit used {} {cur}, credit left on sold cards {} \
+        "{}: {sold} sold (active), credit used {} {cur}, credit left on sold cards {} \
          {cur} (unsold stock holds {} {cur}, blocked cards {} {cur})",
-        rows.len(),
+        crate::text::count(rows.len(), "card", "cards"),
         fmt(used),
         fmt(left),
         fmt(unsold),
@@ -120,7 +120,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     );
     let totals_row = [
         "total".to_string(),
-        format!("{} cards", rows.len()),
+        crate::text::count(rows.len(), "card", "cards"),
         String::new(),
         format!("{sold} active"),
         String::new(),
@@ -176,8 +176,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 .map_err(Error::io(format!("write {}", path.display())))?;
             say!(
                 global,
-                "{} cards and a totals row in {}",
-                lines.len() - 1,
+                "{} and a totals row in {}",
+                crate::text::count(lines.len() - 1, "card", "cards"),
                 path.display()
             );
         }
