@@ -208,6 +208,13 @@ pub enum LedgerError {
     },
     #[error("{0} is a folder, not a ledger file: give --ledger FOLDER/cardmint.db")]
     Directory(PathBuf),
+    /// The folder the ledger would be in does not exist: a mistyped path would otherwise
+    /// start a second, empty ledger.
+    #[error(
+        "the ledger's folder {0} does not exist: create it (`mkdir -p {0}`), or give --ledger a \
+         path in an existing folder"
+    )]
+    NoFolder(PathBuf),
     #[error(
         "{0} is an SQLite database but not a cardmint ledger (it has tables of its own); \
          cardmint does not touch it: give another --ledger"
@@ -243,6 +250,16 @@ pub(super) fn now() -> String {
     crate::clock::stamp(chrono::Utc::now())
 }
 
+/// The ledger's folder exists (the ledger itself may not yet).
+fn check_folder(path: &Path) -> Result<(), LedgerError> {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(LedgerError::NoFolder(folder.to_path_buf()))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Ledger {
     /// Opens (creating owner-only if missing) and migrates the ledger at `path`.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
@@ -250,6 +267,7 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
+        check_folder(path)?;
         if path.is_dir() {
             return Err(LedgerError::Directory(path.to_path_buf()));
         }
@@ -309,6 +327,7 @@ impl Ledger {
     /// time writes it. A second process gets [`LedgerError::Locked`] naming the holder.
     /// `command` describes this process for that message.
     pub fn open_for_changes(path: &Path, command: &str) -> Result<Ledger, LedgerError> {
+        check_folder(path)?;
         let lock = lockfile::acquire(path, command)?;
         let mut ledger = Ledger::open(path)?;
         ledger.lock = Some(lock);

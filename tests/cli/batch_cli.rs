@@ -253,6 +253,28 @@ fn rough_edges_get_messages_that_say_what_to_do() {
         !cm.path("cardmint.db").exists(),
         "no ledger was created by reading"
     );
+    // A ledger in a folder that does not exist (a mistyped path) is an I/O error that says
+    // how to fix it; no second, empty ledger is started elsewhere.
+    let out = cm.expect(
+        6,
+        &[
+            "--sandbox",
+            "--ledger",
+            "no/such/dir/cardmint.db",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+        ],
+    );
+    assert!(
+        out.stderr.contains(
+            "the ledger's folder no/such/dir does not exist: create it (`mkdir -p no/such/dir`)"
+        ),
+        "{out:?}"
+    );
+    assert!(!cm.path("no").exists());
     // A negative count and a decimal comma are told what is wrong, not mistaken.
     let out = cm.expect(2, &["--sandbox", "issue", "--count", "-3", "--value", "5"]);
     assert!(
