@@ -175,17 +175,27 @@ impl IntentKind {
 
 impl fmt::Display for IntentKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Amounts as money is written: at least two decimals (5.00, 4.98333).
+        let money = |a: &Decimal| {
+            let mut a = a.abs();
+            if a.scale() < 2 {
+                a.rescale(2);
+            }
+            a
+        };
         match self {
             IntentKind::Create => f.write_str("create the account"),
-            IntentKind::Credit(a) => write!(f, "load the face value {a}"),
-            IntentKind::Topup(a) if a.is_sign_negative() => write!(f, "deduct {}", -*a),
-            IntentKind::Topup(a) => write!(f, "top up {a}"),
-            IntentKind::Redeem { amount, .. } => write!(f, "load {amount} from a redeemed card"),
+            IntentKind::Credit(a) => write!(f, "load the face value {}", money(a)),
+            IntentKind::Topup(a) if a.is_sign_negative() => write!(f, "deduct {}", money(a)),
+            IntentKind::Topup(a) => write!(f, "top up {}", money(a)),
+            IntentKind::Redeem { amount, .. } => {
+                write!(f, "load {} from a redeemed card", money(amount))
+            }
             IntentKind::Deduct { amount, movement } => {
-                write!(f, "deduct {amount} (movement #{movement})")
+                write!(f, "deduct {} (movement #{movement})", money(amount))
             }
             IntentKind::Move { amount, movement } => {
-                write!(f, "load {amount} (movement #{movement})")
+                write!(f, "load {} (movement #{movement})", money(amount))
             }
             IntentKind::RetailBlock => f.write_str("block (retail stock)"),
             IntentKind::Block(_) => f.write_str("block"),

@@ -433,7 +433,7 @@ mod tests {
         ];
         let why = named("0000000013", d("5"), d("0.00001"), &intents).unwrap();
         assert!(
-            why.contains("deduct 5") && why.contains("applied nothing"),
+            why.contains("deduct 5.00") && why.contains("applied nothing"),
             "{why}"
         );
     }

@@ -998,7 +998,7 @@ fn audit_names_a_late_change_that_landed_after_its_settle_read() {
     std::thread::sleep(Duration::from_millis(3000));
     let out = cm.expect(5, &["audit", "B0001"]);
     assert!(
-        out.stdout.contains("too much") && out.stdout.contains("load the face value 5"),
+        out.stdout.contains("too much") && out.stdout.contains("load the face value 5.00"),
         "{out:?}"
     );
 }
