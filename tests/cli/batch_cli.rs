@@ -478,6 +478,236 @@ fn json_gives_one_document_on_stdout_for_every_command_that_prints_a_result() {
     assert_eq!(doc(&["doctor"])["ok"], true);
 }
 
+#[test]
+fn every_json_document_has_the_shape_its_reference_page_gives() {
+    // The reference (docs/reference/json.md) is what scripts are written against: each
+    // command's document has exactly the keys the page lists, at every level it spells out.
+    let cm = Cardmint::new();
+    let mut seen: Vec<(&str, serde_json::Value)> = Vec::new();
+    let mut doc = |label: &'static str, args: &[&str]| {
+        let mut full = vec!["--sandbox", "--json"];
+        full.extend_from_slice(args);
+        let out = cm.run(&full);
+        assert!(matches!(out.code, 0 | 3 | 5), "{out:?}");
+        let value: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: got {:?}", out.stdout));
+        seen.push((label, value.clone()));
+        value
+    };
+    doc(
+        "issue",
+        &["issue", "--count", "4", "--value", "5", "--dry-run"],
+    );
+    doc("issue", &["issue", "--count", "4", "--value", "5"]);
+    let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
+    let other = csv_rows(&cm.path("out/B0001/manifest.csv"))[1]["serial"].clone();
+    let (serial, other) = (serial.as_str(), other.as_str());
+    doc("resume", &["resume", "B0001"]);
+    doc("batches", &["batches"]);
+    doc("show", &["show", "B0001"]);
+    doc(
+        "consign",
+        &["consign", "B0001", "--serials", other, "--shop", "Kiosk 3"],
+    );
+    doc("return", &["return", "B0001", "--serials", other]);
+    doc("shops", &["shops"]);
+    doc(
+        "activate",
+        &[
+            "activate",
+            "B0001",
+            "--override-consignment",
+            "--serials",
+            serial,
+        ],
+    );
+    doc("topup", &["topup", serial, "2.50"]);
+    doc("reset-password", &["reset-password", serial]);
+    doc(
+        "numbers --add/--delete",
+        &["numbers", serial, "--add", "+44 20 7946 0958"],
+    );
+    doc("numbers CARD", &["numbers", serial]);
+    doc("status", &["status", "B0001"]);
+    doc("card", &["card", serial]);
+    doc("report", &["report"]);
+    doc("calls", &["calls", "B0001"]);
+    doc("audit", &["audit", "B0001"]);
+    doc("settle", &["settle", "B0001"]);
+    doc("expire", &["expire", "--dry-run"]);
+    doc("replace", &["replace", serial]);
+    doc(
+        "block",
+        &["block", "B0001", "--serials", other, "--reason", "lost"],
+    );
+    doc("doctor", &["doctor"]);
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reference/json.md"),
+    )
+    .unwrap();
+    let shapes = json_shapes(&page);
+    for (label, _) in &shapes {
+        assert!(
+            seen.iter().any(|(l, _)| l == label),
+            "{label}: documented, and run by this test"
+        );
+    }
+    for (label, value) in &seen {
+        let alternatives = &shapes
+            .iter()
+            .find(|(l, _)| l == label)
+            .unwrap_or_else(|| panic!("{label}: a document the reference does not give"))
+            .1;
+        let fits: Vec<String> = alternatives
+            .iter()
+            .map(|shape| fits(value, shape, label))
+            .collect();
+        assert!(
+            fits.iter().any(String::is_empty),
+            "{label}: {}\n{value:#}",
+            fits.join("\n  or: ")
+        );
+    }
+}
+
+/// A shape of the reference page: the keys of an object, each with the shape of its value
+/// where the page spells it out; `open` when the page leaves some keys unnamed (`BY`, `...`).
+#[derive(Debug, Clone, Default)]
+struct Shape {
+    keys: Vec<(String, Option<Shape>)>,
+    open: bool,
+}
+
+/// Each row of the reference's table: the commands it names (`issue`, `numbers CARD`) and the
+/// shapes their documents may have ("the run" is activate's).
+fn json_shapes(page: &str) -> Vec<(String, Vec<Shape>)> {
+    let rows: Vec<(Vec<String>, String)> = page
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').splitn(2, " | ").collect();
+            let commands = cells[0]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            (commands, cells[1].trim_end_matches(" |").replace('`', ""))
+        })
+        .collect();
+    let objects = |text: &str| -> Vec<Shape> {
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('{') {
+            let (shape, used) = parse_object(&rest[start..]);
+            found.push(shape);
+            rest = &rest[start + used..];
+        }
+        found
+    };
+    let run = rows
+        .iter()
+        .find(|(c, _)| c.iter().any(|c| c == "activate"))
+        .map(|(_, text)| objects(text)[0].clone())
+        .expect("the run's shape is given with activate");
+    rows.iter()
+        .flat_map(|(commands, text)| {
+            let mut shapes = objects(text);
+            if text.starts_with("the run") {
+                let mut the_run = run.clone();
+                if let Some(plus) = text.split(" plus ").nth(1) {
+                    let added = plus.split('(').next().unwrap_or("");
+                    for name in added.split('"').skip(1).step_by(2) {
+                        the_run.keys.push((name.to_string(), None));
+                    }
+                    shapes.retain(|_| false);
+                }
+                shapes.insert(0, the_run);
+            }
+            if text.starts_with("the new card's batch as issue") {
+                shapes = objects(&rows.iter().find(|(c, _)| c[0] == "issue").unwrap().1);
+                shapes.insert(0, run.clone());
+            }
+            commands
+                .iter()
+                .map(|c| (c.clone(), shapes.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Parses `{"a", "b": {...}, "c": [{...}], BY}` from the start of `text`: the shape and the
+/// bytes it took.
+fn parse_object(text: &str) -> (Shape, usize) {
+    let bytes = text.as_bytes();
+    let mut shape = Shape::default();
+    let mut i = 1;
+    let mut item = String::new();
+    let mut nested: Option<Shape> = None;
+    let mut finish = |item: &mut String, nested: &mut Option<Shape>, shape: &mut Shape| {
+        let t = item.trim();
+        if let Some(name) = t.strip_prefix('"').and_then(|r| r.split('"').next()) {
+            shape.keys.push((name.to_string(), nested.take()));
+        } else if !t.is_empty() {
+            shape.open = true;
+        }
+        nested.take();
+        item.clear();
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => {
+                let (inner, used) = parse_object(&text[i..]);
+                nested = Some(inner);
+                i += used;
+                continue;
+            }
+            b'}' => {
+                finish(&mut item, &mut nested, &mut shape);
+                return (shape, i + 1);
+            }
+            b',' => finish(&mut item, &mut nested, &mut shape),
+            b'[' | b']' => {}
+            c => item.push(c as char),
+        }
+        i += 1;
+    }
+    (shape, i)
+}
+
+/// Where `value` departs from `shape` (empty when it fits).
+fn fits(value: &serde_json::Value, shape: &Shape, at: &str) -> String {
+    let Some(object) = value.as_object() else {
+        return format!("{at}: not an object");
+    };
+    let documented: std::collections::BTreeSet<&str> =
+        shape.keys.iter().map(|(k, _)| k.as_str()).collect();
+    let actual: std::collections::BTreeSet<&str> = object.keys().map(String::as_str).collect();
+    let missing: Vec<_> = documented.difference(&actual).collect();
+    let extra: Vec<_> = actual.difference(&documented).collect();
+    if !missing.is_empty() || (!shape.open && !extra.is_empty()) {
+        return format!("{at}: missing {missing:?}, undocumented {extra:?}");
+    }
+    for (key, inner) in &shape.keys {
+        let Some(inner) = inner else { continue };
+        let child = match &object[key] {
+            serde_json::Value::Array(items) => match items.first() {
+                Some(first) => first,
+                None => continue,
+            },
+            serde_json::Value::Null => continue,
+            other => other,
+        };
+        if child.is_object() {
+            let why = fits(child, inner, &format!("{at}.{key}"));
+            if !why.is_empty() {
+                return why;
+            }
+        }
+    }
+    String::new()
+}
+
 /// Runs a command whose standard output is closed before it writes (`... | head -0`):
 /// its exit code and standard error.
 fn into_a_closed_pipe(cm: &Cardmint, args: &[&str]) -> (i32, String) {

@@ -90,7 +90,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     }
     if pending.is_empty() && movements.is_empty() {
         say!(global, "nothing to settle");
-        global.emit(serde_json::json!({ "changes": [], "complete": true }));
+        global.emit(serde_json::json!({ "changes": [], "movements": [], "complete": true }));
         return Ok(Exit::Success);
     }
     let mut doc = Vec::new();
