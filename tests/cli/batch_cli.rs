@@ -644,7 +644,7 @@ fn parse_object(text: &str) -> (Shape, usize) {
     let mut i = 1;
     let mut item = String::new();
     let mut nested: Option<Shape> = None;
-    let mut finish = |item: &mut String, nested: &mut Option<Shape>, shape: &mut Shape| {
+    let finish = |item: &mut String, nested: &mut Option<Shape>, shape: &mut Shape| {
         let t = item.trim();
         if let Some(name) = t.strip_prefix('"').and_then(|r| r.split('"').next()) {
             shape.keys.push((name.to_string(), nested.take()));
