@@ -178,23 +178,22 @@ impl Sheets {
         cards: &[Card],
         rows: &[Option<u64>],
     ) -> Result<(), Error> {
-        // The very fields the cards will print with.
-        let printable: Vec<CardFields> =
-            cards.iter().map(|c| fields(batch, c, self.comma)).collect();
-        let job = self.job(&Print::default(), &printable);
-        render::check_cards(&job, usize::MAX).map_err(|problems| {
+        let problems = self.layout_problems(batch, cards);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        {
             let source = batch.source.as_deref();
             // One line a problem; a shared value (a brand too long) fails every card alike.
             let mut lines: Vec<(String, String, usize)> = Vec::new();
-            for (i, why) in problems {
-                let what = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
+            for (i, what) in problems {
                 let at = match (source, rows.get(i).copied().flatten()) {
                     (Some(file), Some(line)) => format!("{file} line {line}"),
-                    _ => format!("card {}", printable[i].serial),
+                    _ => format!("card {}", cards[i].serial),
                 };
-                match lines.iter_mut().find(|(_, w, _)| w == what) {
+                match lines.iter_mut().find(|(_, w, _)| *w == what) {
                     Some(line) => line.2 += 1,
-                    None => lines.push((at, what.to_string(), 0)),
+                    None => lines.push((at, what, 0)),
                 }
             }
             let text: Vec<String> = lines
@@ -205,8 +204,26 @@ impl Sheets {
                     n => format!("{at} (and {n} more alike): {what}"),
                 })
                 .collect();
-            Error::Unprintable(text.join("\n  "))
-        })
+            Err(Error::Unprintable(text.join("\n  ")))
+        }
+    }
+
+    /// Why planned cards cannot print: each card's index in `cards` and what is wrong (the
+    /// element and the reason), checked with the very fields the cards will print with.
+    pub fn layout_problems(&self, batch: &Batch, cards: &[Card]) -> Vec<(usize, String)> {
+        let printable: Vec<CardFields> =
+            cards.iter().map(|c| fields(batch, c, self.comma)).collect();
+        let job = self.job(&Print::default(), &printable);
+        match render::check_cards(&job, usize::MAX) {
+            Ok(()) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .map(|(i, why)| {
+                    let what = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
+                    (i, what.to_string())
+                })
+                .collect(),
+        }
     }
 
     /// Refuses to print demo values (the shipped designs' own brand, support line and

@@ -44,10 +44,13 @@ pub enum ImportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {} problem(s), nothing was sent:\n{}", problems.len(), list(problems, path))]
+    #[error("{path}: {}, nothing was sent:\n{}", crate::text::count(problems.len(), "problem", "problems"), list(problems, path))]
     Invalid {
         path: PathBuf,
         problems: Vec<Problem>,
+        /// The rows that read well, for the checks that come after reading (the layout of
+        /// their cards), so every problem of the file is said at once.
+        rows: Vec<crate::provision::plan::CardRequest>,
     },
 }
 

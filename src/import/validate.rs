@@ -47,6 +47,7 @@ pub fn read_customers(
     let invalid = |problems: Vec<Problem>| ImportError::Invalid {
         path: path.to_path_buf(),
         problems,
+        rows: Vec::new(),
     };
     // Every problem of the file is reported together, the encoding's among them.
     let (text, mut problems) = decode(&bytes, options.encoding);
@@ -152,7 +153,11 @@ pub fn read_customers(
         Ok(rows)
     } else {
         problems.sort_by_key(|p| (p.line, p.column.as_ref().map(|c| c.0)));
-        Err(invalid(problems))
+        Err(ImportError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+            rows,
+        })
     }
 }
 

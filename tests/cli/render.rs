@@ -416,6 +416,27 @@ fn text_that_cannot_fit_is_an_input_error_before_anything_is_sent_or_recorded() 
     let out = cm.expect(4, &["issue", "--from", "c.csv", "--value", "5"]);
     assert!(out.stderr.contains("c.csv line 3:"), "{out:?}");
     assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    // A file with a bad number on one row and a label too long on another says both at once
+    // (before, the label was said only on the run after the number was fixed).
+    std::fs::write(
+        cm.path("both.csv"),
+        format!(
+            "customer,label,numbers\nalice_1,Alice,+44 20 7946 0958\nbob_2,{},\ncarol_3,Carol,notaphone\n",
+            "Bartholomew ".repeat(16).trim()
+        ),
+    )
+    .unwrap();
+    let out = cm.expect(4, &["issue", "--from", "both.csv", "--value", "5"]);
+    assert!(
+        out.stderr
+            .contains("both.csv: 2 problems, nothing was sent")
+            && out.stderr.contains("both.csv: line 3: cannot print: ")
+            && out
+                .stderr
+                .contains("both.csv: line 4, column 3 (numbers): number 1: \"notaphone\""),
+        "{out:?}"
+    );
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
     // Wrapped onto two lines, a long brand that fits is printed.
     let fits = format!("brand={}", "Supercalifragilistic ".repeat(3));
     cm.expect(

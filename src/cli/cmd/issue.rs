@@ -10,7 +10,7 @@ use crate::cli::args::EngineArgs;
 use crate::cli::{Exit, Global};
 use crate::codes::{CodeSpec, PasswordSpec};
 use crate::error::Error;
-use crate::import::{self, Encoding, ImportOptions};
+use crate::import::{self, Encoding, ImportError, ImportOptions};
 use crate::ledger::{Batch, Expiry, NewBatch, Platform};
 use crate::manifest;
 use crate::provision::plan::{CardRequest, plan_cards};
@@ -133,8 +133,11 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         .transpose()?;
     let mut ledger = global.open_ledger_for_changes()?;
     let known = ledger.known_customers()?;
+    // A customer file's problems wait for the layout check of its good rows: every problem
+    // of the file is said at once.
+    let mut unread = None;
     let requests = match (&args.from, args.count) {
-        (Some(path), _) => import::read_customers(
+        (Some(path), _) => match import::read_customers(
             path,
             &ImportOptions {
                 encoding: args.encoding,
@@ -143,7 +146,18 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 tariff: args.tariff,
             },
             &known,
-        )?,
+        ) {
+            Ok(rows) => rows,
+            Err(ImportError::Invalid {
+                path,
+                problems,
+                rows,
+            }) => {
+                unread = Some((path, problems));
+                rows
+            }
+            Err(e) => return Err(e.into()),
+        },
         (None, Some(0)) | (None, None) => {
             return Err(Error::Usage("--count must be at least 1".into()));
         }
@@ -168,11 +182,29 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let config = global.config()?;
     let sheets = Sheets::for_batch(&config.values, &args.layout.look(), &probe)?;
     let print = args.printing.print(config)?;
-    sheets.check_planned(
-        &probe,
-        &batch::planned(&next_id, ledger.next_seq()?, args.active, &cards),
-        &lines,
-    )?;
+    let planned = batch::planned(&next_id, ledger.next_seq()?, args.active, &cards);
+    if let Some((path, mut problems)) = unread {
+        problems.extend(
+            sheets
+                .layout_problems(&probe, &planned)
+                .into_iter()
+                .filter_map(|(i, reason)| {
+                    Some(import::Problem {
+                        line: lines.get(i).copied().flatten()?,
+                        column: None,
+                        reason: format!("cannot print: {reason}"),
+                    })
+                }),
+        );
+        problems.sort_by_key(|p| (p.line, p.column.as_ref().map(|c| c.0)));
+        return Err(ImportError::Invalid {
+            path,
+            problems,
+            rows: Vec::new(),
+        }
+        .into());
+    }
+    sheets.check_planned(&probe, &planned, &lines)?;
     let out_dir = args.out.as_ref().map(|o| batch::absolute(o));
     // Fail on settings before anything is recorded; nothing is sent yet.
     let connection = if args.dry_run {
