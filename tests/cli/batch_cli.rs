@@ -792,7 +792,19 @@ fn a_batch_of_mixed_values_says_so() {
     );
     let list = cm.json(&["batches"]);
     assert_eq!(list["batches"][0]["value_max"], "7.00", "{list}");
-    assert!(cm.expect(0, &["batches"]).stdout.contains("5.00-7.00 EUR"));
+    // A range is wider than a single value: the columns after it stay aligned.
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let text = cm.expect(0, &["batches"]).stdout;
+    assert!(text.contains("5.00-7.00 EUR"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines[0].find("platform");
+    assert!(
+        lines[1..].iter().all(|l| l.find("sandbox") == header),
+        "{text}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::Platform;
+use crate::table::{Cell, Table};
 
 /// List the batches in the ledger with their card counts.
 ///
@@ -55,38 +56,30 @@ pub fn run(global: &Global, _args: Args) -> Result<Exit, Error> {
         say!(global, "no batches in {}", ledger.path().display());
         return Ok(Exit::Success);
     }
-    say!(
-        global,
-        "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} out",
-        "batch",
-        "created",
-        "cards",
-        "ready",
-        "active",
-        "blocked",
-        "failed",
-        "pending",
-        "value",
-        "platform"
-    );
+    // The one table writer: columns as wide as their widest cell (a value range included).
+    let mut table = Table::new([
+        "batch", "created", "cards", "ready", "active", "blocked", "failed", "pending", "value",
+        "platform", "out",
+    ]);
     for b in batches {
         let c = ledger.counts(&b.id)?;
         let value = crate::ledger::value_text(ledger.value_range(&b.id)?, b.value, &b.currency);
-        say!(
-            global,
-            "{:<8} {:<20} {:>6} {:>6} {:>6} {:>7} {:>6} {:>7} {:>10}  {:<24} {}",
-            b.id,
-            b.created_at,
-            c.total(),
-            c.ready,
-            c.active,
-            c.blocked,
-            c.failed,
-            c.pending,
-            value,
-            short_platform(b.platform.as_ref()),
-            b.out_dir.display()
-        );
+        table.push(vec![
+            Cell::Text(b.id),
+            Cell::Text(b.created_at),
+            Cell::Count(c.total() as u64),
+            Cell::Count(c.ready as u64),
+            Cell::Count(c.active as u64),
+            Cell::Count(c.blocked as u64),
+            Cell::Count(c.failed as u64),
+            Cell::Count(c.pending as u64),
+            Cell::Figure(value),
+            Cell::Text(short_platform(b.platform.as_ref())),
+            Cell::Text(b.out_dir.display().to_string()),
+        ]);
+    }
+    for line in table.text(&[]) {
+        say!(global, "{line}");
     }
     Ok(Exit::Success)
 }
