@@ -7,6 +7,7 @@ use crate::cli::{Exit, Global};
 use crate::error::Error;
 use crate::ledger::{Card, parse_date, shop_name};
 use crate::lifecycle::{self, Selection};
+use crate::table::{Cell, Table};
 
 /// Hand cards to a shop: the ledger records which shop holds them from which day. They stay
 /// blocked on the platform until `cardmint activate` records their sale. Nothing is sent.
@@ -157,16 +158,17 @@ pub fn shops(global: &Global, _args: ShopsArgs) -> Result<Exit, Error> {
         );
         return Ok(Exit::Success);
     }
-    say!(global, "{:<40} {:>9} {:>6}  since", "shop", "holds", "sold");
+    let mut table = Table::new(["shop", "holds", "sold", "since"]);
     for s in &shops {
-        say!(
-            global,
-            "{:<40} {:>9} {:>6}  {}",
-            s.name,
-            s.consigned,
-            s.sold,
-            s.since
-        );
+        table.push(vec![
+            Cell::Text(s.name.clone()),
+            Cell::Count(s.consigned as u64),
+            Cell::Count(s.sold as u64),
+            Cell::Text(s.since.to_string()),
+        ]);
+    }
+    for line in table.text(&[]) {
+        say!(global, "{line}");
     }
     Ok(Exit::Success)
 }
