@@ -307,43 +307,51 @@ fn scratch_panel(page: &mut Page, r: &Rect) {
 /// How wide a line is at a size, in points.
 pub type Measure<'a> = dyn Fn(&str, f32) -> f32 + 'a;
 
-/// Breaks each paragraph of `text` (split at `\n`) at spaces so that no line is wider than
-/// `width` points at `size`; a word wider than that stays whole on its own line.
+/// Breaks each paragraph of `text` (split at `\n`) where the Unicode line breaking algorithm
+/// (UAX #14, unicode-linebreak) allows, so that no line is wider than `width` points at
+/// `size`: at spaces, after a hyphen, between two ideographs (CJK has no spaces); never
+/// inside a phone number (a space between two digits does not break). A piece wider than the
+/// line stays whole on its own line. (Thai and Lao need a dictionary to find their word
+/// boundaries; without one a run of them breaks only at spaces.)
 fn wrap(text: &str, width: f32, size: f32, measure: &Measure<'_>) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
-        for word in words(paragraph) {
+        for piece in pieces(paragraph) {
             if line.is_empty() {
-                line.push_str(word);
+                line.push_str(piece);
                 continue;
             }
-            let candidate = format!("{line} {word}");
-            if measure(&candidate, size) <= width + 0.01 {
+            let candidate = format!("{line}{piece}");
+            if measure(candidate.trim_end(), size) <= width + 0.01 {
                 line = candidate;
             } else {
-                lines.push(std::mem::take(&mut line));
-                line.push_str(word);
+                lines.push(line.trim_end().to_string());
+                line = piece.to_string();
             }
         }
-        lines.push(line);
+        lines.push(line.trim_end().to_string());
     }
     lines
 }
 
-/// A paragraph's words: split at spaces, but never inside a phone number (a space between
-/// two digits does not break).
-fn words(paragraph: &str) -> Vec<&str> {
+/// A paragraph cut where a line may break, each piece with the spaces that follow it.
+fn pieces(paragraph: &str) -> Vec<&str> {
     let bytes = paragraph.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let inside_number = i > 0
-            && bytes[i - 1].is_ascii_digit()
-            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
-        if b == b' ' && !inside_number {
-            out.push(&paragraph[start..i]);
-            start = i + 1;
+    for (at, _) in unicode_linebreak::linebreaks(paragraph) {
+        if at == paragraph.len() {
+            break;
+        }
+        // `020 7946`: the break after the space sits between two digits.
+        let inside_number = at >= 2
+            && bytes[at - 1] == b' '
+            && bytes[at - 2].is_ascii_digit()
+            && bytes[at].is_ascii_digit();
+        if !inside_number {
+            out.push(&paragraph[start..at]);
+            start = at;
         }
     }
     out.push(&paragraph[start..]);
@@ -717,5 +725,27 @@ mod tests {
         })
         .unwrap();
         assert!(size < 12.0 && lines.len() == 1, "{size} {lines:?}");
+    }
+
+    #[test]
+    fn lines_break_where_unicode_allows_not_only_at_spaces() {
+        // A fixed-width measure: 10 points a character.
+        let measure = |l: &str, _size: f32| 10.0 * l.chars().count() as f32;
+        // Chinese has no spaces: a line may break between any two ideographs (before, the
+        // whole name was one word that could only shrink).
+        assert_eq!(
+            super::wrap("欢迎使用电话卡", 40.0, 10.0, &measure),
+            vec!["欢迎使用", "电话卡"]
+        );
+        // After a hyphen, and at spaces with the space left at the end of the line.
+        assert_eq!(
+            super::wrap("pay-as-you-go credit", 80.0, 10.0, &measure),
+            vec!["pay-as-", "you-go", "credit"]
+        );
+        // Never inside a phone number; a paragraph break is kept.
+        assert_eq!(
+            super::wrap("Call +44 20 7946\nnow", 110.0, 10.0, &measure),
+            vec!["Call", "+44 20 7946", "now"]
+        );
     }
 }
