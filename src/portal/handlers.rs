@@ -557,7 +557,12 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
     };
     match loaded {
         Ok((card, info, age, currency, purchases, retail)) => {
-            let purchases: Vec<(String, String, rust_decimal::Decimal, bool)> = purchases
+            let purchases: Vec<(
+                Option<chrono::NaiveDate>,
+                String,
+                rust_decimal::Decimal,
+                bool,
+            )> = purchases
                 .into_iter()
                 .map(|(m, serial)| (app.look.local_date(&m.at), serial, m.amount(), m.is_done()))
                 .collect();

@@ -108,6 +108,30 @@ impl Language {
         if self.rtl { "rtl" } else { "ltr" }
     }
 
+    /// A date as this language writes it (`date` in its catalog: `3 Dec 2026`, `3 dic 2026`).
+    pub fn date(&self, date: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        self.t_with(
+            "date",
+            &[
+                ("day", date.day().into()),
+                ("month", date.month().into()),
+                ("year", date.year().into()),
+            ],
+        )
+    }
+
+    /// A date and time to the minute as this language writes it (`date-time`).
+    pub fn date_time(&self, at: chrono::NaiveDateTime) -> String {
+        self.t_with(
+            "date-time",
+            &[
+                ("date", self.date(at.date()).into()),
+                ("time", at.format("%H:%M").to_string().into()),
+            ],
+        )
+    }
+
     /// An amount as this language writes it: two decimals, its decimal separator.
     pub fn amount(&self, value: rust_decimal::Decimal) -> String {
         let text = format!("{value:.2}");
@@ -282,6 +306,35 @@ mod tests {
             assert!(english.iter().any(|e| e == id), "{id} is in no catalog");
             rest = after;
         }
+    }
+
+    #[test]
+    fn dates_read_as_each_language_writes_them() {
+        let all = Languages::load(None).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let at = day.and_hms_opt(14, 5, 0).unwrap();
+        let said: Vec<(String, String)> = ["en", "es", "fr", "pl", "ar"]
+            .iter()
+            .map(|tag| {
+                let l = all.get(tag).unwrap();
+                (l.date(day), l.date_time(at))
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                ("3 Dec 2026", "3 Dec 2026, 14:05"),
+                ("3 dic 2026", "3 dic 2026, 14:05"),
+                ("3 déc. 2026", "3 déc. 2026 à 14:05"),
+                ("3 gru 2026", "3 gru 2026, 14:05"),
+                ("3 ديسمبر 2026", "3 ديسمبر 2026، 14:05"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        // Every month has its name (the selector's default is December's).
+        let may = chrono::NaiveDate::from_ymd_opt(2027, 5, 31).unwrap();
+        assert_eq!(all.get("pl").unwrap().date(may), "31 maj 2027");
+        assert_eq!(all.get("en").unwrap().date(may), "31 May 2027");
     }
 
     #[test]

@@ -32,24 +32,18 @@ pub struct Look {
 }
 
 impl Look {
-    /// A platform time (UTC) in the reseller's time zone, to the minute.
-    pub fn local_time(&self, utc: chrono::NaiveDateTime) -> String {
-        utc.and_utc()
-            .with_timezone(&self.time_zone)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+    /// A platform time (UTC) in the reseller's time zone.
+    pub fn local_time(&self, utc: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+        utc.and_utc().with_timezone(&self.time_zone).naive_local()
     }
 
-    /// A ledger time (`2026-12-03T08:00:00Z`) as a date in the reseller's time zone.
-    pub fn local_date(&self, stamp: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(stamp).map_or_else(
-            |_| stamp.get(..10).unwrap_or(stamp).to_string(),
-            |t| {
-                t.with_timezone(&self.time_zone)
-                    .format("%Y-%m-%d")
-                    .to_string()
-            },
-        )
+    /// A ledger time (`2026-12-03T08:00:00Z`) as a date in the reseller's time zone (the
+    /// date it names when it is a date alone).
+    pub fn local_date(&self, stamp: &str) -> Option<chrono::NaiveDate> {
+        match chrono::DateTime::parse_from_rfc3339(stamp) {
+            Ok(t) => Some(t.with_timezone(&self.time_zone).date_naive()),
+            Err(_) => chrono::NaiveDate::parse_from_str(stamp.get(..10)?, "%Y-%m-%d").ok(),
+        }
     }
 
     /// The time zone's name, as said under a table of times: "Europe/London time (GMT)".
@@ -314,7 +308,7 @@ pub struct AccountView<'a> {
     pub blocked: bool,
     pub numbers: &'a [String],
     /// Redeemed cards: when, serial, amount, credited yet.
-    pub purchases: &'a [(String, String, Decimal, bool)],
+    pub purchases: &'a [(Option<chrono::NaiveDate>, String, Decimal, bool)],
 }
 
 pub fn account(view: &View<'_>, csrf: &str, v: &AccountView<'_>, flash: Flash<'_>) -> Markup {
@@ -368,7 +362,7 @@ pub fn account(view: &View<'_>, csrf: &str, v: &AccountView<'_>, flash: Flash<'_
                         tbody {
                             @for (at, serial, amount, done) in v.purchases {
                                 tr {
-                                    td { (at) }
+                                    td { @if let Some(d) = at { (t.date(*d)) } }
                                     td { (serial) }
                                     td.num { (t.amount(*amount)) @if !done { " " (t.t("being-confirmed")) } }
                                 }
@@ -444,7 +438,7 @@ pub fn calls(
                     tbody {
                         @for c in calls {
                             tr {
-                                td { span dir="ltr" { (view.look.local_time(c.start)) } }
+                                td { (view.lang.date_time(view.look.local_time(c.start))) }
                                 td.number dir="ltr" title=(crate::text::shortened(&c.destination, 64)) {
                                     (number_called(&c.destination))
                                 }

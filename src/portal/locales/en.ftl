@@ -2,6 +2,21 @@
 # these messages (a test checks it).
 language-name = English
 decimal-separator = .
+date = { $day } { $month ->
+        [1] Jan
+        [2] Feb
+        [3] Mar
+        [4] Apr
+        [5] May
+        [6] Jun
+        [7] Jul
+        [8] Aug
+        [9] Sep
+        [10] Oct
+        [11] Nov
+       *[12] Dec
+    } { $year }
+date-time = { $date }, { $time }
 language-switch = Language
 skip-to-content = Skip to the content
 nav-label = Account

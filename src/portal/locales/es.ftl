@@ -1,6 +1,21 @@
 # La página de los titulares en español (primer borrador: revísela antes de publicarla).
 language-name = Español
 decimal-separator = ,
+date = { $day } { $month ->
+        [1] ene
+        [2] feb
+        [3] mar
+        [4] abr
+        [5] may
+        [6] jun
+        [7] jul
+        [8] ago
+        [9] sept
+        [10] oct
+        [11] nov
+       *[12] dic
+    } { $year }
+date-time = { $date }, { $time }
 language-switch = Idioma
 skip-to-content = Ir al contenido
 nav-label = Cuenta

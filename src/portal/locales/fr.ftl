@@ -1,6 +1,21 @@
 # La page des titulaires en français (premier jet : à relire avant de la publier).
 language-name = Français
 decimal-separator = ,
+date = { $day } { $month ->
+        [1] janv.
+        [2] févr.
+        [3] mars
+        [4] avr.
+        [5] mai
+        [6] juin
+        [7] juil.
+        [8] août
+        [9] sept.
+        [10] oct.
+        [11] nov.
+       *[12] déc.
+    } { $year }
+date-time = { $date } à { $time }
 language-switch = Langue
 skip-to-content = Aller au contenu
 nav-label = Compte

@@ -1,6 +1,21 @@
 # Strona posiadaczy kart po polsku (pierwsza wersja: proszę ją sprawdzić przed publikacją).
 language-name = Polski
 decimal-separator = ,
+date = { $day } { $month ->
+        [1] sty
+        [2] lut
+        [3] mar
+        [4] kwi
+        [5] maj
+        [6] cze
+        [7] lip
+        [8] sie
+        [9] wrz
+        [10] paź
+        [11] lis
+       *[12] gru
+    } { $year }
+date-time = { $date }, { $time }
 language-switch = Język
 skip-to-content = Przejdź do treści
 nav-label = Konto
