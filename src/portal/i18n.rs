@@ -309,6 +309,39 @@ mod tests {
     }
 
     #[test]
+    fn every_language_names_the_same_countries_in_its_own_words() {
+        use crate::portal::pages::countries;
+        let codes = |tag: &str| {
+            let mut c: Vec<&str> = countries(tag).iter().map(|(code, _)| *code).collect();
+            c.sort_unstable();
+            c
+        };
+        let name = |tag: &str, code: &str| {
+            countries(tag)
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, n)| *n)
+        };
+        assert!(codes("en").len() > 200);
+        for tag in ["es", "fr", "pl", "ar", "pt-BR", "en-XA"] {
+            assert_eq!(codes(tag), codes("en"), "{tag}");
+        }
+        assert_eq!(name("fr", "GB"), Some("Royaume-Uni"));
+        assert_eq!(name("pl", "DE"), Some("Niemcy"));
+        assert_eq!(name("es-MX", "EG"), Some("Egipto"));
+        assert_eq!(name("ar", "MA"), Some("المغرب"));
+        // A language without its list (a reseller's pt-BR) has the English names.
+        assert_eq!(name("pt-BR", "DE"), Some("Germany"));
+        // Listed in the language's alphabetical order, accents folded: Égypte among the E.
+        let fr: Vec<&str> = countries("fr").iter().map(|(_, n)| *n).collect();
+        let at = |name: &str| fr.iter().position(|n| *n == name).unwrap();
+        assert!(
+            at("Dominique") < at("Égypte") && at("Égypte") < at("Espagne"),
+            "{fr:?}"
+        );
+    }
+
+    #[test]
     fn dates_read_as_each_language_writes_them() {
         let all = Languages::load(None).unwrap();
         let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();

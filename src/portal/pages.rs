@@ -478,20 +478,44 @@ fn number_called(destination: &str) -> Markup {
     }
 }
 
-/// The countries a number can be written nationally for, by name (ISO code, English name):
-/// those of Debian's iso-codes list that the number library knows.
-pub fn countries() -> &'static [(&'static str, &'static str)] {
-    static LIST: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
-        std::sync::OnceLock::new();
-    LIST.get_or_init(|| {
-        include_str!("countries.tsv")
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t'))
-            .filter(|(code, _)| crate::import::parse_region(code).is_ok())
+/// The countries a number can be written nationally for, by name in the holder's language
+/// (ISO code, name; English for a language without its list): those of Debian's iso-codes
+/// list that the number library knows.
+pub fn countries(lang: &str) -> &'static [(&'static str, &'static str)] {
+    type List = Vec<(&'static str, &'static str)>;
+    static LISTS: std::sync::OnceLock<Vec<(&'static str, List)>> = std::sync::OnceLock::new();
+    let lists = LISTS.get_or_init(|| {
+        COUNTRY_NAMES
+            .iter()
+            .map(|(tag, text)| {
+                let list = text
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| l.split_once('\t'))
+                    .filter(|(code, _)| crate::import::parse_region(code).is_ok())
+                    .collect();
+                (*tag, list)
+            })
             .collect()
-    })
+    });
+    let primary = lang.split('-').next().unwrap_or(lang);
+    lists
+        .iter()
+        .find(|(tag, _)| *tag == primary)
+        .unwrap_or(&lists[0])
+        .1
+        .as_slice()
 }
+
+/// The country names by language, in the order each lists them (English first: the names of
+/// a language without its own list).
+const COUNTRY_NAMES: [(&str, &str); 5] = [
+    ("en", include_str!("countries/en.tsv")),
+    ("es", include_str!("countries/es.tsv")),
+    ("fr", include_str!("countries/fr.tsv")),
+    ("pl", include_str!("countries/pl.tsv")),
+    ("ar", include_str!("countries/ar.tsv")),
+];
 
 /// The numbers page; `region` is the country chosen (the reseller's by default) and `typed`
 /// the number as typed, both kept after an error.
@@ -543,7 +567,7 @@ pub fn numbers(
                     label for="region" { (t.t("country-of-number")) }
                     select id="region" name="region" {
                         option value="" selected[region.is_empty()] { (t.t("international-form")) }
-                        @for (code, name) in countries() {
+                        @for (code, name) in countries(&t.tag) {
                             option value=(code) selected[region.eq_ignore_ascii_case(code)] { (name) }
                         }
                     }
