@@ -59,6 +59,11 @@ impl AtomicFile {
         Err(last.unwrap_or_else(|| io::Error::other("no temporary name")))
     }
 
+    /// The temporary file's path, for a writer that opens it by name (SQLite).
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// The file to write into.
     pub fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("open until committed")

@@ -116,6 +116,8 @@ enum Command {
     Config(cmd::config_init::Args),
     Help(cmd::help::Args),
     Doctor(cmd::doctor::Args),
+    Backup(cmd::backup::BackupArgs),
+    Restore(cmd::backup::RestoreArgs),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -195,6 +197,8 @@ where
             .no_json("help")
             .and_then(|()| cmd::help::run(Cli::command(), args)),
         Command::Doctor(args) => cmd::doctor::run(&global, args),
+        Command::Backup(args) => cmd::backup::backup(&global, args),
+        Command::Restore(args) => cmd::backup::restore(&global, args),
     };
     let code = match result {
         Ok(Exit::Success) if out::failure().is_some() => {

@@ -3,6 +3,7 @@
 //!
 //! Knows nothing of HTTP or PDF; the provisioning engine writes to it through one writer.
 
+mod backup;
 mod batches;
 mod cards;
 mod intents;
@@ -11,6 +12,7 @@ mod movements;
 mod stock;
 mod store;
 
+pub use backup::{Contents, Restored, backup, check as check_copy, restore};
 pub use batches::{Batch, BatchCounts, NewBatch, Platform, value_text};
 pub use cards::{Card, CardState, NewCard, Progress};
 pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};

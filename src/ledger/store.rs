@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use crate::lockfile::{self, Lock};
 
 /// Numbered migrations: index + 1 is the schema version stored in `user_version`.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: batches, cards, retired codes, journal.
     "CREATE TABLE batches (
         id TEXT PRIMARY KEY,
@@ -215,6 +215,14 @@ pub enum LedgerError {
          path in an existing folder"
     )]
     NoFolder(PathBuf),
+    #[error("no ledger at {0}: give --ledger PATH (or CARDMINT_LEDGER), or run in its folder")]
+    Missing(PathBuf),
+    #[error("{path} is in use by {by}: stop it first (nothing was changed)")]
+    InUse { path: PathBuf, by: String },
+    #[error("{path} is damaged ({report}); it cannot be used as a ledger")]
+    Damaged { path: PathBuf, report: String },
+    #[error("{0}")]
+    Copy(String),
     #[error(
         "{0} is an SQLite database but not a cardmint ledger (it has tables of its own); \
          cardmint does not touch it: give another --ledger"

@@ -770,6 +770,12 @@ impl Ctx<'_> {
         let Some(info) = info else {
             return Ok(match intent.kind {
                 IntentKind::Create => Judgement::NotApplied("no such account".into()),
+                // A face value is sent only once the account is confirmed, and accounts are
+                // never deleted: no account, no credit (a ledger restored from a copy opens
+                // this intent for every card that was unfinished, created or not).
+                IntentKind::Credit(_) => {
+                    Judgement::NotApplied("no such account: nothing was loaded".into())
+                }
                 _ => Judgement::Ambiguous("the account does not exist on the platform".into()),
             });
         };

@@ -182,6 +182,8 @@ pub const COMMANDS: &[&str] = &[
     "man",
     "config",
     "doctor",
+    "backup",
+    "restore",
 ];
 
 #[test]
@@ -541,6 +543,8 @@ fn every_json_document_has_the_shape_its_reference_page_gives() {
         &["block", "B0001", "--serials", other, "--reason", "lost"],
     );
     doc("doctor", &["doctor"]);
+    doc("backup", &["backup", "--out", "copy.db"]);
+    doc("restore", &["restore", "copy.db"]);
     let page = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reference/json.md"),
     )

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (fast to link), one module per area.
 
+mod backup;
 mod batch_cli;
 mod browser;
 mod client;

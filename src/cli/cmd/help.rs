@@ -53,6 +53,11 @@ pub const TOPICS: &[(&str, &str, &str)] = &[
         include_str!("../../../docs/guide/portal.md"),
     ),
     (
+        "running",
+        "running it for real: backups, restores, the package and services, logs",
+        include_str!("../../../docs/guide/running.md"),
+    ),
+    (
         "sandbox",
         "the sandbox: a simulator of the platform, its faults and usage",
         include_str!("../../../docs/guide/sandbox.md"),

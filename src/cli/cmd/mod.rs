@@ -2,6 +2,7 @@
 
 pub mod activate;
 pub mod audit;
+pub mod backup;
 pub mod batches;
 pub mod block;
 pub mod calls;
