@@ -32,6 +32,20 @@ pub struct Client {
     /// The platform's clock against ours, from the narrowest `Date` header seen lately
     /// (shared by the clones of one client).
     clock: std::sync::Arc<std::sync::Mutex<Option<crate::clock::Offset>>>,
+    /// What the platform's answers were like (shared by the clones of one client).
+    health: std::sync::Arc<Health>,
+}
+
+/// Counts of the requests a client sent and of those the platform did not answer with a
+/// readable 200 (not reached, timed out, an HTTP error status), and when each last happened:
+/// what the page's `/health` and metrics say of the platform.
+#[derive(Debug, Default)]
+pub struct Health {
+    pub requests: std::sync::atomic::AtomicU64,
+    pub failures: std::sync::atomic::AtomicU64,
+    /// Unix ms of the last answer read, and of the last failure (0: never).
+    pub last_answer_ms: std::sync::atomic::AtomicI64,
+    pub last_failure_ms: std::sync::atomic::AtomicI64,
 }
 
 impl fmt::Debug for Client {
@@ -230,6 +244,7 @@ impl Client {
             username: settings.credentials.username.clone(),
             password: settings.credentials.password.clone(),
             clock: Default::default(),
+            health: Default::default(),
         })
     }
 
@@ -259,6 +274,25 @@ impl Client {
         });
     }
 
+    /// What the platform's answers have been like.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// One harmless read that tells whether the platform answers and takes the reseller's
+    /// login: the user information of a customer that does not exist (no such customer is
+    /// the answer of a platform that took the login).
+    pub fn check_login_once(&self) -> Result<(), ApiError> {
+        match self.get_user_info("cardmint_login_check") {
+            Ok(_)
+            | Err(ApiError::Refused {
+                reason: super::Refusal::UnknownCustomer,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The reseller's username (not secret).
     pub fn username(&self) -> &str {
         &self.username
@@ -266,6 +300,20 @@ impl Client {
 
     /// Sends one command and returns the raw body of a 200 answer.
     fn send(&self, command: Command, params: &[(&str, &str)]) -> Result<Vec<u8>, ApiError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.health.requests.fetch_add(1, Relaxed);
+        let answer = self.send_counted(command, params);
+        let field = if answer.is_ok() {
+            &self.health.last_answer_ms
+        } else {
+            self.health.failures.fetch_add(1, Relaxed);
+            &self.health.last_failure_ms
+        };
+        field.store(crate::clock::now_ms(), Relaxed);
+        answer
+    }
+
+    fn send_counted(&self, command: Command, params: &[(&str, &str)]) -> Result<Vec<u8>, ApiError> {
         let mut url = format!(
             "{}?command={}&username={}&password={}",
             self.base,

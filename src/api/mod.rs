@@ -10,7 +10,7 @@ pub mod paging;
 mod xml;
 
 pub use answer::{CallPage, CallRecord, Created, Transaction, UserInfo};
-pub use client::{CallQuery, Client, Direction, MAX_RECORD_COUNT};
+pub use client::{CallQuery, Client, Direction, Health, MAX_RECORD_COUNT};
 pub use error::{ApiError, Refusal, UnknownCause};
 
 use std::fmt;

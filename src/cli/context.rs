@@ -81,7 +81,7 @@ impl Connection {
     /// endpoint resolves, connects, speaks TLS with a valid certificate, answers like the
     /// platform, and accepts the reseller login. Nothing is changed.
     pub fn check_login(&self) -> Result<(), Error> {
-        use crate::api::{ApiError, Refusal};
+        use crate::api::ApiError;
         if self.checked.get().is_some() {
             return Ok(());
         }
@@ -98,17 +98,13 @@ impl Connection {
             tries += 1;
             // Through the throttle like every other request: no window above --rate.
             let permit = self.throttle.acquire();
-            let answer = self.client.get_user_info("cardmint_login_check");
+            let answer = self.client.check_login_once();
             self.throttle.release(
                 permit,
                 answer.as_ref().err().is_some_and(ApiError::is_overload),
             );
             match answer {
-                Ok(_)
-                | Err(ApiError::Refused {
-                    reason: Refusal::UnknownCustomer,
-                    ..
-                }) => {
+                Ok(()) => {
                     let _ = self.checked.set(());
                     return Ok(());
                 }
@@ -177,7 +173,24 @@ impl Global {
                 path.display()
             )));
         }
-        Ok(Ledger::open(&path)?)
+        Ok(self.said_migration(Ledger::open(&path)?))
+    }
+
+    /// Says once that opening the ledger brought it to this cardmint's schema, and where the
+    /// copy from before is.
+    fn said_migration(&self, ledger: Ledger) -> Ledger {
+        if let Some((from, copy)) = ledger.migrated()
+            && !self.quiet
+        {
+            let to = ledger.schema().map(|(found, _)| found).unwrap_or_default();
+            eprintln!(
+                "ledger {}: schema {from} brought to {to}; the ledger as it was is kept, checked, \
+                 as {}",
+                ledger.path().display(),
+                copy.display()
+            );
+        }
+        ledger
     }
 
     /// The ledger for a command that sends changes or changes cards: locked for this process
@@ -185,10 +198,10 @@ impl Global {
     pub fn open_ledger_for_changes(&self) -> Result<Ledger, Error> {
         // From here on, Ctrl-C stops the run cleanly instead of ending the process mid-way.
         crate::runner::interrupt::install();
-        Ok(Ledger::open_for_changes(
+        Ok(self.said_migration(Ledger::open_for_changes(
             &self.ledger_path(),
             &self.command_line,
-        )?)
+        )?))
     }
 
     /// The client for the platform, or for an embedded sandbox with `--sandbox`. Nothing is

@@ -48,8 +48,8 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (
         1,
         "failed for another reason: an unknown batch or card, the ledger in use by another \
-         process, a batch of another platform, a bad config file, an output folder of another \
-         batch",
+         process, a ledger newer than this cardmint, a damaged copy, a batch of another \
+         platform, a bad config file, an output folder of another batch",
     ),
     (
         2,

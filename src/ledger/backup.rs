@@ -248,6 +248,11 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
             path: path.to_path_buf(),
             found: schema,
             known,
+            requires: conn
+                .query_row("SELECT value FROM meta WHERE key = 'requires'", [], |r| {
+                    r.get(0)
+                })
+                .ok(),
         });
     }
     let count = |sql: &str| -> Result<i64, LedgerError> {
@@ -261,7 +266,11 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
         schema,
         batches: count("SELECT count(*) FROM batches")?,
         cards: count("SELECT count(*) FROM cards")?,
-        open_changes: if schema >= 2 {
+        // Intents came with a later schema than the cards.
+        open_changes: if count(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'intents'",
+        )? == 1
+        {
             count("SELECT count(*) FROM intents WHERE status IN ('open', 'unsettled')")?
         } else {
             0
@@ -270,7 +279,12 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
     })
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+/// A checked copy of an open ledger at `out` (before a migration).
+pub(super) fn copy_of(conn: &Connection, out: &Path) -> Result<Contents, LedgerError> {
+    copy_checked(conn, out)
+}
+
+pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

@@ -184,6 +184,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 12: a random token per batch, that its folder's marker names: the B0001 of another
     // ledger, created in the same second, is another batch.
     "ALTER TABLE batches ADD COLUMN token TEXT;",
+    // 13: facts about the file itself: the cardmint version that brought it to its schema, that
+    // an older cardmint names when it finds the ledger too new for it.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -199,12 +202,17 @@ pub enum LedgerError {
     )]
     TooOpen { path: PathBuf, mode: u32 },
     #[error(
-        "ledger {path}: schema version {found} is newer than this cardmint knows ({known}); upgrade cardmint"
+        "ledger {path}: schema version {found} is newer than this cardmint ({}) knows ({known}); \
+         install cardmint {} or newer (nothing was changed)",
+        env!("CARGO_PKG_VERSION"),
+        requires.as_deref().unwrap_or("of that schema")
     )]
     NewerSchema {
         path: PathBuf,
         found: i64,
         known: i64,
+        /// The cardmint version that brought the ledger to its schema, as the ledger says.
+        requires: Option<String>,
     },
     #[error("{0} is a folder, not a ledger file: give --ledger FOLDER/cardmint.db")]
     Directory(PathBuf),
@@ -247,6 +255,8 @@ pub struct Ledger {
     path: PathBuf,
     /// Held by a ledger opened for changes: one writer per ledger.
     lock: Option<Lock>,
+    /// Set when this open migrated the ledger: its schema before, and the copy made first.
+    migrated: Option<(i64, PathBuf)>,
 }
 
 /// A write transaction; dropped without [`Ledger::write`] returning Ok, it rolls back.
@@ -325,6 +335,7 @@ impl Ledger {
             conn,
             path: path.to_path_buf(),
             lock: None,
+            migrated: None,
         };
         ledger.migrate()?;
         Ok(ledger)
@@ -357,15 +368,45 @@ impl Ledger {
                 path: self.path.clone(),
                 found: version,
                 known,
+                requires: self
+                    .conn
+                    .query_row("SELECT value FROM meta WHERE key = 'requires'", [], |r| {
+                        r.get(0)
+                    })
+                    .ok(),
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+        if version == known {
+            return Ok(());
         }
+        // A ledger with content is copied, checked, before its schema changes: a migration
+        // that goes wrong (or a cardmint that turns out too new to go back from) leaves the
+        // ledger as it was beside it.
+        if version > 0 {
+            let copy = super::backup::with_suffix(&self.path, &format!(".schema-{version}.bak"));
+            super::backup::copy_of(&self.conn, &copy)?;
+            self.migrated = Some((version, copy));
+        }
+        // Every step in one transaction: the ledger is at its old schema or at the new one,
+        // never between (a kill, a full disk), and each page is written once.
+        let tx = self.conn.transaction()?;
+        for sql in MIGRATIONS.iter().skip(version as usize) {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", known)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('requires', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [env!("CARGO_PKG_VERSION")],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The schema the ledger had before this open migrated it, and where its copy from before
+    /// the migration is.
+    pub fn migrated(&self) -> Option<&(i64, PathBuf)> {
+        self.migrated.as_ref()
     }
 
     pub fn path(&self) -> &Path {

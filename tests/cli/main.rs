@@ -21,3 +21,4 @@ mod separations;
 mod shaping;
 mod stock;
 mod support;
+mod upgrade;
