@@ -277,6 +277,7 @@ fn main() {
                 sessions: None,
                 body_timeout: Duration::from_secs(10),
                 languages: cardmint::portal::i18n::Languages::load(None).unwrap(),
+                log_format: cardmint::portal::observe::LogFormat::Off,
             },
         )
         .unwrap(),

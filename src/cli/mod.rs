@@ -26,7 +26,7 @@ mod cmd;
 mod context;
 mod exit;
 mod finish;
-mod out;
+pub(crate) mod out;
 mod progress;
 mod summary;
 

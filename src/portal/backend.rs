@@ -189,6 +189,36 @@ impl Backend {
         Backend { fresh, ..self }
     }
 
+    /// What the platform's answers to this page have been like.
+    pub fn client_health(&self) -> &crate::api::Health {
+        self.client.health()
+    }
+
+    /// One harmless read through the throttle, for `/health`: its outcome is in
+    /// [`Backend::client_health`].
+    pub fn probe(&self) {
+        let permit = self.throttle.acquire();
+        let answer = self.client.check_login_once();
+        self.throttle.release(
+            permit,
+            answer
+                .as_ref()
+                .err()
+                .is_some_and(crate::api::ApiError::is_overload),
+        );
+    }
+
+    /// The ledger's schema and its changes in flight, or why it does not open.
+    pub fn ledger_state(&self) -> Result<(i64, usize), String> {
+        let ledger = self.open().map_err(|e| e.to_string())?;
+        let schema = ledger.schema().map_err(|e| e.to_string())?.0;
+        let open = ledger
+            .pending_intents(None)
+            .map_err(|e| e.to_string())?
+            .len();
+        Ok((schema, open))
+    }
+
     fn open(&self) -> Result<Ledger, BackendError> {
         Ok(Ledger::open(&self.ledger)?)
     }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::backend::Redeemed;
 use super::i18n::Language;
 use super::limits::{PER_LOGIN, PER_NETWORK, REDEEM};
+use super::observe::Metrics;
 use super::pages::{self, Flash};
 use super::session::{self, Session, SignedIn};
 use super::{BackendError, Peer, Portal};
@@ -167,6 +168,9 @@ fn visit(app: &Portal, headers: &HeaderMap) -> Visit {
         .and_then(|id| app.sessions.get(id).map(|s| (id.to_string(), s)));
     let lang = language_of(app, headers);
     if let Some((id, session)) = signed_in {
+        if let Some(user) = &session.user {
+            super::observe::signed_in(user.card_id);
+        }
         return Visit {
             id,
             session,
@@ -256,6 +260,33 @@ fn to_signin(visit: &Visit) -> Response {
 /// proxy set up wrong: refused, with a log line, rather than counted under a name the client
 /// chose.
 fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> Result<String, Box<Response>> {
+    match client_network(app, headers, peer) {
+        Ok(net) => Ok(net),
+        Err(last) => {
+            eprintln!(
+                "portal: refused a request whose last X-Forwarded-For entry is not an \
+                     address ({} characters): with [portal] trust_forwarded_for, the proxy must \
+                     append the client's address alone",
+                last.chars().count()
+            );
+            Err(Box::new(problem(
+                app,
+                &language_of(app, headers),
+                StatusCode::BAD_REQUEST,
+                "proxy-title",
+                "proxy-text",
+            )))
+        }
+    }
+}
+
+/// The client's network as the limits count it, or the last `X-Forwarded-For` entry that is
+/// no address.
+pub fn client_network(
+    app: &Portal,
+    headers: &HeaderMap,
+    peer: Option<&Peer>,
+) -> Result<String, String> {
     let ip = if app.trust_forwarded_for {
         let last = headers
             .get_all("x-forwarded-for")
@@ -265,24 +296,8 @@ fn client(app: &Portal, headers: &HeaderMap, peer: Option<&Peer>) -> Result<Stri
             .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .unwrap_or("");
-        match last.parse::<std::net::IpAddr>() {
-            Ok(ip) => ip,
-            Err(_) => {
-                eprintln!(
-                    "portal: refused a request whose last X-Forwarded-For entry is not an \
-                     address ({} characters): with [portal] trust_forwarded_for, the proxy must \
-                     append the client's address alone",
-                    last.chars().count()
-                );
-                return Err(Box::new(problem(
-                    app,
-                    &language_of(app, headers),
-                    StatusCode::BAD_REQUEST,
-                    "proxy-title",
-                    "proxy-text",
-                )));
-            }
-        }
+        last.parse::<std::net::IpAddr>()
+            .map_err(|_| last.to_string())?
     } else {
         match peer {
             Some(p) => p.0.ip(),
@@ -438,6 +453,7 @@ pub async fn signin(
         .limits
         .attempt(&[(&keys[0], PER_NETWORK), (&keys[1], PER_LOGIN)])
     {
+        Metrics::add(&app.metrics.lockouts);
         return fail_page(&wait_text(t, wait));
     }
     let checked = app.ceiling.take();
@@ -485,6 +501,8 @@ pub async fn signin(
             // The ceiling counts what fails: a success gives its check back.
             app.ceiling.give_back();
             app.sessions.remove(&v.id);
+            Metrics::add(&app.metrics.signins);
+            super::observe::signed_in(card.id);
             let (id, _) = app.sessions.create(SignedIn {
                 card_id: card.id,
                 customer: card.customer.clone(),
@@ -496,6 +514,7 @@ pub async fn signin(
             )
         }
         None => {
+            Metrics::add(&app.metrics.signin_failures);
             tokio::time::sleep_until(answer_at).await;
             fail_page(&t.t(SIGNIN_FAILED))
         }
@@ -1059,6 +1078,7 @@ pub async fn redeem(
         .limits
         .attempt(&[(&keys[0], REDEEM), (&keys[1], REDEEM)])
     {
+        Metrics::add(&app.metrics.lockouts);
         return say(Flash::Error(&wait_text(t, wait)));
     }
     let not_a_guess = || {
@@ -1071,6 +1091,7 @@ pub async fn redeem(
     let cannot = t.t("code-cannot-redeem");
     let code = crate::codes::as_typed(&form.code).unwrap_or_default();
     if code.is_empty() || code.len() > 32 {
+        Metrics::add(&app.metrics.redeem_failures);
         tokio::time::sleep_until(refused_at).await;
         return say(Flash::Error(&cannot));
     }
@@ -1084,6 +1105,9 @@ pub async fn redeem(
         Ok((redeemed, backend.currency(&onto)?))
     })
     .await;
+    if !matches!(done, Ok((Redeemed::Added(_), _))) {
+        Metrics::add(&app.metrics.redeem_failures);
+    }
     match done {
         Err(BackendError::NotMovable(_)) => {
             tokio::time::sleep_until(refused_at).await;
@@ -1095,6 +1119,7 @@ pub async fn redeem(
             say(Flash::Error(&t.t("card-redeemed-already")))
         }
         Ok((Redeemed::Added(m), currency)) => {
+            Metrics::add(&app.metrics.redeems);
             app.limits.succeed(&keys[0]);
             app.limits.undo(&keys[1]);
             // What was loaded, and what did not move, said as the command line says it.

@@ -14,6 +14,7 @@ pub mod backend;
 mod handlers;
 pub mod i18n;
 pub mod limits;
+pub mod observe;
 pub mod pages;
 pub mod session;
 
@@ -63,6 +64,14 @@ pub struct Portal {
     change_wait: Duration,
     /// How long a client may take to send a request's body.
     body_timeout: Duration,
+    /// What the page counts, for `/metrics`.
+    pub metrics: observe::Metrics,
+    /// How the access log is written.
+    pub log_format: observe::LogFormat,
+    /// Card serials by card id, for the access log.
+    serials: std::sync::Mutex<std::collections::HashMap<i64, String>>,
+    /// When `/health` last probed the platform.
+    probed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// How long a page waits for a change by default: a lost answer makes the change wait out the
@@ -94,6 +103,8 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// The languages of the page: the shipped catalogs and the reseller's.
     pub languages: i18n::Languages,
+    /// How the access log is written (text by default).
+    pub log_format: observe::LogFormat,
 }
 
 /// When every failed sign-in is answered, after its request came: longer than the platform
@@ -186,7 +197,47 @@ impl Portal {
             trust_forwarded_for: settings.trust_forwarded_for,
             tls: settings.tls,
             change_wait: settings.change_wait,
+            metrics: Default::default(),
+            log_format: settings.log_format,
+            serials: Default::default(),
+            probed: Default::default(),
         })
+    }
+
+    /// The serial of card `card_id` (what its log line names), from the ledger once.
+    pub async fn serial_of(&self, card_id: i64) -> Option<String> {
+        if let Some(s) = self
+            .serials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&card_id)
+        {
+            return Some(s.clone());
+        }
+        let backend = self.backend.clone();
+        let serial = tokio::task::spawn_blocking(move || backend.card_by_id(card_id))
+            .await
+            .ok()?
+            .ok()??
+            .serial;
+        let mut serials = self.serials.lock().unwrap_or_else(|e| e.into_inner());
+        if serials.len() > 100_000 {
+            serials.clear();
+        }
+        serials.insert(card_id, serial.clone());
+        Some(serial)
+    }
+
+    /// Whether `/health` may probe the platform now: once every 30 s at most, whoever asks.
+    pub fn take_probe_turn(&self) -> bool {
+        let mut probed = self.probed.lock().unwrap_or_else(|e| e.into_inner());
+        match *probed {
+            Some(at) if at.elapsed() < std::time::Duration::from_secs(30) => false,
+            _ => {
+                *probed = Some(std::time::Instant::now());
+                true
+            }
+        }
     }
 }
 
@@ -254,6 +305,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/favicon.ico", get(favicon))
         .route("/robots.txt", get(robots))
         .route("/lang", get(choose_language))
+        .route("/health", get(observe::health))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
         // Inside the headers' layer: a body too large or too slow is answered with them too.
@@ -266,6 +318,11 @@ pub fn router(portal: Arc<Portal>) -> Router {
             handlers::headers,
         ))
         .layer(axum::middleware::from_fn(handlers::compressed))
+        // Outermost: every answer is logged as it leaves, whatever answered it.
+        .layer(axum::middleware::from_fn_with_state(
+            portal.clone(),
+            observe::access_log,
+        ))
         .with_state(portal)
 }
 

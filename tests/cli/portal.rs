@@ -11,6 +11,8 @@ use crate::support::*;
 pub struct PortalProcess {
     child: Child,
     pub base: String,
+    /// The lines it printed after `listening on` (the access log), as they come.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl PortalProcess {
@@ -34,16 +36,28 @@ impl PortalProcess {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
         let base = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("portal said {line:?}"))
             .trim_end_matches('/')
             .to_string();
-        PortalProcess { child, base }
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        PortalProcess { child, base, log }
+    }
+
+    /// The access-log lines printed so far (each written once its answer has left).
+    pub fn log(&self) -> Vec<String> {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
     }
 }
 
@@ -2024,4 +2038,152 @@ fn the_page_speaks_the_holders_language_and_remembers_the_choice() {
     );
     // An unknown language changes nothing.
     assert_eq!(get("/lang?to=xx-YY", &[]).1, None);
+}
+
+#[test]
+fn every_request_is_logged_with_its_account_serial_and_never_a_secret() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let (code, serial) = (rows[0]["customer"].clone(), rows[0]["serial"].clone());
+    let portal = PortalProcess::start(&cm, &[]);
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&code, "").status, 303);
+    assert_eq!(v.get("/account?notice=added").status, 200);
+    // A holder who types the code into the address bar: not found, and not written.
+    assert_eq!(v.get(&format!("/{code}")).status, 404);
+    let mut stranger = Visitor::new(&portal.base);
+    assert_eq!(
+        stranger.sign_in("999999999999", "wrong-password").status,
+        200
+    );
+    let log = portal.log();
+    let line = |start: &str| {
+        log.iter()
+            .find(|l| l.contains(&format!(" {start} ")))
+            .unwrap_or_else(|| panic!("{start}: {log:#?}"))
+            .clone()
+    };
+    let account = line("GET /account");
+    assert!(
+        account.contains(" 200 ")
+            && account.ends_with(&format!("client=127.0.0.1 account={serial}")),
+        "{account}"
+    );
+    assert!(!account.contains("notice"), "no query: {account}");
+    assert!(
+        line("POST /signin").contains(&format!("account={serial}")),
+        "{log:#?}"
+    );
+    assert!(line("GET (unknown path)").contains(" 404 "), "{log:#?}");
+    for l in &log {
+        assert!(!l.contains(&code), "a code in the log: {l}");
+        assert!(
+            !l.contains("wrong-password") && !l.contains("999999999999"),
+            "{l}"
+        );
+    }
+    // The last POST /signin is the stranger's: signed in to nothing.
+    let failed = log
+        .iter()
+        .rev()
+        .find(|l| l.contains(" POST /signin "))
+        .unwrap();
+    assert!(failed.ends_with("account=-"), "{failed}");
+    drop(portal);
+    // As JSON lines.
+    let portal = PortalProcess::with_args(&cm, &["--rate", "200", "--log-format", "json"], &[]);
+    let mut v = Visitor::new(&portal.base);
+    assert_eq!(v.sign_in(&code, "").status, 303);
+    assert_eq!(v.get("/calls").status, 200);
+    let entries: Vec<serde_json::Value> = portal
+        .log()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let calls = entries.iter().find(|e| e["path"] == "/calls").unwrap();
+    assert_eq!(
+        (
+            &calls["method"],
+            &calls["status"],
+            &calls["account"],
+            &calls["client"]
+        ),
+        (
+            &"GET".into(),
+            &200.into(),
+            &serial.as_str().into(),
+            &"127.0.0.1".into()
+        ),
+        "{calls}"
+    );
+    assert!(calls["ms"].is_u64() && calls["time"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn health_says_when_the_platform_fails_and_metrics_count_on_loopback_only() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = stock(&cm, 1, 1);
+    let code = rows[0]["customer"].clone();
+    // Metrics are for this machine only.
+    let out = cm.expect(
+        2,
+        &[
+            "portal",
+            "--addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "0.0.0.0:9464",
+        ],
+    );
+    assert!(out.stderr.contains("give a loopback"), "{out:?}");
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let portal = PortalProcess::with_args(&cm, &["--rate", "200", "--metrics-addr", &metrics], &[]);
+    let mut v = Visitor::new(&portal.base);
+    let health = v.get("/health");
+    assert_eq!(health.status, 200, "{health:?}");
+    let doc: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(
+        (
+            &doc["status"],
+            &doc["platform"]["state"],
+            &doc["ledger"]["state"]
+        ),
+        (&"ok".into(), &"answering".into(), &"ok".into()),
+        "{doc}"
+    );
+    assert_eq!(v.sign_in(&code, "").status, 303);
+    let mut stranger = Visitor::new(&portal.base);
+    stranger.sign_in("999999999999", "nope");
+    let (status, text) = http("GET", &format!("http://{metrics}/metrics"));
+    assert_eq!(status, 200, "{text}");
+    for want in [
+        "cardmint_portal_signins_total 1",
+        "cardmint_portal_signin_failures_total 1",
+        "cardmint_portal_lockouts_total 0",
+        "# TYPE cardmint_platform_errors_total counter",
+    ] {
+        assert!(text.lines().any(|l| l == want), "{want}: {text}");
+    }
+    // The platform goes away: the page's next read fails, and health says so (503).
+    sb.terminate();
+    let _ = v.get("/account");
+    let health = v.get("/health");
+    assert_eq!(health.status, 503, "{health:?}");
+    let doc: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(doc["platform"]["state"], "failing", "{doc}");
+    let (_, text) = http("GET", &format!("http://{metrics}/metrics"));
+    let errors: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cardmint_platform_errors_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(errors >= 1, "{text}");
 }

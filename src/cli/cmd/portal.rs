@@ -19,7 +19,9 @@ use crate::portal::{self, Backend, Look, Portal, Settings};
 /// `[portal] trust_forwarded_for = true` there, so that limits count the visitors' addresses);
 /// with --tls-cert and --tls-key it serves HTTPS itself, on any address. Every request to the
 /// platform goes through the throttle (--rate, --concurrency). Prints `listening on URL` when
-/// ready; Ctrl-C stops it.
+/// ready, then one access-log line per request (--log-format); Ctrl-C stops it. `/health`
+/// answers an uptime monitor (200, or 503 when the platform fails or the ledger does not
+/// open); --metrics-addr serves Prometheus counters on a loopback address.
 ///
 /// Examples:
 ///   cardmint --sandbox portal
@@ -40,6 +42,14 @@ pub struct Args {
     /// --tls-cert; e.g. 0.0.0.0:80)
     #[arg(long, value_name = "IP:PORT", requires = "tls_cert")]
     redirect_http: Option<SocketAddr>,
+    /// The access log on standard output: a text line per request, a JSON object per line, or
+    /// off
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    log_format: portal::observe::LogFormat,
+    /// Serve Prometheus metrics at http://IP:PORT/metrics (a loopback address: the counts are
+    /// the reseller's, e.g. 127.0.0.1:9464)
+    #[arg(long, value_name = "IP:PORT")]
+    metrics_addr: Option<SocketAddr>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -52,6 +62,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         )),
         _ => None,
     };
+    if let Some(metrics) = args.metrics_addr
+        && !metrics.ip().is_loopback()
+    {
+        return Err(Error::Usage(format!(
+            "--metrics-addr {metrics}: metrics are for this machine's monitoring: give a loopback \
+             address (127.0.0.1:9464), and let the monitor reach it through its own agent"
+        )));
+    }
     if tls.is_none() && !args.addr.ip().is_loopback() {
         return Err(Error::Usage(format!(
             "--addr {}: plain HTTP only on a loopback address (behind a reverse proxy that adds \
@@ -126,6 +144,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     .signin_answer_ms
                     .map_or(crate::portal::FAILURE_ANSWER, Duration::from_millis),
                 sessions: Some(crate::portal::session::store_path(&global.ledger_path())),
+                log_format: args.log_format,
                 languages: crate::portal::i18n::Languages::load(settings.locales.as_deref())
                     .map_err(Error::Usage)?,
                 body_timeout: hooks
@@ -219,6 +238,19 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             tokio::spawn(portal::redirect_to_https(listener, https_port, async move {
                 let _ = stopped.wait_for(|s| *s).await;
             }));
+        }
+        if let Some(addr) = args.metrics_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(Error::io(format!("listen on {addr}")))?;
+            let mut stopped = stopped.clone();
+            tokio::spawn(portal::observe::serve_metrics(
+                listener,
+                portal.clone(),
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            ));
         }
         portal::serve(listener, portal::router(portal), tls, capacity, stop).await;
         Ok::<(), Error>(())
