@@ -146,7 +146,9 @@ pub fn code(error: &Error) -> Exit {
         Error::Api(e) | Error::Unreachable { cause: e, .. } => api(e),
         Error::Io { .. }
         | Error::Random(_)
-        | Error::Ledger(LedgerError::Open { .. } | LedgerError::NoFolder(_))
+        | Error::Ledger(
+            LedgerError::Open { .. } | LedgerError::NoFolder(_) | LedgerError::NoCopyFolder(_),
+        )
         | Error::Manifest(ManifestError::Io { .. })
         | Error::Render(RenderError::Io { .. }) => Exit::Io,
         Error::Ledger(LedgerError::Sql(e))

@@ -45,6 +45,12 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
             out.display()
         )));
     }
+    if let Some(folder) = out.parent()
+        && !folder.as_os_str().is_empty()
+        && !folder.is_dir()
+    {
+        return Err(LedgerError::NoCopyFolder(folder.to_path_buf()));
+    }
     // Read-only: a backup never migrates, checkpoints or locks the ledger for writing.
     let source = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     source.busy_timeout(std::time::Duration::from_secs(10))?;

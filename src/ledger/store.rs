@@ -232,6 +232,11 @@ pub enum LedgerError {
     #[error("{0}")]
     Copy(String),
     #[error(
+        "--out: the folder {0} does not exist: create it (`mkdir -p -m 700 {0}`: the copy holds \
+         every code)"
+    )]
+    NoCopyFolder(PathBuf),
+    #[error(
         "{0} is an SQLite database but not a cardmint ledger (it has tables of its own); \
          cardmint does not touch it: give another --ledger"
     )]

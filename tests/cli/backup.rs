@@ -135,6 +135,12 @@ fn a_ledger_in_use_is_never_replaced_and_a_bad_copy_never_restored() {
         })
         .count();
     assert!(kept >= 1);
-    // A copy of the ledger onto itself is refused.
+    // A copy of the ledger onto itself is refused; a folder that does not exist is said.
     cm.expect(1, &["backup", "--out", "cardmint.db"]);
+    let out = cm.expect(6, &["backup", "--out", "nope/copy.db"]);
+    assert!(
+        out.stderr
+            .contains("the folder nope does not exist: create it (`mkdir -p -m 700 nope`"),
+        "{out:?}"
+    );
 }
