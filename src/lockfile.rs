@@ -103,6 +103,55 @@ pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
     Ok(Lock { _file: file, path })
 }
 
+/// The file a long-running user of `guarded` (the page) holds a shared lock on for as long as
+/// it runs: `guarded` + `.users`, beside it.
+fn users_path(guarded: &Path) -> PathBuf {
+    let mut name = lock_path(guarded).into_os_string();
+    let len = name.len();
+    // `NAME.lock` -> `NAME.users`
+    let mut s = name.to_string_lossy().into_owned();
+    s.truncate(len.saturating_sub(".lock".len()));
+    name = s.into();
+    name.push(".users");
+    PathBuf::from(name)
+}
+
+/// Marks this process as using `guarded` while the returned lock lives (a shared lock: any
+/// number of users at once), so that nothing replaces the file under it.
+pub fn use_shared(guarded: &Path) -> Result<Lock, LockError> {
+    let path = users_path(guarded);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| LockError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    file.lock_shared().map_err(|source| LockError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Lock { _file: file, path })
+}
+
+/// Whether a process marked itself as using `guarded` ([`use_shared`]) and still runs.
+pub fn in_use(guarded: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().read(true).open(users_path(guarded)) else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
 /// Who holds the lock on `guarded` now, without taking it: `None` when nobody does.
 pub fn holder_of(guarded: &Path) -> Option<String> {
     let mut file = OpenOptions::new()

@@ -87,7 +87,10 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
     }
     // Held until the ledger is in place: no cardmint command starts a change meanwhile.
     let _lock = crate::lockfile::acquire(ledger, command)?;
-    let users = users_of(ledger);
+    let mut users = users_of(ledger);
+    if crate::lockfile::in_use(ledger) {
+        users.insert(0, "the page (a `cardmint portal` on this ledger)".into());
+    }
     if !users.is_empty() {
         return Err(LedgerError::InUse {
             path: ledger.to_path_buf(),
@@ -96,7 +99,14 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
     }
     let kept = if ledger.exists() {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let aside = with_suffix(ledger, &format!(".before-restore-{stamp}"));
+        // A name no earlier restore took (two in one second keep both).
+        let aside = (1..)
+            .map(|n| match n {
+                1 => with_suffix(ledger, &format!(".before-restore-{stamp}")),
+                n => with_suffix(ledger, &format!(".before-restore-{stamp}-{n}")),
+            })
+            .find(|p| !p.exists())
+            .expect("a free name");
         for (from, to) in [("", ""), ("-wal", "-wal"), ("-shm", "-shm")] {
             let from = with_suffix(ledger, from);
             if from.exists() {

@@ -76,9 +76,11 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
     if restored.contents.open_changes > 0 {
         say!(
             global,
-            "{} change(s) were in flight when the copy was taken: run `{}` to settle them \
-             from the platform's evidence",
-            restored.contents.open_changes,
+            "{} to settle from the platform's evidence before anything is sent (those in \
+             flight when the copy was taken, and the creation and credit of every card \
+             unfinished in it, which may have happened since): run `{}`, or `resume` each \
+             unfinished batch",
+            crate::text::count(restored.contents.open_changes as usize, "change", "changes"),
             global.command_for("settle", "").trim_end()
         );
     }

@@ -49,6 +49,16 @@ const FILES: &[(&str, &str)] = &[
          movement of credit",
     ),
     (
+        "cardmint.db.lock, cardmint.db.users",
+        "who changes the ledger now (one process at a time), and that the page runs on it \
+         (a restore waits for neither: it refuses)",
+    ),
+    (
+        "cardmint.db.schema-N.bak, cardmint.db.before-restore-TIME",
+        "the ledger as it was before a migration to a newer schema, and before a restore; \
+         owner-only",
+    ),
+    (
         "cardmint.db.portal",
         "the page's sessions (hashed) and form key, owner-only",
     ),

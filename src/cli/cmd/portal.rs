@@ -84,6 +84,10 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     drop(ledger);
     let connection = global.connect(&options)?;
     connection.check_login()?;
+    // Held while the page runs: a restore refuses to replace the ledger under it (the page
+    // opens the ledger for each request, so no open file says it is there).
+    let _users =
+        crate::lockfile::use_shared(&global.ledger_path()).map_err(|e| Error::Ledger(e.into()))?;
     let hooks = &config.hooks;
     let change_wait = hooks
         .change_wait_ms
