@@ -38,9 +38,20 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-/// Signs in with a retail code; returns the session cookie.
-fn sign_in(agent: &ureq::Agent, base: &str, login: &str, password: &str) -> Option<String> {
-    let mut page = agent.get(format!("{base}/signin")).call().ok()?;
+/// Signs in with a retail code, as a client at address `from` behind the page's proxy;
+/// returns the session cookie.
+fn sign_in(
+    agent: &ureq::Agent,
+    base: &str,
+    from: &str,
+    login: &str,
+    password: &str,
+) -> Option<String> {
+    let mut page = agent
+        .get(format!("{base}/signin"))
+        .header("X-Forwarded-For", from)
+        .call()
+        .ok()?;
     let cookie = page
         .headers()
         .get("set-cookie")?
@@ -56,6 +67,7 @@ fn sign_in(agent: &ureq::Agent, base: &str, login: &str, password: &str) -> Opti
     let answer = agent
         .post(format!("{base}/signin"))
         .header("Cookie", &cookie)
+        .header("X-Forwarded-For", from)
         .send_form([
             ("csrf", csrf.as_str()),
             ("login", login),
@@ -98,7 +110,9 @@ fn browse(base: &str, codes: &[String], seconds: u64, think: bool) -> Vec<Durati
             let older = older.clone();
             scope.spawn(move || {
                 let agent = agent();
-                let Some(cookie) = sign_in(&agent, base, code, "") else {
+                // Each holder from an address of its own (the limits count per address).
+                let from = format!("10.0.{}.{}", i / 250, i % 250 + 1);
+                let Some(cookie) = sign_in(&agent, base, &from, code, "") else {
                     *failures.lock().unwrap() += 1;
                     return;
                 };
@@ -111,6 +125,7 @@ fn browse(base: &str, codes: &[String], seconds: u64, think: bool) -> Vec<Durati
                     let ok = agent
                         .get(format!("{base}{}", pages[n % pages.len()]))
                         .header("Cookie", &cookie)
+                        .header("X-Forwarded-For", &from)
                         .call()
                         .ok()
                         .and_then(|mut r| {
@@ -266,11 +281,13 @@ fn main() {
                 },
                 colour: None,
                 logo: None,
-                trust_forwarded_for: false,
+                // Behind a proxy: each session's address comes in X-Forwarded-For (200
+                // holders from one address would be stopped by the per-address limit).
+                trust_forwarded_for: true,
                 session_idle: Duration::from_secs(1200),
                 tls: false,
                 change_wait: cardmint::portal::CHANGE_WAIT,
-                // Every session signs in at once, from one address.
+                // Every session signs in at once (each from its own address, below).
                 checks_per_minute: 100_000,
                 v6_prefix: 64,
                 failure_answer: cardmint::portal::FAILURE_ANSWER,
@@ -345,7 +362,8 @@ fn main() {
                 let agent = agent();
                 for i in (t..attempts).step_by(16) {
                     let login = &codes[i % codes.len()];
-                    if sign_in(&agent, base, login, &format!("Wrong-{i}x")).is_none() {
+                    if sign_in(&agent, base, "203.0.113.7", login, &format!("Wrong-{i}x")).is_none()
+                    {
                         *refused.lock().unwrap() += 1;
                     }
                 }
