@@ -7,7 +7,7 @@
 //! | [`config`] | the environment and `cardmint.toml`, read and checked once per command (`Config`); `Secret` |
 //! | [`codes`] | access codes, serials with a check digit, passwords and their policy, CSPRNG draws |
 //! | [`import`] | customer files (CSV as Excel saves them), every row validated; phone numbers |
-//! | [`ledger`] | the SQLite ledger: batches, cards, intents, journal, movements, the stock |
+//! | [`ledger`] | the SQLite ledger: batches, cards, intents, journal, movements, the stock; migrations, backup and restore |
 //! | [`lockfile`] | exclusive OS locks with a named holder (one writer per ledger) |
 //! | [`api`] | the typed platform client: one method per remote command, `ApiError` |
 //! | [`clock`] | wall time, ours and the platform's (from its `Date` headers), and today's date |
@@ -19,7 +19,7 @@
 //! | [`report`] | the stock and the money across batches: tables, CSV, XLSX, HTML with SVG charts |
 //! | [`manifest`] | a batch's files: manifest (owner-only), inventory, summary |
 //! | [`render`] | card designs, sheets, text fitting, QR codes, fonts and the PDF writer |
-//! | [`portal`] | the card holders' web page: routes, pages, sessions, limits, its backend |
+//! | [`portal`] | the card holders' web page: routes, pages, sessions, limits, its log, health and metrics, its backend |
 //! | [`sandbox`] | a local server that behaves like the platform, for tests and demos |
 //! | [`table`] | every table written: one CSV, one XLSX and one terminal writer |
 //! | [`text`] | text from outside made safe to read and export; digits as typed |
