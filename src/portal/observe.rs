@@ -235,7 +235,11 @@ pub async fn health(State(app): State<Arc<Portal>>) -> Response {
             Ok((schema, open)) => serde_json::json!({
                 "state": "ok", "schema": schema, "open_changes": open,
             }),
-            Err(why) => serde_json::json!({ "state": "failing", "error": why }),
+            // The page is public: the reason (paths, SQLite's words) goes to the log only.
+            Err(why) => {
+                eprintln!("portal: /health: the ledger does not open: {why}");
+                serde_json::json!({ "state": "failing" })
+            }
         },
     });
     let mut response = (

@@ -2186,4 +2186,21 @@ fn health_says_when_the_platform_fails_and_metrics_count_on_loopback_only() {
         .parse()
         .unwrap();
     assert!(errors >= 1, "{text}");
+    // A ledger that does not open is said, without its path or SQLite's words (the page is
+    // public): those go to the page's log.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        cm.path("cardmint.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let health = v.get("/health");
+    assert_eq!(health.status, 503, "{health:?}");
+    let doc: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(
+        doc["ledger"],
+        serde_json::json!({"state": "failing"}),
+        "{doc}"
+    );
+    assert!(!health.body.contains("cardmint.db"), "{}", health.body);
 }
