@@ -95,6 +95,18 @@ pub fn closest<'a>(typed: &str, names: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, n)| n)
 }
 
+/// An amount as people write it, and only so: digits with at most one decimal point inside
+/// them (`5`, `5.00`, `12.5`). Exponents (`1e2`), underscores (`1_000`), signs and a point
+/// at either end are not amounts, though a decimal parser would take them.
+pub fn plain_amount(text: &str) -> Option<rust_decimal::Decimal> {
+    let well_formed = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.matches('.').count() <= 1
+        && !text.starts_with('.')
+        && !text.ends_with('.');
+    well_formed.then(|| text.parse().ok()).flatten()
+}
+
 /// A count with its noun: `1 card`, `3 cards`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -117,6 +129,19 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_amount_is_digits_and_one_point_nothing_else() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(super::plain_amount("5"), Some(d("5")));
+        assert_eq!(super::plain_amount("12.50"), Some(d("12.50")));
+        // A decimal parser takes these; a reseller typing them means something else.
+        for typed in [
+            "1e2", "1E3", "1_000", "+5", "-5", ".5", "5.", "5.0.0", "", " 5",
+        ] {
+            assert_eq!(super::plain_amount(typed), None, "{typed:?}");
+        }
+    }
+
     #[test]
     fn closest_names_a_typo_and_nothing_far() {
         let names = ["brand", "support", "access_numbers"];

@@ -108,8 +108,15 @@ pub fn amount(text: &str) -> Result<rust_decimal::Decimal, String> {
             t.replace(',', ".")
         ));
     }
-    t.parse()
-        .map_err(|_| format!("{t}: not an amount; give digits with a decimal point, e.g. 5.00"))
+    // A deduction is written with a minus (`topup CARD -2.50`); the rest as the customer
+    // file's amounts are, and only so (`1e2` and `1_000` are not amounts).
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    crate::text::plain_amount(digits)
+        .map(|a| if negative { -a } else { a })
+        .ok_or_else(|| format!("{t}: not an amount; give digits with a decimal point, e.g. 5.00"))
 }
 
 /// Parses a block reason for clap: one line of at most 200 characters that does not begin a

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::str::FromStr;
 
 use phonenumber::country::Id;
 use rust_decimal::Decimal;
@@ -358,14 +357,7 @@ pub fn parse_value(text: &str, delimiter: u8) -> Result<Decimal, String> {
         }
         _ => text.to_string(),
     };
-    let well_formed = !normalized.is_empty()
-        && normalized.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && normalized.matches('.').count() <= 1
-        && !normalized.starts_with('.')
-        && !normalized.ends_with('.');
-    let value = well_formed
-        .then(|| Decimal::from_str(&normalized).ok())
-        .flatten()
+    let value = crate::text::plain_amount(&normalized)
         .ok_or_else(|| format!("{text:?} is not an amount like 5.00"))?;
     if value <= Decimal::ZERO {
         return Err(format!("{text:?}: the value must be more than 0"));

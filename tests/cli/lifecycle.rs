@@ -283,6 +283,13 @@ fn a_topup_is_loaded_exactly_once_when_answers_are_lost() {
         ],
     );
     assert!(says(&out.stdout, "6.25 loaded in all"), "{out:?}");
+    // Amounts as people write them, and only so: an exponent or an underscore is refused
+    // before anything is sent (a decimal parser read 1e2 as 100).
+    for typed in ["1e2", "1_000", "1E3"] {
+        let out = cm.run(&["--sandbox", "topup", "B0001", typed]);
+        assert_eq!(out.code, 2, "{typed}: {out:?}");
+        assert!(out.stderr.contains("not an amount"), "{typed}: {out:?}");
+    }
     let stats = remote_stats(&sb.base());
     assert!(
         stats.faults.get("LostAnswer").copied().unwrap_or(0) > 3,

@@ -72,10 +72,10 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         lifecycle::topup(run, card, pending, amount)
     })?;
     crate::batch::refresh_outputs(&ledger, &batch)?;
-    let exit = summarize(global, &report, &format!("topped up with {amount}"));
+    let exit = summarize(global, &report, &format!("topped up with {amount:.2}"));
     if exit == Exit::Success {
         let card = global.card(&ledger, &serial)?;
-        say!(global, "card {serial}: {} loaded in all", card.loaded());
+        say!(global, "card {serial}: {:.2} loaded in all", card.loaded());
     }
     Ok(exit)
 }
