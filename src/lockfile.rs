@@ -49,6 +49,11 @@ pub fn current_uid() -> Option<u32> {
 /// (symbolic links and `..` resolved), so that two names of one file take one lock. The file
 /// need not exist yet; its folder is resolved then.
 pub fn lock_path(guarded: &Path) -> PathBuf {
+    beside(guarded, ".lock")
+}
+
+/// `guarded` + `suffix`, beside the file the path leads to (see [`lock_path`]).
+fn beside(guarded: &Path, suffix: &str) -> PathBuf {
     let resolved = std::fs::canonicalize(guarded).ok().or_else(|| {
         let name = guarded.file_name()?;
         let parent = match guarded.parent() {
@@ -60,8 +65,23 @@ pub fn lock_path(guarded: &Path) -> PathBuf {
     let mut name = resolved
         .unwrap_or_else(|| guarded.to_path_buf())
         .into_os_string();
-    name.push(".lock");
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Opens (creating owner-only if missing) the lock file at `path`, for reading and writing.
+fn open_lock_file(path: &Path) -> Result<File, LockError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|source| LockError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Takes the exclusive lock on `guarded` for `command` (a description of this process, e.g.
@@ -72,14 +92,7 @@ pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
         path: path.clone(),
         source,
     };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io)?;
+    let mut file = open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -106,31 +119,14 @@ pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
 /// The file a long-running user of `guarded` (the page) holds a shared lock on for as long as
 /// it runs: `guarded` + `.users`, beside it.
 fn users_path(guarded: &Path) -> PathBuf {
-    let mut name = lock_path(guarded).into_os_string();
-    let len = name.len();
-    // `NAME.lock` -> `NAME.users`
-    let mut s = name.to_string_lossy().into_owned();
-    s.truncate(len.saturating_sub(".lock".len()));
-    name = s.into();
-    name.push(".users");
-    PathBuf::from(name)
+    beside(guarded, ".users")
 }
 
 /// Marks this process as using `guarded` while the returned lock lives (a shared lock: any
 /// number of users at once), so that nothing replaces the file under it.
 pub fn use_shared(guarded: &Path) -> Result<Lock, LockError> {
     let path = users_path(guarded);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|source| LockError::Io {
-            path: path.clone(),
-            source,
-        })?;
+    let file = open_lock_file(&path)?;
     file.lock_shared().map_err(|source| LockError::Io {
         path: path.clone(),
         source,

@@ -199,8 +199,9 @@ impl Ledger {
     }
 }
 
-/// Copies `source` to a temporary file beside `out`, checks it, and renames it to `out`.
-fn copy_checked(source: &Connection, out: &Path) -> Result<Contents, LedgerError> {
+/// Copies `source` to a temporary file beside `out`, checks it, and renames it to `out` (a
+/// backup, a restore, the copy before a migration).
+pub(super) fn copy_checked(source: &Connection, out: &Path) -> Result<Contents, LedgerError> {
     let io = |source| LedgerError::Open {
         path: out.to_path_buf(),
         source,
@@ -293,11 +294,6 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
         },
         bytes: 0,
     })
-}
-
-/// A checked copy of an open ledger at `out` (before a migration).
-pub(super) fn copy_of(conn: &Connection, out: &Path) -> Result<Contents, LedgerError> {
-    copy_checked(conn, out)
 }
 
 pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

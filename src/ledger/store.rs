@@ -389,7 +389,7 @@ impl Ledger {
         // ledger as it was beside it.
         if version > 0 {
             let copy = super::backup::with_suffix(&self.path, &format!(".schema-{version}.bak"));
-            super::backup::copy_of(&self.conn, &copy)?;
+            super::backup::copy_checked(&self.conn, &copy)?;
             self.migrated = Some((version, copy));
         }
         // Every step in one transaction: the ledger is at its old schema or at the new one,
