@@ -153,7 +153,7 @@ pub fn code(error: &Error) -> Exit {
         | Error::Render(RenderError::Io { .. }) => Exit::Io,
         Error::Ledger(LedgerError::Sql(e))
         | Error::Run(crate::runner::RunError::Ledger(LedgerError::Sql(e)))
-            if disk_failure(e) =>
+            if crate::ledger::disk_failure(e) =>
         {
             Exit::Io
         }
@@ -179,13 +179,4 @@ fn api(e: &ApiError) -> Exit {
             Exit::Network
         }
     }
-}
-
-/// SQLite's own I/O failures: the disk full, the file unreadable or read-only.
-fn disk_failure(e: &rusqlite::Error) -> bool {
-    use rusqlite::ErrorCode::*;
-    matches!(
-        e.sqlite_error_code(),
-        Some(DiskFull | SystemIoFailure | CannotOpen | ReadOnly | PermissionDenied)
-    )
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::store::{Ledger, LedgerError, MIGRATIONS};
+use super::store::{Ledger, LedgerError};
 use super::{Before, CardState, IntentKind, JournalEntry, NewIntent};
 use crate::atomic::{AtomicFile, PRIVATE};
 
@@ -29,8 +29,13 @@ pub struct Contents {
 #[derive(Debug, Clone)]
 pub struct Restored {
     pub contents: Contents,
+    /// The steps of cards unfinished in the copy opened for a settle read (counted in
+    /// `contents.open_changes` too).
+    pub reopened: i64,
     /// Where the ledger it replaced was kept, if there was one.
     pub kept: Option<PathBuf>,
+    /// Batches in the ledger replaced that the copy does not have (made after it was taken).
+    pub lost: Vec<String>,
 }
 
 /// Copies the ledger at `ledger` to `out` (replacing a file there only once the copy is
@@ -50,6 +55,32 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
         && !folder.is_dir()
     {
         return Err(LedgerError::NoCopyFolder(folder.to_path_buf()));
+    }
+    if let Some(live) = LIVE_SIBLINGS
+        .iter()
+        .find(|s| same_name(out, &with_suffix(ledger, s)))
+    {
+        return Err(LedgerError::Copy(format!(
+            "--out {} is the ledger's own {live} file, which SQLite or cardmint uses while it \
+             runs: give another file (nothing was written)",
+            out.display()
+        )));
+    }
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if !m.is_file() => {
+            return Err(LedgerError::Copy(format!(
+                "--out {} is {}, not a file: give a file name (nothing was written)",
+                out.display(),
+                if m.is_dir() {
+                    "a folder"
+                } else if m.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "a device or a pipe"
+                }
+            )));
+        }
+        _ => {}
     }
     // Read-only: a backup never migrates, checkpoints or locks the ledger for writing.
     let source = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -75,10 +106,15 @@ pub fn check(file: &Path) -> Result<Contents, LedgerError> {
 }
 
 /// Puts the copy `file` back as the ledger at `ledger`. Refused while any process has the
-/// ledger open or holds its lock; the ledger it replaces (and its `-wal` and `-shm`) is
-/// renamed `LEDGER.before-restore-STAMP`, never deleted.
+/// ledger open or holds its lock. The restored ledger is made whole beside the old one first
+/// (copied, checked, brought to this schema, its unfinished cards' steps opened for a settle
+/// read, one file), then takes the ledger's name in one rename: a kill or a full disk at any
+/// moment leaves the old ledger or the restored one at `ledger`, never neither, and never the
+/// copy without its reopened steps. The ledger it replaces is kept as
+/// `LEDGER.before-restore-STAMP` (its write-ahead log folded into it first), never deleted.
 pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, LedgerError> {
     check(file)?;
+    target_is_a_file(ledger)?;
     if same_file(file, ledger) {
         return Err(LedgerError::Copy(format!(
             "{} is the ledger itself: nothing to restore",
@@ -97,7 +133,39 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
             by: users.join("; "),
         });
     }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LedgerError::Open { path, source }
+    };
+    // 1. The restored ledger, whole, under a temporary name beside the old one.
+    let prepared = AtomicFile::create(ledger, PRIVATE).map_err(io(ledger))?;
+    let temp = prepared.temp_path().to_path_buf();
+    let _leftovers = Leftovers(temp.clone());
+    let prepare = || -> Result<(i64, Contents), LedgerError> {
+        {
+            let source = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let mut target = Connection::open(&temp)?;
+            copy_pages(&source, &mut target)?;
+        }
+        let restored = Ledger::open_restoring(&temp)?;
+        let reopened = restored.reopen_unfinished(file)?;
+        // One file again: the log of the steps just written folded into it.
+        restored
+            .conn
+            .pragma_update(None, "journal_mode", "DELETE")?;
+        drop(restored);
+        let conn = Connection::open_with_flags(&temp, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        Ok((reopened, inspect(&conn, file)?))
+    };
+    let (reopened, contents) = prepare().map_err(short_of_disk(
+        ledger,
+        "writing the restored ledger beside it",
+    ))?;
+    give_to_owner(&temp, ledger)?;
+    // 2. The old ledger, one file (its log folded in), linked under the name it is kept as:
+    // until the rename below, it is still the ledger too.
     let kept = if ledger.exists() {
+        fold_log(ledger)?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         // A name no earlier restore took (two in one second keep both).
         let aside = (1..)
@@ -107,31 +175,142 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
             })
             .find(|p| !p.exists())
             .expect("a free name");
-        for (from, to) in [("", ""), ("-wal", "-wal"), ("-shm", "-shm")] {
-            let from = with_suffix(ledger, from);
-            if from.exists() {
-                std::fs::rename(&from, with_suffix(&aside, to)).map_err(|source| {
-                    LedgerError::Open {
-                        path: from.clone(),
-                        source,
-                    }
-                })?;
-            }
+        if std::fs::hard_link(ledger, &aside).is_err() {
+            // A file system without hard links: a copy, owner-only like the ledger.
+            crate::atomic::write(&aside, &std::fs::read(ledger).map_err(io(ledger))?, PRIVATE)
+                .map_err(io(&aside))?;
         }
         Some(aside)
     } else {
         None
     };
-    let source = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let contents = copy_checked(&source, ledger)?;
-    let reopened = Ledger::open(ledger)?.reopen_unfinished(file)?;
+    let lost = kept
+        .as_deref()
+        .map(|k| batches_only_in(k, file))
+        .unwrap_or_default();
+    // 3. One rename: the restored ledger takes the name.
+    let bytes = prepared.commit().map_err(io(ledger))?;
     Ok(Restored {
         contents: Contents {
-            open_changes: contents.open_changes + reopened,
+            open_changes: contents.open_changes,
+            bytes,
             ..contents
         },
+        reopened,
         kept,
+        lost,
     })
+}
+
+/// The ledger a restore writes: a file (or nothing yet) in an existing folder; not a folder,
+/// a link or a device, where a rename would replace the link and not what it leads to.
+fn target_is_a_file(ledger: &Path) -> Result<(), LedgerError> {
+    if let Some(folder) = ledger.parent()
+        && !folder.as_os_str().is_empty()
+        && !folder.is_dir()
+    {
+        return Err(LedgerError::NoFolder(folder.to_path_buf()));
+    }
+    match std::fs::symlink_metadata(ledger) {
+        Ok(m) if m.is_dir() => Err(LedgerError::Directory(ledger.to_path_buf())),
+        Ok(m) if m.file_type().is_symlink() => Err(LedgerError::Copy(format!(
+            "--ledger {} is a symbolic link: give the file it leads to{}",
+            ledger.display(),
+            std::fs::canonicalize(ledger)
+                .map(|p| format!(" ({})", p.display()))
+                .unwrap_or_default()
+        ))),
+        Ok(m) if !m.is_file() => Err(LedgerError::Copy(format!(
+            "--ledger {} is not a regular file: give the ledger's file",
+            ledger.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The restored ledger belongs to whoever owned the one it replaces (or the folder): a
+/// restore run as root leaves a ledger the page's user can still open.
+fn give_to_owner(temp: &Path, ledger: &Path) -> Result<(), LedgerError> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(ledger).or_else(|_| {
+        std::fs::metadata(
+            ledger
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+    });
+    let (Ok(owner), Ok(mine)) = (owner, std::fs::metadata(temp)) else {
+        return Ok(());
+    };
+    // Only root gives a file away; anyone else writes files of their own.
+    if mine.uid() != 0 || (owner.uid(), owner.gid()) == (mine.uid(), mine.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(temp, Some(owner.uid()), Some(owner.gid())).map_err(|source| {
+        LedgerError::Open {
+            path: ledger.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Folds a ledger's write-ahead log into its file and takes it out of WAL mode (a ledger
+/// nobody has open): the file alone is then the whole ledger, to keep or to link, and opening
+/// it later to read leaves no `-wal` or `-shm` beside it.
+fn fold_log(ledger: &Path) -> Result<(), LedgerError> {
+    let log = with_suffix(ledger, "-wal");
+    let fold = || -> rusqlite::Result<()> {
+        let conn = Connection::open(ledger)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "DELETE")
+    };
+    match fold() {
+        Ok(()) => {}
+        // Not a database (what a restore replaces may be anything): nothing to fold.
+        Err(_) if !log.exists() => {}
+        Err(e) => {
+            return Err(LedgerError::Copy(format!(
+                "the ledger {} has a write-ahead log ({}) that SQLite could not fold into it \
+                 ({e}); nothing was changed: move {0}, {1} and {0}-shm aside yourself, then \
+                 restore",
+                ledger.display(),
+                log.display()
+            )));
+        }
+    }
+    let _ = std::fs::remove_file(with_suffix(ledger, "-shm"));
+    Ok(())
+}
+
+/// The batches the ledger at `kept` has and the copy `file` does not: made after the copy was
+/// taken, their cards are on the platform and in the kept ledger only.
+fn batches_only_in(kept: &Path, file: &Path) -> Vec<String> {
+    let ids = |path: &Path| -> Vec<String> {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.prepare("SELECT id FROM batches ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let copied = ids(file);
+    ids(kept)
+        .into_iter()
+        .filter(|b| !copied.contains(b))
+        .collect()
+}
+
+/// Removes what SQLite leaves beside a temporary ledger when its preparation stops half way.
+struct Leftovers(PathBuf);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(with_suffix(&self.0, suffix));
+        }
+    }
 }
 
 impl Ledger {
@@ -213,42 +392,69 @@ pub(super) fn copy_checked(source: &Connection, out: &Path) -> Result<Contents, 
         return Err(LedgerError::NoFolder(folder.to_path_buf()));
     }
     let file = AtomicFile::create(out, PRIVATE).map_err(io)?;
-    let contents = {
+    let _leftovers = Leftovers(file.temp_path().to_path_buf());
+    let copy = || -> Result<Contents, LedgerError> {
         let mut target = Connection::open(file.temp_path())?;
-        {
-            let backup = rusqlite::backup::Backup::new(source, &mut target)?;
-            // All pages in one step: one read transaction, one moment of the ledger. A
-            // writer between steps would make SQLite start the copy again.
-            let mut tries = 0;
-            loop {
-                match backup.step(-1)? {
-                    rusqlite::backup::StepResult::Done => break,
-                    _ if tries < 100 => {
-                        tries += 1;
-                        std::thread::sleep(std::time::Duration::from_millis(50));
-                    }
-                    _ => {
-                        return Err(LedgerError::Copy(
-                            "the ledger stayed busy for 5 s; try again".into(),
-                        ));
-                    }
-                }
-            }
-        }
+        copy_pages(source, &mut target)?;
         // One file: the copy carries no write-ahead log beside it.
         target.pragma_update(None, "journal_mode", "DELETE")?;
-        inspect(&target, out)?
+        inspect(&target, out)
     };
+    let contents = copy().map_err(short_of_disk(out, "writing the copy"))?;
     let bytes = file.commit().map_err(io)?;
     Ok(Contents { bytes, ..contents })
 }
 
+/// A write that failed for want of disk (or a file-size limit) named as such, with the file it
+/// was for: SQLite alone says only "disk I/O error".
+fn short_of_disk(path: &Path, doing: &'static str) -> impl Fn(LedgerError) -> LedgerError {
+    move |e| match e {
+        LedgerError::Sql(e) if super::store::disk_failure(&e) => LedgerError::Open {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!(
+                "{doing}: {e} (is the disk full?); nothing was replaced"
+            )),
+        },
+        e => e,
+    }
+}
+
+/// Every page of `source` into `target`, in one step: one read transaction, one moment of the
+/// ledger (a writer between steps would make SQLite start the copy again).
+fn copy_pages(source: &Connection, target: &mut Connection) -> Result<(), LedgerError> {
+    let backup = rusqlite::backup::Backup::new(source, target)?;
+    let mut tries = 0;
+    loop {
+        match backup.step(-1)? {
+            rusqlite::backup::StepResult::Done => return Ok(()),
+            _ if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => {
+                return Err(LedgerError::Copy(
+                    "the ledger stayed busy for 5 s; try again".into(),
+                ));
+            }
+        }
+    }
+}
+
 /// The full integrity check, the schema and the counts of an open copy.
 fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
+    let not_a_ledger = |why: String| LedgerError::NotALedger {
+        path: path.to_path_buf(),
+        why,
+    };
     let report: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                not_a_ledger("not an SQLite database".into())
+            }
+            e => LedgerError::Sql(e),
+        })?;
     if report != ["ok"] {
         return Err(LedgerError::Damaged {
             path: path.to_path_buf(),
@@ -256,22 +462,18 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
         });
     }
     let schema: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
     if schema == 0 {
-        return Err(LedgerError::Foreign(path.to_path_buf()));
-    }
-    if schema > known {
-        return Err(LedgerError::NewerSchema {
-            path: path.to_path_buf(),
-            found: schema,
-            known,
-            requires: conn
-                .query_row("SELECT value FROM meta WHERE key = 'requires'", [], |r| {
-                    r.get(0)
-                })
-                .ok(),
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        return Err(match tables {
+            0 => not_a_ledger("an empty database".into()),
+            _ => LedgerError::Foreign(path.to_path_buf()),
         });
     }
+    super::store::newer(conn, path, schema)?;
     let count = |sql: &str| -> Result<i64, LedgerError> {
         conn.query_row(sql, [], |r| r.get(0))
             .map_err(|e| LedgerError::Damaged {
@@ -300,6 +502,33 @@ pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// The files beside a ledger that are part of it while it is used: SQLite's log and shared
+/// memory, cardmint's locks, the page's sessions, the sandbox's state.
+const LIVE_SIBLINGS: [&str; 7] = [
+    "-wal",
+    "-shm",
+    "-journal",
+    ".lock",
+    ".users",
+    ".portal",
+    ".sandbox.json",
+];
+
+/// Whether two paths name the same entry of the same folder (neither need exist).
+fn same_name(a: &Path, b: &Path) -> bool {
+    let place = |p: &Path| {
+        let folder = match p.parent() {
+            Some(f) if !f.as_os_str().is_empty() => f,
+            _ => Path::new("."),
+        };
+        Some((
+            std::fs::canonicalize(folder).ok()?,
+            p.file_name()?.to_owned(),
+        ))
+    };
+    matches!((place(a), place(b)), (Some(a), Some(b)) if a == b)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

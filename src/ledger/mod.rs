@@ -19,4 +19,4 @@ pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};
 pub use journal::JournalEntry;
 pub use movements::{Claim, Movement, MovementKind, MovementState};
 pub use stock::{Event, Expiry, Shop, Stock, parse_date, shop_name};
-pub use store::{Ledger, LedgerError, LedgerTx};
+pub use store::{Ledger, LedgerError, LedgerTx, disk_failure};

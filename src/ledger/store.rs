@@ -232,6 +232,11 @@ pub enum LedgerError {
     #[error("{0}")]
     Copy(String),
     #[error(
+        "{path} is not a cardmint ledger ({why}): give a ledger, or a copy that `cardmint \
+         backup` wrote"
+    )]
+    NotALedger { path: PathBuf, why: String },
+    #[error(
         "--out: the folder {0} does not exist: create it (`mkdir -p -m 700 {0}`: the copy holds \
          every code)"
     )]
@@ -273,6 +278,35 @@ pub(super) fn now() -> String {
     crate::clock::stamp(chrono::Utc::now())
 }
 
+/// Whether SQLite failed for want of disk, a file it could not open or write: the machine's
+/// fault, not the ledger's (exit 6, "input/output").
+pub fn disk_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | CannotOpen | ReadOnly | PermissionDenied)
+    )
+}
+
+/// Refuses a ledger whose schema is newer than this cardmint knows, naming the version that
+/// brought it there.
+pub(super) fn newer(conn: &Connection, path: &Path, version: i64) -> Result<(), LedgerError> {
+    let known = MIGRATIONS.len() as i64;
+    if version <= known {
+        return Ok(());
+    }
+    Err(LedgerError::NewerSchema {
+        path: path.to_path_buf(),
+        found: version,
+        known,
+        requires: conn
+            .query_row("SELECT value FROM meta WHERE key = 'requires'", [], |r| {
+                r.get(0)
+            })
+            .ok(),
+    })
+}
+
 /// The ledger's folder exists (the ledger itself may not yet).
 fn check_folder(path: &Path) -> Result<(), LedgerError> {
     match path.parent() {
@@ -286,6 +320,28 @@ fn check_folder(path: &Path) -> Result<(), LedgerError> {
 impl Ledger {
     /// Opens (creating owner-only if missing) and migrates the ledger at `path`.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::open_with(path, true)
+    }
+
+    /// Opens a ledger that must already be there (a reader: `/health`, the access log): a
+    /// missing file is [`LedgerError::Missing`], never a new empty ledger.
+    pub fn open_existing(path: &Path) -> Result<Ledger, LedgerError> {
+        if path.is_dir() {
+            return Err(LedgerError::Directory(path.to_path_buf()));
+        }
+        if !path.is_file() {
+            return Err(LedgerError::Missing(path.to_path_buf()));
+        }
+        Ledger::open(path)
+    }
+
+    /// Opens a ledger being restored, under its temporary name: the copy it was made from is
+    /// its copy from before any migration.
+    pub(super) fn open_restoring(path: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, copy_before_migrating: bool) -> Result<Ledger, LedgerError> {
         let open_err = |source| LedgerError::Open {
             path: path.to_path_buf(),
             source,
@@ -328,6 +384,8 @@ impl Ledger {
         if version == 0 && tables > 0 {
             return Err(LedgerError::Foreign(path.to_path_buf()));
         }
+        // Before any pragma writes to it either: a newer ledger is left exactly as it is.
+        newer(&conn, path, version)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.set_prepared_statement_cache_capacity(64);
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -342,7 +400,7 @@ impl Ledger {
             lock: None,
             migrated: None,
         };
-        ledger.migrate()?;
+        ledger.migrate(copy_before_migrating)?;
         Ok(ledger)
     }
 
@@ -363,38 +421,36 @@ impl Ledger {
         self.lock.is_some()
     }
 
-    fn migrate(&mut self) -> Result<(), LedgerError> {
+    fn migrate(&mut self, copy_first: bool) -> Result<(), LedgerError> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(LedgerError::NewerSchema {
-                path: self.path.clone(),
-                found: version,
-                known,
-                requires: self
-                    .conn
-                    .query_row("SELECT value FROM meta WHERE key = 'requires'", [], |r| {
-                        r.get(0)
-                    })
-                    .ok(),
-            });
-        }
+        newer(&self.conn, &self.path, version)?;
         if version == known {
             return Ok(());
         }
         // A ledger with content is copied, checked, before its schema changes: a migration
         // that goes wrong (or a cardmint that turns out too new to go back from) leaves the
         // ledger as it was beside it.
-        if version > 0 {
-            let copy = super::backup::with_suffix(&self.path, &format!(".schema-{version}.bak"));
-            super::backup::copy_checked(&self.conn, &copy)?;
-            self.migrated = Some((version, copy));
+        let mut copy = None;
+        if version > 0 && copy_first {
+            let path = super::backup::with_suffix(&self.path, &format!(".schema-{version}.bak"));
+            super::backup::copy_checked(&self.conn, &path)?;
+            copy = Some((version, path));
         }
         // Every step in one transaction: the ledger is at its old schema or at the new one,
-        // never between (a kill, a full disk), and each page is written once.
-        let tx = self.conn.transaction()?;
+        // never between (a kill, a full disk), and each page is written once. The version is
+        // read again under the write lock: two commands opening an old ledger at once migrate
+        // it once (the second finds it done).
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version >= known {
+            return Ok(());
+        }
         for sql in MIGRATIONS.iter().skip(version as usize) {
             tx.execute_batch(sql)?;
         }
@@ -405,6 +461,7 @@ impl Ledger {
             [env!("CARGO_PKG_VERSION")],
         )?;
         tx.commit()?;
+        self.migrated = copy;
         Ok(())
     }
 

@@ -220,7 +220,9 @@ impl Backend {
     }
 
     fn open(&self) -> Result<Ledger, BackendError> {
-        Ok(Ledger::open(&self.ledger)?)
+        // The page reads and writes the ledger it started on; one gone is an error, never a
+        // new empty ledger (whose /health would say all is well).
+        Ok(Ledger::open_existing(&self.ledger)?)
     }
 
     /// The ledger's card for a login (its customer name), if it is a card of this platform.

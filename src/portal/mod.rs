@@ -306,13 +306,16 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/robots.txt", get(robots))
         .route("/lang", get(choose_language))
         .route("/health", get(observe::health))
-        .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
-        // Inside the headers' layer: a body too large or too slow is answered with them too.
-        .layer(axum::middleware::from_fn_with_state(
+        // On the routes only, inside the headers' layer: a body too large or too slow is
+        // answered with them too, and its path is one of ours (a path no route answers is
+        // answered 404 without its body being read).
+        .route_layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             handlers::whole_body,
         ))
+        .route_layer(axum::middleware::from_fn(observe::routed))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(handlers::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             handlers::headers,

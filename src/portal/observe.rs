@@ -131,6 +131,17 @@ impl Metrics {
     }
 }
 
+/// Marks an answer as given by one of the page's routes: its path is one of ours, safe to log.
+#[derive(Clone, Copy)]
+struct Routed;
+
+/// The innermost layer of every route: marks its answers [`Routed`].
+pub async fn routed(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(Routed);
+    response
+}
+
 /// Writes the access log: one line per request.
 pub async fn access_log(State(app): State<Arc<Portal>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -164,7 +175,7 @@ pub async fn access_log(State(app): State<Arc<Portal>>, request: Request, next: 
         None => None,
     };
     // A path no route answers may be anything a client typed (a code): not written.
-    let path = if status == 404 {
+    let path = if status == 404 || response.extensions().get::<Routed>().is_none() {
         "(unknown path)"
     } else {
         path.as_str()

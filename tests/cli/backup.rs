@@ -157,3 +157,132 @@ fn a_ledger_in_use_is_never_replaced_and_a_bad_copy_never_restored() {
         "{out:?}"
     );
 }
+
+/// The files a restore may leave beside the ledger: none but the ledger's own and what it keeps.
+fn strays(cm: &Cardmint) -> Vec<String> {
+    std::fs::read_dir(cm.path(""))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".cardmint.db"))
+        .collect()
+}
+
+#[test]
+fn a_restore_killed_or_short_of_disk_leaves_the_ledger_it_was_replacing() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "60", "--value", "5", "-q"],
+    );
+    cm.expect(0, &["backup", "--out", "copy.db"]);
+    // A batch made after the copy: in the ledger only.
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    let batches = cm.expect(0, &["batches"]).stdout;
+    assert!(batches.contains("B0002"), "{batches}");
+    // A file-size limit below the copy's size: first the process is killed on the write
+    // that passes it (SIGXFSZ), then it is told the disk is full (the signal ignored).
+    let blocks = std::fs::metadata(cm.path("copy.db")).unwrap().len() / 1024 / 2;
+    let killed = cm.run_after(&format!("ulimit -f {blocks}"), &["restore", "copy.db"]);
+    assert_ne!(killed.code, 0, "{killed:?}");
+    assert_eq!(cm.expect(0, &["batches"]).stdout, batches, "{killed:?}");
+    for stray in strays(&cm) {
+        std::fs::remove_file(cm.path(&stray)).unwrap();
+    }
+    let full = cm.run_after(
+        &format!("trap '' XFSZ; ulimit -f {blocks}"),
+        &["restore", "copy.db"],
+    );
+    assert_eq!(full.code, 6, "{full:?}");
+    assert!(
+        full.stderr.contains(
+            "ledger cardmint.db: writing the restored ledger beside it: disk I/O error (is the \
+             disk full?); nothing was replaced"
+        ),
+        "{full:?}"
+    );
+    assert_eq!(cm.expect(0, &["batches"]).stdout, batches, "{full:?}");
+    assert_eq!(strays(&cm), Vec::<String>::new(), "{full:?}");
+    // With room, the restore says what the copy does not have, and leaves nothing beside.
+    let out = cm.expect(0, &["restore", "copy.db"]);
+    assert!(
+        says(
+            &out.stdout,
+            "the ledger it replaced has 1 batch the copy does not (B0002)"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(strays(&cm), Vec::<String>::new());
+    let kept: Vec<String> = std::fs::read_dir(cm.path(""))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("before-restore"))
+        .collect();
+    assert_eq!(kept.len(), 1, "one file, its log folded in: {kept:?}");
+    let old = cm.expect(0, &["--ledger", &kept[0], "batches"]).stdout;
+    assert!(old.contains("B0002"), "{old}");
+}
+
+#[test]
+fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    cm.expect(0, &["backup", "--out", "copy.db"]);
+    // Run as root (a restore on a server), the ledger stays the page's user's.
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    if root {
+        std::os::unix::fs::chown(cm.path("cardmint.db"), Some(4242), Some(4343)).unwrap();
+        cm.expect(0, &["restore", "copy.db"]);
+        let meta = std::fs::metadata(cm.path("cardmint.db")).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+        std::os::unix::fs::chown(cm.path("cardmint.db"), Some(0), Some(0)).unwrap();
+    }
+    // A link is replaced by a rename, not what it leads to: refused, named.
+    std::os::unix::fs::symlink("cardmint.db", cm.path("link.db")).unwrap();
+    let out = cm.expect(1, &["--ledger", "link.db", "restore", "copy.db"]);
+    assert!(
+        out.stderr
+            .contains("--ledger link.db is a symbolic link: give the file it leads to"),
+        "{out:?}"
+    );
+    std::fs::create_dir(cm.path("folder.db")).unwrap();
+    let out = cm.expect(1, &["--ledger", "folder.db", "restore", "copy.db"]);
+    assert!(out.stderr.contains("folder.db is a folder"), "{out:?}");
+    // A copy never lands on a file the ledger is using, or on a device.
+    std::fs::write(cm.path("cardmint.db-wal"), b"").unwrap();
+    for out in [
+        "cardmint.db-wal",
+        "cardmint.db.lock",
+        "./cardmint.db.portal",
+    ] {
+        let said = cm.expect(1, &["backup", "--out", out]);
+        assert!(
+            said.stderr.contains("is the ledger's own"),
+            "{out}: {said:?}"
+        );
+    }
+    let said = cm.expect(1, &["backup", "--out", "/dev/null"]);
+    assert!(said.stderr.contains("a device or a pipe"), "{said:?}");
+    // Not a ledger: named as what it is.
+    std::fs::write(cm.path("empty.db"), b"").unwrap();
+    std::fs::write(cm.path("junk.db"), b"just bytes, no database").unwrap();
+    for (file, why) in [
+        ("empty.db", "an empty database"),
+        ("junk.db", "not an SQLite database"),
+    ] {
+        let out = cm.expect(1, &["restore", file]);
+        assert!(
+            out.stderr
+                .contains(&format!("{file} is not a cardmint ledger ({why})")),
+            "{out:?}"
+        );
+    }
+}

@@ -2052,6 +2052,15 @@ fn every_request_is_logged_with_its_account_serial_and_never_a_secret() {
     assert_eq!(v.get("/account?notice=added").status, 200);
     // A holder who types the code into the address bar: not found, and not written.
     assert_eq!(v.get(&format!("/{code}")).status, 404);
+    // Nor with a body too large for the page: answered before anything reads it.
+    for path in [format!("/{code}"), "/signin".into()] {
+        let big = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: \
+             application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\ncsrf="
+        );
+        let second = std::time::Duration::from_secs(1);
+        raw_head(&portal.base, "127.0.0.1", big.as_bytes(), 5 * second).unwrap();
+    }
     let mut stranger = Visitor::new(&portal.base);
     assert_eq!(
         stranger.sign_in("999999999999", "wrong-password").status,
@@ -2076,6 +2085,11 @@ fn every_request_is_logged_with_its_account_serial_and_never_a_secret() {
         "{log:#?}"
     );
     assert!(line("GET (unknown path)").contains(" 404 "), "{log:#?}");
+    assert!(line("POST (unknown path)").contains(" 404 "), "{log:#?}");
+    assert!(
+        log.iter().any(|l| l.contains(" POST /signin 413 ")),
+        "{log:#?}"
+    );
     for l in &log {
         assert!(!l.contains(&code), "a code in the log: {l}");
         assert!(
@@ -2203,4 +2217,15 @@ fn health_says_when_the_platform_fails_and_metrics_count_on_loopback_only() {
         "{doc}"
     );
     assert!(!health.body.contains("cardmint.db"), "{}", health.body);
+    // A ledger gone (moved away under the page) is failing too, and never made anew.
+    std::fs::set_permissions(
+        cm.path("cardmint.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::rename(cm.path("cardmint.db"), cm.path("moved.db")).unwrap();
+    let health = v.get("/health");
+    assert_eq!(health.status, 503, "{health:?}");
+    let _ = v.get("/account");
+    assert!(!cm.path("cardmint.db").exists(), "the page made a ledger");
 }

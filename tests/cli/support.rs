@@ -189,7 +189,29 @@ impl Cardmint {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cardmint"));
-        cmd.args(args).current_dir(self.dir.path());
+        cmd.args(args);
+        self.environment(cmd)
+    }
+
+    /// Runs the binary from `sh` after `prelude` (limits, ignored signals: what a shell sets
+    /// is what the binary inherits).
+    pub fn run_after(&self, prelude: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{prelude}\nexec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_cardmint"))
+            .args(args);
+        let out = self.environment(cmd).output().unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            command: format!("{prelude}; cardmint {}", args.join(" ")),
+        }
+    }
+
+    fn environment(&self, mut cmd: Command) -> Command {
+        cmd.current_dir(self.dir.path());
         for (k, _) in std::env::vars() {
             if k.starts_with("CARDMINT_") {
                 cmd.env_remove(k);

@@ -103,6 +103,42 @@ fn a_ledger_of_every_earlier_schema_is_migrated_copied_first_and_reads_as_before
 }
 
 #[test]
+fn commands_opening_an_old_ledger_at_once_migrate_it_once() {
+    let (schema, dir) = fixtures().into_iter().next().unwrap();
+    for round in 0..3 {
+        let cm = Cardmint::new();
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            std::fs::copy(entry.path(), cm.path(&entry.file_name().to_string_lossy())).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            cm.path("cardmint.db"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let runs: Vec<_> = (0..6)
+            .map(|_| {
+                cm.command(&["batches"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "schema {schema}, round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let show = cm.json(&["show", "B0001"]);
+        assert_eq!(show["cards"]["total"], 4, "{show}");
+    }
+}
+
+#[test]
 fn a_ledger_newer_than_this_cardmint_is_refused_with_the_version_to_install() {
     let cm = Cardmint::new();
     cm.expect(
@@ -115,6 +151,8 @@ fn a_ledger_newer_than_this_cardmint_is_refused_with_the_version_to_install() {
         conn.execute("UPDATE meta SET value = '9.4.0' WHERE key = 'requires'", [])
             .unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
+        // A ledger as a restore or a copy leaves it, one file: not even its header changes.
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
     }
     let before = std::fs::read(&ledger).unwrap();
     for args in [

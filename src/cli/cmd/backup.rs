@@ -73,6 +73,15 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
             kept.display()
         );
     }
+    if !restored.lost.is_empty() {
+        say!(
+            global,
+            "the ledger it replaced has {} the copy does not ({}): made after the copy was \
+             taken, their cards are on the platform and in the kept ledger only; keep it",
+            crate::text::count(restored.lost.len(), "batch", "batches"),
+            restored.lost.join(", ")
+        );
+    }
     if restored.contents.open_changes > 0 {
         say!(
             global,
@@ -90,6 +99,8 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
         "contents": restored.contents,
         "schema": schema,
         "kept": restored.kept,
+        "reopened": restored.reopened,
+        "batches_not_in_copy": restored.lost,
     }));
     Ok(Exit::Success)
 }

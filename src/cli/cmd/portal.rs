@@ -63,14 +63,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         _ => None,
     };
     if let Some(metrics) = args.metrics_addr
-        && !metrics.ip().is_loopback()
+        && !metrics.ip().to_canonical().is_loopback()
     {
         return Err(Error::Usage(format!(
             "--metrics-addr {metrics}: metrics are for this machine's monitoring: give a loopback \
              address (127.0.0.1:9464), and let the monitor reach it through its own agent"
         )));
     }
-    if tls.is_none() && !args.addr.ip().is_loopback() {
+    if tls.is_none() && !args.addr.ip().to_canonical().is_loopback() {
         return Err(Error::Usage(format!(
             "--addr {}: plain HTTP only on a loopback address (behind a reverse proxy that adds \
              TLS); give --tls-cert and --tls-key to serve {} yourself",
