@@ -107,6 +107,24 @@ pub struct Batch {
     pub token: Option<String>,
 }
 
+impl Batch {
+    /// The day the batch was issued, on this machine's calendar (as `--date` is given).
+    pub fn issued_on(&self) -> chrono::NaiveDate {
+        chrono::DateTime::parse_from_rfc3339(&self.created_at)
+            .map(|t| t.with_timezone(&chrono::Local).date_naive())
+            .unwrap_or(chrono::NaiveDate::MIN)
+    }
+
+    /// The days its stock can have moved on: from its issue to today.
+    pub fn days(&self) -> crate::lifecycle::Days<'_> {
+        crate::lifecycle::Days {
+            batch: &self.id,
+            issued: self.issued_on(),
+            today: crate::clock::today(),
+        }
+    }
+}
+
 /// How many cards of a batch are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchCounts {

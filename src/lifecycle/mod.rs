@@ -17,7 +17,7 @@ pub use select::{
     SelectError, Selection, SoldLine, changeable, changeable_one, provisioned, read_sold_list,
     select, unless_blocked,
 };
-pub use stock::{Sale, SaleTerms, consignable, plan_sales, returnable};
+pub use stock::{Days, Sale, SaleTerms, consignable, plan_sales, returnable};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -34,13 +34,38 @@ fn not_in_stock(card: &Card) -> Option<String> {
     }
 }
 
-fn check_date(what: &str, on: NaiveDate, today: NaiveDate) -> Result<(), SelectError> {
-    if on > today {
-        return Err(SelectError::Date(format!(
-            "{what} {on} is in the future (today is {today}); nothing was recorded"
-        )));
+/// The days a batch's stock can have moved on: from the day it was issued to today.
+#[derive(Debug, Clone, Copy)]
+pub struct Days<'a> {
+    pub batch: &'a str,
+    /// The day the batch was issued (this machine's calendar).
+    pub issued: NaiveDate,
+    pub today: NaiveDate,
+}
+
+impl Days<'_> {
+    /// Why `on` is not a day the stock could have moved on (`None`: it is).
+    fn wrong(&self, on: NaiveDate) -> Option<String> {
+        if on > self.today {
+            Some(format!("{on} is in the future (today is {})", self.today))
+        } else if on < self.issued {
+            Some(format!(
+                "{on} is before {} was issued ({})",
+                self.batch, self.issued
+            ))
+        } else {
+            None
+        }
     }
-    Ok(())
+
+    fn check(&self, what: &str, on: NaiveDate) -> Result<(), SelectError> {
+        match self.wrong(on) {
+            Some(why) => Err(SelectError::Date(format!(
+                "{what} {why}; nothing was recorded"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The cards to hand to `shop` (those it already holds are left out, in `already`).
@@ -48,9 +73,9 @@ pub fn consignable(
     cards: Vec<Card>,
     shop: &str,
     on: NaiveDate,
-    today: NaiveDate,
+    days: Days<'_>,
 ) -> Result<(Vec<Card>, Vec<Card>), SelectError> {
-    check_date("--date", on, today)?;
+    days.check("--date", on)?;
     let mut problems = Vec::new();
     let (mut ok, mut already) = (Vec::new(), Vec::new());
     for card in cards {
@@ -79,15 +104,29 @@ pub fn consignable(
     Ok((ok, already))
 }
 
-/// The cards to take back: each must be on consignment and unsold.
-pub fn returnable(cards: Vec<Card>) -> Result<Vec<Card>, SelectError> {
+/// The cards to take back on `on`: each must be on consignment (since `on` or before) and
+/// unsold.
+pub fn returnable(
+    cards: Vec<Card>,
+    on: NaiveDate,
+    days: Days<'_>,
+) -> Result<Vec<Card>, SelectError> {
+    days.check("--date", on)?;
     let mut problems = Vec::new();
     let mut ok = Vec::new();
     for card in cards {
-        match (&card.stock.shop, not_in_stock(&card)) {
-            (_, Some(why)) => problems.push(format!("{}: {why}", card.serial)),
-            (None, None) => problems.push(format!("{}: not on consignment", card.serial)),
-            (Some(_), None) => ok.push(card),
+        match (
+            &card.stock.shop,
+            not_in_stock(&card),
+            card.stock.consigned_on,
+        ) {
+            (_, Some(why), _) => problems.push(format!("{}: {why}", card.serial)),
+            (None, None, _) => problems.push(format!("{}: not on consignment", card.serial)),
+            (Some(shop), None, Some(since)) if on < since => problems.push(format!(
+                "{}: returned on {on}, before it was consigned to {shop} on {since}",
+                card.serial
+            )),
+            (Some(_), None, _) => ok.push(card),
         }
     }
     if !problems.is_empty() {
@@ -116,15 +155,19 @@ pub struct SaleTerms<'a> {
     /// `--override-consignment`: record a sale by a shop the card was not consigned to, or
     /// of a card never consigned.
     pub override_consignment: bool,
-    pub today: NaiveDate,
     /// The ledger's spelling of a shop (`None`: unknown).
     pub known_shop: &'a dyn Fn(&str) -> Option<String>,
+    /// From the batch's issue to today.
+    pub days: Days<'a>,
 }
 
 /// The sales to record for `cards`, checked all at once. A card already recorded as sold is
 /// left out when nothing was said about its sale, or the same was; a different shop or date
 /// is refused (a sale is recorded once).
 pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, SelectError> {
+    if let Some(on) = terms.on {
+        terms.days.check("--sold-on", on)?;
+    }
     let mut problems = Vec::new();
     let mut sales = Vec::new();
     for card in cards {
@@ -149,13 +192,8 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
         let date = line.and_then(|l| l.date).or(terms.on);
         // Every problem of a card at once (a date, then its consignment): not one per run.
         let mut wrong = false;
-        if let Some(d) = date
-            && d > terms.today
-        {
-            problems.push(at(format!(
-                "sold on {d} is in the future (today is {})",
-                terms.today
-            )));
+        if let Some(why) = date.and_then(|d| terms.days.wrong(d)) {
+            problems.push(at(format!("sold on {why}")));
             wrong = true;
         }
         if card.stock.sold() {
@@ -174,7 +212,7 @@ pub fn plan_sales(cards: &[Card], terms: &SaleTerms<'_>) -> Result<Vec<Sale>, Se
             }
             continue;
         }
-        let on = date.unwrap_or(terms.today);
+        let on = date.unwrap_or(terms.days.today);
         if let Some(c) = card.stock.consigned_on
             && on < c
         {

@@ -132,7 +132,7 @@ fn the_readme_and_the_guide_run_as_written_in_an_empty_folder() {
         "out/B0004/cards.pdf",
         "out/B0005/cards.pdf",
         "month-end.html",
-        "november.csv",
+        "months.csv",
         "B0001-status.csv",
     ] {
         assert!(cm.path(file).exists(), "{file}");
@@ -156,9 +156,13 @@ fn the_readme_and_the_guide_run_as_written_in_an_empty_folder() {
         (replacement.len(), replacement[0]["state"].as_str()),
         (1, "active")
     );
-    let november = csv_rows(&cm.path("november.csv"));
-    let month = november.iter().find(|r| r["month"] == "2026-11").unwrap();
-    assert_eq!(month["sales"], "5", "{november:?}");
+    let months = csv_rows(&cm.path("months.csv"));
+    let this_month = chrono::Local::now().format("%Y-%m").to_string();
+    let month = months.iter().find(|r| r["month"] == this_month).unwrap();
+    assert_eq!(
+        month["sales"], "19",
+        "10 + 4 on the day, 5 later: {months:?}"
+    );
     let imported = csv_rows(&cm.path("out/B0002/manifest.csv"));
     assert_eq!(imported.len(), 3);
     assert_eq!(imported[1]["value"], "12.50", "the decimal comma of Excel");

@@ -9,6 +9,7 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url);
     cm.expect(0, &["issue", "--count", "6", "--value", "5", "-q"]);
+    backdate(&cm, "B0001", "2026-10-01");
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
     let s = |i: usize| rows[i]["serial"].clone();
     let range = |a: usize, b: usize| format!("{}-{}", s(a), s(b));
@@ -66,6 +67,55 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
             &s(5),
             "--shop",
             "A",
+            "--date",
+            "2999-01-01",
+        ],
+    );
+    // No stock moves before its batch was issued, nor comes back before it went.
+    let out = cm.expect(
+        4,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &s(5),
+            "--shop",
+            "A",
+            "--date",
+            "2026-09-30",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("--date 2026-09-30 is before B0001 was issued (2026-10-01)"),
+        "{out:?}"
+    );
+    let out = cm.expect(
+        9,
+        &[
+            "return",
+            "B0001",
+            "--serials",
+            &range(3, 4),
+            "--date",
+            "2026-11-01",
+        ],
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "{}: returned on 2026-11-01, before it was consigned to Kiosk 12 on 2026-11-02",
+            s(3)
+        )),
+        "{out:?}"
+    );
+    // A date in the future is refused as consign refuses it (exit 4).
+    cm.expect(
+        4,
+        &[
+            "return",
+            "B0001",
+            "--serials",
+            &range(3, 4),
             "--date",
             "2999-01-01",
         ],
@@ -295,6 +345,7 @@ fn expire_blocks_the_cards_past_their_date_and_the_cards_print_the_rule() {
             "-q",
         ],
     );
+    backdate(&cm, "B0001", "2026-01-01");
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
     let text = crate::pdf::PdfFile::open(&cm.path("out/B0001/cards.pdf")).text();
     assert!(
@@ -376,6 +427,8 @@ fn the_report_counts_stock_sales_and_outstanding_credit_across_batches() {
             "-q",
         ],
     );
+    backdate(&cm, "B0001", "2026-10-01");
+    backdate(&cm, "B0002", "2026-10-01");
     let a = csv_rows(&cm.path("out/B0001/manifest.csv"));
     let b = csv_rows(&cm.path("out/B0002/manifest.csv"));
     let range = |r: &[std::collections::HashMap<String, String>]| {

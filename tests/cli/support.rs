@@ -509,3 +509,16 @@ fn says_finds_whole_words_only() {
     ));
     assert!(!says("8 activated, 0 failed2", "8 activated, 0 failed"));
 }
+
+/// Makes a batch look issued on `day` (YYYY-MM-DD), as if the walk-through began weeks ago:
+/// its stock may then move on any day since.
+pub fn backdate(cm: &Cardmint, batch: &str, day: &str) {
+    let conn = rusqlite::Connection::open(cm.path("cardmint.db")).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE batches SET created_at = ?1 WHERE id = ?2",
+            [format!("{day}T12:00:00Z"), batch.to_string()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "no batch {batch}");
+}

@@ -87,8 +87,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             on: args.sold_on,
             lines: &lines,
             override_consignment: args.override_consignment,
-            today: crate::clock::today(),
             known_shop: &known,
+            days: batch.days(),
         },
     )?;
     // Each sale is recorded with its unblock, when the platform applies it: a refused or

@@ -72,7 +72,7 @@ pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
     )?;
     let on = args.date.unwrap_or_else(crate::clock::today);
     let shop = ledger.shop(&args.shop)?.unwrap_or(args.shop);
-    let (cards, already) = lifecycle::consignable(cards, &shop, on, crate::clock::today())?;
+    let (cards, already) = lifecycle::consignable(cards, &shop, on, batch.days())?;
     let shop = ledger.write(|w| {
         let shop = w.add_shop(&shop)?;
         for c in &cards {
@@ -109,13 +109,7 @@ pub fn take_back(global: &Global, args: ReturnArgs) -> Result<Exit, Error> {
         Selection::Ranges(&args.serials),
     )?;
     let on = args.date.unwrap_or_else(crate::clock::today);
-    if on > crate::clock::today() {
-        return Err(Error::Usage(format!(
-            "--date {on} is in the future (today is {})",
-            crate::clock::today()
-        )));
-    }
-    let cards = lifecycle::returnable(cards)?;
+    let cards = lifecycle::returnable(cards, on, batch.days())?;
     ledger.write(|w| {
         for c in &cards {
             w.take_back(c.id, c.stock.shop.as_deref().unwrap_or(""), on)?;
