@@ -208,6 +208,18 @@ impl Global {
     /// sent yet.
     /// The connection to the platform (the embedded sandbox with `--sandbox`), paced as
     /// `options` says.
+    /// The platform a command would talk to, its settings checked, without a request: the
+    /// real one, or `None` for the sandbox (a dry run judges what it would send by this).
+    pub fn platform(&self) -> Result<Option<Platform>, Error> {
+        if self.sandbox {
+            return Ok(None);
+        }
+        let settings = self.config()?.api_settings(None)?;
+        // The address and the TLS settings are checked as the client is made.
+        Client::new(&settings, 1)?;
+        Ok(Some(endpoint(&settings)))
+    }
+
     pub fn connect(&self, options: &Options) -> Result<Connection, Error> {
         let pool = options.concurrency;
         let throttle = std::sync::Arc::new(crate::runner::throttle::Throttle::new(
@@ -220,10 +232,7 @@ impl Global {
             let settings = config.api_settings(None)?;
             return Ok(Connection {
                 client: Client::new(&settings, pool)?,
-                platform: Platform::Endpoint {
-                    url: settings.url.clone(),
-                    reseller: settings.credentials.username.clone(),
-                },
+                platform: endpoint(&settings),
                 checked: Default::default(),
                 throttle,
                 _sandbox: None,
@@ -403,5 +412,13 @@ fn shell_quote(path: &Path) -> String {
         s
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The platform of a reseller login at an address.
+fn endpoint(settings: &crate::config::ApiSettings) -> Platform {
+    Platform::Endpoint {
+        url: settings.url.clone(),
+        reseller: settings.credentials.username.clone(),
     }
 }

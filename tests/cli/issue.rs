@@ -460,3 +460,21 @@ fn the_login_check_rides_the_throttle_no_second_holds_more_than_the_rate() {
         "{busiest} requests in one second at --rate 8: {arrivals:?}"
     );
 }
+
+#[test]
+fn a_dry_run_for_the_real_platform_refuses_what_the_run_would_without_a_request() {
+    // An https endpoint is the real platform: the shipped demo values are refused there.
+    let cm = Cardmint::against("https://no-such-host.invalid/API/Request.ashx");
+    let out = cm.expect(4, &["issue", "--count", "2", "--value", "5", "--dry-run"]);
+    assert!(out.stderr.contains("example"), "{out:?}");
+    let dry: Vec<&str> = ["issue", "--count", "2", "--value", "5", "--dry-run"]
+        .into_iter()
+        .chain(OWN_VALUES.iter().copied())
+        .collect();
+    cm.expect(0, &dry);
+    // A setting the run would refuse (an address that is no URL) is refused too.
+    let cm = Cardmint::against("not a url");
+    let out = cm.expect(1, &dry);
+    assert!(out.stderr.contains("not a url"), "{out:?}");
+    assert!(!cm.path("out").join("B0001-dry-run").exists());
+}

@@ -208,6 +208,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let out_dir = args.out.as_ref().map(|o| batch::absolute(o));
     // Fail on settings before anything is recorded; nothing is sent yet.
     let connection = if args.dry_run {
+        // What the real run would refuse before a request, a dry run refuses too: settings,
+        // and demo values for the real platform.
+        sheets.check_demo_values(global.platform()?.as_ref())?;
         None
     } else {
         manifest::check_fresh(
