@@ -112,6 +112,9 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// First characters that make a spreadsheet cell a formula (or a DDE command).
+pub const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
 /// A CSV cell a spreadsheet will show and never run: visible, and prefixed with `'` when it
 /// begins like a formula (= + - @, a tab or a return), unless it is a plain number in
 /// international form (`+44 20 7946 0958`), which no spreadsheet runs.
@@ -120,7 +123,7 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
     let plain_number = v.strip_prefix('+').is_some_and(|rest| {
         !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == ' ')
     });
-    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number {
+    if v.starts_with(FORMULA_STARTS) && !plain_number {
         Cow::Owned(format!("'{v}"))
     } else {
         v

@@ -24,9 +24,17 @@ const MIN_GENERATED: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyViolation {
     Length(usize),
-    Character { position: usize },
-    Repeat { position: usize },
-    Sequence { position: usize },
+    Character {
+        position: usize,
+    },
+    Repeat {
+        position: usize,
+    },
+    Sequence {
+        position: usize,
+    },
+    /// Starts with `-` or `@`: a spreadsheet opening the manifest would run it as a formula.
+    Start(char),
 }
 
 impl fmt::Display for PolicyViolation {
@@ -35,6 +43,11 @@ impl fmt::Display for PolicyViolation {
             PolicyViolation::Length(n) => write!(
                 f,
                 "{n} characters; a password has {MIN_LENGTH} to {MAX_LENGTH}"
+            ),
+            PolicyViolation::Start(c) => write!(
+                f,
+                "it starts with {c}, which a spreadsheet would take for a formula: start it with \
+                 a letter, a digit, _ or ."
             ),
             PolicyViolation::Character { position } => write!(
                 f,
@@ -54,8 +67,9 @@ impl fmt::Display for PolicyViolation {
     }
 }
 
-/// The policy: 4-39 characters of `a-z A-Z 0-9 - _ @ .`, no run of three equal characters,
-/// no run of three ascending or descending letters or digits (any case).
+/// The policy: 4-39 characters of `a-z A-Z 0-9 - _ @ .`, not starting with `-` or `@` (a
+/// spreadsheet opening the manifest would run it), no run of three equal characters, no run of
+/// three ascending or descending letters or digits (any case).
 pub fn check_password(password: &str) -> Result<(), PolicyViolation> {
     // Keep the page's hint (`password-policy` in `portal/locales`) in step with every rule
     // below.
@@ -68,6 +82,12 @@ pub fn check_password(password: &str) -> Result<(), PolicyViolation> {
         .position(|c| !(c.is_ascii_alphanumeric() || "-_@.".contains(*c)))
     {
         return Err(PolicyViolation::Character { position: i + 1 });
+    }
+    if let Some(&c) = chars
+        .first()
+        .filter(|c| crate::text::FORMULA_STARTS.contains(c))
+    {
+        return Err(PolicyViolation::Start(c));
     }
     let lower: Vec<u8> = chars.iter().map(|c| c.to_ascii_lowercase() as u8).collect();
     let rank = |b: u8| SEQUENCE.iter().position(|&s| s == b).map(|p| p as i32);
@@ -116,9 +136,7 @@ impl PasswordSpec {
                     ALPHABET[draw.below(ALPHABET.len() as u16)? as usize],
                 ));
             }
-            // A password starting with '-' or '@' would be a formula in a spreadsheet that
-            // opens the manifest (the alphabet has no '=' or '+').
-            if !p.starts_with(['-', '@']) && check_password(&p).is_ok() {
+            if check_password(&p).is_ok() {
                 return Ok(Secret::new(p));
             }
         }

@@ -19,8 +19,7 @@ const COLUMNS: [&str; 6] = [
     "customer", "password", "numbers", "value", "tariff", "label",
 ];
 const MAX_LABEL: usize = 200;
-/// First characters that make a spreadsheet cell a formula (or a DDE command).
-const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+use crate::text::FORMULA_STARTS;
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {

@@ -607,6 +607,10 @@ pub fn policy_refusal(t: &Language, why: &crate::codes::PolicyViolation) -> Stri
             ],
         ),
         Character { position } => t.t_with("policy-character", &[("position", n(*position))]),
+        Start(c) => t.t_with(
+            "policy-start",
+            &[("char", FluentValue::from(c.to_string()))],
+        ),
         Repeat { position } => t.t_with(
             "policy-repeat",
             &[("from", n(*position)), ("to", n(position + 2))],

@@ -114,7 +114,7 @@ fn check_password_reads_lines_and_never_echoes_them() {
     let cm = Cardmint::new();
     let out = cm.run_with_stdin(
         &["check-password"],
-        "Xk7-mQ2p\nabc123x\nHn4.rT8w\r\n\nxyz\n",
+        "Xk7-mQ2p\nabc123x\nHn4.rT8w\r\n\nxyz\n@Xk7mQ2p\n",
     );
     assert_eq!(out.code, 4, "{out:?}");
     assert!(out.stdout.contains("line 1: ok"));
@@ -125,7 +125,13 @@ fn check_password_reads_lines_and_never_echoes_them() {
     );
     assert!(out.stdout.contains("line 3: ok"), "{out:?}");
     assert!(out.stdout.contains("line 5: 3 characters"), "{out:?}");
-    assert!(says(&out.stdout, "4 checked, 2 failed"), "{out:?}");
+    // What a spreadsheet opening the manifest would run as a formula.
+    assert!(
+        out.stdout
+            .contains("line 6: it starts with @, which a spreadsheet would take for a formula"),
+        "{out:?}"
+    );
+    assert!(says(&out.stdout, "5 checked, 3 failed"), "{out:?}");
     assert!(!out.stdout.contains("abc123x") && !out.stdout.contains("xyz\n"));
     assert_eq!(cm.run_with_stdin(&["check-password"], "Xk7-mQ2p\n").code, 0);
 }
