@@ -7,9 +7,9 @@ use crate::codes::check_password;
 use crate::error::Error;
 
 /// Check passwords (one per line on standard input) against cardmint's policy, which is
-/// stricter than the platform's: 4-39 characters of a-z A-Z 0-9 - _ @ . not starting with
-/// - or @ (a spreadsheet opening the manifest would run it as a formula), and no run of three
-/// equal or consecutive characters (abc, 321, yz0). Use it on imported passwords.
+/// stricter than the platform's: 4-39 characters of a-z A-Z 0-9 - _ @ . not starting with a
+/// dash or @ (a spreadsheet opening the manifest would run it as a formula), and no run of
+/// three equal or consecutive characters (abc, 321, yz0). Use it on imported passwords.
 ///
 /// The passwords are never printed back; each line gets `ok` or the reason.
 /// Exits 4 when any line fails.
