@@ -87,6 +87,7 @@ pub fn read_customers(
         }
     };
     let mut rows = Vec::new();
+    let mut partial = Vec::new();
     let mut seen_customers: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
@@ -120,7 +121,14 @@ pub fn read_customers(
             delimiter,
             problems: &mut problems,
         };
-        if let Some(request) = row.parse(options) {
+        let request = match row.parse(options) {
+            Parsed::Whole(request) => request,
+            Parsed::Partial(request) => {
+                partial.push(request);
+                continue;
+            }
+        };
+        {
             if let Some(customer) = &request.customer {
                 if let Some(first) = seen_customers.get(customer) {
                     problems.push(columns.problem(
@@ -151,6 +159,7 @@ pub fn read_customers(
         Ok(rows)
     } else {
         problems.sort_by_key(|p| (p.line, p.column.as_ref().map(|c| c.0)));
+        rows.extend(partial);
         Err(ImportError::Invalid {
             path: path.to_path_buf(),
             problems,
@@ -241,8 +250,8 @@ impl Row<'_> {
         self.problems.push(p);
     }
 
-    /// The row's request, or `None` after recording its problems.
-    fn parse(mut self, options: &ImportOptions) -> Option<CardRequest> {
+    /// The row's request, or after recording its problems the card as far as it reads.
+    fn parse(mut self, options: &ImportOptions) -> Parsed {
         let before = self.problems.len();
         let customer = self.trimmed("customer").map(str::to_string);
         if let Some(c) = &customer {
@@ -307,6 +316,7 @@ impl Row<'_> {
             None => options.tariff,
         };
         let label = self.trimmed("label").unwrap_or("").to_string();
+        let before_label = self.problems.len();
         if label.chars().count() > MAX_LABEL {
             self.problem("label", format!("longer than {MAX_LABEL} characters"));
         }
@@ -327,19 +337,41 @@ impl Row<'_> {
         {
             self.problem("label", "holds a control character (a tab?)".into());
         }
-        if self.problems.len() > before {
-            return None;
+        match value {
+            Some(value) if self.problems.len() == before => Parsed::Whole(CardRequest {
+                customer,
+                password: password.map(Secret::new),
+                numbers,
+                value,
+                tariff,
+                label,
+                line: Some(self.line),
+            }),
+            // Its card as far as it reads, to lay out: a label that cannot print is said with
+            // the field problems, not on the next run.
+            value => {
+                let label_ok = self.problems.len() == before_label;
+                Parsed::Partial(CardRequest {
+                    customer: None,
+                    password: None,
+                    numbers,
+                    value: value.or(options.value).unwrap_or(Decimal::ONE),
+                    tariff,
+                    label: if label_ok { label } else { String::new() },
+                    line: Some(self.line),
+                })
+            }
         }
-        Some(CardRequest {
-            customer,
-            password: password.map(Secret::new),
-            numbers,
-            value: value?,
-            tariff,
-            label,
-            line: Some(self.line),
-        })
     }
+}
+
+/// What a row reads as.
+enum Parsed {
+    /// Every field good: the row's request.
+    Whole(CardRequest),
+    /// Some field refused: the card as far as it reads (no customer or password, a default
+    /// value), laid out only, so that what it could not print is said with the rest.
+    Partial(CardRequest),
 }
 
 /// A face value: digits with a decimal point (or a decimal comma when the delimiter is not a

@@ -437,6 +437,25 @@ fn text_that_cannot_fit_is_an_input_error_before_anything_is_sent_or_recorded() 
         "{out:?}"
     );
     assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
+    // One row with both: its bad number and its label that cannot print, at once.
+    std::fs::write(
+        cm.path("one.csv"),
+        format!(
+            "customer,label,numbers\nalice_1,Alice,+44 20 7946 0958\nbob_2,{},notaphone\n",
+            "Bartholomew ".repeat(16).trim()
+        ),
+    )
+    .unwrap();
+    let out = cm.expect(4, &["issue", "--from", "one.csv", "--value", "5"]);
+    assert!(
+        out.stderr.contains("one.csv: 2 problems, nothing was sent")
+            && out.stderr.contains("one.csv: line 3: cannot print: ")
+            && out
+                .stderr
+                .contains("one.csv: line 3, column 3 (numbers): number 1: \"notaphone\""),
+        "{out:?}"
+    );
+    assert_eq!(remote_stats(&sb.base()).total_requests(), 0);
     // Wrapped onto two lines, a long brand that fits is printed.
     let fits = format!("brand={}", "Supercalifragilistic ".repeat(3));
     cm.expect(
