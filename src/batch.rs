@@ -94,6 +94,23 @@ impl Sheets {
         let mut design = render::load_design(template, &values)?;
         let used = design.fields_used();
         let known = || used.iter().map(String::as_str).chain(render::VALUE_FIELDS);
+        // Each card's own fields come from the card, never from a value.
+        if let Some((key, _)) = look
+            .set
+            .iter()
+            .find(|(k, _)| render::CARD_FIELDS.contains(&k.as_str()))
+        {
+            return Err(Error::Usage(format!(
+                "--set {key}=...: {{{key}}} is each card's own ({}); it cannot be set. --set \
+                 gives the values printed alike on every card ({})",
+                match key.as_str() {
+                    "value" | "currency" => "the batch's --value and --currency",
+                    "label" | "numbers" => "the customer file's column",
+                    _ => "drawn or numbered for each card",
+                },
+                render::VALUE_FIELDS.join(", ")
+            )));
+        }
         // A value set for this run that the design never prints is a mistake of this run.
         if let Some((key, _)) = look.set.iter().find(|(k, _)| !used.contains(k)) {
             return Err(Error::Usage(format!(

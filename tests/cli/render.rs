@@ -521,6 +521,33 @@ fn a_mistyped_value_is_named_with_what_it_likely_meant() {
         "{out:?}"
     );
     assert!(!cm.path("p.pdf").exists());
+    // A card's own field is not a value: --set code=... would print nothing of it.
+    for (set, from) in [
+        ("code=123", "drawn or numbered for each card"),
+        ("value=9", "the batch's --value and --currency"),
+    ] {
+        let out = cm.expect(
+            2,
+            &[
+                "--sandbox",
+                "issue",
+                "--count",
+                "1",
+                "--value",
+                "5",
+                "--set",
+                set,
+            ],
+        );
+        let key = set.split('=').next().unwrap();
+        assert!(
+            out.stderr.contains(&format!(
+                "--set {key}=...: {{{key}}} is each card's own ({from}); it cannot be set"
+            )),
+            "{out:?}"
+        );
+    }
+    assert!(cm.expect(0, &["batches"]).stdout.contains("no batches"));
     // In the config, a value may be another design's (greeting is the welcome card's): only a
     // near miss of a value this design prints is said.
     let config = cm.path("cardmint.toml");
