@@ -641,6 +641,26 @@ pub fn parse_design(
         built_in: source.dir.is_none(),
         secrets_exempt: raw.secrets_exempt,
     };
+    if design.spot_cmyk.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        return Err(fail(
+            None,
+            format!(
+                "spot_cmyk {:?} must be four fractions from 0 to 1 (0.25 is 25 % of an ink), \
+                 like [0.0, 0.0, 0.0, 0.25]",
+                design.spot_cmyk
+            ),
+        ));
+    }
+    if 100.0 * design.spot_cmyk.iter().sum::<f32>() > INK_LIMIT {
+        return Err(fail(
+            None,
+            format!(
+                "spot_cmyk {:?} lays down {} % of ink in all; a press takes at most {INK_LIMIT} %",
+                design.spot_cmyk,
+                100.0 * design.spot_cmyk.iter().sum::<f32>()
+            ),
+        ));
+    }
     if design.spot.is_empty()
         || !design
             .spot
@@ -657,12 +677,19 @@ pub fn parse_design(
     }
     let default_font = raw.font.unwrap_or_else(|| "DejaVuSans.ttf".into());
     let dir = source.dir.clone();
+    // Every element's problem at once (an ink limit broken on two elements is said for both).
+    let mut refused: Vec<(String, String)> = Vec::new();
     for (side, elements) in [("front", raw.front), ("back", raw.back)] {
         let mut out = Vec::new();
         for (i, raw) in elements.into_iter().enumerate() {
             let label = format!("{side} element {} ({})", i + 1, raw.type_name());
-            let el = convert(raw, &mut design, &default_font, dir.as_deref())
-                .map_err(|r| fail(Some(label.clone()), r))?;
+            let el = match convert(raw, &mut design, &default_font, dir.as_deref()) {
+                Ok(el) => el,
+                Err(reason) => {
+                    refused.push((label, reason));
+                    continue;
+                }
+            };
             let unbacked_claim = patterns(&el).is_some_and(|p| {
                 p.fields()
                     .any(|f| CLAIMS.contains(&f) && !design.values.contains_key(f))
@@ -676,6 +703,26 @@ pub fn parse_design(
             design.front = out;
         } else {
             design.back = out;
+        }
+    }
+    match refused.len() {
+        0 => {}
+        1 => {
+            let (label, reason) = refused.remove(0);
+            return Err(fail(Some(label), reason));
+        }
+        n => {
+            return Err(fail(
+                None,
+                format!(
+                    "{n} elements refused:\n{}",
+                    refused
+                        .iter()
+                        .map(|(label, reason)| format!("  {label}: {reason}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+            ));
         }
     }
     for name in &raw.fallback {

@@ -572,15 +572,27 @@ fn a_design_keeps_to_the_ink_limit_lengths_in_mm_and_black_fills_overprint() {
         streams.iter().any(|s| says(s, "1.4173229 w")),
         "the stroke is 0.5 mm: {streams:?}"
     );
-    for (fill, width, says) in [
-        ("cmyk(100, 100, 100, 100)", "0.5", "lays down 400 % of ink"),
+    let fraction = format!(
+        "spot_cmyk = [0, 0, 0, 25]\n{}",
+        design("cmyk(0, 0, 0, 100)", "0.5")
+    );
+    for (text, says) in [
         (
-            "cmyk(0, 0, 0, 100)",
-            "12",
+            design("cmyk(100, 100, 100, 100)", "0.5"),
+            "lays down 400 % of ink",
+        ),
+        (
+            design("cmyk(0, 0, 0, 100)", "12"),
             "stroke_width = 12: give millimetres",
         ),
+        // Both at once, not one per run.
+        (
+            design("cmyk(100, 100, 100, 100)", "12"),
+            "2 elements refused:\n  front element 1 (rect): colour",
+        ),
+        (fraction, "must be four fractions from 0 to 1"),
     ] {
-        std::fs::write(cm.path("e.toml"), design(fill, width)).unwrap();
+        std::fs::write(cm.path("e.toml"), text).unwrap();
         let out = cm.expect(
             4,
             &[
