@@ -98,6 +98,31 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Whether a file can be written at `path` later: its folder exists and the path is no folder.
+/// Checked before a command reads or sends anything, so that an output named wrong fails first.
+pub fn can_write(path: &Path) -> io::Result<()> {
+    let folder = match path.parent() {
+        Some(f) if !f.as_os_str().is_empty() => f,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "the folder {} does not exist: create it first (`mkdir -p {0}`)",
+                folder.display()
+            ),
+        ));
+    }
+    if path.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "that is a folder: name a file in it",
+        ));
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically with permissions `mode`.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut f = AtomicFile::create(path, mode)?;

@@ -208,6 +208,11 @@ impl Global {
     /// sent yet.
     /// The connection to the platform (the embedded sandbox with `--sandbox`), paced as
     /// `options` says.
+    /// An output file (`--out`) can be written: checked before anything is read or sent.
+    pub fn can_write(&self, out: &std::path::Path) -> Result<(), Error> {
+        crate::atomic::can_write(out).map_err(Error::io(format!("write {}", out.display())))
+    }
+
     /// The platform a command would talk to, its settings checked, without a request: the
     /// real one, or `None` for the sandbox (a dry run judges what it would send by this).
     pub fn platform(&self) -> Result<Option<Platform>, Error> {

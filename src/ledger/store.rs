@@ -216,6 +216,8 @@ pub enum LedgerError {
     },
     #[error("{0} is a folder, not a ledger file: give --ledger FOLDER/cardmint.db")]
     Directory(PathBuf),
+    #[error("{0} is not a regular file (a device or a pipe): give --ledger a file's path")]
+    NotAFile(PathBuf),
     /// The folder the ledger would be in does not exist: a mistyped path would otherwise
     /// start a second, empty ledger.
     #[error(
@@ -349,6 +351,9 @@ impl Ledger {
         check_folder(path)?;
         if path.is_dir() {
             return Err(LedgerError::Directory(path.to_path_buf()));
+        }
+        if path.exists() && !path.is_file() {
+            return Err(LedgerError::NotAFile(path.to_path_buf()));
         }
         match OpenOptions::new()
             .write(true)

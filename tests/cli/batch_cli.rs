@@ -892,3 +892,34 @@ fn a_second_ledger_in_the_folder_never_writes_into_the_first_ones_batch_folder()
         ],
     );
 }
+
+#[test]
+fn an_output_in_a_missing_folder_fails_before_anything_is_read_or_sent() {
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(0, &["issue", "--count", "2", "--value", "5", "-q"]);
+    let before = remote_stats(&sb.base()).total_requests();
+    for args in [
+        &["status", "B0001", "--out", "nodir/s.csv"][..],
+        &["calls", "B0001", "--out", "nodir/c.csv"],
+        &["report", "--live", "--out", "nodir/r.csv"],
+        &["preview", "--out", "nodir/p.pdf"],
+    ] {
+        let out = cm.expect(6, args);
+        assert!(
+            out.stdout.is_empty()
+                && out.stderr.contains(
+                    "the folder nodir does not exist: create it first (`mkdir -p nodir`)"
+                ),
+            "{out:?}"
+        );
+    }
+    assert_eq!(remote_stats(&sb.base()).total_requests(), before);
+    // A device is no ledger: said so, not "chmod 600 /dev/null".
+    let out = cm.expect(1, &["--ledger", "/dev/null", "batches"]);
+    assert!(
+        out.stderr
+            .contains("/dev/null is not a regular file (a device or a pipe)"),
+        "{out:?}"
+    );
+}

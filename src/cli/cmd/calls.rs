@@ -43,6 +43,9 @@ fn parse_since(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    if let Some(out) = &args.out {
+        global.can_write(out)?;
+    }
     let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
     let (batch_id, cards) = match ledger.batch(&args.target)? {

@@ -27,6 +27,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     global.no_json("preview")?;
+    global.can_write(&args.out)?;
     let config = global.config()?;
     let sheets = Sheets::for_batch(
         &config.values,

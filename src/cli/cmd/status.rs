@@ -34,6 +34,9 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
+    if let Some(out) = &args.out {
+        global.can_write(out)?;
+    }
     let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
     let batch = global.batch(&ledger, &args.batch)?;
