@@ -184,6 +184,8 @@ pub fn audit(
     }
     let moved: HashMap<i64, crate::ledger::Movement> =
         moved.into_iter().map(|m| (m.source, m)).collect();
+    // Each card is read three times: its account, a sign-in with its password, its calls.
+    run.observer.expect_requests(3 * cards.len() as u64);
     gather(run, cards, |ctx, card| {
         report::audit(
             ctx,

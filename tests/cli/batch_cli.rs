@@ -923,3 +923,17 @@ fn an_output_in_a_missing_folder_fails_before_anything_is_read_or_sent() {
         "{out:?}"
     );
 }
+
+#[test]
+fn audit_progress_counts_the_three_reads_of_each_card() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    let out = cm.expect(0, &["--sandbox", "audit", "B0001"]);
+    assert!(
+        out.stderr.contains("B0001: 2/2 cards, 6/6 requests"),
+        "{out:?}"
+    );
+}
