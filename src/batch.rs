@@ -64,14 +64,26 @@ pub struct Sheets {
 impl Sheets {
     /// The design and sheet for `batch`: as `look` asks, else as recorded with the batch, else
     /// retail for drawn codes and welcome for imported customers, on [`DEFAULT_SHEET`]; with
-    /// `values` (the config's `[values]`) under the values `look` sets, and the batch's expiry
-    /// rule as its note.
+    /// the values it printed with ([`printed_values`]) under the values `look` sets, and the
+    /// batch's expiry rule as its note.
     pub fn for_batch(
-        values: &BTreeMap<String, String>,
+        config: &BTreeMap<String, String>,
         look: &Look,
         batch: &Batch,
     ) -> Result<Sheets, Error> {
-        let mut values = values.clone();
+        let kept = printed_values(config, batch);
+        // A value the config changed since the batch was issued: the reprint keeps the old
+        // one, and says how to print the new.
+        let changed: Vec<String> = match &batch.values {
+            Some(kept) => config
+                .iter()
+                .filter(|(k, v)| kept.get(*k).is_some_and(|old| old != *v))
+                .filter(|(k, _)| !look.set.iter().any(|(s, _)| s == *k))
+                .map(|(k, _)| k.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut values = kept;
         values.extend(look.set.iter().cloned());
         // A batch with an expiry rule prints that rule, whatever the configured note says, in
         // the batch's language.
@@ -129,7 +141,7 @@ impl Sheets {
         }
         // The config's values serve every design (one it does not print may be another's);
         // one a letter or two from a value this design prints is likely a typo, said.
-        let unused: Vec<String> = values
+        let mut unused: Vec<String> = values
             .keys()
             .filter(|k| !used.contains(*k) && !look.set.iter().any(|(s, _)| s == *k))
             .filter_map(|k| {
@@ -141,6 +153,14 @@ impl Sheets {
                 ))
             })
             .collect();
+        let printed = design.fields_used();
+        for key in changed.iter().filter(|k| printed.contains(*k)) {
+            unused.push(format!(
+                "note: {} prints {{{key}}} as it was issued; the config's [values] {key} changed \
+                 since: give --set {key}=... to print another",
+                batch.id
+            ));
+        }
         let mut comma = false;
         if let Some(lang) = batch.lang.as_deref() {
             let known = design.languages();
@@ -416,6 +436,15 @@ fn fields(batch: &Batch, card: &Card, comma: bool) -> CardFields {
     }
 }
 
+/// The values a batch prints with: those kept with it at issue, else (a batch-to-be, or one
+/// recorded before they were kept) the config's `[values]`.
+pub fn printed_values(
+    config: &BTreeMap<String, String>,
+    batch: &Batch,
+) -> BTreeMap<String, String> {
+    batch.values.clone().unwrap_or_else(|| config.clone())
+}
+
 /// A batch-to-be with id `id`, as far as choosing its design needs.
 pub fn probe(id: &str) -> Batch {
     Batch {
@@ -435,6 +464,7 @@ pub fn probe(id: &str) -> Batch {
         expiry: None,
         lang: None,
         token: None,
+        values: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Batches: one issue run, its settings, its cards and where its outputs live.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -80,6 +81,8 @@ pub struct NewBatch {
     pub expiry: Option<Expiry>,
     /// The language its cards print in (a tag: `ar`, `es`); `None`: the design's own texts.
     pub lang: Option<String>,
+    /// The values its cards print with (the config's `[values]` and `--set`).
+    pub values: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +108,9 @@ pub struct Batch {
     /// A random token drawn when it was recorded (`None` for batches recorded before): its
     /// folder's marker names it.
     pub token: Option<String>,
+    /// The values its cards printed with; `None` for batches recorded before they were kept
+    /// (printed with the config's values of the day).
+    pub values: Option<BTreeMap<String, String>>,
 }
 
 impl Batch {
@@ -167,7 +173,7 @@ fn batch_token() -> Result<String, LedgerError> {
 
 const BATCH_COLUMNS: &str = "id, created_at, value, currency, tariff, active, code_length, \
     code_prefix, password_length, source, out_dir, template, sheet, endpoint, reseller, expiry, \
-    lang, token";
+    lang, token, printed_values";
 
 fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     let bad = |i: usize, e: String| {
@@ -197,6 +203,10 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
             .transpose()?,
         lang: row.get(16)?,
         token: row.get(17)?,
+        values: row
+            .get::<_, Option<String>>(18)?
+            .map(|v| serde_json::from_str(&v).map_err(|e| bad(18, e.to_string())))
+            .transpose()?,
     })
 }
 
@@ -356,7 +366,7 @@ fn insert_batch(
     w.tx.execute(
         &format!(
             "INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
-             ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+             ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         ),
         params![
             id,
@@ -377,6 +387,7 @@ fn insert_batch(
             new.expiry.map(|e| e.to_string()),
             new.lang,
             batch_token()?,
+            serde_json::to_string(&new.values).expect("a map of strings"),
         ],
     )?;
     let mut stmt = w.tx.prepare(
@@ -431,6 +442,7 @@ mod tests {
             platform: Platform::Sandbox,
             expiry: None,
             lang: None,
+            values: BTreeMap::new(),
         }
     }
 

@@ -187,6 +187,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 13: facts about the file itself: the cardmint version that brought it to its schema, that
     // an older cardmint names when it finds the ledger too new for it.
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 14: the values a batch's cards printed with (the config's [values] and --set at issue, a
+    // JSON object), so that a reprint prints what was printed, whatever the config says since.
+    "ALTER TABLE batches ADD COLUMN printed_values TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,7 @@ fn new_batch(active: bool) -> NewBatch {
         platform: cardmint::ledger::Platform::Sandbox,
         expiry: None,
         lang: None,
+        values: Default::default(),
     }
 }
 

@@ -778,3 +778,60 @@ fn a_character_no_font_has_is_named_on_its_own_line_every_one_at_once() {
             .contains("no batches")
     );
 }
+
+#[test]
+fn a_reprint_prints_the_values_the_batch_was_issued_with() {
+    let cm = Cardmint::new();
+    let config = |support: &str| {
+        let path = cm.path("cardmint.toml");
+        std::fs::write(&path, format!("[values]\nsupport = \"Help: {support}\"\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    config("+44 330 088 1234");
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--set",
+            "brand=Nightjar",
+            "-q",
+        ],
+    );
+    // The support line changes in the config afterwards: the batch's reprint keeps its own,
+    // and says how to print the new one.
+    config("+44 330 088 9999");
+    let out = cm.expect(0, &["render", "B0001", "--out", "again"]);
+    assert!(
+        out.stdout.contains(
+            "note: B0001 prints {support} as it was issued; the config's [values] support \
+             changed since: give --set support=... to print another"
+        ),
+        "{out:?}"
+    );
+    let text = crate::pdf::PdfFile::open(&cm.path("again/cards.pdf")).text();
+    assert!(
+        text.contains("+44 330 088 1234") && text.contains("Nightjar"),
+        "{text}"
+    );
+    assert!(!text.contains("9999"), "{text}");
+    // --set prints another for this render.
+    cm.expect(
+        0,
+        &[
+            "render",
+            "B0001",
+            "--out",
+            "newer",
+            "--set",
+            "support=Help: +44 330 088 5555",
+        ],
+    );
+    let text = crate::pdf::PdfFile::open(&cm.path("newer/cards.pdf")).text();
+    assert!(text.contains("5555") && text.contains("Nightjar"), "{text}");
+}

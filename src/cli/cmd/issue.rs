@@ -241,6 +241,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             .map_or(Platform::Sandbox, |c| c.platform.clone()),
         expiry: args.expires.or(args.expires_on),
         lang: args.lang.clone(),
+        // What the cards print with, kept: a reprint prints the same.
+        values: {
+            let mut values = batch::printed_values(&config.values, &probe);
+            values.extend(args.layout.look().set.iter().cloned());
+            values
+        },
     };
     let Some(connection) = connection else {
         return dry_run(global, &ledger, new, cards, &next_id, &sheets, &print);
@@ -294,6 +300,7 @@ fn dry_run(
         expiry: new.expiry,
         lang: new.lang,
         token: None,
+        values: Some(new.values),
     };
     let cards = batch::planned(&id, first_seq, new.active, &cards);
     manifest::write_outputs(&batch.out_dir, &batch, &cards, true)?;

@@ -245,6 +245,8 @@ fn issue_replacement(
             .map(Expiry::On)
             .or(old_batch.expiry),
         lang: old_batch.lang.clone(),
+        // The values the old card printed with.
+        values: crate::batch::printed_values(&global.config()?.values, &old_batch),
     };
     let next = ledger.next_batch_id()?;
     manifest::check_fresh(&crate::batch::default_out(&next), &next)?;
