@@ -105,6 +105,7 @@ fn batch(
                 platform: cardmint::ledger::Platform::Sandbox,
                 expiry: None,
                 lang: None,
+                values: Default::default(),
             },
             &new_cards,
             |id: &str| std::path::PathBuf::from(id),
