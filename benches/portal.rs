@@ -223,6 +223,7 @@ fn main() {
                 platform: Platform::Sandbox,
                 expiry: None,
                 lang: None,
+                values: Default::default(),
             },
             &cards,
             |id: &str| dir.path().join(id),
