@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 
 use super::store::{Ledger, LedgerError};
-use super::{Before, CardState, IntentKind, JournalEntry, NewIntent};
+use super::{Before, CardState, IntentKind, JournalEntry, MovementState, NewIntent};
 use crate::atomic::{AtomicFile, PRIVATE};
 
 /// What a checked copy holds.
@@ -356,6 +356,56 @@ impl Ledger {
                 }
             }
         }
+        // A movement the copy holds mid-way: its deduction and its load may have been applied
+        // after the copy was taken. Each step not already open is opened as a change of
+        // unknown outcome, judged by the card's whole history (what the ledger loaded on it,
+        // the calls charged), before the movement sends anything more.
+        for m in self.unfinished_movements()? {
+            let has = |card: i64, kind: fn(&IntentKind) -> bool| {
+                open.iter().any(|i| i.card_id == card && kind(&i.kind))
+            };
+            let id = m.id;
+            let mut steps = Vec::new();
+            // A replacement deducts only once its new card is recorded and provisioned: one
+            // the copy does not hold was recorded after it (in the ledger replaced), and the
+            // movement goes on from its measure, which finds what the card holds now.
+            if m.state == MovementState::Measured
+                && m.target.is_some()
+                && !has(m.source, |k| matches!(k, IntentKind::Deduct { .. }))
+            {
+                steps.push((
+                    m.source,
+                    IntentKind::Deduct {
+                        amount: m.amount(),
+                        movement: id,
+                    },
+                ));
+            }
+            if let Some(target) = m.target
+                && matches!(m.state, MovementState::Measured | MovementState::Deducted)
+                && !has(target, |k| matches!(k, IntentKind::Move { .. }))
+            {
+                steps.push((
+                    target,
+                    IntentKind::Move {
+                        amount: m.loads(),
+                        movement: id,
+                    },
+                ));
+            }
+            for (card, kind) in steps {
+                let Some(card) = self.card_by_id(card)? else {
+                    continue;
+                };
+                new.push(NewIntent {
+                    card_id: card.id,
+                    batch_id: card.batch_id,
+                    kind,
+                    // No balance read before: the history judges.
+                    before: Before::default(),
+                });
+            }
+        }
         let count = new.len() as i64;
         self.write(|tx| {
             for intent in &new {
@@ -367,7 +417,8 @@ impl Ledger {
                 command: "restore".into(),
                 outcome: "reopened".into(),
                 detail: format!(
-                    "restored from {}; {count} step(s) of unfinished cards opened for a settle read",
+                    "restored from {}; {count} step(s) of unfinished cards and movements opened \
+                     for a settle read",
                     copy.display()
                 ),
                 duration_ms: 0,

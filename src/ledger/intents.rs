@@ -485,7 +485,11 @@ impl LedgerTx<'_> {
                 IntentKind::Deduct { movement, .. } => {
                     self.advance_movement(movement, Measured, Deducted)?
                 }
+                // From Measured too: a load found applied (a ledger restored from a copy taken
+                // before its deduction was settled) was sent after its deduction, and the
+                // movement is done whatever order the two are settled in.
                 IntentKind::Move { movement, .. } => {
+                    self.advance_movement(movement, Measured, Done)?;
                     self.advance_movement(movement, Deducted, Done)?
                 }
                 // The sale is a fact once the card is unblocked for it, not before.

@@ -800,9 +800,6 @@ impl Ctx<'_> {
             | IntentKind::Deduct { .. }
             | IntentKind::Move { .. } => {
                 let amount = &intent.kind.amount().unwrap_or_default();
-                let Some(before) = intent.before.balance else {
-                    return Ok(Judgement::Ambiguous("no balance was read before".into()));
-                };
                 // The whole history: every call ever charged (from the first day). Retail stock
                 // credited after its block has never been able to call: no need to ask.
                 let never_called = matches!(intent.kind, IntentKind::Credit(_))
@@ -826,8 +823,14 @@ impl Ctx<'_> {
                 let (from_ms, to_ms) = intent.before.window_on(clock);
                 let before_at = Window { from_ms, to_ms };
                 let after = info.exact_balance();
-                let window =
-                    judge_balance(before, before_at, *amount, after, after_at, &calls, clock);
+                // Without a balance read before (a step a restore opened), the card's whole
+                // history decides alone.
+                let window = match intent.before.balance {
+                    Some(before) => {
+                        judge_balance(before, before_at, *amount, after, after_at, &calls, clock)
+                    }
+                    None => Verdict::Ambiguous("no balance was read before".into()),
+                };
                 let loaded = loaded_before(card);
                 let history = judge_history(loaded, *amount, after, after_at, &calls, clock);
                 match combine(window, history) {

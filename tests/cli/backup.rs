@@ -286,3 +286,86 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
         );
     }
 }
+
+/// The state of the ledger's movement and whether any change is open, read beside the writer.
+fn movement_state(cm: &Cardmint) -> Option<(String, i64)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        cm.path("cardmint.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()?;
+    // A replacement's deduction comes once its new card is recorded: wait for that.
+    let state: String = conn
+        .query_row(
+            "SELECT state FROM movements WHERE target IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .ok()?;
+    let open: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM intents WHERE status IN ('open', 'unsettled')",
+            [],
+            |r| r.get(0),
+        )
+        .ok()?;
+    Some((state, open))
+}
+
+#[test]
+fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
+    // Before: a copy holding a replacement between its steps (deducted, the load not yet
+    // claimed) was restored and settled, and the new card was loaded a second time.
+    for at in ["measured", "deducted"] {
+        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
+        let cm = Cardmint::against(&sb.url);
+        cm.expect(
+            0,
+            &["issue", "--count", "1", "--value", "5", "--active", "-q"],
+        );
+        let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
+        let mut replace = cm
+            .command(&["replace", &serial, "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if movement_state(&cm).is_some_and(|(s, open)| s == at && open == 0) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never {at} with nothing open");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        cm.expect(0, &["backup", "--out", "copy.db"]);
+        assert!(replace.wait().unwrap().success());
+        let loaded = |state: &cardmint::sandbox::State| -> Vec<String> {
+            state
+                .customers
+                .values()
+                .filter(|c| !c.blocked)
+                .flat_map(|c| c.transactions.iter().map(|t| t.amount.to_string()))
+                .collect()
+        };
+        assert_eq!(loaded(&remote_state(&sb.base())), ["5.00"], "{at}");
+        // The copy, older than the platform, comes back; everything open is settled.
+        let out = cm.expect(0, &["restore", "copy.db"]);
+        assert!(says(&out.stdout, "to settle"), "{at}: {out:?}");
+        let out = cm.run(&["settle"]);
+        assert!(matches!(out.code, 0 | 3), "{at}: {out:?}");
+        let out = cm.run(&["replace", &serial]);
+        // A new card the copy held unfinished is finished as every unfinished batch is.
+        cm.run(&["resume", "B0002"]);
+        assert_eq!(
+            loaded(&remote_state(&sb.base())),
+            ["5.00"],
+            "{at}: loaded once: {out:?}"
+        );
+        let audit = cm.run(&["audit", "B0002"]);
+        assert!(
+            says(&audit.stdout, "1 card audited, 0 mismatches"),
+            "{at}: {audit:?}"
+        );
+    }
+}

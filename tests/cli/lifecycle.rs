@@ -150,6 +150,7 @@ fn a_sold_list_activates_its_serials_and_a_bad_line_sends_nothing() {
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url);
     cm.expect(0, &["issue", "--count", "6", "--value", "5", "-q"]);
+    backdate(&cm, "B0001", "2026-10-01");
     let rows = csv_rows(&cm.path("out/B0001/manifest.csv"));
     let serials = format!("{}-{}", rows[0]["serial"], rows[5]["serial"]);
     cm.expect(
