@@ -118,7 +118,7 @@ pub fn acquire(guarded: &Path, command: &str) -> Result<Lock, LockError> {
 
 /// The file a long-running user of `guarded` (the page) holds a shared lock on for as long as
 /// it runs: `guarded` + `.users`, beside it.
-fn users_path(guarded: &Path) -> PathBuf {
+pub fn users_path(guarded: &Path) -> PathBuf {
     beside(guarded, ".users")
 }
 
@@ -127,24 +127,28 @@ fn users_path(guarded: &Path) -> PathBuf {
 pub fn use_shared(guarded: &Path) -> Result<Lock, LockError> {
     let path = users_path(guarded);
     let file = open_lock_file(&path)?;
-    file.lock_shared().map_err(|source| LockError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(Lock { _file: file, path })
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Lock { _file: file, path }),
+        Err(TryLockError::WouldBlock) => Err(LockError::Held {
+            guarded: guarded.to_path_buf(),
+            holder: "a `cardmint restore` replacing it".into(),
+        }),
+        Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
+    }
 }
 
-/// Whether a process marked itself as using `guarded` ([`use_shared`]) and still runs.
-pub fn in_use(guarded: &Path) -> bool {
-    let Ok(file) = OpenOptions::new().read(true).open(users_path(guarded)) else {
-        return false;
-    };
+/// Holds `guarded` against every user ([`use_shared`]) while the returned lock lives: a page
+/// running on it is [`LockError::Held`], and a page starting meanwhile is refused.
+pub fn exclude_users(guarded: &Path) -> Result<Lock, LockError> {
+    let path = users_path(guarded);
+    let file = open_lock_file(&path)?;
     match file.try_lock() {
-        Ok(()) => {
-            let _ = file.unlock();
-            false
-        }
-        Err(_) => true,
+        Ok(()) => Ok(Lock { _file: file, path }),
+        Err(TryLockError::WouldBlock) => Err(LockError::Held {
+            guarded: guarded.to_path_buf(),
+            holder: "the page (a `cardmint portal` on this ledger)".into(),
+        }),
+        Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
     }
 }
 

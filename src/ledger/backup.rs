@@ -36,6 +36,8 @@ pub struct Restored {
     pub kept: Option<PathBuf>,
     /// Batches in the ledger replaced that the copy does not have (made after it was taken).
     pub lost: Vec<String>,
+    /// The page's sessions were ended (holders sign in again).
+    pub signed_out: bool,
 }
 
 /// Copies the ledger at `ledger` to `out` (replacing a file there only once the copy is
@@ -56,9 +58,11 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
     {
         return Err(LedgerError::NoCopyFolder(folder.to_path_buf()));
     }
+    // Beside the name given and beside the file it leads to (a link).
+    let real = std::fs::canonicalize(ledger).unwrap_or_else(|_| ledger.to_path_buf());
     if let Some(live) = LIVE_SIBLINGS
         .iter()
-        .find(|s| same_name(out, &with_suffix(ledger, s)))
+        .find(|s| same_name(out, &with_suffix(ledger, s)) || same_name(out, &with_suffix(&real, s)))
     {
         return Err(LedgerError::Copy(format!(
             "--out {} is the ledger's own {live} file, which SQLite or cardmint uses while it \
@@ -121,18 +125,17 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
             file.display()
         )));
     }
-    // Held until the ledger is in place: no cardmint command starts a change meanwhile.
+    // Held until the ledger is in place: no cardmint command starts a change meanwhile, and
+    // no page starts on it.
     let _lock = crate::lockfile::acquire(ledger, command)?;
-    let mut users = users_of(ledger);
-    if crate::lockfile::in_use(ledger) {
-        users.insert(0, "the page (a `cardmint portal` on this ledger)".into());
-    }
-    if !users.is_empty() {
-        return Err(LedgerError::InUse {
+    let _users = crate::lockfile::exclude_users(ledger).map_err(|e| match e {
+        crate::lockfile::LockError::Held { holder, .. } => LedgerError::InUse {
             path: ledger.to_path_buf(),
-            by: users.join("; "),
-        });
-    }
+            by: holder,
+        },
+        e => e.into(),
+    })?;
+    nobody_has_open(ledger)?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LedgerError::Open { path, source }
@@ -162,6 +165,8 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         "writing the restored ledger beside it",
     ))?;
     give_to_owner(&temp, ledger)?;
+    // Again: a reader (`batches`, `show`) may have opened it while the copy was prepared.
+    nobody_has_open(ledger)?;
     // 2. The old ledger, one file (its log folded in), linked under the name it is kept as:
     // until the rename below, it is still the ledger too.
     let kept = if ledger.exists() {
@@ -190,6 +195,13 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         .unwrap_or_default();
     // 3. One rename: the restored ledger takes the name.
     let bytes = prepared.commit().map_err(io(ledger))?;
+    // The page's sessions name cards by their id in the ledger replaced; the restored one may
+    // give those ids to other cards. Every holder signs in again.
+    let sessions = with_suffix(ledger, ".portal");
+    let signed_out = sessions.exists();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(&sessions, suffix));
+    }
     Ok(Restored {
         contents: Contents {
             open_changes: contents.open_changes,
@@ -199,6 +211,19 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         reopened,
         kept,
         lost,
+        signed_out,
+    })
+}
+
+/// Refuses while another process has the ledger (or its log) open.
+fn nobody_has_open(ledger: &Path) -> Result<(), LedgerError> {
+    let users = users_of(ledger);
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(LedgerError::InUse {
+        path: ledger.to_path_buf(),
+        by: users.join("; "),
     })
 }
 
@@ -228,8 +253,9 @@ fn target_is_a_file(ledger: &Path) -> Result<(), LedgerError> {
     }
 }
 
-/// The restored ledger belongs to whoever owned the one it replaces (or the folder): a
-/// restore run as root leaves a ledger the page's user can still open.
+/// The restored ledger, and the lock files a restore made, belong to whoever owned the ledger
+/// it replaces (or the folder): a restore run as root leaves files the page's user can still
+/// open and lock.
 fn give_to_owner(temp: &Path, ledger: &Path) -> Result<(), LedgerError> {
     use std::os::unix::fs::MetadataExt;
     let owner = std::fs::metadata(ledger).or_else(|_| {
@@ -247,12 +273,19 @@ fn give_to_owner(temp: &Path, ledger: &Path) -> Result<(), LedgerError> {
     if mine.uid() != 0 || (owner.uid(), owner.gid()) == (mine.uid(), mine.gid()) {
         return Ok(());
     }
-    std::os::unix::fs::chown(temp, Some(owner.uid()), Some(owner.gid())).map_err(|source| {
-        LedgerError::Open {
-            path: ledger.to_path_buf(),
-            source,
-        }
-    })
+    let locks = [
+        crate::lockfile::lock_path(ledger),
+        crate::lockfile::users_path(ledger),
+    ];
+    for file in std::iter::once(temp.to_path_buf()).chain(locks) {
+        std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid())).map_err(
+            |source| LedgerError::Open {
+                path: file.clone(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Folds a ledger's write-ahead log into its file and takes it out of WAL mode (a ledger
@@ -557,14 +590,18 @@ pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// The files beside a ledger that are part of it while it is used: SQLite's log and shared
 /// memory, cardmint's locks, the page's sessions, the sandbox's state.
-const LIVE_SIBLINGS: [&str; 7] = [
+const LIVE_SIBLINGS: [&str; 11] = [
     "-wal",
     "-shm",
     "-journal",
     ".lock",
     ".users",
     ".portal",
+    ".portal-wal",
+    ".portal-shm",
     ".sandbox.json",
+    ".sandbox.json.lock",
+    ".sandbox.json.log",
 ];
 
 /// Whether two paths name the same entry of the same folder (neither need exist).

@@ -337,6 +337,13 @@ impl Ledger {
         if !path.is_file() {
             return Err(LedgerError::Missing(path.to_path_buf()));
         }
+        // An empty file is no ledger to read (opened as one, it would become a new one).
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            return Err(LedgerError::NotALedger {
+                path: path.to_path_buf(),
+                why: "an empty file".into(),
+            });
+        }
         Ledger::open(path)
     }
 
@@ -491,6 +498,22 @@ impl Ledger {
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(rows.join("; "))
+    }
+
+    /// Reads the first and the last row of each main table: cheap whatever the ledger's size,
+    /// and an error where their pages are damaged.
+    pub fn touch(&self) -> Result<(), LedgerError> {
+        for table in ["batches", "cards", "intents", "movements"] {
+            for order in ["ASC", "DESC"] {
+                self.conn
+                    .prepare(&format!(
+                        "SELECT * FROM {table} ORDER BY rowid {order} LIMIT 1"
+                    ))?
+                    .query([])?
+                    .next()?;
+            }
+        }
+        Ok(())
     }
 
     /// The schema version the file carries, and the newest this cardmint knows.

@@ -212,6 +212,9 @@ impl Backend {
     pub fn ledger_state(&self) -> Result<(i64, usize), String> {
         let ledger = self.open().map_err(|e| e.to_string())?;
         let schema = ledger.schema().map_err(|e| e.to_string())?.0;
+        // The first and last pages of its main tables read (cheap, whatever its size): a
+        // damaged file fails here as the page's own reads would.
+        ledger.touch().map_err(|e| e.to_string())?;
         let open = ledger
             .pending_intents(None)
             .map_err(|e| e.to_string())?
@@ -248,6 +251,16 @@ impl Backend {
     /// Whether the card is retail stock, its code its key ([`Ledger::is_retail`]).
     pub fn is_retail(&self, card: &Card) -> Result<bool, BackendError> {
         Ok(self.open()?.is_retail(card.id)?)
+    }
+
+    /// The card a session is signed in to: its id and its login both, so that a session can
+    /// never reach another card under the same id (a ledger restored from a copy numbers its
+    /// new cards again).
+    pub fn account(&self, user: &super::session::SignedIn) -> Result<Card, BackendError> {
+        match self.card_by_id(user.card_id)? {
+            Some(card) if card.customer == user.customer => Ok(card),
+            _ => Err(BackendError::NoCard(user.card_id)),
+        }
     }
 
     pub fn card_by_id(&self, id: i64) -> Result<Option<Card>, BackendError> {

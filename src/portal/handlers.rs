@@ -560,10 +560,9 @@ pub async fn account(State(app): App, headers: HeaderMap) -> Response {
     };
     let backend = app.backend.clone();
     let held = backend.holds_info(&u.customer);
+    let user = u.clone();
     let Some(loaded) = read_for_page(&app, u.card_id, held, move || {
-        let card = backend
-            .card_by_id(u.card_id)?
-            .ok_or(BackendError::NoCard(u.card_id))?;
+        let card = backend.account(&user)?;
         let (info, age) = backend.user_info(&card.customer)?;
         let currency = backend.currency(&card)?;
         let purchases = backend.purchases(&card)?;
@@ -659,12 +658,10 @@ pub async fn calls(State(app): App, headers: HeaderMap, Query(q): Query<CallsQue
     };
     let backend = app.backend.clone();
     let customer = u.customer.clone();
-    let card_id = u.card_id;
     let held = backend.holds_calls(&customer, before, PAGE);
+    let user = u.clone();
     let Some(loaded) = read_for_page(&app, u.card_id, held, move || {
-        let card = backend
-            .card_by_id(card_id)?
-            .ok_or(BackendError::NoCard(u.card_id))?;
+        let card = backend.account(&user)?;
         let page = backend.calls_before(&customer, before, PAGE)?;
         Ok((page, backend.currency(&card)?))
     })
@@ -865,11 +862,9 @@ async fn change_number(
         }
     };
     let backend = app.backend.clone();
-    let card_id = u.card_id;
+    let user = u.clone();
     let done = changing(&app, move || {
-        let card = backend
-            .card_by_id(card_id)?
-            .ok_or(BackendError::NoCard(u.card_id))?;
+        let card = backend.account(&user)?;
         if add == card.numbers.contains(&number) {
             return Ok(());
         }
@@ -982,14 +977,12 @@ pub async fn password(
         return again(&t.t_with("password-unusable", &[("why", why.into())]));
     }
     let backend = app.backend.clone();
-    let card_id = u.card_id;
     let code_only = u.code_only;
     let current = Secret::new(form.current.clone());
     let new = Secret::new(form.new.clone());
+    let user = u.clone();
     let done = changing(&app, move || {
-        let card = backend
-            .card_by_id(card_id)?
-            .ok_or(BackendError::NoCard(u.card_id))?;
+        let card = backend.account(&user)?;
         // Someone at an open session must know the password to change it (a retail card
         // signed in with its code has none).
         if !code_only && current != card.password {
@@ -1097,11 +1090,11 @@ pub async fn redeem(
     }
     let backend = app.backend.clone();
     let onto_id = u.card_id;
+    let user = u.clone();
     let done = changing(&app, move || {
+        backend.account(&user)?;
         let redeemed = backend.redeem(&code, onto_id)?;
-        let onto = backend
-            .card_by_id(onto_id)?
-            .ok_or(BackendError::NoCard(u.card_id))?;
+        let onto = backend.account(&user)?;
         Ok((redeemed, backend.currency(&onto)?))
     })
     .await;

@@ -241,12 +241,21 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
     if root {
         std::os::unix::fs::chown(cm.path("cardmint.db"), Some(4242), Some(4343)).unwrap();
         cm.expect(0, &["restore", "copy.db"]);
-        let meta = std::fs::metadata(cm.path("cardmint.db")).unwrap();
-        assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+        // The ledger and its lock files: the page's user can open and lock it after.
+        for file in ["cardmint.db", "cardmint.db.lock", "cardmint.db.users"] {
+            let meta = std::fs::metadata(cm.path(file)).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "{file}");
+        }
         std::os::unix::fs::chown(cm.path("cardmint.db"), Some(0), Some(0)).unwrap();
     }
     // A link is replaced by a rename, not what it leads to: refused, named.
     std::os::unix::fs::symlink("cardmint.db", cm.path("link.db")).unwrap();
+    // Nor is a copy written over the ledger's own files through a link to it.
+    let said = cm.expect(
+        1,
+        &["--ledger", "link.db", "backup", "--out", "cardmint.db-wal"],
+    );
+    assert!(said.stderr.contains("is the ledger's own"), "{said:?}");
     let out = cm.expect(1, &["--ledger", "link.db", "restore", "copy.db"]);
     assert!(
         out.stderr
@@ -368,4 +377,74 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
             "{at}: {audit:?}"
         );
     }
+}
+
+#[test]
+fn a_session_from_before_a_restore_reaches_no_card() {
+    // Before: a session kept across a restore reached the card that took its id in the
+    // restored ledger (another holder's balance, and numbers added to it).
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--active",
+            "-q",
+        ],
+    );
+    cm.expect(0, &["backup", "--out", "copy.db"]);
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+            "--active",
+            "-q",
+        ],
+    );
+    let holder = csv_rows(&cm.path("out/B0002/manifest.csv"))[0].clone();
+    let page = crate::portal::PortalProcess::with_args(&cm, &["--sandbox"], &[]);
+    let mut v = crate::portal::Visitor::new(&page.base);
+    assert_eq!(
+        v.sign_in(&holder["customer"], &holder["password"]).status,
+        303
+    );
+    let cookie = v.cookie().unwrap().to_string();
+    drop(page);
+    let out = cm.expect(0, &["restore", "copy.db"]);
+    assert!(
+        says(&out.stdout, "the page's sessions were ended"),
+        "{out:?}"
+    );
+    // A new card takes the id the holder's card had.
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "9",
+            "--active",
+            "--out",
+            "again",
+            "-q",
+        ],
+    );
+    let page = crate::portal::PortalProcess::with_args(&cm, &["--sandbox"], &[]);
+    let mut v = crate::portal::Visitor::new(&page.base);
+    v.set_cookie(&cookie);
+    let account = v.get("/account");
+    assert_eq!(account.status, 303, "signed out: {account:?}");
+    assert!(!account.body.contains("9.00"), "{}", account.body);
 }

@@ -2228,4 +2228,14 @@ fn health_says_when_the_platform_fails_and_metrics_count_on_loopback_only() {
     assert_eq!(health.status, 503, "{health:?}");
     let _ = v.get("/account");
     assert!(!cm.path("cardmint.db").exists(), "the page made a ledger");
+    // Nor is an empty file made one.
+    std::fs::write(cm.path("cardmint.db"), b"").unwrap();
+    std::fs::set_permissions(
+        cm.path("cardmint.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    assert_eq!(v.get("/health").status, 503);
+    let _ = v.get("/account");
+    assert_eq!(std::fs::metadata(cm.path("cardmint.db")).unwrap().len(), 0);
 }

@@ -73,6 +73,12 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
             kept.display()
         );
     }
+    if restored.signed_out {
+        say!(
+            global,
+            "the page's sessions were ended: card holders sign in again"
+        );
+    }
     if !restored.lost.is_empty() {
         say!(
             global,
