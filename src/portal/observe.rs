@@ -131,22 +131,50 @@ impl Metrics {
     }
 }
 
-/// Marks an answer as given by one of the page's routes: its path is one of ours, safe to log.
-#[derive(Clone, Copy)]
-struct Routed;
+/// Marks an answer as given by one of the page's routes, with the route's pattern
+/// (`/static/{file}`): what the log writes, never the path as the client sent it.
+#[derive(Clone)]
+struct Routed(String);
 
 /// The innermost layer of every route: marks its answers [`Routed`].
 pub async fn routed(request: Request, next: Next) -> Response {
+    let pattern = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let mut response = next.run(request).await;
-    response.extensions_mut().insert(Routed);
+    if let Some(pattern) = pattern {
+        response.extensions_mut().insert(Routed(pattern));
+    }
     response
+}
+
+/// A method as the log writes it: the standard ones by name, any other token as `OTHER`.
+fn method_name(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .iter()
+    .zip([
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ])
+    .find_map(|(m, name)| (m == method).then_some(name))
+    .unwrap_or("OTHER")
 }
 
 /// Writes the access log: one line per request.
 pub async fn access_log(State(app): State<Arc<Portal>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
     let client = super::handlers::client_network(
         &app,
         request.headers(),
@@ -174,18 +202,19 @@ pub async fn access_log(State(app): State<Arc<Portal>>, request: Request, next: 
         Some(card_id) => app.serial_of(card_id).await,
         None => None,
     };
-    // A path no route answers may be anything a client typed (a code): not written.
-    let path = if status == 404 || response.extensions().get::<Routed>().is_none() {
-        "(unknown path)"
-    } else {
-        path.as_str()
+    // A path no route answers may be anything a client typed (a code): not written; a route's
+    // path is written as its pattern.
+    let path = match response.extensions().get::<Routed>() {
+        Some(Routed(pattern)) if status != 404 => pattern.as_str(),
+        _ => "(unknown path)",
     };
+    let method = method_name(&method);
     let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
     let ms = started.elapsed().as_millis();
     let line = match app.log_format {
         LogFormat::Json => serde_json::json!({
             "time": time.to_string(),
-            "method": method.as_str(),
+            "method": method,
             "path": path,
             "status": status,
             "ms": ms as u64,

@@ -2053,7 +2053,11 @@ fn every_request_is_logged_with_its_account_serial_and_never_a_secret() {
     // A holder who types the code into the address bar: not found, and not written.
     assert_eq!(v.get(&format!("/{code}")).status, 404);
     // Nor with a body too large for the page: answered before anything reads it.
-    for path in [format!("/{code}"), "/signin".into()] {
+    for path in [
+        format!("/{code}"),
+        "/signin".into(),
+        format!("/static/{code}"),
+    ] {
         let big = format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: \
              application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\ncsrf="
@@ -2061,6 +2065,13 @@ fn every_request_is_logged_with_its_account_serial_and_never_a_secret() {
         let second = std::time::Duration::from_secs(1);
         raw_head(&portal.base, "127.0.0.1", big.as_bytes(), 5 * second).unwrap();
     }
+    let odd = format!("F{code} /static/{code} HTTP/1.1\r\nHost: x\r\n\r\n");
+    raw_head(
+        &portal.base,
+        "127.0.0.1",
+        odd.as_bytes(),
+        std::time::Duration::from_secs(5),
+    );
     let mut stranger = Visitor::new(&portal.base);
     assert_eq!(
         stranger.sign_in("999999999999", "wrong-password").status,
@@ -2088,6 +2099,11 @@ fn every_request_is_logged_with_its_account_serial_and_never_a_secret() {
     assert!(line("POST (unknown path)").contains(" 404 "), "{log:#?}");
     assert!(
         log.iter().any(|l| l.contains(" POST /signin 413 ")),
+        "{log:#?}"
+    );
+    // A route with a part of its own is written as its pattern; an odd method as OTHER.
+    assert!(
+        log.iter().any(|l| l.contains(" POST /static/{file} ")),
         "{log:#?}"
     );
     for l in &log {
