@@ -136,6 +136,7 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         e => e.into(),
     })?;
     nobody_has_open(ledger)?;
+    remove_stale_copies(ledger);
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LedgerError::Open { path, source }
@@ -249,7 +250,74 @@ fn target_is_a_file(ledger: &Path) -> Result<(), LedgerError> {
             "--ledger {} is not a regular file: give the ledger's file",
             ledger.display()
         ))),
+        Ok(m) if other_names(ledger, &m) > 0 => Err(LedgerError::Copy(format!(
+            "--ledger {} has other names (hard links): a restore replaces this one, and \
+             whatever uses another would go on with the old ledger; remove the other names \
+             first (`find / -samefile {0}`)",
+            ledger.display()
+        ))),
         _ => Ok(()),
+    }
+}
+
+/// How many names the ledger's file has besides `ledger` and the copies restores kept of it
+/// (`.before-restore-`: a restore stopped between keeping and replacing leaves one).
+fn other_names(ledger: &Path, meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    if meta.nlink() <= 1 {
+        return 0;
+    }
+    let folder = match ledger.parent() {
+        Some(f) if !f.as_os_str().is_empty() => f,
+        _ => Path::new("."),
+    };
+    let kept = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().contains(".before-restore-"))
+                .filter(|e| {
+                    e.metadata()
+                        .is_ok_and(|k| (k.dev(), k.ino()) == (meta.dev(), meta.ino()))
+                })
+                .count() as u64
+        })
+        .unwrap_or(0);
+    meta.nlink().saturating_sub(1 + kept)
+}
+
+/// Removes what restores killed on the way left beside the ledger: their temporary copies
+/// (`.NAME.<16 hex>.tmp`, owner-only, every code in them) and SQLite's files beside those.
+/// Called under the ledger's lock: no other restore is writing one.
+fn remove_stale_copies(ledger: &Path) {
+    let (Some(name), folder) = (
+        ledger.file_name().map(|n| n.to_string_lossy().into_owned()),
+        match ledger.parent() {
+            Some(f) if !f.as_os_str().is_empty() => f,
+            _ => Path::new("."),
+        },
+    ) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let stem = ["-journal", "-wal", "-shm"]
+            .iter()
+            .find_map(|s| rest.strip_suffix(s))
+            .unwrap_or(rest);
+        let stale = stem
+            .strip_suffix(".tmp")
+            .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -317,13 +385,20 @@ fn fold_log(ledger: &Path) -> Result<(), LedgerError> {
 }
 
 /// The batches the ledger at `kept` has and the copy `file` does not: made after the copy was
-/// taken, their cards are on the platform and in the kept ledger only.
+/// taken, their cards are on the platform and in the kept ledger only. Told apart by their
+/// token (a batch made after the copy may have an id the copy gives another batch).
 fn batches_only_in(kept: &Path, file: &Path) -> Vec<String> {
-    let ids = |path: &Path| -> Vec<String> {
+    let ids = |path: &Path| -> Vec<(String, Option<String>)> {
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .and_then(|c| {
-                c.prepare("SELECT id FROM batches ORDER BY id")?
-                    .query_map([], |r| r.get(0))?
+                // Schemas before 12 have no token: the id alone then.
+                let token = if c.prepare("SELECT token FROM batches LIMIT 0").is_ok() {
+                    "token"
+                } else {
+                    "NULL"
+                };
+                c.prepare(&format!("SELECT id, {token} FROM batches ORDER BY id"))?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect()
             })
             .unwrap_or_default()
@@ -332,6 +407,7 @@ fn batches_only_in(kept: &Path, file: &Path) -> Vec<String> {
     ids(kept)
         .into_iter()
         .filter(|b| !copied.contains(b))
+        .map(|(id, _)| id)
         .collect()
 }
 

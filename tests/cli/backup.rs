@@ -183,15 +183,14 @@ fn a_restore_killed_or_short_of_disk_leaves_the_ledger_it_was_replacing() {
     );
     let batches = cm.expect(0, &["batches"]).stdout;
     assert!(batches.contains("B0002"), "{batches}");
+    cm.expect(0, &["backup", "--out", "with-b2.db"]);
     // A file-size limit below the copy's size: first the process is killed on the write
     // that passes it (SIGXFSZ), then it is told the disk is full (the signal ignored).
     let blocks = std::fs::metadata(cm.path("copy.db")).unwrap().len() / 1024 / 2;
     let killed = cm.run_after(&format!("ulimit -f {blocks}"), &["restore", "copy.db"]);
     assert_ne!(killed.code, 0, "{killed:?}");
     assert_eq!(cm.expect(0, &["batches"]).stdout, batches, "{killed:?}");
-    for stray in strays(&cm) {
-        std::fs::remove_file(cm.path(&stray)).unwrap();
-    }
+    // What the killed one left (a full copy, every code in it) goes with the next restore.
     let full = cm.run_after(
         &format!("trap '' XFSZ; ulimit -f {blocks}"),
         &["restore", "copy.db"],
@@ -225,6 +224,29 @@ fn a_restore_killed_or_short_of_disk_leaves_the_ledger_it_was_replacing() {
     assert_eq!(kept.len(), 1, "one file, its log folded in: {kept:?}");
     let old = cm.expect(0, &["--ledger", &kept[0], "batches"]).stdout;
     assert!(old.contains("B0002"), "{old}");
+    // A batch made since under an id the other copy gives another batch is named too.
+    cm.expect(
+        0,
+        &[
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "7",
+            "--out",
+            "new-b2",
+            "-q",
+        ],
+    );
+    let out = cm.expect(0, &["restore", "with-b2.db"]);
+    assert!(
+        says(
+            &out.stdout,
+            "the ledger it replaced has 1 batch the copy does not (B0002)"
+        ),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -262,6 +284,14 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
             .contains("--ledger link.db is a symbolic link: give the file it leads to"),
         "{out:?}"
     );
+    // A ledger with another name would go on under that name: refused.
+    std::fs::hard_link(cm.path("cardmint.db"), cm.path("hard.db")).unwrap();
+    let out = cm.expect(1, &["restore", "copy.db"]);
+    assert!(
+        out.stderr.contains("has other names (hard links)"),
+        "{out:?}"
+    );
+    std::fs::remove_file(cm.path("hard.db")).unwrap();
     std::fs::create_dir(cm.path("folder.db")).unwrap();
     let out = cm.expect(1, &["--ledger", "folder.db", "restore", "copy.db"]);
     assert!(out.stderr.contains("folder.db is a folder"), "{out:?}");
