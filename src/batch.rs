@@ -348,7 +348,7 @@ impl Sheets {
         }
         if print.start == 0 || print.start > self.sheet.per_sheet() {
             return Err(Error::Usage(format!(
-                "--start {}: a {} sheet has positions 1 to {}",
+                "--start {}: the {} sheet has positions 1 to {}",
                 print.start,
                 self.sheet.name,
                 self.sheet.per_sheet()

@@ -112,6 +112,15 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A rate list (tariff) id: digits only, no sign (the platform numbers its rate lists from 1).
+pub fn tariff_id(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse::<i64>().ok().filter(|n| *n >= 1)
+}
+
 /// First characters that make a spreadsheet cell a formula (or a DDE command).
 pub const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 

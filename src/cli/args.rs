@@ -157,6 +157,12 @@ pub fn count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses a rate list (tariff) id for clap ([`crate::text::tariff_id`]).
+pub fn tariff(text: &str) -> Result<i64, String> {
+    crate::text::tariff_id(text)
+        .ok_or_else(|| format!("{text}: a rate list id is a whole number from 1, like 3"))
+}
+
 /// How cards are laid out on paper: shared by `render`, `issue` and `preview`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Layout {

@@ -74,8 +74,8 @@ pub fn finish_batch(
     }
     if let Some(r) = &report {
         line.push_str(&format!(
-            " ({} requests in {:.1} s)",
-            r.requests,
+            " ({} in {:.1} s)",
+            crate::text::count(r.requests as usize, "request", "requests"),
             r.elapsed.as_secs_f64()
         ));
     }

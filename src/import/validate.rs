@@ -303,12 +303,12 @@ impl Row<'_> {
             None => options.value,
         };
         let tariff = match self.trimmed("tariff").map(str::to_string) {
-            Some(t) => match t.parse::<i64>() {
-                Ok(t) => Some(t),
-                Err(_) => {
+            Some(t) => match crate::text::tariff_id(&t) {
+                Some(t) => Some(t),
+                None => {
                     self.problem(
                         "tariff",
-                        format!("{t:?} is not a whole number (a rate-list id)"),
+                        format!("{t:?} is not a rate list id (a whole number from 1)"),
                     );
                     None
                 }

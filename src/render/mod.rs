@@ -439,7 +439,7 @@ pub fn press_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (side, elements) in [("front", &design.front), ("back", &design.back)] {
+    for elements in [&design.front, &design.back] {
         for (label, e) in elements {
             let colours = match e {
                 Element::Text(t) => vec![t.color],
@@ -453,7 +453,7 @@ pub fn press_warnings(design: &Design, sheet: &Sheet) -> Vec<String> {
             {
                 let [c, m, y, k] = rgb.to_cmyk().map(|v| (v * 100.0).round());
                 out.push(format!(
-                    "warning: {side} {label} is RGB: press output prints it as cmyk({c}, {m}, \
+                    "warning: {label} is RGB: press output prints it as cmyk({c}, {m}, \
                      {y}, {k}) by the naive rule; give cmyk(...) in the design to choose the inks"
                 ));
             }

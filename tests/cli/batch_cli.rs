@@ -89,7 +89,23 @@ fn the_guard_refuses_a_code_space_too_small_and_names_a_safe_length() {
     assert!(
         out.stderr.contains("use --code-length 7 or longer"),
         "{out:?}"
+    ); // Flags out of range are the command line's mistake, each alike (exit 2).
+    for flags in [
+        &["--code-length", "4"][..],
+        &["--password-length", "3"],
+        &["--tariff", "-1"],
+        &["--tariff", "0"],
+    ] {
+        let mut args = vec!["--sandbox", "issue", "--count", "1", "--value", "1"];
+        args.extend_from_slice(flags);
+        cm.expect(2, &args);
+    }
+    std::fs::write(cm.path("t.csv"), "customer,tariff\nalice_1,-1\n").unwrap();
+    let out = cm.expect(
+        4,
+        &["--sandbox", "issue", "--from", "t.csv", "--value", "1"],
     );
+    assert!(out.stderr.contains("is not a rate list id"), "{out:?}");
 }
 
 #[test]

@@ -124,7 +124,11 @@ pub fn take_back(global: &Global, args: ReturnArgs) -> Result<Exit, Error> {
             .or_default() += 1;
     }
     for (shop, n) in &by_shop {
-        say!(global, "{n} cards taken back from {shop} on {on}");
+        say!(
+            global,
+            "{} taken back from {shop} on {on}",
+            crate::text::count(*n, "card", "cards")
+        );
     }
     global.emit(serde_json::json!({
         "action": "returned",

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, default_value = "EUR")]
     currency: String,
     /// Rate list (tariff) id for the accounts
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = crate::cli::args::tariff)]
     tariff: Option<i64>,
     /// A customer CSV: columns customer, password, numbers, value, tariff, label (all optional)
     #[arg(long, value_name = "FILE")]
@@ -116,7 +116,10 @@ fn check_value(value: Decimal) -> Result<Decimal, Error> {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options(global.config()?)?;
-    let code = CodeSpec::new(args.code_length, &args.prefix)?;
+    // A length or prefix out of range is the command line's mistake (exit 2), as a password
+    // length out of range is.
+    let code =
+        CodeSpec::new(args.code_length, &args.prefix).map_err(|e| Error::Usage(e.to_string()))?;
     let password = PasswordSpec::new(args.password_length).map_err(Error::Usage)?;
     let value = args.value.map(check_value).transpose()?;
     let currency = args.currency.trim().to_ascii_uppercase();
