@@ -165,6 +165,7 @@ pub fn tariff(text: &str) -> Result<i64, String> {
 
 /// How cards are laid out on paper: shared by `render`, `issue` and `preview`.
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Layout")]
 pub struct Layout {
     /// Card design: retail, welcome, or a path to a .toml design
     #[arg(long, value_name = "DESIGN")]
@@ -220,9 +221,6 @@ pub struct Printing {
     /// Begin on card position N of the first sheet (a partly used sheet)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub start: usize,
-    /// Save the offsets as the calibration of --printer NAME in the config file
-    #[arg(long, requires = "printer")]
-    pub save_printer: bool,
 }
 
 impl Default for Printing {
@@ -235,7 +233,6 @@ impl Default for Printing {
             back_offset_x: None,
             back_offset_y: None,
             start: 1,
-            save_printer: false,
         }
     }
 }
@@ -256,11 +253,16 @@ impl Printing {
     /// How the sheets go through the printer: the flags, over the calibration saved for
     /// `--printer` in the config.
     pub fn print(&self, config: &Config) -> Result<Print, Error> {
+        self.print_calibrating(config, false)
+    }
+
+    /// [`Printing::print`], where `calibrating` (`render --save-printer`) takes a printer the
+    /// config has no calibration for yet: its offsets come from the flags.
+    pub fn print_calibrating(&self, config: &Config, calibrating: bool) -> Result<Print, Error> {
         let saved = match &self.printer {
             Some(name) => match config.printers.get(name) {
                 Some(saved) => *saved,
-                // A new printer is being calibrated: its offsets come from the flags.
-                None if self.save_printer => Default::default(),
+                None if calibrating => Default::default(),
                 None => {
                     return Err(Error::Usage(format!(
                         "--printer {name}: no [printers.{name}] in the config file \

@@ -16,13 +16,13 @@ use crate::error::Error;
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
+    /// Where to write the PDF
+    #[arg(long, value_name = "FILE", default_value = "preview.pdf")]
+    out: PathBuf,
     #[command(flatten)]
     layout: Layout,
     #[command(flatten)]
     printing: Printing,
-    /// Where to write the PDF
-    #[arg(long, value_name = "FILE", default_value = "preview.pdf")]
-    out: PathBuf,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {

@@ -27,10 +27,6 @@ use crate::error::Error;
 pub struct Args {
     /// The batch id
     batch: String,
-    #[command(flatten)]
-    layout: Layout,
-    #[command(flatten)]
-    printing: Printing,
     /// Only these serials: FIRST-LAST or single serials, comma-separated, as printed
     #[arg(long, value_name = "RANGES")]
     serials: Option<String>,
@@ -40,6 +36,14 @@ pub struct Args {
     /// Draw the alignment sheet instead of the cards
     #[arg(long)]
     proof: bool,
+    // The groups after the command's own flags: each under its heading in the help.
+    #[command(flatten)]
+    layout: Layout,
+    #[command(flatten)]
+    printing: Printing,
+    /// Save the offsets as the calibration of --printer NAME in the config file
+    #[arg(long, requires = "printer", help_heading = "Printing")]
+    save_printer: bool,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
@@ -65,8 +69,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     crate::manifest::claim_dir(&dir, &batch)?;
     let config = global.config()?;
     let sheets = Sheets::for_batch(&config.values, &args.layout.look(), &batch)?;
-    let print = args.printing.print(config)?;
-    if let (true, Some(name)) = (args.printing.save_printer, &args.printing.printer) {
+    let print = args.printing.print_calibrating(config, args.save_printer)?;
+    if let (true, Some(name)) = (args.save_printer, &args.printing.printer) {
         let saved = config::PrinterOffsets {
             front_x: print.offsets.front_x,
             front_y: print.offsets.front_y,
