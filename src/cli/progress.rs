@@ -121,7 +121,10 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        self.plain_line(true);
+        // A run that sent nothing (a step with nothing left to do) leaves no line behind.
+        if self.requests.load(Ordering::Relaxed) > 0 {
+            self.plain_line(true);
+        }
     }
 }
 

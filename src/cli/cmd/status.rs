@@ -138,11 +138,16 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     global.emit(serde_json::json!({
         "batch": batch.id,
         "currency": batch.currency,
-        "cards": lines.iter().map(|l| {
+        // The table's columns, each typed: a flag is a boolean, what differs a list.
+        "cards": lines.iter().zip(&rows).map(|(l, (_, st))| {
             let mut row = serde_json::Map::new();
             for (k, v) in header.iter().zip(l) {
                 row.insert((*k).into(), v.clone().into());
             }
+            row.insert("blocked".into(), st.blocked.into());
+            row.insert("numbers".into(), st.numbers.clone().into());
+            row.insert("matches_ledger".into(), st.differences.is_empty().into());
+            row.insert("differences".into(), st.differences.clone().into());
             serde_json::Value::Object(row)
         }).collect::<Vec<_>>(),
         "totals": {
