@@ -436,13 +436,22 @@ fn fields(batch: &Batch, card: &Card, comma: bool) -> CardFields {
     }
 }
 
-/// The values a batch prints with: those kept with it at issue, else (a batch-to-be, or one
-/// recorded before they were kept) the config's `[values]`.
+/// The values a batch prints with: those kept with it at issue, over the config's `[values]`
+/// (which give what it never printed: a value a new design asks for; and everything for a
+/// batch-to-be, or one recorded before values were kept).
 pub fn printed_values(
     config: &BTreeMap<String, String>,
     batch: &Batch,
 ) -> BTreeMap<String, String> {
-    batch.values.clone().unwrap_or_else(|| config.clone())
+    let mut values = config.clone();
+    values.extend(
+        batch
+            .values
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    values
 }
 
 /// A batch-to-be with id `id`, as far as choosing its design needs.

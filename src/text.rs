@@ -112,13 +112,15 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A rate list (tariff) id: digits only, no sign (the platform numbers its rate lists from 1).
+/// A rate list (tariff) id: a whole number as typed, digits with an optional minus (the
+/// platform has negative ids), nothing else.
 pub fn tariff_id(text: &str) -> Option<i64> {
     let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    t.parse::<i64>().ok().filter(|n| *n >= 1)
+    t.parse::<i64>().ok()
 }
 
 /// First characters that make a spreadsheet cell a formula (or a DDE command).

@@ -160,7 +160,7 @@ pub fn count(text: &str) -> Result<usize, String> {
 /// Parses a rate list (tariff) id for clap ([`crate::text::tariff_id`]).
 pub fn tariff(text: &str) -> Result<i64, String> {
     crate::text::tariff_id(text)
-        .ok_or_else(|| format!("{text}: a rate list id is a whole number from 1, like 3"))
+        .ok_or_else(|| format!("{text}: a rate list id is a whole number, like 3 or -2"))
 }
 
 /// How cards are laid out on paper: shared by `render`, `issue` and `preview`.

@@ -308,7 +308,7 @@ impl Row<'_> {
                 None => {
                     self.problem(
                         "tariff",
-                        format!("{t:?} is not a rate list id (a whole number from 1)"),
+                        format!("{t:?} is not a rate list id (a whole number, like 3 or -2)"),
                     );
                     None
                 }

@@ -93,14 +93,14 @@ fn the_guard_refuses_a_code_space_too_small_and_names_a_safe_length() {
     for flags in [
         &["--code-length", "4"][..],
         &["--password-length", "3"],
-        &["--tariff", "-1"],
-        &["--tariff", "0"],
+        &["--tariff", "1.5"],
+        &["--tariff", "+3"],
     ] {
         let mut args = vec!["--sandbox", "issue", "--count", "1", "--value", "1"];
         args.extend_from_slice(flags);
         cm.expect(2, &args);
     }
-    std::fs::write(cm.path("t.csv"), "customer,tariff\nalice_1,-1\n").unwrap();
+    std::fs::write(cm.path("t.csv"), "customer,tariff\nalice_1,3.5\n").unwrap();
     let out = cm.expect(
         4,
         &["--sandbox", "issue", "--from", "t.csv", "--value", "1"],
