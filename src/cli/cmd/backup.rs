@@ -24,8 +24,9 @@ pub struct BackupArgs {
 
 /// Put a copy made by `backup` back as the ledger (--ledger PATH). Refused while any process
 /// (a command, the page) has the ledger open; the file is checked first, and the ledger it
-/// replaces is kept beside it as PATH.before-restore-TIME. Then `cardmint settle` settles the
-/// changes that were in flight when the copy was taken, from the platform's evidence.
+/// replaces is kept beside it as PATH.before-restore-TIME; the page's sessions are ended. Then
+/// `cardmint settle` settles the changes that were in flight when the copy was taken (and the
+/// steps of unfinished cards and of credit that was moving), from the platform's evidence.
 ///
 /// Example:
 ///   cardmint restore /var/backups/cardmint/2026-12-03.db --ledger /var/lib/cardmint/cardmint.db
