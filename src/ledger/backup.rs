@@ -127,6 +127,9 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
     }
     // Held until the ledger is in place: no cardmint command starts a change meanwhile, and
     // no page starts on it.
+    // The lock files this run makes belong to the ledger's owner however it ends (a refusal,
+    // a full disk): a restore run as root never leaves a page's user unable to lock.
+    let _owned = LocksOwned(ledger);
     let _lock = crate::lockfile::acquire(ledger, command)?;
     let _users = crate::lockfile::exclude_users(ledger).map_err(|e| match e {
         crate::lockfile::LockError::Held { holder, .. } => LedgerError::InUse {
@@ -321,9 +324,8 @@ fn remove_stale_copies(ledger: &Path) {
     }
 }
 
-/// The restored ledger, and the lock files a restore made, belong to whoever owned the ledger
-/// it replaces (or the folder): a restore run as root leaves files the page's user can still
-/// open and lock.
+/// The restored ledger belongs to whoever owned the ledger it replaces (or the folder): a
+/// restore run as root leaves a file the page's user can still open.
 fn give_to_owner(temp: &Path, ledger: &Path) -> Result<(), LedgerError> {
     use std::os::unix::fs::MetadataExt;
     let owner = std::fs::metadata(ledger).or_else(|_| {
@@ -341,19 +343,51 @@ fn give_to_owner(temp: &Path, ledger: &Path) -> Result<(), LedgerError> {
     if mine.uid() != 0 || (owner.uid(), owner.gid()) == (mine.uid(), mine.gid()) {
         return Ok(());
     }
-    let locks = [
-        crate::lockfile::lock_path(ledger),
-        crate::lockfile::users_path(ledger),
-    ];
-    for file in std::iter::once(temp.to_path_buf()).chain(locks) {
-        std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid())).map_err(
-            |source| LedgerError::Open {
-                path: file.clone(),
-                source,
-            },
-        )?;
+    std::os::unix::fs::chown(temp, Some(owner.uid()), Some(owner.gid())).map_err(|source| {
+        LedgerError::Open {
+            path: temp.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// The owner a file beside `ledger` should have when this process (root) makes it: the
+/// ledger's, else its folder's. `None` when this process is not root or owns them already.
+fn owner_for(ledger: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    if crate::lockfile::current_uid() != Some(0) {
+        return None;
     }
-    Ok(())
+    let owner = std::fs::metadata(ledger)
+        .or_else(|_| {
+            std::fs::metadata(
+                ledger
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new(".")),
+            )
+        })
+        .ok()?;
+    (owner.uid() != 0).then_some((owner.uid(), owner.gid()))
+}
+
+/// Gives a restore's lock files to the ledger's owner when the restore ends, however it ends.
+struct LocksOwned<'a>(&'a Path);
+
+impl Drop for LocksOwned<'_> {
+    fn drop(&mut self) {
+        let Some((uid, gid)) = owner_for(self.0) else {
+            return;
+        };
+        for file in [
+            crate::lockfile::lock_path(self.0),
+            crate::lockfile::users_path(self.0),
+        ] {
+            if file.exists() {
+                let _ = std::os::unix::fs::chown(&file, Some(uid), Some(gid));
+            }
+        }
+    }
 }
 
 /// Folds a ledger's write-ahead log into its file and takes it out of WAL mode (a ledger

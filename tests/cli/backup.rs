@@ -262,6 +262,24 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
     let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
     if root {
         std::os::unix::fs::chown(cm.path("cardmint.db"), Some(4242), Some(4343)).unwrap();
+        // Refused (a reader has it open): the lock files it made are the owner's all the same.
+        for file in ["cardmint.db.lock", "cardmint.db.users"] {
+            let _ = std::fs::remove_file(cm.path(file));
+        }
+        let mut reader = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("exec 3<cardmint.db; exec sleep 30")
+            .current_dir(cm.path(""))
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        cm.expect(1, &["restore", "copy.db"]);
+        reader.kill().unwrap();
+        reader.wait().unwrap();
+        for file in ["cardmint.db.lock", "cardmint.db.users"] {
+            let meta = std::fs::metadata(cm.path(file)).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "refused: {file}");
+        }
         cm.expect(0, &["restore", "copy.db"]);
         // The ledger and its lock files: the page's user can open and lock it after.
         for file in ["cardmint.db", "cardmint.db.lock", "cardmint.db.users"] {
