@@ -156,6 +156,11 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         }
         let restored = Ledger::open_restoring(&temp)?;
         let reopened = restored.reopen_unfinished(file)?;
+        // Serials and batch ids the ledger replaced gave out (cards printed and sold since
+        // the copy) are never given again.
+        if let Some((serials, batches)) = given_in(ledger) {
+            restored.write(|tx| tx.at_least_given(serials, batches))?;
+        }
         // One file again: the log of the steps just written folded into it.
         restored
             .conn
@@ -443,6 +448,17 @@ fn batches_only_in(kept: &Path, file: &Path) -> Vec<String> {
         .filter(|b| !copied.contains(b))
         .map(|(id, _)| id)
         .collect()
+}
+
+/// The highest serial number and the number of batches the ledger at `ledger` has given out
+/// (`None`: there is no readable ledger there).
+fn given_in(ledger: &Path) -> Option<(i64, i64)> {
+    let conn = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let given = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).ok();
+    Some((
+        given("SELECT coalesce(max(seq), 0) FROM cards")?,
+        given("SELECT count(*) FROM batches")?,
+    ))
 }
 
 /// Removes what SQLite leaves beside a temporary ledger when its preparation stops half way.

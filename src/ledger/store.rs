@@ -544,6 +544,19 @@ impl Ledger {
 }
 
 impl LedgerTx<'_> {
+    /// Records that serials up to `serials` and `batches` batch ids were given out already (by
+    /// a ledger this one was restored over): the next card and batch come after them.
+    pub(super) fn at_least_given(&self, serials: i64, batches: i64) -> Result<(), LedgerError> {
+        for (key, n) in [("serials_given", serials), ("batches_given", batches)] {
+            self.exec(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET \
+                 value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                rusqlite::params![key, n.to_string()],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Runs one statement, prepared once per connection and cached: the writer runs the same
     /// few thousands of times a batch (SQL parsing was a tenth of a batch's CPU).
     pub(super) fn exec<P: rusqlite::Params>(

@@ -89,6 +89,15 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
             restored.lost.join(", ")
         );
     }
+    // What the copy cannot know: the platform decides, by an audit, before the page opens.
+    if restored.contents.batches > 0 {
+        say!(
+            global,
+            "what happened after the copy to cards it holds as finished (a block, a top-up, a \
+             sale, a redeem) is not in it: run `{}` for each batch before the page opens again",
+            global.command_for("audit", "BATCH").trim_end()
+        );
+    }
     if restored.contents.open_changes > 0 {
         say!(
             global,
