@@ -83,6 +83,14 @@ pub enum Refusal {
         kind: &'static str,
         movement: i64,
     },
+    /// The platform shows the card blocked though the ledger does not (blocked by the reseller
+    /// in a ledger since replaced by an older copy, or outside cardmint): its credit does not
+    /// move before a human has looked (`cardmint audit`).
+    #[error(
+        "card {serial} is blocked on the platform but not in the ledger; its credit does not \
+         move: run `cardmint audit {batch}`"
+    )]
+    BlockedOnPlatform { serial: String, batch: String },
     /// A card cannot be redeemed onto itself.
     #[error("a card cannot be redeemed onto itself")]
     Itself,
@@ -130,6 +138,22 @@ impl std::fmt::Display for Stop {
                 f.write_str("recorded by an earlier cardmint and not finished: check both cards")
             }
         }
+    }
+}
+
+/// Before a new redeem is claimed: the platform must not show the card blocked while the
+/// ledger does not (one read). A card the reseller blocked (stolen, say) in a ledger that a
+/// restore replaced with an older copy looks sold and unblocked to the ledger alone.
+pub fn check_redeemable(run: &Run<'_>, card: &Card) -> Result<(), MoneyError> {
+    let (rows, _) = crate::lifecycle::status(run, vec![card.clone()])?;
+    match rows.into_iter().next() {
+        Some((_, status)) if status.blocked && card.state != CardState::Blocked => {
+            Err(MoneyError::Refused(Refusal::BlockedOnPlatform {
+                serial: card.serial.clone(),
+                batch: card.batch_id.clone(),
+            }))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -570,6 +570,10 @@ impl Backend {
             }));
         };
         let onto = ledger.card_by_id(onto)?.ok_or(BackendError::NoCard(onto))?;
+        // A new redeem only: one under way goes on as its claim says.
+        if ledger.movement_of(card.id)?.is_none() {
+            money::check_redeemable(&self.run(&card.batch_id), &card)?;
+        }
         let claim = money::claim_redeem(&ledger, &card, &onto)?;
         self.forget(&onto.customer);
         self.forget(&card.customer);

@@ -489,3 +489,43 @@ fn a_session_from_before_a_restore_reaches_no_card() {
     assert_eq!(account.status, 303, "signed out: {account:?}");
     assert!(!account.body.contains("9.00"), "{}", account.body);
 }
+
+#[test]
+fn a_card_blocked_after_the_copy_is_not_redeemed_after_a_restore() {
+    // Before: the reseller blocked a stolen card, the ledger came back from an older copy
+    // (the card sold and unblocked in it), and a thief redeemed it onto their own account.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = crate::portal::stock(&cm, 3, 2);
+    let (thief, stolen) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
+    cm.expect(0, &["backup", "--out", "copy.db"]);
+    cm.expect(
+        0,
+        &[
+            "block",
+            "B0001",
+            "--serials",
+            &rows[1]["serial"],
+            "--reason",
+            "stolen",
+        ],
+    );
+    cm.expect(0, &["restore", "copy.db"]);
+    let page = crate::portal::PortalProcess::start(&cm, &[]);
+    let mut v = crate::portal::Visitor::new(&page.base);
+    assert_eq!(v.sign_in(&thief, "").status, 303);
+    let a = v.submit("/redeem", "/redeem", &[("code", &stolen)]);
+    assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
+    let state = remote_state(&sb.base());
+    assert_eq!(state.customers[&stolen].balance.to_string(), "5.00");
+    assert_eq!(state.customers[&thief].balance.to_string(), "5.00");
+    // No claim was made: once the reseller has looked (audit), the card is theirs to deal with.
+    drop(page);
+    let audit = cm.run(&["audit", "B0001"]);
+    assert_eq!(audit.code, 5, "{audit:?}");
+    let conn = rusqlite::Connection::open(cm.path("cardmint.db")).unwrap();
+    let movements: i64 = conn
+        .query_row("SELECT count(*) FROM movements", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(movements, 0);
+}
