@@ -86,6 +86,8 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
         }
         _ => {}
     }
+    // A backup killed on the way (its copy holds every code) left its temporary file: gone.
+    remove_stale_copies(out);
     // Read-only: a backup never migrates, checkpoints or locks the ledger for writing.
     let source = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     source.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -294,9 +296,10 @@ fn other_names(ledger: &Path, meta: &std::fs::Metadata) -> u64 {
     meta.nlink().saturating_sub(1 + kept)
 }
 
-/// Removes what restores killed on the way left beside the ledger: their temporary copies
-/// (`.NAME.<16 hex>.tmp`, owner-only, every code in them) and SQLite's files beside those.
-/// Called under the ledger's lock: no other restore is writing one.
+/// Removes what restores or backups killed on the way left beside `ledger` (the ledger, or a
+/// backup's `--out`): their temporary copies (`.NAME.<16 hex>.tmp`, owner-only, every code in
+/// them) and SQLite's files beside those. A restore calls it under the ledger's lock; two
+/// backups to one file at once would see the second's copy fail, never a wrong file.
 fn remove_stale_copies(ledger: &Path) {
     let (Some(name), folder) = (
         ledger.file_name().map(|n| n.to_string_lossy().into_owned()),

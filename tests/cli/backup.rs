@@ -190,7 +190,20 @@ fn a_restore_killed_or_short_of_disk_leaves_the_ledger_it_was_replacing() {
     let killed = cm.run_after(&format!("ulimit -f {blocks}"), &["restore", "copy.db"]);
     assert_ne!(killed.code, 0, "{killed:?}");
     assert_eq!(cm.expect(0, &["batches"]).stdout, batches, "{killed:?}");
-    // What the killed one left (a full copy, every code in it) goes with the next restore.
+    // What the killed one left (a full copy, every code in it) goes with the next restore;
+    // a killed backup's with the next backup to that file.
+    let killed = cm.run_after(&format!("ulimit -f {blocks}"), &["backup", "--out", "b.db"]);
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let left = |cm: &Cardmint| {
+        std::fs::read_dir(cm.path(""))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".b.db."))
+            .count()
+    };
+    assert!(left(&cm) > 0, "the killed backup left its copy");
+    cm.expect(0, &["backup", "--out", "b.db"]);
+    assert_eq!(left(&cm), 0);
     let full = cm.run_after(
         &format!("trap '' XFSZ; ulimit -f {blocks}"),
         &["restore", "copy.db"],
