@@ -74,14 +74,16 @@ impl Sheets {
         let kept = printed_values(config, batch);
         // A value the config changed since the batch was issued: the reprint keeps the old
         // one, and says how to print the new.
-        let changed: Vec<String> = match &batch.values {
+        // And one the batch was issued without (it printed the design's own, or nothing): the
+        // config's is printed now, said too.
+        let (changed, added): (Vec<String>, Vec<String>) = match &batch.values {
             Some(kept) => config
                 .iter()
-                .filter(|(k, v)| kept.get(*k).is_some_and(|old| old != *v))
+                .filter(|(k, v)| kept.get(*k) != Some(*v))
                 .filter(|(k, _)| !look.set.iter().any(|(s, _)| s == *k))
                 .map(|(k, _)| k.clone())
-                .collect(),
-            None => Vec::new(),
+                .partition(|k| kept.contains_key(k)),
+            None => Default::default(),
         };
         let mut values = kept;
         values.extend(look.set.iter().cloned());
@@ -158,6 +160,13 @@ impl Sheets {
             unused.push(format!(
                 "note: {} prints {{{key}}} as it was issued; the config's [values] {key} changed \
                  since: give --set {key}=... to print another",
+                batch.id
+            ));
+        }
+        for key in added.iter().filter(|k| printed.contains(*k)) {
+            unused.push(format!(
+                "note: {} was issued without [values] {key}; the config's, set since, is \
+                 printed now (--set {key}=... prints another)",
                 batch.id
             ));
         }

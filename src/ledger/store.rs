@@ -312,6 +312,19 @@ pub(super) fn newer(conn: &Connection, path: &Path, version: i64) -> Result<(), 
     })
 }
 
+/// The ledger's folder exists, and the path is a file (or nothing yet): not a folder, a device
+/// or a pipe.
+fn check_path(path: &Path) -> Result<(), LedgerError> {
+    check_folder(path)?;
+    if path.is_dir() {
+        return Err(LedgerError::Directory(path.to_path_buf()));
+    }
+    if path.exists() && !path.is_file() {
+        return Err(LedgerError::NotAFile(path.to_path_buf()));
+    }
+    Ok(())
+}
+
 /// The ledger's folder exists (the ledger itself may not yet).
 fn check_folder(path: &Path) -> Result<(), LedgerError> {
     match path.parent() {
@@ -358,13 +371,7 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
-        check_folder(path)?;
-        if path.is_dir() {
-            return Err(LedgerError::Directory(path.to_path_buf()));
-        }
-        if path.exists() && !path.is_file() {
-            return Err(LedgerError::NotAFile(path.to_path_buf()));
-        }
+        check_path(path)?;
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -424,7 +431,8 @@ impl Ledger {
     /// time writes it. A second process gets [`LedgerError::Locked`] naming the holder.
     /// `command` describes this process for that message.
     pub fn open_for_changes(path: &Path, command: &str) -> Result<Ledger, LedgerError> {
-        check_folder(path)?;
+        // Before the lock: a device or a folder gets no lock file beside it.
+        check_path(path)?;
         let lock = lockfile::acquire(path, command)?;
         let mut ledger = Ledger::open(path)?;
         ledger.lock = Some(lock);

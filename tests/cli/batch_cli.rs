@@ -938,6 +938,29 @@ fn an_output_in_a_missing_folder_fails_before_anything_is_read_or_sent() {
             .contains("/dev/null is not a regular file (a device or a pipe)"),
         "{out:?}"
     );
+    // Nor does a command that changes cards leave a lock file beside one (a pipe here).
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(cm.path("pipe.db"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = cm.expect(
+        1,
+        &[
+            "--ledger",
+            "pipe.db",
+            "--sandbox",
+            "issue",
+            "--count",
+            "1",
+            "--value",
+            "5",
+        ],
+    );
+    assert!(out.stderr.contains("not a regular file"), "{out:?}");
+    assert!(!cm.path("pipe.db.lock").exists());
 }
 
 #[test]

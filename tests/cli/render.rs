@@ -834,4 +834,19 @@ fn a_reprint_prints_the_values_the_batch_was_issued_with() {
     );
     let text = crate::pdf::PdfFile::open(&cm.path("newer/cards.pdf")).text();
     assert!(text.contains("5555") && text.contains("Nightjar"), "{text}");
+    // A value the batch was issued without (it printed the design's own) is said too.
+    let path = cm.path("cardmint.toml");
+    std::fs::write(
+        &path,
+        "[values]\nsupport = \"Help: +44 330 088 1234\"\naccess_numbers = \"+44 20 7946 0000\"\n",
+    )
+    .unwrap();
+    let out = cm.expect(0, &["render", "B0001", "--out", "third"]);
+    assert!(
+        out.stdout.contains(
+            "note: B0001 was issued without [values] access_numbers; the config's, set since, \
+             is printed now"
+        ),
+        "{out:?}"
+    );
 }

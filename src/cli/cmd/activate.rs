@@ -110,7 +110,11 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         })
         .count();
     if recorded > 0 {
-        say!(global, "{recorded} sales recorded");
+        say!(
+            global,
+            "{} recorded",
+            crate::text::count(recorded, "sale", "sales")
+        );
     }
     crate::batch::refresh_outputs(&ledger, &batch.id)?;
     Ok(summarize(global, &report, "activated"))

@@ -89,7 +89,8 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if args.dry_run || count == 0 {
         say!(
             global,
-            "{count} cards past their date{}",
+            "{} past their date{}",
+            crate::text::count(count, "card", "cards"),
             if args.dry_run && count > 0 {
                 "; dry run: nothing was sent"
             } else {
