@@ -149,6 +149,7 @@ pub fn code(error: &Error) -> Exit {
         | Error::Ledger(
             LedgerError::Open { .. } | LedgerError::NoFolder(_) | LedgerError::NoCopyFolder(_),
         )
+        | Error::Select(SelectError::Read { .. })
         | Error::Manifest(ManifestError::Io { .. })
         | Error::Render(RenderError::Io { .. }) => Exit::Io,
         Error::Ledger(LedgerError::Sql(e))

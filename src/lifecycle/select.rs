@@ -16,6 +16,13 @@ pub enum SelectError {
     Serials(String),
     #[error("{path}: {problems}")]
     SoldList { path: String, problems: String },
+    /// The sold list cannot be read (missing, unreadable): the machine's matter, as a
+    /// customer file's is.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("no card selected: give --serials RANGES, --sold-list FILE or --all")]
     Nothing,
     /// Selected cards that were never provisioned: nothing to change on the platform.
@@ -117,7 +124,10 @@ pub fn read_sold_list(
         path: path.display().to_string(),
         problems,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|source| SelectError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     // Read as every file from a spreadsheet is (`crate::import::reader`); every problem,
     // the encoding's among them, is reported together.
     use crate::import::reader::{Encoding, blank, decode, plain};

@@ -976,3 +976,44 @@ fn audit_progress_counts_the_three_reads_of_each_card() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_sold_list_and_a_flag_never_both_say_the_day_or_the_shop() {
+    let cm = Cardmint::new();
+    cm.expect(
+        0,
+        &["--sandbox", "issue", "--count", "2", "--value", "5", "-q"],
+    );
+    let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
+    let today = chrono::Local::now().date_naive().to_string();
+    std::fs::write(
+        cm.path("sold.csv"),
+        format!("serial,date,shop\n{serial},{today},Kiosk\n"),
+    )
+    .unwrap();
+    for (flag, value) in [("--sold-on", today.as_str()), ("--shop", "Kiosk")] {
+        let out = cm.expect(
+            2,
+            &[
+                "--sandbox",
+                "activate",
+                "B0001",
+                "--sold-list",
+                "sold.csv",
+                flag,
+                value,
+                "--override-consignment",
+            ],
+        );
+        assert!(
+            out.stderr.contains("both say it: give one of them"),
+            "{out:?}"
+        );
+    }
+    // A list that is not there is the machine's matter, like a customer file (exit 6).
+    let out = cm.expect(
+        6,
+        &["--sandbox", "activate", "B0001", "--sold-list", "no.csv"],
+    );
+    assert!(out.stderr.contains("cannot read no.csv"), "{out:?}");
+}

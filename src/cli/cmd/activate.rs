@@ -26,10 +26,8 @@ use crate::lifecycle::{self, SaleTerms, SelectError, Selection, SoldLine};
 pub struct Args {
     /// The batch id
     batch: String,
-    #[command(flatten)]
-    select: SelectArgs,
     /// A CSV of serials a shop reports as sold
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["serials", "all"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["serials", "all"], help_heading = "Which cards")]
     sold_list: Option<PathBuf>,
     /// Also unblock cards blocked after issue (lost, stolen, returned): off by default, so a
     /// sold list that names a stolen card does not bring it back to life
@@ -44,6 +42,9 @@ pub struct Args {
     /// Record the sale by a shop the cards were not consigned to, or of cards never consigned
     #[arg(long)]
     override_consignment: bool,
+    // The groups after the command's own flags: each under its heading in the help.
+    #[command(flatten)]
+    select: SelectArgs,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -70,6 +71,27 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             .collect(),
         None => HashMap::new(),
     };
+    // A flag and the list's own column both saying it: one of them would be ignored.
+    for (flag, given, in_list) in [
+        (
+            "--sold-on",
+            args.sold_on.is_some(),
+            lines.values().any(|l| l.date.is_some()),
+        ),
+        (
+            "--shop",
+            args.shop.is_some(),
+            lines.values().any(|l| l.shop.is_some()),
+        ),
+    ] {
+        if given && in_list {
+            return Err(Error::Usage(format!(
+                "{flag} and the sold list's {} column both say it: give one of them \
+                 (nothing was sent)",
+                if flag == "--shop" { "shop" } else { "date" }
+            )));
+        }
+    }
     let shop = match &args.shop {
         Some(name) => Some(ledger.shop(name)?.ok_or_else(|| {
             SelectError::Stock(format!(

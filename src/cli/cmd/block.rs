@@ -16,11 +16,12 @@ use crate::lifecycle::{self, SelectError};
 pub struct Args {
     /// The batch id
     batch: String,
-    #[command(flatten)]
-    select: SelectArgs,
     /// Why (kept in the ledger; one line, at most 200 characters)
     #[arg(long, value_name = "TEXT", value_parser = crate::cli::args::reason)]
     reason: Option<String>,
+    // The groups after the command's own flags: each under its heading in the help.
+    #[command(flatten)]
+    select: SelectArgs,
     #[command(flatten)]
     engine: EngineArgs,
 }
