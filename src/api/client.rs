@@ -190,6 +190,13 @@ fn check_base_url(url: &str) -> Result<(), ConfigError> {
     }
     let uri: ureq::http::Uri = url.parse().map_err(|_| invalid("is not a URL"))?;
     uri.host().ok_or_else(|| invalid("has no host"))?;
+    // The URI type keeps a port it cannot use (99999): a port is 1 to 65535.
+    if let Some(port) = uri.authority().and_then(|a| a.as_str().rsplit_once(':')) {
+        let digits = port.1;
+        if !digits.contains(']') && !digits.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err(invalid("has a port that is not 1 to 65535"));
+        }
+    }
     if uri.query().is_some() {
         return Err(invalid("must not carry a query"));
     }

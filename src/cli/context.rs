@@ -208,8 +208,22 @@ impl Global {
     /// sent yet.
     /// The connection to the platform (the embedded sandbox with `--sandbox`), paced as
     /// `options` says.
-    /// An output file (`--out`) can be written: checked before anything is read or sent.
-    pub fn can_write(&self, out: &std::path::Path) -> Result<(), Error> {
+    /// An output file (`--out`) can be written, and is named for what is written into it
+    /// (`kinds`: its extensions, the first named in the message): checked before anything is
+    /// read or sent.
+    pub fn can_write(&self, out: &std::path::Path, kinds: &[&str]) -> Result<(), Error> {
+        let named = out.extension().is_some_and(|e| {
+            kinds
+                .iter()
+                .any(|k| e.to_string_lossy().eq_ignore_ascii_case(k))
+        });
+        if !named {
+            return Err(Error::Usage(format!(
+                "--out {}: name a .{} file",
+                out.display(),
+                kinds.join(", .")
+            )));
+        }
         crate::atomic::can_write(out).map_err(Error::io(format!("write {}", out.display())))
     }
 

@@ -930,6 +930,15 @@ fn an_output_in_a_missing_folder_fails_before_anything_is_read_or_sent() {
             "{out:?}"
         );
     }
+    // Named for what goes in it: a CSV is no .txt, a PDF no .png.
+    for args in [
+        &["status", "B0001", "--out", "s.txt"][..],
+        &["calls", "B0001", "--out", "c.pdf"],
+        &["preview", "--out", "p.png"],
+    ] {
+        let out = cm.expect(2, args);
+        assert!(out.stderr.contains(": name a ."), "{out:?}");
+    }
     assert_eq!(remote_stats(&sb.base()).total_requests(), before);
     // A device is no ledger: said so, not "chmod 600 /dev/null".
     let out = cm.expect(1, &["--ledger", "/dev/null", "batches"]);

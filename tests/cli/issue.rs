@@ -476,5 +476,11 @@ fn a_dry_run_for_the_real_platform_refuses_what_the_run_would_without_a_request(
     let cm = Cardmint::against("not a url");
     let out = cm.expect(1, &dry);
     assert!(out.stderr.contains("not a url"), "{out:?}");
+    let cm = Cardmint::against("https://127.0.0.1:99999/API/Request.ashx");
+    let out = cm.expect(1, &dry);
+    assert!(
+        out.stderr.contains("has a port that is not 1 to 65535"),
+        "{out:?}"
+    );
     assert!(!cm.path("out").join("B0001-dry-run").exists());
 }

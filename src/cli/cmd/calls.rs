@@ -44,7 +44,7 @@ fn parse_since(s: &str) -> Result<NaiveDateTime, String> {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if let Some(out) = &args.out {
-        global.can_write(out)?;
+        global.can_write(out, &["csv"])?;
     }
     let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;

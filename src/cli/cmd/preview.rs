@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     global.no_json("preview")?;
-    global.can_write(&args.out)?;
+    global.can_write(&args.out, &["pdf"])?;
     let config = global.config()?;
     let sheets = Sheets::for_batch(
         &config.values,

@@ -72,7 +72,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options(global.config()?)?;
     let format = args.out.as_deref().map(format_of).transpose()?;
     if let Some(out) = &args.out {
-        global.can_write(out)?;
+        global.can_write(out, &["csv", "xlsx", "html", "htm"])?;
     }
     if let (Some(s), Some(u)) = (args.since, args.until)
         && s > u

@@ -35,7 +35,7 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     if let Some(out) = &args.out {
-        global.can_write(out)?;
+        global.can_write(out, &["csv"])?;
     }
     let options = args.engine.options(global.config()?)?;
     let ledger = global.open_ledger()?;
