@@ -444,7 +444,7 @@ struct RawDesign {
     #[serde(default)]
     spot: Option<String>,
     #[serde(default)]
-    spot_cmyk: Option<[f32; 4]>,
+    spot_cmyk: Option<Vec<f32>>,
     #[serde(default)]
     front: Vec<RawElement>,
     #[serde(default)]
@@ -636,7 +636,20 @@ pub fn parse_design(
         fallback_shipped: Vec::new(),
         images: Vec::new(),
         spot: raw.spot.unwrap_or_else(|| "ScratchOff".into()),
-        spot_cmyk: raw.spot_cmyk.unwrap_or([0.0, 0.0, 0.0, 0.25]),
+        spot_cmyk: match raw.spot_cmyk.as_deref() {
+            None => [0.0, 0.0, 0.0, 0.25],
+            Some(&[c, m, y, k]) => [c, m, y, k],
+            Some(other) => {
+                return Err(fail(
+                    None,
+                    format!(
+                        "spot_cmyk has {} numbers: give four fractions from 0 to 1 (C, M, Y, \
+                         K), like [0.0, 0.0, 0.0, 0.25]",
+                        other.len()
+                    ),
+                ));
+            }
+        },
         from_design,
         built_in: source.dir.is_none(),
         secrets_exempt: raw.secrets_exempt,

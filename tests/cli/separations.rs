@@ -591,6 +591,13 @@ fn a_design_keeps_to_the_ink_limit_lengths_in_mm_and_black_fills_overprint() {
             "2 elements refused:\n  front element 1 (rect): colour",
         ),
         (fraction, "must be four fractions from 0 to 1"),
+        (
+            format!(
+                "spot_cmyk = [0, 0, 0, 0.25, 0.9]\n{}",
+                design("cmyk(0, 0, 0, 100)", "0.5")
+            ),
+            "spot_cmyk has 5 numbers",
+        ),
     ] {
         std::fs::write(cm.path("e.toml"), text).unwrap();
         let out = cm.expect(

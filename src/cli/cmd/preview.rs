@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::batch::{self, Print, Sheets};
-use crate::cli::args::{Layout, Printing};
+use crate::cli::args::Layout;
 use crate::cli::{Exit, Global};
 use crate::error::Error;
 
@@ -19,10 +19,12 @@ pub struct Args {
     /// Where to write the PDF
     #[arg(long, value_name = "FILE", default_value = "preview.pdf")]
     out: PathBuf,
+    /// Duplex: long (backs mirrored for a long-edge flip), short, or none (fronts.pdf and
+    /// backs.pdf). A printer's offsets and a partly used sheet are render's and issue's.
+    #[arg(long, value_enum, default_value_t = crate::render::Duplex::Long)]
+    duplex: crate::render::Duplex,
     #[command(flatten)]
     layout: Layout,
-    #[command(flatten)]
-    printing: Printing,
 }
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
@@ -37,9 +39,10 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     for line in sheets.warnings() {
         out!("{line}");
     }
+    // A sheet of sample cards from its first position, without a printer's offsets.
     let print = Print {
-        offsets: Default::default(),
-        ..args.printing.print(config)?
+        duplex: args.duplex,
+        ..Print::default()
     };
     for (path, size) in sheets.sample(&print, &args.out)? {
         out!("{} ({} bytes)", path.display(), size);

@@ -144,6 +144,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             for (k, v) in header.iter().zip(l) {
                 row.insert((*k).into(), v.clone().into());
             }
+            // Nothing is null, as `card --json` says it.
+            for key in ["reason", "shop"] {
+                if row.get(key).is_some_and(|v| v == "") {
+                    row.insert(key.into(), serde_json::Value::Null);
+                }
+            }
             row.insert("blocked".into(), st.blocked.into());
             row.insert("numbers".into(), st.numbers.clone().into());
             row.insert("matches_ledger".into(), st.differences.is_empty().into());
