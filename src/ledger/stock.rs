@@ -213,6 +213,18 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// The last day a card went to a shop or came back from one, if it ever did: a new
+    /// consignment is not dated before it.
+    pub fn last_stock_move(&self, card_id: i64) -> Result<Option<NaiveDate>, LedgerError> {
+        let day: Option<String> = self.conn.query_row(
+            "SELECT max(on_date) FROM card_events WHERE card_id = ?1 \
+             AND kind IN ('consigned', 'returned')",
+            [card_id],
+            |r| r.get(0),
+        )?;
+        Ok(day.and_then(|d| NaiveDate::from_str(&d).ok()))
+    }
+
     /// A card's ledger events, oldest first.
     pub fn events(&self, card_id: i64) -> Result<Vec<Event>, LedgerError> {
         let mut stmt = self.conn.prepare(

@@ -74,6 +74,7 @@ pub fn consignable(
     shop: &str,
     on: NaiveDate,
     days: Days<'_>,
+    last_moved: &HashMap<i64, NaiveDate>,
 ) -> Result<(Vec<Card>, Vec<Card>), SelectError> {
     days.check("--date", on)?;
     let mut problems = Vec::new();
@@ -81,6 +82,15 @@ pub fn consignable(
     for card in cards {
         if let Some(why) = not_in_stock(&card) {
             problems.push(format!("{}: {why}", card.serial));
+        } else if let Some(last) = last_moved
+            .get(&card.id)
+            .filter(|last| card.stock.shop.is_none() && on < **last)
+        {
+            // Two shops would hold it over the same days.
+            problems.push(format!(
+                "{}: consigned on {on}, before its last move between shops on {last}",
+                card.serial
+            ));
         } else if let Some(holder) = &card.stock.shop {
             if holder.eq_ignore_ascii_case(shop) {
                 already.push(card);

@@ -122,6 +122,24 @@ fn consignment_follows_the_cards_between_shops_and_refuses_what_does_not_fit() {
     );
     // Back from the shop, then to another.
     let doc = cm.json(&["return", "B0001", "--serials", &range(3, 4)]);
+    // Not to another shop on a day before it came back: two shops would hold it at once.
+    let out = cm.expect(
+        9,
+        &[
+            "consign",
+            "B0001",
+            "--serials",
+            &s(3),
+            "--shop",
+            "Elsewhere",
+            "--date",
+            "2026-11-03",
+        ],
+    );
+    assert!(
+        out.stderr.contains("before its last move between shops on"),
+        "{out:?}"
+    );
     assert_eq!(doc["returned"].as_array().unwrap().len(), 2);
     cm.expect(9, &["return", "B0001", "--serials", &s(5)]);
     cm.expect(

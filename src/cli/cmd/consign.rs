@@ -72,7 +72,15 @@ pub fn consign(global: &Global, args: ConsignArgs) -> Result<Exit, Error> {
     )?;
     let on = args.date.unwrap_or_else(crate::clock::today);
     let shop = ledger.shop(&args.shop)?.unwrap_or(args.shop);
-    let (cards, already) = lifecycle::consignable(cards, &shop, on, batch.days())?;
+    let last_moved = cards
+        .iter()
+        .filter_map(|c| match ledger.last_stock_move(c.id) {
+            Ok(Some(day)) => Some(Ok((c.id, day))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
+    let (cards, already) = lifecycle::consignable(cards, &shop, on, batch.days(), &last_moved)?;
     let shop = ledger.write(|w| {
         let shop = w.add_shop(&shop)?;
         for c in &cards {
