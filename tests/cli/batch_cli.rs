@@ -987,7 +987,7 @@ fn audit_progress_counts_the_three_reads_of_each_card() {
 }
 
 #[test]
-fn a_sold_list_and_a_flag_never_both_say_the_day_or_the_shop() {
+fn a_flag_every_line_of_a_sold_list_overrides_is_refused() {
     let cm = Cardmint::new();
     cm.expect(
         0,
@@ -1015,7 +1015,7 @@ fn a_sold_list_and_a_flag_never_both_say_the_day_or_the_shop() {
             ],
         );
         assert!(
-            out.stderr.contains("both say it: give one of them"),
+            out.stderr.contains("and every line gives its own: drop"),
             "{out:?}"
         );
     }

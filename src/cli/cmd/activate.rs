@@ -71,24 +71,25 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             .collect(),
         None => HashMap::new(),
     };
-    // A flag and the list's own column both saying it: one of them would be ignored.
-    for (flag, given, in_list) in [
+    // A flag gives what lines of the list leave out: with every line saying it, the flag
+    // would be ignored.
+    for (flag, given, every_line) in [
         (
             "--sold-on",
             args.sold_on.is_some(),
-            lines.values().any(|l| l.date.is_some()),
+            lines.values().all(|l| l.date.is_some()),
         ),
         (
             "--shop",
             args.shop.is_some(),
-            lines.values().any(|l| l.shop.is_some()),
+            lines.values().all(|l| l.shop.is_some()),
         ),
     ] {
-        if given && in_list {
+        if given && every_line && !lines.is_empty() {
             return Err(Error::Usage(format!(
-                "{flag} and the sold list's {} column both say it: give one of them \
-                 (nothing was sent)",
-                if flag == "--shop" { "shop" } else { "date" }
+                "{flag} gives the {} of the sold list's lines that leave it out, and every line \
+                 gives its own: drop {flag} (nothing was sent)",
+                if flag == "--shop" { "shop" } else { "day" }
             )));
         }
     }
