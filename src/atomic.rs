@@ -76,12 +76,8 @@ impl AtomicFile {
         let size = file.metadata()?.len();
         drop(file);
         std::fs::rename(&self.tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
+        {
+            let dir = folder_of(&self.path);
             // The rename itself reaches the disk with the folder.
             File::open(dir)?.sync_all()?;
         }
@@ -98,13 +94,18 @@ impl Drop for AtomicFile {
     }
 }
 
+/// The folder a path names a file in: its parent, or `.` for a bare name.
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(f) if !f.as_os_str().is_empty() => f,
+        _ => Path::new("."),
+    }
+}
+
 /// Whether a file can be written at `path` later: its folder exists and the path is no folder.
 /// Checked before a command reads or sends anything, so that an output named wrong fails first.
 pub fn can_write(path: &Path) -> io::Result<()> {
-    let folder = match path.parent() {
-        Some(f) if !f.as_os_str().is_empty() => f,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     if !folder.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,

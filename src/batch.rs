@@ -59,6 +59,9 @@ pub struct Sheets {
     comma: bool,
     /// The config's values this design does not print, said as warnings.
     unused: Vec<String>,
+    /// The reseller's values the cards print with (the batch's own over the config's, under
+    /// `--set`): what a new batch keeps.
+    pub values: BTreeMap<String, String>,
 }
 
 impl Sheets {
@@ -87,6 +90,7 @@ impl Sheets {
         };
         let mut values = kept;
         values.extend(look.set.iter().cloned());
+        let reseller = values.clone();
         // A batch with an expiry rule prints that rule, whatever the configured note says, in
         // the batch's language.
         if let Some(rule) = &batch.expiry {
@@ -199,6 +203,7 @@ impl Sheets {
             scratch: look.scratch,
             comma,
             unused,
+            values: reseller,
         })
     }
 

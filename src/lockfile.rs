@@ -56,10 +56,7 @@ pub fn lock_path(guarded: &Path) -> PathBuf {
 fn beside(guarded: &Path, suffix: &str) -> PathBuf {
     let resolved = std::fs::canonicalize(guarded).ok().or_else(|| {
         let name = guarded.file_name()?;
-        let parent = match guarded.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let parent = crate::atomic::folder_of(guarded);
         Some(std::fs::canonicalize(parent).ok()?.join(name))
     });
     let mut name = resolved

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::store::{Ledger, LedgerError};
 use super::{Before, CardState, IntentKind, JournalEntry, MovementState, NewIntent};
-use crate::atomic::{AtomicFile, PRIVATE};
+use crate::atomic::{AtomicFile, PRIVATE, folder_of};
 
 /// What a checked copy holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -208,17 +208,13 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
     let bytes = prepared.commit().map_err(io(ledger))?;
     // The page's sessions name cards by their id in the ledger replaced; the restored one may
     // give those ids to other cards. Every holder signs in again.
-    let sessions = with_suffix(ledger, ".portal");
+    let sessions = sessions_of(ledger);
     let signed_out = sessions.exists();
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(with_suffix(&sessions, suffix));
     }
     Ok(Restored {
-        contents: Contents {
-            open_changes: contents.open_changes,
-            bytes,
-            ..contents
-        },
+        contents: Contents { bytes, ..contents },
         reopened,
         kept,
         lost,
@@ -241,12 +237,7 @@ fn nobody_has_open(ledger: &Path) -> Result<(), LedgerError> {
 /// The ledger a restore writes: a file (or nothing yet) in an existing folder; not a folder,
 /// a link or a device, where a rename would replace the link and not what it leads to.
 fn target_is_a_file(ledger: &Path) -> Result<(), LedgerError> {
-    if let Some(folder) = ledger.parent()
-        && !folder.as_os_str().is_empty()
-        && !folder.is_dir()
-    {
-        return Err(LedgerError::NoFolder(folder.to_path_buf()));
-    }
+    super::store::check_folder(ledger)?;
     match std::fs::symlink_metadata(ledger) {
         Ok(m) if m.is_dir() => Err(LedgerError::Directory(ledger.to_path_buf())),
         Ok(m) if m.file_type().is_symlink() => Err(LedgerError::Copy(format!(
@@ -277,11 +268,7 @@ fn other_names(ledger: &Path, meta: &std::fs::Metadata) -> u64 {
     if meta.nlink() <= 1 {
         return 0;
     }
-    let folder = match ledger.parent() {
-        Some(f) if !f.as_os_str().is_empty() => f,
-        _ => Path::new("."),
-    };
-    let kept = std::fs::read_dir(folder)
+    let kept = std::fs::read_dir(folder_of(ledger))
         .map(|entries| {
             entries
                 .flatten()
@@ -301,17 +288,11 @@ fn other_names(ledger: &Path, meta: &std::fs::Metadata) -> u64 {
 /// them) and SQLite's files beside those. A restore calls it under the ledger's lock; two
 /// backups to one file at once would see the second's copy fail, never a wrong file.
 fn remove_stale_copies(ledger: &Path) {
-    let (Some(name), folder) = (
-        ledger.file_name().map(|n| n.to_string_lossy().into_owned()),
-        match ledger.parent() {
-            Some(f) if !f.as_os_str().is_empty() => f,
-            _ => Path::new("."),
-        },
-    ) else {
+    let Some(name) = ledger.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return;
     };
     let prefix = format!(".{name}.");
-    let Ok(entries) = std::fs::read_dir(folder) else {
+    let Ok(entries) = std::fs::read_dir(folder_of(ledger)) else {
         return;
     };
     for entry in entries.flatten() {
@@ -335,48 +316,27 @@ fn remove_stale_copies(ledger: &Path) {
 /// The restored ledger belongs to whoever owned the ledger it replaces (or the folder): a
 /// restore run as root leaves a file the page's user can still open.
 fn give_to_owner(temp: &Path, ledger: &Path) -> Result<(), LedgerError> {
-    use std::os::unix::fs::MetadataExt;
-    let owner = std::fs::metadata(ledger).or_else(|_| {
-        std::fs::metadata(
-            ledger
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-    });
-    let (Ok(owner), Ok(mine)) = (owner, std::fs::metadata(temp)) else {
+    let Some((uid, gid)) = owner_for(ledger) else {
         return Ok(());
     };
-    // Only root gives a file away; anyone else writes files of their own.
-    if mine.uid() != 0 || (owner.uid(), owner.gid()) == (mine.uid(), mine.gid()) {
-        return Ok(());
-    }
-    std::os::unix::fs::chown(temp, Some(owner.uid()), Some(owner.gid())).map_err(|source| {
-        LedgerError::Open {
-            path: temp.to_path_buf(),
-            source,
-        }
+    std::os::unix::fs::chown(temp, Some(uid), Some(gid)).map_err(|source| LedgerError::Open {
+        path: temp.to_path_buf(),
+        source,
     })
 }
 
 /// The owner a file beside `ledger` should have when this process (root) makes it: the
-/// ledger's, else its folder's. `None` when this process is not root or owns them already.
+/// ledger's, else its folder's. `None` when this process is not root, or they are root's.
 fn owner_for(ledger: &Path) -> Option<(u32, u32)> {
     use std::os::unix::fs::MetadataExt;
     if crate::lockfile::current_uid() != Some(0) {
         return None;
     }
     let owner = std::fs::metadata(ledger)
-        .or_else(|_| {
-            std::fs::metadata(
-                ledger
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new(".")),
-            )
-        })
+        .or_else(|_| std::fs::metadata(folder_of(ledger)))
         .ok()?;
-    (owner.uid() != 0).then_some((owner.uid(), owner.gid()))
+    // Root makes its files root's: nothing to give.
+    ((owner.uid(), owner.gid()) != (0, 0)).then_some((owner.uid(), owner.gid()))
 }
 
 /// Gives a restore's lock files to the ledger's owner when the restore ends, however it ends.
@@ -598,12 +558,7 @@ pub(super) fn copy_checked(source: &Connection, out: &Path) -> Result<Contents, 
         path: out.to_path_buf(),
         source,
     };
-    if let Some(folder) = out.parent()
-        && !folder.as_os_str().is_empty()
-        && !folder.is_dir()
-    {
-        return Err(LedgerError::NoFolder(folder.to_path_buf()));
-    }
+    super::store::check_folder(out)?;
     let file = AtomicFile::create(out, PRIVATE).map_err(io)?;
     let _leftovers = Leftovers(file.temp_path().to_path_buf());
     let copy = || -> Result<Contents, LedgerError> {
@@ -717,6 +672,11 @@ pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where the page keeps a ledger's sessions and its key: beside it.
+pub fn sessions_of(ledger: &Path) -> PathBuf {
+    with_suffix(ledger, ".portal")
+}
+
 /// The files beside a ledger that are part of it while it is used: SQLite's log and shared
 /// memory, cardmint's locks, the page's sessions, the sandbox's state.
 const LIVE_SIBLINGS: [&str; 11] = [
@@ -736,12 +696,8 @@ const LIVE_SIBLINGS: [&str; 11] = [
 /// Whether two paths name the same entry of the same folder (neither need exist).
 fn same_name(a: &Path, b: &Path) -> bool {
     let place = |p: &Path| {
-        let folder = match p.parent() {
-            Some(f) if !f.as_os_str().is_empty() => f,
-            _ => Path::new("."),
-        };
         Some((
-            std::fs::canonicalize(folder).ok()?,
+            std::fs::canonicalize(folder_of(p)).ok()?,
             p.file_name()?.to_owned(),
         ))
     };

@@ -12,7 +12,7 @@ mod movements;
 mod stock;
 mod store;
 
-pub use backup::{Contents, Restored, backup, check as check_copy, restore};
+pub use backup::{Contents, Restored, backup, check as check_copy, restore, sessions_of};
 pub use batches::{Batch, BatchCounts, NewBatch, Platform, value_text};
 pub use cards::{Card, CardState, NewCard, Progress};
 pub use intents::{Before, Intent, IntentKind, IntentStatus, NewIntent};

@@ -326,7 +326,7 @@ fn check_path(path: &Path) -> Result<(), LedgerError> {
 }
 
 /// The ledger's folder exists (the ledger itself may not yet).
-fn check_folder(path: &Path) -> Result<(), LedgerError> {
+pub(super) fn check_folder(path: &Path) -> Result<(), LedgerError> {
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
             Err(LedgerError::NoFolder(folder.to_path_buf()))
@@ -344,9 +344,7 @@ impl Ledger {
     /// Opens a ledger that must already be there (a reader: `/health`, the access log): a
     /// missing file is [`LedgerError::Missing`], never a new empty ledger.
     pub fn open_existing(path: &Path) -> Result<Ledger, LedgerError> {
-        if path.is_dir() {
-            return Err(LedgerError::Directory(path.to_path_buf()));
-        }
+        check_path(path)?;
         if !path.is_file() {
             return Err(LedgerError::Missing(path.to_path_buf()));
         }
@@ -449,7 +447,7 @@ impl Ledger {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
-        newer(&self.conn, &self.path, version)?;
+        // A newer schema was refused as the ledger was opened, before any pragma.
         if version == known {
             return Ok(());
         }

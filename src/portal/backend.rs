@@ -257,10 +257,7 @@ impl Backend {
     /// never reach another card under the same id (a ledger restored from a copy numbers its
     /// new cards again).
     pub fn account(&self, user: &super::session::SignedIn) -> Result<Card, BackendError> {
-        match self.card_by_id(user.card_id)? {
-            Some(card) if card.customer == user.customer => Ok(card),
-            _ => Err(BackendError::NoCard(user.card_id)),
-        }
+        account_in(&self.open()?, user)
     }
 
     pub fn card_by_id(&self, id: i64) -> Result<Option<Card>, BackendError> {
@@ -560,7 +557,11 @@ impl Backend {
     /// Redeems the card whose code is `code` onto the account `onto`, or goes on with that
     /// redeem where it stopped: the money core's claim and steps, under the ledger's lock. A
     /// code that is no card of this platform is refused like any card that cannot move.
-    pub fn redeem(&self, code: &str, onto: i64) -> Result<Redeemed, BackendError> {
+    pub fn redeem(
+        &self,
+        code: &str,
+        onto: &super::session::SignedIn,
+    ) -> Result<Redeemed, BackendError> {
         // The ledger is taken first: "busy" is then answered whether the code exists or not.
         let ledger = self.locked("redeem")?;
         let Some(card) = self.card(code)? else {
@@ -569,7 +570,7 @@ impl Backend {
                 state: "unknown".into(),
             }));
         };
-        let onto = ledger.card_by_id(onto)?.ok_or(BackendError::NoCard(onto))?;
+        let onto = account_in(&ledger, onto)?;
         // A new redeem only: one under way goes on as its claim says.
         if ledger.movement_of(card.id)?.is_none() {
             money::check_redeemable(&self.run(&card.batch_id), &card)?;
@@ -675,3 +676,11 @@ impl Backend {
 
 /// Shared between the request handlers.
 pub type SharedBackend = Arc<Backend>;
+
+/// The card a session is signed in to, in `ledger` ([`Backend::account`]).
+fn account_in(ledger: &Ledger, user: &super::session::SignedIn) -> Result<Card, BackendError> {
+    match ledger.card_by_id(user.card_id)? {
+        Some(card) if card.customer == user.customer => Ok(card),
+        _ => Err(BackendError::NoCard(user.card_id)),
+    }
+}

@@ -1089,11 +1089,9 @@ pub async fn redeem(
         return say(Flash::Error(&cannot));
     }
     let backend = app.backend.clone();
-    let onto_id = u.card_id;
     let user = u.clone();
     let done = changing(&app, move || {
-        backend.account(&user)?;
-        let redeemed = backend.redeem(&code, onto_id)?;
+        let redeemed = backend.redeem(&code, &user)?;
         let onto = backend.account(&user)?;
         Ok((redeemed, backend.currency(&onto)?))
     })

@@ -150,25 +150,12 @@ pub async fn routed(request: Request, next: Next) -> Response {
 }
 
 /// A method as the log writes it: the standard ones by name, any other token as `OTHER`.
-fn method_name(method: &axum::http::Method) -> &'static str {
-    use axum::http::Method;
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::PATCH,
-        Method::CONNECT,
-        Method::TRACE,
-    ]
-    .iter()
-    .zip([
-        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-    ])
-    .find_map(|(m, name)| (m == method).then_some(name))
-    .unwrap_or("OTHER")
+fn method_name(method: &axum::http::Method) -> &str {
+    match method.as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "OPTIONS" | "PATCH" | "CONNECT"
+        | "TRACE") => m,
+        _ => "OTHER",
+    }
 }
 
 /// Writes the access log: one line per request.

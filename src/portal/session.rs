@@ -106,9 +106,7 @@ fn hashed(id: &str) -> String {
 
 /// Where a ledger's portal keeps its sessions and its key: beside it.
 pub fn store_path(ledger: &Path) -> PathBuf {
-    let mut name = ledger.as_os_str().to_owned();
-    name.push(".portal");
-    PathBuf::from(name)
+    crate::ledger::sessions_of(ledger)
 }
 
 impl Sessions {

@@ -245,11 +245,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         expiry: args.expires.or(args.expires_on),
         lang: args.lang.clone(),
         // What the cards print with, kept: a reprint prints the same.
-        values: {
-            let mut values = batch::printed_values(&config.values, &probe);
-            values.extend(args.layout.look().set.iter().cloned());
-            values
-        },
+        values: sheets.values.clone(),
     };
     let Some(connection) = connection else {
         return dry_run(global, &ledger, new, cards, &next_id, &sheets, &print);
