@@ -112,6 +112,31 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// An amount as money is written: at least two decimals, and no trailing zeros beyond
+/// (`7.00`, `2.50`, `4.98333`), as the platform's balances and charges carry up to five.
+pub fn money(amount: rust_decimal::Decimal) -> rust_decimal::Decimal {
+    let mut a = amount.normalize();
+    if a.scale() < 2 {
+        a.rescale(2);
+    }
+    a
+}
+
+/// Choices in a sentence: `a`, `a or b`, `a, b or c`.
+pub fn one_of(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Whether a file is named with this extension, in any case (`.CSV` is a `.csv`).
+pub fn has_extension(path: &std::path::Path, ext: &str) -> bool {
+    path.extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
+}
+
 /// A rate list (tariff) id: a whole number as typed, digits with an optional minus (the
 /// platform has negative ids), nothing else.
 pub fn tariff_id(text: &str) -> Option<i64> {
@@ -143,6 +168,27 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn choices_read_as_a_sentence() {
+        let list = |items: &[&str]| {
+            super::one_of(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(list(&[".csv"]), ".csv");
+        assert_eq!(list(&[".csv", ".pdf"]), ".csv or .pdf");
+        assert_eq!(list(&[".csv", ".xlsx", ".html"]), ".csv, .xlsx or .html");
+        assert!(super::has_extension(std::path::Path::new("r.CSV"), "csv"));
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        for (a, shown) in [
+            ("7", "7.00"),
+            ("2.5", "2.50"),
+            ("4.983330", "4.98333"),
+            ("-0.5", "-0.50"),
+        ] {
+            assert_eq!(super::money(d(a)).to_string(), shown);
+        }
+        assert!(!super::has_extension(std::path::Path::new("csv"), "csv"));
+    }
+
     #[test]
     fn an_amount_is_digits_and_one_point_nothing_else() {
         let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();

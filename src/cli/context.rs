@@ -204,24 +204,16 @@ impl Global {
         )?))
     }
 
-    /// The client for the platform, or for an embedded sandbox with `--sandbox`. Nothing is
-    /// sent yet.
-    /// The connection to the platform (the embedded sandbox with `--sandbox`), paced as
-    /// `options` says.
     /// An output file (`--out`) can be written, and is named for what is written into it
     /// (`kinds`: its extensions, the first named in the message): checked before anything is
     /// read or sent.
     pub fn can_write(&self, out: &std::path::Path, kinds: &[&str]) -> Result<(), Error> {
-        let named = out.extension().is_some_and(|e| {
-            kinds
-                .iter()
-                .any(|k| e.to_string_lossy().eq_ignore_ascii_case(k))
-        });
-        if !named {
+        if !kinds.iter().any(|k| crate::text::has_extension(out, k)) {
+            let named: Vec<String> = kinds.iter().map(|k| format!(".{k}")).collect();
             return Err(Error::Usage(format!(
-                "--out {}: name a .{} file",
+                "--out {}: name a {} file",
                 out.display(),
-                kinds.join(", .")
+                crate::text::one_of(&named)
             )));
         }
         crate::atomic::can_write(out).map_err(Error::io(format!("write {}", out.display())))

@@ -441,7 +441,7 @@ impl Ledger {
     /// Each such step is opened as a change of unknown outcome, settled from the platform's
     /// evidence before anything is sent (no account: neither happened; our password opens it:
     /// created; its balance: loaded or not). Blocks and numbers are harmless to send twice.
-    /// Returns how many changes were opened.
+    /// Returns how many changes were opened and claims marked `restored`.
     fn reopen_unfinished(&self, copy: &Path) -> Result<i64, LedgerError> {
         let open = self.pending_intents(None)?;
         let mut new = Vec::new();
@@ -528,11 +528,13 @@ impl Ledger {
                 });
             }
         }
-        let count = new.len() as i64;
         self.write(|tx| {
             for intent in &new {
                 tx.add_intent(intent)?;
             }
+            // A movement only claimed in the copy may have gone to its end since: its measure
+            // reads the source with its whole history (`money::advance`).
+            let count = new.len() as i64 + tx.mark_restored()?;
             tx.journal(&JournalEntry {
                 batch_id: None,
                 card_id: None,
@@ -545,9 +547,9 @@ impl Ledger {
                 ),
                 duration_ms: 0,
                 attempt: 0,
-            })
-        })?;
-        Ok(count)
+            })?;
+            Ok(count)
+        })
     }
 }
 

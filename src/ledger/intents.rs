@@ -176,13 +176,7 @@ impl IntentKind {
 impl fmt::Display for IntentKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Amounts as money is written: at least two decimals (5.00, 4.98333).
-        let money = |a: &Decimal| {
-            let mut a = a.abs();
-            if a.scale() < 2 {
-                a.rescale(2);
-            }
-            a
-        };
+        let money = |a: &Decimal| crate::text::money(a.abs());
         match self {
             IntentKind::Create => f.write_str("create the account"),
             IntentKind::Credit(a) => write!(f, "load the face value {}", money(a)),

@@ -47,6 +47,11 @@ impl FromStr for MovementKind {
 pub enum MovementState {
     /// Claimed: next, block the source card and read what it holds.
     Claimed,
+    /// Claimed in the copy a restore put back: its steps may have gone on after the copy was
+    /// taken (in the ledger the restore replaced). Next, block the source and read it with its
+    /// whole history: credit that left it since is the deduction the copy does not hold, and
+    /// its deduction and load are judged on evidence before anything is sent.
+    Restored,
     /// The source is blocked and its balance measured: next, deduct `amount` from it.
     Measured,
     /// Deducted from the source (its Deduct intent applied): next, load onto the target.
@@ -62,6 +67,7 @@ impl MovementState {
     pub fn as_str(self) -> &'static str {
         match self {
             MovementState::Claimed => "claimed",
+            MovementState::Restored => "restored",
             MovementState::Measured => "measured",
             MovementState::Deducted => "deducted",
             MovementState::Done => "done",
@@ -75,6 +81,7 @@ impl FromStr for MovementState {
     fn from_str(s: &str) -> Result<Self, String> {
         Ok(match s {
             "claimed" => MovementState::Claimed,
+            "restored" => MovementState::Restored,
             "measured" => MovementState::Measured,
             "deducted" => MovementState::Deducted,
             "done" => MovementState::Done,
@@ -261,7 +268,8 @@ impl LedgerTx<'_> {
     }
 
     /// Records what the source holds after its block, and the whole cents to move: the
-    /// movement is measured. Only from `claimed` (a second measure changes nothing).
+    /// movement is measured. Only from `claimed` or `restored` (a second measure changes
+    /// nothing).
     pub fn measure_movement(
         &self,
         id: i64,
@@ -272,7 +280,7 @@ impl LedgerTx<'_> {
         let state = if amount.is_zero() { "done" } else { "measured" };
         self.exec(
             "UPDATE movements SET measured = ?2, amount = ?3, remainder = ?4, state = ?5, \
-             updated_at = ?6 WHERE id = ?1 AND state = 'claimed'",
+             updated_at = ?6 WHERE id = ?1 AND state IN ('claimed', 'restored')",
             params![
                 id,
                 measured.to_string(),
@@ -319,6 +327,15 @@ impl LedgerTx<'_> {
             params![id, overdrawn.to_string(), state.as_str(), now()],
         )?;
         Ok(())
+    }
+
+    /// Marks the movements claimed and not measured as `restored` (a restore put the copy
+    /// holding them back); returns how many.
+    pub fn mark_restored(&self) -> Result<i64, LedgerError> {
+        Ok(self.exec(
+            "UPDATE movements SET state = 'restored' WHERE state = 'claimed'",
+            [],
+        )? as i64)
     }
 
     /// Records the card a movement goes to (a replacement, recorded once measured).

@@ -190,6 +190,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 14: the values a batch's cards printed with (the config's [values] and --set at issue, a
     // JSON object), so that a reprint prints what was printed, whatever the config says since.
     "ALTER TABLE batches ADD COLUMN printed_values TEXT;",
+    // 15: a movement may be `restored` (claimed in a copy a restore put back; an older cardmint
+    // would not know what to do next), and unfinished movements are found by their state.
+    "CREATE INDEX movements_by_state ON movements(state);",
 ];
 
 #[derive(Debug, thiserror::Error)]

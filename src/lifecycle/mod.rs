@@ -12,7 +12,7 @@ mod select;
 mod stock;
 
 pub use history::{Entry, expires_on, history};
-pub use report::{Status, differences};
+pub use report::{Left, Reckoning, Status, differences};
 pub use select::{
     SelectError, Selection, SoldLine, changeable, changeable_one, provisioned, read_sold_list,
     select, unless_blocked,
@@ -146,6 +146,11 @@ fn gather<T: Send>(
 
 pub fn status(run: &Run<'_>, cards: Vec<Card>) -> Gathered<Status> {
     gather(run, cards, report::status)
+}
+
+/// Each card's balance with its whole history of calls ([`Reckoning`]): two reads a card.
+pub fn reckon(run: &Run<'_>, cards: Vec<Card>) -> Gathered<Reckoning> {
+    gather(run, cards, report::reckoning)
 }
 
 pub fn calls(

@@ -76,6 +76,14 @@ pub fn status(ctx: &mut Ctx<'_>, card: &Card) -> Result<Status, Outcome> {
     })
 }
 
+/// One card's [`Reckoning`]; no account is refused as `status` refuses it.
+pub fn reckoning(ctx: &mut Ctx<'_>, card: &Card) -> Result<Reckoning, Outcome> {
+    match Reckoning::read(ctx, card)? {
+        Some((_, reckoning)) => Ok(reckoning),
+        None => Err(Failure::Refused(unknown_customer()).outcome()),
+    }
+}
+
 fn unknown_customer() -> ApiError {
     ApiError::Refused {
         command: Command::GetUserInfo,
@@ -104,9 +112,8 @@ pub fn audit(
     intents: &[Intent],
     moved: Option<&Movement>,
 ) -> Result<Vec<String>, Outcome> {
-    let (info, read_at) = match ctx.user_info(card).map_err(Failure::outcome)? {
-        (Some(info), at) => (info, at),
-        (None, _) => return Ok(vec!["the account does not exist on the platform".into()]),
+    let Some((info, reckoning)) = Reckoning::read(ctx, card)? else {
+        return Ok(vec!["the account does not exist on the platform".into()]);
     };
     let mut problems = differences(card, &info);
     // The balance against the ledger: reconciled below, to the cent.
@@ -127,24 +134,10 @@ pub fn audit(
                 .into(),
         ),
     }
-    let calls = ctx
-        .calls(card, Some(NaiveDateTime::default()))
-        .map_err(Failure::outcome)?;
-    // Only the calls charged by the time the balance was read: those that ended near the read
-    // may be in it or not, and one that ended after it is not in it.
-    let (charged, near) =
-        evidence::charged_by(&evidence::charges(&calls), read_at, ctx.client.clock());
-    if let Some(why) = reconcile(
-        card,
-        info.exact_balance(),
-        charged,
-        &near,
-        calls.len(),
-        intents,
-    ) {
+    if let Some(why) = reckoning.reconcile(&card.serial, intents) {
         problems.push(why);
     }
-    if let Some(why) = moved.and_then(|m| overdrawn_after(card, m, info.exact_balance())) {
+    if let Some(why) = moved.and_then(|m| overdrawn_after(card, m, reckoning.balance)) {
         problems.push(why);
     }
     Ok(problems)
@@ -162,94 +155,197 @@ fn overdrawn_after(card: &Card, m: &Movement, balance: Decimal) -> Option<String
             "below zero by {} after its credit moved ({} #{}): a call billed after the \
              movement's last read; the card that received the credit got {} more than this \
              one held; see `cardmint card {}`",
-            (-balance).normalize(),
+            crate::text::money(-balance),
             m.kind.as_str(),
             m.id,
-            below.normalize(),
+            crate::text::money(below),
             card.serial
         )
     })
 }
 
-/// What a balance that does not reconcile says, or `None` when it does: balance = loaded -
-/// charges, within the platform's rounding (a hundred-thousandth per call). A difference is
-/// named by the change that would explain it (one the ledger counts as applied and the
-/// platform does not show, or shows half of, or shows twice; one still open), else as credit
-/// or a debit the ledger does not know; each with the command that investigates it.
-pub fn reconcile(
-    card: &Card,
-    balance: Decimal,
+/// A card's balance read with its whole history: what the ledger loaded on it, and the charges
+/// of every call the platform records by that read (for certain, and those that ended near it,
+/// which may be in the balance or not). The balance should be the loaded less the charges.
+#[derive(Debug, Clone)]
+pub struct Reckoning {
+    pub balance: Decimal,
+    loaded: Decimal,
     charged: Decimal,
-    near: &[Decimal],
+    near: Vec<Decimal>,
     calls: usize,
-    intents: &[Intent],
-) -> Option<String> {
-    if near.len() > 12 {
-        return Some(format!(
-            "{} calls ended too close to the balance read to reconcile it: run `cardmint audit` \
-             again when the card is idle",
-            near.len()
-        ));
+}
+
+/// What credit left a card that its history does not explain ([`Reckoning::left`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Left {
+    /// The history explains the balance: nothing left the card unknown to the ledger.
+    Nothing,
+    /// This many whole cents left it (a deduction the ledger does not hold).
+    Cents(Decimal),
+    /// Calls ended too close to the read to tell: read again when the card is idle.
+    TooNear(String),
+    /// No whole-cent deduction explains the balance (credit added, or taken in part).
+    Unexplained(String),
+}
+
+impl Reckoning {
+    /// Reads the account, then every call it ever made (`None`: no such account). Only the
+    /// calls charged by the time the balance was read count: those that ended near the read
+    /// may be in it or not, and one that ended after it is not in it.
+    pub fn read(ctx: &mut Ctx<'_>, card: &Card) -> Result<Option<(UserInfo, Self)>, Outcome> {
+        let (info, read_at) = match ctx.user_info(card).map_err(Failure::outcome)? {
+            (Some(info), at) => (info, at),
+            (None, _) => return Ok(None),
+        };
+        let calls = ctx
+            .calls(card, Some(NaiveDateTime::default()))
+            .map_err(Failure::outcome)?;
+        let (charged, near) =
+            evidence::charged_by(&evidence::charges(&calls), read_at, ctx.client.clock());
+        let reckoning = Reckoning {
+            balance: info.exact_balance(),
+            loaded: card.loaded(),
+            charged,
+            near,
+            calls: calls.len(),
+        };
+        Ok(Some((info, reckoning)))
     }
-    let loaded = card.loaded();
-    let rounding = Decimal::new(1, 5) * Decimal::from(calls.max(1));
-    // A call that ended near the read may be on either side of it: every split is a candidate
-    // for what the balance holds.
-    let candidates: Vec<Decimal> = (0u32..1 << near.len())
-        .map(|mask| {
-            charged
-                + near
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| mask & (1 << i) != 0)
-                    .map(|(_, c)| *c)
-                    .sum::<Decimal>()
+
+    /// The platform's rounding: a hundred-thousandth per call.
+    fn rounding(&self) -> Decimal {
+        Decimal::new(1, 5) * Decimal::from(self.calls.max(1))
+    }
+
+    /// Too many calls ended near the read to try every split of them.
+    fn too_near(&self) -> Option<String> {
+        (self.near.len() > 12).then(|| {
+            format!(
+                "{} calls ended too close to the balance read to reconcile it",
+                self.near.len()
+            )
         })
-        .collect();
-    if candidates
-        .iter()
-        .any(|c| (balance - (loaded - c)).abs() <= rounding)
-    {
-        return None;
     }
-    let look = format!(
-        "see `cardmint card {}` and `cardmint calls {}`",
-        card.serial, card.serial
-    );
-    let seen = |charged: Decimal| {
+
+    /// What the calls may have charged by the read: one figure per split of those that ended
+    /// near it, the splits with fewer of them in the balance first.
+    fn candidates(&self) -> Vec<Decimal> {
+        (0u32..1 << self.near.len())
+            .map(|mask| {
+                self.charged
+                    + self
+                        .near
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask & (1 << i) != 0)
+                        .map(|(_, c)| *c)
+                        .sum::<Decimal>()
+            })
+            .collect()
+    }
+
+    /// How far the balance stands from the history with these charges (above it: positive).
+    fn gap(&self, charged: Decimal) -> Decimal {
+        self.balance - (self.loaded - charged)
+    }
+
+    fn seen(&self, charged: Decimal) -> String {
         format!(
             "balance {} where the ledger loaded {} and the calls charged {} ({} expected)",
-            balance.normalize(),
-            loaded.normalize(),
-            charged.normalize(),
-            (loaded - charged).normalize()
+            crate::text::money(self.balance),
+            crate::text::money(self.loaded),
+            crate::text::money(charged),
+            crate::text::money(self.loaded - charged)
         )
-    };
-    // Most calls near the read ended before it: the splits with more of them in the balance
-    // are tried first.
-    for charged in candidates.iter().rev() {
-        let diff = balance - (loaded - charged);
-        if let Some(why) = named(&card.serial, diff, rounding, intents) {
-            return Some(format!("{}: {why}; {look}", seen(*charged)));
+    }
+
+    fn reconciles(&self) -> bool {
+        let rounding = self.rounding();
+        self.candidates()
+            .iter()
+            .any(|c| self.gap(*c).abs() <= rounding)
+    }
+
+    /// What a balance that does not reconcile says, or `None` when it does, within the
+    /// platform's rounding. A difference is named by the change that would explain it (one the
+    /// ledger counts as applied and the platform does not show, or shows half of, or shows
+    /// twice; one still open), else as credit or a debit the ledger does not know; each with
+    /// the command that investigates it.
+    pub fn reconcile(&self, serial: &str, intents: &[Intent]) -> Option<String> {
+        if let Some(why) = self.too_near() {
+            return Some(format!(
+                "{why}: run `cardmint audit` again when the card is idle"
+            ));
+        }
+        if self.reconciles() {
+            return None;
+        }
+        let rounding = self.rounding();
+        let look = format!("see `cardmint card {serial}` and `cardmint calls {serial}`");
+        // Most calls near the read ended before it: the splits with more of them in the
+        // balance are tried first.
+        let candidates = self.candidates();
+        for charged in candidates.iter().rev() {
+            if let Some(why) = named(serial, self.gap(*charged), rounding, intents) {
+                return Some(format!("{}: {why}; {look}", self.seen(*charged)));
+            }
+        }
+        let charged = candidates.last().copied().unwrap_or(self.charged);
+        let diff = self.gap(charged);
+        Some(if diff > Decimal::ZERO {
+            format!(
+                "{}: {} of credit the ledger does not know (an unknown transaction, or a change \
+                 made outside cardmint); {look}",
+                self.seen(charged),
+                crate::text::money(diff)
+            )
+        } else {
+            format!(
+                "{}: {} missing that no call or change of the ledger explains (an unknown \
+                 deduction); {look}",
+                self.seen(charged),
+                crate::text::money(-diff)
+            )
+        })
+    }
+
+    /// The credit that left the card beyond what the ledger knows, in whole cents: what a
+    /// movement claimed in a restored copy finds when its deduction was applied after the copy
+    /// was taken. Judged by the same rule as the audit's reconciliation.
+    pub fn left(&self) -> Left {
+        if let Some(why) = self.too_near() {
+            return Left::TooNear(why);
+        }
+        if self.reconciles() {
+            return Left::Nothing;
+        }
+        let rounding = self.rounding();
+        let candidates = self.candidates();
+        let cents: BTreeSet<Decimal> = candidates
+            .iter()
+            .filter_map(|charged| {
+                let left = -self.gap(*charged);
+                let cents = left.round_dp(2);
+                (cents > Decimal::ZERO && (left - cents).abs() <= rounding)
+                    .then(|| cents.normalize())
+            })
+            .collect();
+        let mut cents = cents.into_iter();
+        match (cents.next(), cents.next()) {
+            (Some(left), None) => Left::Cents(left),
+            (Some(_), Some(_)) => Left::TooNear(
+                "calls ended too close to the balance read to tell what left the card".into(),
+            ),
+            (None, _) => {
+                let charged = candidates.last().copied().unwrap_or(self.charged);
+                Left::Unexplained(format!(
+                    "{}: no deduction in whole cents explains it",
+                    self.seen(charged)
+                ))
+            }
         }
     }
-    let charged = candidates.last().copied().unwrap_or(charged);
-    let diff = balance - (loaded - charged);
-    Some(if diff > Decimal::ZERO {
-        format!(
-            "{}: {} of credit the ledger does not know (an unknown transaction, or a change \
-             made outside cardmint); {look}",
-            seen(charged),
-            diff.normalize()
-        )
-    } else {
-        format!(
-            "{}: {} missing that no call or change of the ledger explains (an unknown \
-             deduction); {look}",
-            seen(charged),
-            (-diff).normalize()
-        )
-    })
 }
 
 /// A balance difference named by the changes of the ledger that explain it: one change if one
@@ -264,7 +360,7 @@ fn named(serial: &str, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> 
     for i in intents {
         let Some(a) = i.kind.amount() else { continue };
         let named = format!("{} (#{})", i.kind, i.id);
-        let shown = a.abs().normalize();
+        let shown = crate::text::money(a.abs());
         match i.status {
             IntentStatus::Open | IntentStatus::Unsettled => ways.push((
                 0,
@@ -289,7 +385,7 @@ fn named(serial: &str, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> 
                     -a / Decimal::from(2),
                     format!(
                         "the platform shows only half of {named} ({} of {shown}: half-applied)",
-                        (a / Decimal::from(2)).abs().normalize()
+                        crate::text::money((a / Decimal::from(2)).abs())
                     ),
                 ));
             }
@@ -316,7 +412,7 @@ fn named(serial: &str, diff: Decimal, rounding: Decimal, intents: &[Intent]) -> 
     ways.sort_by_key(|(rank, _, _)| *rank);
     let amount = format!(
         "{} {}",
-        diff.abs().normalize(),
+        crate::text::money(diff.abs()),
         if diff < Decimal::ZERO {
             "missing"
         } else {
@@ -394,6 +490,53 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn reckoning(balance: &str, loaded: &str, charged: &str, near: &[&str]) -> Reckoning {
+        Reckoning {
+            balance: d(balance),
+            loaded: d(loaded),
+            charged: d(charged),
+            near: near.iter().map(|n| d(n)).collect(),
+            calls: 1 + near.len(),
+        }
+    }
+
+    #[test]
+    fn what_left_a_card_beyond_its_history_is_found_in_whole_cents() {
+        // Calls charged 0.01667 of 5: 4.98333 held, 4.98 deducted, 0.00333 stays.
+        assert_eq!(
+            reckoning("0.00333", "5", "0.01667", &[]).left(),
+            Left::Cents(d("4.98"))
+        );
+        // Within the platform's rounding of a hundred-thousandth per call.
+        assert_eq!(
+            reckoning("0.00334", "5", "0.01667", &[]).left(),
+            Left::Cents(d("4.98"))
+        );
+        assert_eq!(
+            reckoning("4.98333", "5", "0.01667", &[]).left(),
+            Left::Nothing
+        );
+        // A call near the read: the split that leaves whole cents is the one.
+        assert_eq!(
+            reckoning("0.00333", "5", "0", &["0.01667"]).left(),
+            Left::Cents(d("4.98"))
+        );
+        // Two splits that both leave whole cents: read again later.
+        assert!(matches!(
+            reckoning("0", "5", "0", &["0.50"]).left(),
+            Left::TooNear(_)
+        ));
+        // Not whole cents, or credit the ledger never loaded: for a human.
+        assert!(matches!(
+            reckoning("0.005", "5", "0", &[]).left(),
+            Left::Unexplained(_)
+        ));
+        assert!(matches!(
+            reckoning("7", "5", "0", &[]).left(),
+            Left::Unexplained(_)
+        ));
+    }
+
     #[test]
     fn two_faults_on_one_card_are_both_named() {
         // Face value 5, two redeems of 5 loaded onto it: one applied nothing, one half.
@@ -415,7 +558,7 @@ mod tests {
             ),
         ];
         let why = named("0000000013", d("-7.5"), d("0.00001"), &intents).unwrap();
-        assert!(why.starts_with("7.5 missing"), "{why}");
+        assert!(why.starts_with("7.50 missing"), "{why}");
         assert!(
             why.contains("applied nothing") && why.contains("half-applied"),
             "{why}"

@@ -28,8 +28,10 @@ mod steps;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::ledger::{
-    Card, CardState, Claim, Intent, Ledger, LedgerError, Movement, MovementKind, MovementState,
+    Before, Card, CardState, Claim, Intent, IntentKind, JournalEntry, Ledger, LedgerError,
+    Movement, MovementKind, MovementState, NewIntent,
 };
+use crate::lifecycle::Left;
 use crate::runner::{CardFailure, Report, Run, RunError};
 
 /// Whole cents of a balance, and what stays behind: `(floored to the cent, under a cent)`.
@@ -124,8 +126,10 @@ pub enum Stop {
     /// A change was sent and its outcome is open or unsettled: it is being confirmed on
     /// evidence (`cardmint settle`), and nothing is sent again meanwhile.
     Confirming(String),
-    /// Recorded by an earlier cardmint and not finished then: a human checks both cards.
-    Legacy,
+    /// For a human, who looks at both cards (the text says why and where to start); nothing
+    /// more is sent: a movement recorded by an earlier cardmint and not finished then, or a
+    /// platform that shows what the movement's own steps cannot explain.
+    ForHuman(String),
 }
 
 impl std::fmt::Display for Stop {
@@ -134,9 +138,7 @@ impl std::fmt::Display for Stop {
             Stop::NeverSent(why) => write!(f, "not sent: {why}"),
             Stop::Refused(why) => write!(f, "refused: {why}"),
             Stop::Confirming(why) => write!(f, "being confirmed: {why}"),
-            Stop::Legacy => {
-                f.write_str("recorded by an earlier cardmint and not finished: check both cards")
-            }
+            Stop::ForHuman(why) => write!(f, "for a human: {why}"),
         }
     }
 }
@@ -304,8 +306,12 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
         };
         match m.state {
             MovementState::Done => return Ok(Advance::Done(m)),
-            MovementState::Legacy => return Ok(stopped(Stop::Legacy)),
-            MovementState::Claimed => {
+            MovementState::Legacy => {
+                return Ok(stopped(Stop::ForHuman(
+                    "recorded by an earlier cardmint and not finished: check both cards".into(),
+                )));
+            }
+            MovementState::Claimed | MovementState::Restored => {
                 let source = card_of(ledger, m.source)?;
                 let pending = pending_of(ledger, std::slice::from_ref(&source))?;
                 if source.state != CardState::Blocked || !pending.is_empty() {
@@ -321,27 +327,27 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
                     }
                     continue;
                 }
-                let (rows, report) = crate::lifecycle::status(run, vec![source.clone()])?;
-                let Some((_, status)) = rows.into_iter().next() else {
-                    let why = stop_of(ledger, &source, &report)?
-                        .unwrap_or_else(|| Stop::NeverSent("the balance was not read".into()));
-                    return Ok(stopped(why));
-                };
-                let (amount, remainder) = whole_cents(status.balance);
                 let target = m.target.map(|t| card_of(ledger, t)).transpose()?;
-                ledger.write(|tx| {
-                    tx.measure_movement(id, status.balance, amount, remainder)?;
-                    // Both histories name the other card, with what moves (a replacement's
-                    // are written when its new card is recorded).
-                    match &target {
-                        Some(t) if m.kind == MovementKind::Redeem => tx.movement_events(
-                            m.kind,
-                            (source.id, &source.serial),
-                            (t.id, &t.serial),
-                            amount,
-                        ),
-                        _ => Ok(()),
+                let balance = if m.state == MovementState::Restored {
+                    match measure_restored(run, ledger, &m, &source, target.as_ref())? {
+                        Ok(Some(balance)) => balance,
+                        // Its deduction and load are opened: settled in the next steps.
+                        Ok(None) => continue,
+                        Err(why) => return Ok(stopped(why)),
                     }
+                } else {
+                    let (rows, report) = crate::lifecycle::status(run, vec![source.clone()])?;
+                    let Some((_, status)) = rows.into_iter().next() else {
+                        let why = stop_of(ledger, &source, &report)?
+                            .unwrap_or_else(|| Stop::NeverSent("the balance was not read".into()));
+                        return Ok(stopped(why));
+                    };
+                    status.balance
+                };
+                let (amount, remainder) = whole_cents(balance);
+                ledger.write(|tx| {
+                    tx.measure_movement(id, balance, amount, remainder)?;
+                    movement_events(tx, &m, &source, target.as_ref(), amount)
                 })?;
             }
             MovementState::Measured => {
@@ -426,6 +432,114 @@ pub fn advance(run: &Run<'_>, ledger: &Ledger, id: i64) -> Result<Advance, Money
             });
         }
     }
+}
+
+/// Both histories name the other card, with what moves (a replacement's are written when its
+/// new card is recorded).
+fn movement_events(
+    tx: &crate::ledger::LedgerTx<'_>,
+    m: &Movement,
+    source: &Card,
+    target: Option<&Card>,
+    amount: Decimal,
+) -> Result<(), LedgerError> {
+    match target {
+        Some(t) if m.kind == MovementKind::Redeem => tx.movement_events(
+            m.kind,
+            (source.id, &source.serial),
+            (t.id, &t.serial),
+            amount,
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The measure of a claim a restore put back (`restored`): the copy was taken before the
+/// source's balance was read, and the movement may have gone on to its end since (in the
+/// ledger the restore replaced). The source is read with its whole history, as `audit` reads
+/// it: when the history explains the balance, nothing left the card and the movement is
+/// measured as any claim is (`Ok(Some(balance))`). When whole cents left it, that was the
+/// deduction the copy does not hold: the movement is measured at that amount and its
+/// deduction and its load are opened as changes of unknown outcome, judged by each card's
+/// history before anything is sent (`Ok(None)`). Anything else stops for a human.
+fn measure_restored(
+    run: &Run<'_>,
+    ledger: &Ledger,
+    m: &Movement,
+    source: &Card,
+    target: Option<&Card>,
+) -> Result<Result<Option<Decimal>, Stop>, MoneyError> {
+    let (rows, report) = crate::lifecycle::reckon(run, vec![source.clone()])?;
+    let Some((_, reckoning)) = rows.into_iter().next() else {
+        let why = stop_of(ledger, source, &report)?
+            .unwrap_or_else(|| Stop::NeverSent("the balance was not read".into()));
+        return Ok(Err(why));
+    };
+    let left = match reckoning.left() {
+        Left::Nothing => return Ok(Ok(Some(reckoning.balance))),
+        Left::Cents(left) => left,
+        Left::TooNear(why) => return Ok(Err(Stop::NeverSent(why))),
+        Left::Unexplained(why) => {
+            return Ok(Err(Stop::ForHuman(format!(
+                "card {} was claimed when the restored copy was taken, and its {why}; see \
+                 `cardmint card {}`",
+                source.serial, source.serial
+            ))));
+        }
+    };
+    let Some(target) = target else {
+        return Ok(Err(Stop::ForHuman(format!(
+            "{left:.2} left card {} after the restored copy was taken, for a new card recorded \
+             only in the ledger the restore replaced (a batch `cardmint restore` named): this \
+             ledger does not hold it, and nothing is moved again; the holder keeps that card",
+            source.serial
+        ))));
+    };
+    let held = reckoning.balance.max(Decimal::ZERO);
+    let steps = [
+        (
+            source,
+            IntentKind::Deduct {
+                amount: left,
+                movement: m.id,
+            },
+        ),
+        (
+            target,
+            IntentKind::Move {
+                amount: (left - overdraft(reckoning.balance)).max(Decimal::ZERO),
+                movement: m.id,
+            },
+        ),
+    ];
+    ledger.write(|tx| {
+        tx.measure_movement(m.id, left + held, left, held)?;
+        movement_events(tx, m, source, Some(target), left)?;
+        for (card, kind) in &steps {
+            tx.add_intent(&NewIntent {
+                card_id: card.id,
+                batch_id: card.batch_id.clone(),
+                kind: kind.clone(),
+                // No balance read before: the card's whole history judges.
+                before: Before::default(),
+            })?;
+        }
+        tx.journal(&JournalEntry {
+            batch_id: Some(source.batch_id.clone()),
+            card_id: Some(source.id),
+            command: "restore".into(),
+            outcome: "measured".into(),
+            detail: format!(
+                "{} #{}: {left:.2} left the card after the restored copy was taken; its \
+                 deduction and load are opened, to be judged by each card's history",
+                m.kind.as_str(),
+                m.id
+            ),
+            duration_ms: 0,
+            attempt: 0,
+        })
+    })?;
+    Ok(Ok(None))
 }
 
 /// Why a step's run did not finish well (`None`: it did), read from the card's intents as

@@ -187,7 +187,7 @@ fn verdict(
     } else {
         format!(
             ", calls costing {} {span}{}",
-            certain.normalize(),
+            crate::text::money(certain),
             if boundary.is_empty() {
                 String::new()
             } else {
@@ -197,20 +197,25 @@ fn verdict(
     };
     let seen = format!(
         "from {} to a balance of {}{calls_note}",
-        before.normalize(),
-        after.normalize()
+        crate::text::money(before),
+        crate::text::money(after)
     );
     match (explains(amount), explains(Decimal::ZERO)) {
-        (true, false) => Verdict::Applied(format!("{seen}: {} applied", amount.normalize())),
-        (false, true) => Verdict::NotApplied(format!("{seen}: {} not applied", amount.normalize())),
+        (true, false) => {
+            Verdict::Applied(format!("{seen}: {} applied", crate::text::money(amount)))
+        }
+        (false, true) => Verdict::NotApplied(format!(
+            "{seen}: {} not applied",
+            crate::text::money(amount)
+        )),
         (true, true) => Verdict::Ambiguous(format!(
             "{seen}: calls near the reads cost exactly {}, so either is possible",
-            amount.normalize()
+            crate::text::money(amount)
         )),
         (false, false) => Verdict::Ambiguous(format!(
             "{seen}: neither {} applied nor not applied explains it (a change by someone \
              else, or a call not yet billed)",
-            amount.normalize()
+            crate::text::money(amount)
         )),
     }
 }

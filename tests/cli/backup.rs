@@ -433,6 +433,115 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
     }
 }
 
+/// The state of the ledger's first movement, read beside the writer.
+fn first_movement(cm: &Cardmint) -> Option<String> {
+    rusqlite::Connection::open_with_flags(
+        cm.path("cardmint.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()?
+    .query_row("SELECT state FROM movements ORDER BY id LIMIT 1", [], |r| {
+        r.get(0)
+    })
+    .ok()
+}
+
+/// Waits until the ledger's first movement is only claimed (before its measure), then backs up.
+fn backup_while_claimed(cm: &Cardmint) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first_movement(cm).as_deref() != Some("claimed") {
+        assert!(Instant::now() < deadline, "never claimed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cm.expect(0, &["backup", "--out", "copy.db"]);
+}
+
+#[test]
+fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restore() {
+    // Before: a copy taken between a redeem's claim and its measure, restored after the redeem
+    // went to its end, was settled as "done, 0.00 moved": nothing loaded twice, but the ledger
+    // missed the deduction and the load, and `audit` flagged both cards.
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
+    let cm = Cardmint::against(&sb.url);
+    let rows = crate::portal::stock(&cm, 2, 2);
+    let (account, card) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
+    let page = crate::portal::PortalProcess::start(&cm, &[]);
+    let mut v = crate::portal::Visitor::new(&page.base);
+    assert_eq!(v.sign_in(&account, "").status, 303);
+    let redeem = std::thread::spawn({
+        let card = card.clone();
+        move || v.submit("/redeem", "/redeem", &[("code", &card)]).body
+    });
+    backup_while_claimed(&cm);
+    let body = redeem.join().unwrap();
+    assert!(says(&body, "5.00 EUR were added"), "{body}");
+    drop(page);
+    let amounts = |c: &str| -> Vec<rust_decimal::Decimal> {
+        remote_state(&sb.base()).customers[c]
+            .transactions
+            .iter()
+            .map(|t| t.amount)
+            .collect()
+    };
+    let out = cm.expect(0, &["restore", "copy.db"]);
+    assert!(says(&out.stdout, "to settle"), "{out:?}");
+    let out = cm.expect(0, &["settle"]);
+    assert!(says(&out.stdout, "done, 5.00 moved"), "{out:?}");
+    assert_eq!(amounts(&card), [dec("5"), dec("-5")], "deducted once");
+    assert_eq!(amounts(&account), [dec("5"), dec("5")], "loaded once");
+    // The ledger knows both steps: the audit is exact, the card's history names the movement.
+    let audit = cm.run(&["audit", "B0001"]);
+    assert!(
+        says(&audit.stdout, "2 cards audited, 0 mismatches"),
+        "{audit:?}"
+    );
+    let history = cm.json(&["card", &rows[1]["serial"]]);
+    assert_eq!(history["reason"], "redeemed", "{history}");
+}
+
+#[test]
+fn a_replacement_only_claimed_in_the_copy_stops_for_a_human_after_a_restore() {
+    // Its new card was recorded after the copy, in the ledger the restore replaced: the credit
+    // that left the old card is on a card the restored ledger does not hold. Nothing is moved
+    // again (before, the movement was settled "done, 0.00 moved" and forgotten).
+    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
+    let cm = Cardmint::against(&sb.url);
+    cm.expect(
+        0,
+        &["issue", "--count", "1", "--value", "5", "--active", "-q"],
+    );
+    let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
+    let mut replace = cm
+        .command(&["replace", &serial, "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    backup_while_claimed(&cm);
+    assert!(replace.wait().unwrap().success());
+    let loads = || -> usize {
+        remote_state(&sb.base())
+            .customers
+            .values()
+            .filter(|c| !c.blocked)
+            .map(|c| c.transactions.len())
+            .sum()
+    };
+    assert_eq!(loads(), 1);
+    let out = cm.expect(0, &["restore", "copy.db"]);
+    assert!(says(&out.stdout, "B0002"), "the batch it lacks: {out:?}");
+    for args in [&["settle"][..], &["replace", &serial]] {
+        let out = cm.expect(3, args);
+        assert!(
+            out.stdout.contains(&format!(
+                "for a human: 5.00 left card {serial} after the restored copy was taken"
+            )) && out.stdout.contains("the holder keeps that card"),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert_eq!(loads(), 1, "nothing loaded again");
+}
+
 #[test]
 fn a_session_from_before_a_restore_reaches_no_card() {
     // Before: a session kept across a restore reached the card that took its id in the

@@ -604,7 +604,7 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
         out.stdout.contains("top up 2.50: unsettled")
             && out
                 .stdout
-                .contains("neither 2.5 applied nor not applied explains it")
+                .contains("neither 2.50 applied nor not applied explains it")
             && out
                 .stdout
                 .contains(&format!("cardmint settle {serial} --resolve")),
@@ -636,8 +636,8 @@ fn what_evidence_cannot_settle_is_left_for_a_human_and_blocks_further_changes() 
     let out = cm.expect(5, &["audit", "B0001"]);
     assert!(
         out.stdout
-            .contains("balance 8.5 where the ledger loaded 7.5")
-            && says(&out.stdout, "1 of credit the ledger does not know"),
+            .contains("balance 8.50 where the ledger loaded 7.50")
+            && says(&out.stdout, "1.00 of credit the ledger does not know"),
         "{out:?}"
     );
 }
@@ -943,7 +943,7 @@ fn audit_names_every_cent_a_dishonest_platform_got_wrong_and_nothing_else() {
             Some("Unapplied") => {
                 named += 1;
                 assert!(
-                    says(line, "5 missing") && line.contains("applied nothing"),
+                    says(line, "5.00 missing") && line.contains("applied nothing"),
                     "{}: {line}\n{out:?}",
                     row["serial"]
                 );
@@ -951,7 +951,7 @@ fn audit_names_every_cent_a_dishonest_platform_got_wrong_and_nothing_else() {
             Some("Half") => {
                 named += 1;
                 assert!(
-                    says(line, "2.5 missing") && line.contains("half-applied"),
+                    says(line, "2.50 missing") && line.contains("half-applied"),
                     "{}: {line}\n{out:?}",
                     row["serial"]
                 );

@@ -872,7 +872,7 @@ fn a_call_billed_after_the_deduction_is_not_loaded_onto_the_new_card() {
         if audit != 0 {
             assert!(
                 out.stdout
-                    .contains("below zero by 0.5 after its credit moved"),
+                    .contains("below zero by 0.50 after its credit moved"),
                 "{out:?}"
             );
         }

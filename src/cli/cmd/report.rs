@@ -1,6 +1,6 @@
 //! `cardmint report`: the stock and the money across every batch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
@@ -51,29 +51,26 @@ enum Format {
     Html,
 }
 
-fn format_of(path: &Path) -> Result<Format, Error> {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => Ok(Format::Csv),
-        Some("xlsx") => Ok(Format::Xlsx),
-        Some("html" | "htm") => Ok(Format::Html),
-        _ => Err(Error::Usage(format!(
-            "--out {}: name a .csv, .xlsx or .html file",
-            path.display()
-        ))),
-    }
-}
+/// What a report is written as, by the extension of `--out`.
+const FORMATS: [(&str, Format); 4] = [
+    ("csv", Format::Csv),
+    ("xlsx", Format::Xlsx),
+    ("html", Format::Html),
+    ("htm", Format::Html),
+];
 
 pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
     let options = args.engine.options(global.config()?)?;
-    let format = args.out.as_deref().map(format_of).transpose()?;
-    if let Some(out) = &args.out {
-        global.can_write(out, &["csv", "xlsx", "html", "htm"])?;
-    }
+    let format = match &args.out {
+        Some(out) => {
+            global.can_write(out, &FORMATS.map(|(ext, _)| ext))?;
+            FORMATS
+                .iter()
+                .find(|(ext, _)| crate::text::has_extension(out, ext))
+                .map(|(_, f)| *f)
+        }
+        None => None,
+    };
     if let (Some(s), Some(u)) = (args.since, args.until)
         && s > u
     {
