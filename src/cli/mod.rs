@@ -147,6 +147,7 @@ where
             };
         }
     };
+    crate::runner::interrupt::survive_file_size_limit();
     let global = Global {
         ledger: cli.ledger,
         sandbox: cli.sandbox,

@@ -73,3 +73,21 @@ pub fn install() {
         drop(spawned);
     });
 }
+
+/// A write past the file-size limit (`ulimit -f`, a unit's `LimitFSIZE`) raises SIGXFSZ, which
+/// by default kills the process on the spot: no message, nothing cleaned up (a backup's or a
+/// restore's temporary copy, every code in it, left beside). With a handler installed the write
+/// fails instead (EFBIG), and the command reports it as it reports a full disk. The handler
+/// stays for the life of the process; the signal is otherwise ignored.
+pub fn survive_file_size_limit() {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _ = signal(SignalKind::from_raw(libc::SIGXFSZ));
+    });
+}

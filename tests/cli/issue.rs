@@ -346,7 +346,7 @@ fn a_disk_that_fills_up_stops_the_batch_naming_it_and_the_resume_command() {
     ]);
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
-        .arg(r#"trap "" XFSZ; ulimit -f 600; exec "$0" "$@""#)
+        .arg(r#"ulimit -f 600; exec "$0" "$@""#)
         .arg(inner.get_program())
         .args(inner.get_args())
         .current_dir(cm.path(""));
