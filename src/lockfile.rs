@@ -149,6 +149,16 @@ pub fn exclude_users(guarded: &Path) -> Result<Lock, LockError> {
     }
 }
 
+/// Like [`exclude_users`], for a file nobody may have used yet: `None` when no `.users` file
+/// is there (no page ever ran on it), and none is made (one made by root would lock the page's
+/// user out of it).
+pub fn exclude_users_if_any(guarded: &Path) -> Result<Option<Lock>, LockError> {
+    if !users_path(guarded).exists() {
+        return Ok(None);
+    }
+    exclude_users(guarded).map(Some)
+}
+
 /// Who holds the lock on `guarded` now, without taking it: `None` when nobody does.
 pub fn holder_of(guarded: &Path) -> Option<String> {
     let mut file = OpenOptions::new()

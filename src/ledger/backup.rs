@@ -22,6 +22,8 @@ pub struct Contents {
     /// Changes whose outcome was not known when the copy was taken: settled from the
     /// platform's evidence by `settle` or `resume` after a restore.
     pub open_changes: i64,
+    /// Movements of credit under way (claimed and not done): continued by `settle`.
+    pub moving: i64,
     pub bytes: u64,
 }
 
@@ -86,6 +88,28 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
         }
         _ => {}
     }
+    // A copy only ever replaces a copy: a file used as a ledger (its lock or log beside it, or
+    // open in a process) is another ledger, maybe a page's, and `restore` is the way to put
+    // a copy in its place (it keeps the one it replaces).
+    if out.is_file() {
+        let used = LIVE_SIBLINGS
+            .iter()
+            .map(|s| with_suffix(out, s))
+            .find(|s| s.exists())
+            .map(|s| format!("{} is beside it", s.display()))
+            .or_else(|| {
+                let users = users_of(out);
+                (!users.is_empty()).then(|| format!("it is open in {}", users.join(", ")))
+            });
+        if let Some(why) = used {
+            return Err(LedgerError::Copy(format!(
+                "--out {} is a ledger in use ({why}), not a copy: a backup never replaces a \
+                 ledger; give another file, or put a copy in a ledger's place with `cardmint \
+                 restore` (nothing was written)",
+                out.display()
+            )));
+        }
+    }
     // A backup killed on the way (its copy holds every code) left its temporary file: gone.
     remove_stale_copies(out);
     // Read-only: a backup never migrates, checkpoints or locks the ledger for writing.
@@ -146,6 +170,18 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         let path = path.to_path_buf();
         move |source| LedgerError::Open { path, source }
     };
+    // The name the old ledger is kept under (a name no earlier restore took: two in one
+    // second keep both); the restored ledger names it, for what only the old one holds.
+    let aside = ledger.exists().then(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        (1..)
+            .map(|n| match n {
+                1 => with_suffix(ledger, &format!(".before-restore-{stamp}")),
+                n => with_suffix(ledger, &format!(".before-restore-{stamp}-{n}")),
+            })
+            .find(|p| !p.exists())
+            .expect("a free name")
+    });
     // 1. The restored ledger, whole, under a temporary name beside the old one.
     let prepared = AtomicFile::create(ledger, PRIVATE).map_err(io(ledger))?;
     let temp = prepared.temp_path().to_path_buf();
@@ -163,6 +199,7 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         if let Some((serials, batches)) = given_in(ledger) {
             restored.write(|tx| tx.at_least_given(serials, batches))?;
         }
+        restored.write(|tx| tx.set_replaced(aside.as_deref()))?;
         // One file again: the log of the steps just written folded into it.
         restored
             .conn
@@ -180,17 +217,8 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
     nobody_has_open(ledger)?;
     // 2. The old ledger, one file (its log folded in), linked under the name it is kept as:
     // until the rename below, it is still the ledger too.
-    let kept = if ledger.exists() {
+    let kept = if let Some(aside) = aside {
         fold_log(ledger)?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        // A name no earlier restore took (two in one second keep both).
-        let aside = (1..)
-            .map(|n| match n {
-                1 => with_suffix(ledger, &format!(".before-restore-{stamp}")),
-                n => with_suffix(ledger, &format!(".before-restore-{stamp}-{n}")),
-            })
-            .find(|p| !p.exists())
-            .expect("a free name");
         if std::fs::hard_link(ledger, &aside).is_err() {
             // A file system without hard links: a copy, owner-only like the ledger.
             crate::atomic::write(&aside, &std::fs::read(ledger).map_err(io(ledger))?, PRIVATE)
@@ -375,8 +403,10 @@ fn fold_log(ledger: &Path) -> Result<(), LedgerError> {
         Err(e) => {
             return Err(LedgerError::Copy(format!(
                 "the ledger {} has a write-ahead log ({}) that SQLite could not fold into it \
-                 ({e}); nothing was changed: move {0}, {1} and {0}-shm aside yourself, then \
-                 restore",
+                 ({e}); nothing was changed. A process this user cannot see may hold it open \
+                 (Litestream, sqlite3, a command run as another user): stop it and restore \
+                 again. Only when nothing holds it: move {0}, {1} and {0}-shm aside yourself, \
+                 then restore",
                 ledger.display(),
                 log.display()
             )));
@@ -413,14 +443,14 @@ fn batches_only_in(kept: &Path, file: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The highest serial number and the number of batches the ledger at `ledger` has given out
-/// (`None`: there is no readable ledger there).
+/// The highest serial number and batch number the ledger at `ledger` has given out, with
+/// what ledgers it replaced had (`None`: there is no readable ledger there).
 fn given_in(ledger: &Path) -> Option<(i64, i64)> {
     let conn = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
     let given = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).ok();
     Some((
-        given("SELECT coalesce(max(seq), 0) FROM cards")?,
-        given("SELECT count(*) FROM batches")?,
+        given(super::batches::SERIALS_GIVEN)?,
+        given(super::batches::BATCHES_GIVEN)?,
     ))
 }
 
@@ -519,13 +549,7 @@ impl Ledger {
                 let Some(card) = self.card_by_id(card)? else {
                     continue;
                 };
-                new.push(NewIntent {
-                    card_id: card.id,
-                    batch_id: card.batch_id,
-                    kind,
-                    // No balance read before: the history judges.
-                    before: Before::default(),
-                });
+                new.push(NewIntent::restored_step(&card, kind));
             }
         }
         self.write(|tx| {
@@ -651,18 +675,36 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
                 report: format!("not a whole cardmint ledger: {e}"),
             })
     };
+    // Every table its schema has (a copy missing one is no whole ledger).
+    let tables = super::store::tables_at(schema)?;
+    for table in &tables {
+        let found = count(&format!(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+        ))?;
+        if found == 0 {
+            return Err(LedgerError::Damaged {
+                path: path.to_path_buf(),
+                report: format!(
+                    "not a whole cardmint ledger: its table {table} is missing (schema {schema} \
+                     has {})",
+                    tables.join(", ")
+                ),
+            });
+        }
+    }
+    let has = |table: &str| tables.iter().any(|t| t == table);
     Ok(Contents {
         schema,
         batches: count("SELECT count(*) FROM batches")?,
         cards: count("SELECT count(*) FROM cards")?,
-        // Intents came with a later schema than the cards.
-        open_changes: if count(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'intents'",
-        )? == 1
-        {
-            count("SELECT count(*) FROM intents WHERE status IN ('open', 'unsettled')")?
-        } else {
-            0
+        // Intents and movements came with later schemas than the cards.
+        open_changes: match has("intents") {
+            true => count("SELECT count(*) FROM intents WHERE status IN ('open', 'unsettled')")?,
+            false => 0,
+        },
+        moving: match has("movements") {
+            true => count("SELECT count(*) FROM movements WHERE state NOT IN ('done', 'legacy')")?,
+            false => 0,
         },
         bytes: 0,
     })
@@ -681,7 +723,7 @@ pub fn sessions_of(ledger: &Path) -> PathBuf {
 
 /// The files beside a ledger that are part of it while it is used: SQLite's log and shared
 /// memory, cardmint's locks, the page's sessions, the sandbox's state.
-const LIVE_SIBLINGS: [&str; 11] = [
+const LIVE_SIBLINGS: [&str; 12] = [
     "-wal",
     "-shm",
     "-journal",
@@ -693,6 +735,7 @@ const LIVE_SIBLINGS: [&str; 11] = [
     ".sandbox.json",
     ".sandbox.json.lock",
     ".sandbox.json.log",
+    ".sandbox.json.url",
 ];
 
 /// Whether two paths name the same entry of the same folder (neither need exist).

@@ -210,26 +210,26 @@ fn batch_from_row(row: &Row<'_>) -> rusqlite::Result<Batch> {
     })
 }
 
+/// The highest batch number a ledger has given out: its batches' (`B0003` is 3; a restored
+/// ledger may lack some below it) or what a ledger it replaced had given (`meta`).
+pub(super) const BATCHES_GIVEN: &str = "SELECT max(coalesce(max(CAST(substr(id, 2) AS INTEGER)), \
+    0), coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'batches_given'), 0)) \
+    FROM batches";
+
+/// The highest card sequence number a ledger has given out, likewise.
+pub(super) const SERIALS_GIVEN: &str = "SELECT max(coalesce(max(seq), 0), coalesce((SELECT \
+    CAST(value AS INTEGER) FROM meta WHERE key = 'serials_given'), 0)) FROM cards";
+
 impl Ledger {
     /// The id the next batch will get (`B0001`, `B0002`, ...).
     pub fn next_batch_id(&self) -> Result<String, LedgerError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT max(count(*), coalesce((SELECT CAST(value AS INTEGER) FROM meta \
-                 WHERE key = 'batches_given'), 0)) FROM batches",
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self.conn.query_row(BATCHES_GIVEN, [], |r| r.get(0))?;
         Ok(format!("B{:04}", n + 1))
     }
 
     /// The sequence number the next card will get.
     pub fn next_seq(&self) -> Result<u64, LedgerError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT max(coalesce(max(seq), 0), coalesce((SELECT CAST(value AS INTEGER) \
-                 FROM meta WHERE key = 'serials_given'), 0)) FROM cards",
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self.conn.query_row(SERIALS_GIVEN, [], |r| r.get(0))?;
         Ok(n as u64 + 1)
     }
 

@@ -263,6 +263,11 @@ pub struct Before {
     /// How far the platform's clock was from ours when that read was made (its answers'
     /// `Date`); `None` for intents recorded without it.
     pub offset: Option<crate::clock::Offset>,
+    /// Opened by a restore on a card that may have taken changes the copy does not hold (a
+    /// top-up, a correction, another redeem, after the copy was taken): its history suggests
+    /// an outcome but cannot decide it, since a change of the same amount would read alike. A
+    /// human decides (`cardmint settle --resolve`).
+    pub restored: bool,
 }
 
 impl Before {
@@ -291,6 +296,27 @@ impl Before {
             from_ms: now,
             to_ms: now,
             offset: None,
+            restored: false,
+        }
+    }
+}
+
+impl NewIntent {
+    /// A step of a movement that a restore found unfinished (the copy may be older than the
+    /// platform), opened with no balance read before: the card's whole history judges it. The
+    /// source cannot have changed since the copy but by this movement (its claim refuses every
+    /// other change); the target can (a top-up, another redeem), so its history only suggests
+    /// and a human decides ([`Before::restored`]).
+    pub fn restored_step(card: &super::Card, kind: IntentKind) -> NewIntent {
+        let restored = matches!(kind, IntentKind::Move { .. });
+        NewIntent {
+            card_id: card.id,
+            batch_id: card.batch_id.clone(),
+            kind,
+            before: Before {
+                restored,
+                ..Before::default()
+            },
         }
     }
 }
@@ -319,7 +345,8 @@ pub struct Intent {
 }
 
 const INTENT_COLUMNS: &str = "id, card_id, batch_id, kind, detail, before_balance, before_from_ms, \
-    before_to_ms, sent_ms, status, evidence, created_at, before_offset_lo, before_offset_hi";
+    before_to_ms, sent_ms, status, evidence, created_at, before_offset_lo, before_offset_hi, \
+    before_restored";
 
 fn intent_from_row(row: &Row<'_>) -> rusqlite::Result<Intent> {
     let bad = |i: usize, e: String| {
@@ -346,6 +373,7 @@ fn intent_from_row(row: &Row<'_>) -> rusqlite::Result<Intent> {
                 (Some(lo_ms), Some(hi_ms)) => Some(crate::clock::Offset { lo_ms, hi_ms }),
                 _ => None,
             },
+            restored: row.get(14)?,
         },
         status: IntentStatus::from_str(&status).map_err(|e| bad(9, e))?,
         evidence: row.get(10)?,
@@ -401,8 +429,8 @@ impl LedgerTx<'_> {
     pub fn add_intent(&self, new: &NewIntent) -> Result<i64, LedgerError> {
         self.exec(
             "INSERT INTO intents (card_id, batch_id, kind, detail, before_balance, before_from_ms, \
-             before_to_ms, sent_ms, status, created_at, before_offset_lo, before_offset_hi) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?11)",
+             before_to_ms, sent_ms, status, created_at, before_offset_lo, before_offset_hi, \
+             before_restored) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?11, ?12)",
             params![
                 new.card_id,
                 new.batch_id,
@@ -417,6 +445,7 @@ impl LedgerTx<'_> {
                 now(),
                 new.before.offset.map(|o| o.lo_ms),
                 new.before.offset.map(|o| o.hi_ms),
+                new.before.restored,
             ],
         )?;
         Ok(self.tx.last_insert_rowid())

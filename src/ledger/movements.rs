@@ -329,11 +329,14 @@ impl LedgerTx<'_> {
         Ok(())
     }
 
-    /// Marks the movements claimed and not measured as `restored` (a restore put the copy
-    /// holding them back); returns how many.
+    /// Marks `restored` the movements a restore put back before their deduction could be
+    /// sent: claimed and not measured, or a replacement measured before its new card was
+    /// recorded (the card, and the deduction after it, may be in the ledger replaced only).
+    /// Their measure is read again, with the source's history. Returns how many.
     pub fn mark_restored(&self) -> Result<i64, LedgerError> {
         Ok(self.exec(
-            "UPDATE movements SET state = 'restored' WHERE state = 'claimed'",
+            "UPDATE movements SET state = 'restored' WHERE state = 'claimed' \
+             OR (state = 'measured' AND target IS NULL)",
             [],
         )? as i64)
     }

@@ -191,9 +191,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // JSON object), so that a reprint prints what was printed, whatever the config says since.
     "ALTER TABLE batches ADD COLUMN printed_values TEXT;",
     // 15: a movement may be `restored` (claimed in a copy a restore put back; an older cardmint
-    // would not know what to do next), and unfinished movements are found by their state.
-    "CREATE INDEX movements_by_state ON movements(state);",
+    // would not know what to do next), and unfinished movements are found by their state; a
+    // change a restore opened on a card that may have changed since the copy is marked, for a
+    // human to decide.
+    "CREATE INDEX movements_by_state ON movements(state);
+    ALTER TABLE intents ADD COLUMN before_restored INTEGER NOT NULL DEFAULT 0;",
 ];
+
+/// The tables a ledger of this schema has: the migrations up to it, run on an empty database.
+pub(super) fn tables_at(schema: i64) -> Result<Vec<String>, LedgerError> {
+    let conn = Connection::open_in_memory()?;
+    for sql in MIGRATIONS.iter().take(schema.max(0) as usize) {
+        conn.execute_batch(sql)?;
+    }
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         ORDER BY name",
+    )?;
+    let names = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -209,9 +228,16 @@ pub enum LedgerError {
     TooOpen { path: PathBuf, mode: u32 },
     #[error(
         "ledger {path}: schema version {found} is newer than this cardmint ({}) knows ({known}); \
-         install cardmint {} or newer (nothing was changed)",
+         install {} (nothing was changed)",
         env!("CARGO_PKG_VERSION"),
-        requires.as_deref().unwrap_or("of that schema")
+        match requires.as_deref() {
+            // A build of the same version made later (before a release was numbered).
+            Some(v) if v == env!("CARGO_PKG_VERSION") => {
+                format!("a later build of cardmint {v}, one that knows schema {found}")
+            }
+            Some(v) => format!("cardmint {v} or newer"),
+            None => format!("a cardmint that knows schema {found}"),
+        }
     )]
     NewerSchema {
         path: PathBuf,
@@ -454,6 +480,19 @@ impl Ledger {
         if version == known {
             return Ok(());
         }
+        // A page running on it (an older cardmint's, whose package did not stop it) would go on
+        // reading a schema it does not know: it stops first. Held while the schema changes.
+        let _users = lockfile::exclude_users_if_any(&self.path).map_err(|e| match e {
+            lockfile::LockError::Held { .. } => LedgerError::InUse {
+                path: self.path.clone(),
+                by: format!(
+                    "the page (a `cardmint portal`, maybe of an older cardmint); this cardmint \
+                     brings the ledger from schema {version} to {known}, which that page may \
+                     not know"
+                ),
+            },
+            e => e.into(),
+        })?;
         // A ledger with content is copied, checked, before its schema changes: a migration
         // that goes wrong (or a cardmint that turns out too new to go back from) leaves the
         // ledger as it was beside it.
@@ -497,6 +536,20 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the ledger this one was last restored over is kept, if it was.
+    pub fn replaced_ledger(&self) -> Result<Option<PathBuf>, LedgerError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'replaced_ledger'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(PathBuf::from))
     }
 
     /// SQLite's own check of the file (`PRAGMA quick_check`): `ok`, or what is damaged.
@@ -563,6 +616,19 @@ impl LedgerTx<'_> {
                 rusqlite::params![key, n.to_string()],
             )?;
         }
+        Ok(())
+    }
+
+    /// Records where the ledger this one was restored over is kept (`None`: there was none).
+    pub(super) fn set_replaced(&self, kept: Option<&Path>) -> Result<(), LedgerError> {
+        match kept {
+            Some(kept) => self.exec(
+                "INSERT INTO meta (key, value) VALUES ('replaced_ledger', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [kept.to_string_lossy()],
+            )?,
+            None => self.exec("DELETE FROM meta WHERE key = 'replaced_ledger'", [])?,
+        };
         Ok(())
     }
 

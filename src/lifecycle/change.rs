@@ -213,6 +213,7 @@ pub(crate) fn read_balance(ctx: &mut Ctx<'_>, card: &Card) -> Result<Before, Fai
         from_ms: at.from_ms,
         to_ms: at.to_ms,
         offset: Some(ctx.client.clock()),
+        restored: false,
     })
 }
 

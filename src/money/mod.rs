@@ -28,8 +28,8 @@ mod steps;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::ledger::{
-    Before, Card, CardState, Claim, Intent, IntentKind, JournalEntry, Ledger, LedgerError,
-    Movement, MovementKind, MovementState, NewIntent,
+    Card, CardState, Claim, Intent, IntentKind, JournalEntry, Ledger, LedgerError, Movement,
+    MovementKind, MovementState, NewIntent,
 };
 use crate::lifecycle::Left;
 use crate::runner::{CardFailure, Report, Run, RunError};
@@ -143,20 +143,33 @@ impl std::fmt::Display for Stop {
     }
 }
 
-/// Before a new redeem is claimed: the platform must not show the card blocked while the
-/// ledger does not (one read). A card the reseller blocked (stolen, say) in a ledger that a
-/// restore replaced with an older copy looks sold and unblocked to the ledger alone.
-pub fn check_redeemable(run: &Run<'_>, card: &Card) -> Result<(), MoneyError> {
-    let (rows, _) = crate::lifecycle::status(run, vec![card.clone()])?;
-    match rows.into_iter().next() {
-        Some((_, status)) if status.blocked && card.state != CardState::Blocked => {
-            Err(MoneyError::Refused(Refusal::BlockedOnPlatform {
-                serial: card.serial.clone(),
-                batch: card.batch_id.clone(),
-            }))
+/// Before a new redeem is claimed: the platform must not show either card blocked while the
+/// ledger does not (one read each). A card the reseller blocked (stolen, say) in a ledger that
+/// a restore replaced with an older copy looks sold and unblocked to the ledger alone; an
+/// account blocked since would take credit it cannot call with.
+pub fn check_redeemable(run: &Run<'_>, card: &Card, onto: &Card) -> Result<(), MoneyError> {
+    let (rows, _) = crate::lifecycle::status(run, vec![card.clone(), onto.clone()])?;
+    for (c, status) in rows {
+        if !status.blocked || c.state == CardState::Blocked {
+            continue;
         }
-        _ => Ok(()),
+        return Err(MoneyError::Refused(if c.id == card.id {
+            Refusal::BlockedOnPlatform {
+                serial: c.serial.clone(),
+                batch: c.batch_id.clone(),
+            }
+        } else {
+            Refusal::TargetUnusable {
+                serial: c.serial.clone(),
+                why: format!(
+                    "it is blocked on the platform but not in the ledger: run `cardmint audit \
+                     {}`",
+                    c.batch_id
+                ),
+            }
+        }));
     }
+    Ok(())
 }
 
 /// Claims a sold card's credit for the holder of `onto`, in one transaction under the
@@ -488,11 +501,26 @@ fn measure_restored(
         }
     };
     let Some(target) = target else {
+        // The new card it went to (or is going to) was recorded in the ledger the restore
+        // replaced: that ledger finishes it, this one moves nothing again.
+        let serial = &source.serial;
+        let there = match ledger.replaced_ledger()? {
+            Some(kept) => format!(
+                "that ledger, kept as {}, holds the card: see `cardmint --ledger {} card \
+                 {serial}`, and if its new card was not loaded, `cardmint --ledger {} replace \
+                 {serial}` finishes it there",
+                kept.display(),
+                kept.display(),
+                kept.display()
+            ),
+            None => "no ledger was replaced (the restore found none): give the holder a card \
+                     by hand"
+                .into(),
+        };
         return Ok(Err(Stop::ForHuman(format!(
-            "{left:.2} left card {} after the restored copy was taken, for a new card recorded \
-             only in the ledger the restore replaced (a batch `cardmint restore` named): this \
-             ledger does not hold it, and nothing is moved again; the holder keeps that card",
-            source.serial
+            "{left:.2} left card {serial} after the restored copy was taken, for a new card \
+             recorded only in the ledger the restore replaced; this ledger does not hold it and \
+             moves nothing again: {there}"
         ))));
     };
     let held = reckoning.balance.max(Decimal::ZERO);
@@ -516,13 +544,7 @@ fn measure_restored(
         tx.measure_movement(m.id, left + held, left, held)?;
         movement_events(tx, m, source, Some(target), left)?;
         for (card, kind) in &steps {
-            tx.add_intent(&NewIntent {
-                card_id: card.id,
-                batch_id: card.batch_id.clone(),
-                kind: kind.clone(),
-                // No balance read before: the card's whole history judges.
-                before: Before::default(),
-            })?;
+            tx.add_intent(&NewIntent::restored_step(card, kind.clone()))?;
         }
         tx.journal(&JournalEntry {
             batch_id: Some(source.batch_id.clone()),

@@ -573,7 +573,7 @@ impl Backend {
         let onto = account_in(&ledger, onto)?;
         // A new redeem only: one under way goes on as its claim says.
         if ledger.movement_of(card.id)?.is_none() {
-            money::check_redeemable(&self.run(&card.batch_id), &card)?;
+            money::check_redeemable(&self.run(&card.batch_id), &card, &onto)?;
         }
         let claim = money::claim_redeem(&ledger, &card, &onto)?;
         self.forget(&onto.customer);

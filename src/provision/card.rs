@@ -179,6 +179,7 @@ pub fn provision_step(ctx: &mut Ctx<'_>, batch: &Batch, job: &mut Job) -> Step {
                     from_ms: 0,
                     to_ms: 0,
                     offset: None,
+                    restored: false,
                 };
                 ctx.change(card, IntentKind::Credit(value), before, move |c| {
                     c.set_transaction(&customer, value).map(drop)

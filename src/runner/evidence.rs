@@ -276,6 +276,7 @@ mod tests {
             from_ms: BEFORE.from_ms,
             to_ms: BEFORE.to_ms,
             offset: Some(agree),
+            restored: false,
         };
         let after_at = Window {
             from_ms: AFTER.from_ms - 300_000,

@@ -834,6 +834,16 @@ impl Ctx<'_> {
                 let loaded = loaded_before(card);
                 let history = judge_history(loaded, *amount, after, after_at, &calls, clock);
                 match combine(window, history) {
+                    // Opened by a restore on a card that may have changed since the copy: a
+                    // change of the same amount the copy does not hold would read alike.
+                    Verdict::Applied(e) | Verdict::NotApplied(e) if intent.before.restored => {
+                        Judgement::Ambiguous(format!(
+                            "{e}, by the history the restored ledger holds; the card may have \
+                             taken changes after the copy was taken that it does not (a top-up, \
+                             another redeem), so a human decides: look at the card in the ledger \
+                             the restore replaced, or ask its holder"
+                        ))
+                    }
                     Verdict::Applied(e) => Judgement::Applied(e),
                     Verdict::NotApplied(e) => Judgement::NotApplied(e),
                     Verdict::Ambiguous(e) => Judgement::Ambiguous(e),

@@ -256,6 +256,10 @@ fn a_restore_killed_or_short_of_disk_leaves_the_ledger_it_was_replacing() {
         ),
         "{out:?}"
     );
+    // Two restores in a row: the ledger replaced held B0001 and B0003 (two batches, B0003 the
+    // highest); the next batch is B0004 (before: B0003 again, another ledger's folder).
+    let doc = cm.json(&["--sandbox", "issue", "--count", "1", "--value", "7", "-q"]);
+    assert_eq!(doc["batch"], "B0004", "{doc}");
 }
 
 #[test]
@@ -351,6 +355,34 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
             "{out:?}"
         );
     }
+    // A copy missing a table is named so (before: "ledger: no such table: intents").
+    cm.expect(0, &["backup", "--out", "part.db"]);
+    rusqlite::Connection::open(cm.path("part.db"))
+        .unwrap()
+        .execute_batch("DROP TABLE intents")
+        .unwrap();
+    let out = cm.expect(1, &["restore", "part.db"]);
+    assert!(
+        out.stderr.contains("part.db is damaged")
+            && out.stderr.contains("its table intents is missing"),
+        "{out:?}"
+    );
+    // Another ledger, in use (a page's, say: its lock beside it), is never replaced by a copy
+    // (adversary helper-15: `backup --out` over a live ledger swapped it without a word).
+    let other = Cardmint::new();
+    other.expect(
+        0,
+        &["--sandbox", "issue", "--count", "1", "--value", "5", "-q"],
+    );
+    let live = other.path("cardmint.db");
+    let before = std::fs::read(&live).unwrap();
+    let said = cm.expect(1, &["backup", "--out", live.to_str().unwrap()]);
+    assert!(
+        said.stderr.contains("is a ledger in use")
+            && said.stderr.contains("a backup never replaces a ledger"),
+        "{said:?}"
+    );
+    assert_eq!(std::fs::read(&live).unwrap(), before);
 }
 
 /// The state of the ledger's movement and whether any change is open, read beside the writer.
@@ -415,11 +447,14 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
                 .collect()
         };
         assert_eq!(loaded(&remote_state(&sb.base())), ["5.00"], "{at}");
-        // The copy, older than the platform, comes back; everything open is settled.
+        // The copy, older than the platform, comes back; everything open is settled but the
+        // load onto the new card, which a human decides (the card may have taken changes
+        // since the copy that a change of the same amount would look like).
         let out = cm.expect(0, &["restore", "copy.db"]);
         assert!(says(&out.stdout, "to settle"), "{at}: {out:?}");
-        let out = cm.run(&["settle"]);
-        assert!(matches!(out.code, 0 | 3), "{at}: {out:?}");
+        let out = cm.expect(3, &["settle"]);
+        assert!(out.stdout.contains("a human decides"), "{at}: {out:?}");
+        resolve_as_applied(&cm, &out.stdout);
         let out = cm.run(&["replace", &serial]);
         // A new card the copy held unfinished is finished as every unfinished batch is.
         cm.run(&["resume", "B0002"]);
@@ -434,6 +469,22 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
             "{at}: {audit:?}"
         );
     }
+}
+
+/// Runs the `settle --resolve` that a settle's output gives a human, deciding "applied".
+fn resolve_as_applied(cm: &Cardmint, said: &str) {
+    let line = said
+        .lines()
+        .find(|l| l.contains("--resolve"))
+        .unwrap_or_else(|| panic!("no command for a human: {said}"));
+    let command = line
+        .split("record what you find: cardmint ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (or").next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let args: Vec<&str> = command.split(' ').collect();
+    let out = cm.expect(0, &args);
+    assert!(says(&out.stdout, "applied"), "{out:?}");
 }
 
 /// The state of the ledger's first movement, read beside the writer.
@@ -463,7 +514,9 @@ fn backup_while_claimed(cm: &Cardmint) {
 fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restore() {
     // Before: a copy taken between a redeem's claim and its measure, restored after the redeem
     // went to its end, was settled as "done, 0.00 moved": nothing loaded twice, but the ledger
-    // missed the deduction and the load, and `audit` flagged both cards.
+    // missed the deduction and the load, and `audit` flagged both cards. Then (adversary
+    // helper-14): a correction of the same amount on the account after the copy made its
+    // history read "not loaded", and the credit was loaded again.
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
     let cm = Cardmint::against(&sb.url);
     let rows = crate::portal::stock(&cm, 2, 2);
@@ -486,16 +539,35 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
             .map(|t| t.amount)
             .collect()
     };
+    // After the copy, the reseller takes 5.00 back off the account (a correction).
+    cm.expect(0, &["topup", &rows[0]["serial"], "-5.00", "--yes", "-q"]);
     let out = cm.expect(0, &["restore", "copy.db"]);
-    assert!(says(&out.stdout, "to settle"), "{out:?}");
-    let out = cm.expect(0, &["settle"]);
-    assert!(says(&out.stdout, "done, 5.00 moved"), "{out:?}");
+    assert!(
+        says(&out.stdout, "1 movement of credit to settle"),
+        "{out:?}"
+    );
+    // The deduction is found in the card's history (nothing else could leave it); the load
+    // reads "not applied" on the account, whose correction the copy does not hold: a human
+    // decides, with the command to run.
+    let out = cm.expect(3, &["settle"]);
+    assert!(out.stdout.contains("a human decides"), "{out:?}");
     assert_eq!(amounts(&card), [dec("5"), dec("-5")], "deducted once");
-    assert_eq!(amounts(&account), [dec("5"), dec("5")], "loaded once");
-    // The ledger knows both steps: the audit is exact, the card's history names the movement.
+    assert_eq!(
+        amounts(&account),
+        [dec("5"), dec("5"), dec("-5")],
+        "not loaded again"
+    );
+    resolve_as_applied(&cm, &out.stdout);
+    let out = cm.expect(0, &["settle"]);
+    assert!(says(&out.stdout, "nothing to settle"), "{out:?}");
+    assert_eq!(amounts(&account), [dec("5"), dec("5"), dec("-5")]);
+    // The ledger knows both steps of the movement; the audit names what only the replaced
+    // ledger holds (the correction), and nothing else.
     let audit = cm.run(&["audit", "B0001"]);
     assert!(
-        says(&audit.stdout, "2 cards audited, 0 mismatches"),
+        says(&audit.stdout, "2 cards audited, 1 mismatch")
+            && audit.stdout.contains(&rows[0]["serial"])
+            && audit.stdout.contains("5.00 missing"),
         "{audit:?}"
     );
     let history = cm.json(&["card", &rows[1]["serial"]]);
@@ -506,43 +578,74 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
 fn a_replacement_only_claimed_in_the_copy_stops_for_a_human_after_a_restore() {
     // Its new card was recorded after the copy, in the ledger the restore replaced: the credit
     // that left the old card is on a card the restored ledger does not hold. Nothing is moved
-    // again (before, the movement was settled "done, 0.00 moved" and forgotten).
-    let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
-    let cm = Cardmint::against(&sb.url);
-    cm.expect(
-        0,
-        &["issue", "--count", "1", "--value", "5", "--active", "-q"],
-    );
-    let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
-    let mut replace = cm
-        .command(&["replace", &serial, "-q"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    backup_while_claimed(&cm);
-    assert!(replace.wait().unwrap().success());
-    let loads = || -> usize {
-        remote_state(&sb.base())
-            .customers
-            .values()
-            .filter(|c| !c.blocked)
-            .map(|c| c.transactions.len())
-            .sum()
-    };
-    assert_eq!(loads(), 1);
-    let out = cm.expect(0, &["restore", "copy.db"]);
-    assert!(says(&out.stdout, "B0002"), "the batch it lacks: {out:?}");
-    for args in [&["settle"][..], &["replace", &serial]] {
-        let out = cm.expect(3, args);
-        assert!(
-            out.stdout.contains(&format!(
-                "for a human: 5.00 left card {serial} after the restored copy was taken"
-            )) && out.stdout.contains("the holder keeps that card"),
-            "{args:?}: {out:?}"
+    // again (before, the movement was settled "done, 0.00 moved" and forgotten; and a copy
+    // measured before the new card was recorded issued a second new card carrying 0.00).
+    for at in ["claimed", "measured"] {
+        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
+        let cm = Cardmint::against(&sb.url);
+        cm.expect(
+            0,
+            &["issue", "--count", "1", "--value", "5", "--active", "-q"],
         );
+        let serial = csv_rows(&cm.path("out/B0001/manifest.csv"))[0]["serial"].clone();
+        if at == "claimed" {
+            let mut replace = cm
+                .command(&["replace", &serial, "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            backup_while_claimed(&cm);
+            assert!(replace.wait().unwrap().success());
+        } else {
+            // The new card's folder cannot be used: the replace stops once measured, before
+            // the new card is recorded; the copy is taken then, and the replace finished.
+            use std::os::unix::fs::PermissionsExt;
+            let folder = cm.path("out/B0002");
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let out = cm.run(&["replace", &serial]);
+            assert_ne!(out.code, 0, "{out:?}");
+            assert_eq!(first_movement(&cm).as_deref(), Some("measured"));
+            cm.expect(0, &["backup", "--out", "copy.db"]);
+            std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+            cm.expect(0, &["replace", &serial, "-q"]);
+        }
+        let loads = || -> usize {
+            remote_state(&sb.base())
+                .customers
+                .values()
+                .filter(|c| !c.blocked)
+                .map(|c| c.transactions.len())
+                .sum()
+        };
+        assert_eq!(loads(), 1, "{at}");
+        let out = cm.expect(0, &["restore", "copy.db"]);
+        assert!(
+            says(&out.stdout, "B0002"),
+            "{at}: the batch it lacks: {out:?}"
+        );
+        let kept = out
+            .stdout
+            .split("kept as ")
+            .nth(1)
+            .and_then(|r| r.lines().next())
+            .unwrap()
+            .to_string();
+        for args in [&["settle"][..], &["replace", &serial]] {
+            let out = cm.expect(3, args);
+            assert!(
+                out.stdout.contains(&format!(
+                    "for a human: 5.00 left card {serial} after the restored copy was taken"
+                )) && out
+                    .stdout
+                    .contains(&format!("`cardmint --ledger {kept} card {serial}`")),
+                "{at}: {args:?}: {out:?}"
+            );
+        }
+        assert_eq!(loads(), 1, "{at}: nothing loaded again");
+        assert!(!cm.path("out/B0003").exists(), "{at}: no second new card");
     }
-    assert_eq!(loads(), 1, "nothing loaded again");
 }
 
 #[test]
@@ -619,31 +722,31 @@ fn a_session_from_before_a_restore_reaches_no_card() {
 fn a_card_blocked_after_the_copy_is_not_redeemed_after_a_restore() {
     // Before: the reseller blocked a stolen card, the ledger came back from an older copy
     // (the card sold and unblocked in it), and a thief redeemed it onto their own account.
+    // Likewise an account blocked after the copy took the credit of a card redeemed onto it,
+    // where it could not be used (adversary helper-14).
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0"]);
     let cm = Cardmint::against(&sb.url);
-    let rows = crate::portal::stock(&cm, 3, 2);
+    let rows = crate::portal::stock(&cm, 4, 4);
     let (thief, stolen) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
+    let (lost, bought) = (rows[2]["customer"].clone(), rows[3]["customer"].clone());
     cm.expect(0, &["backup", "--out", "copy.db"]);
-    cm.expect(
-        0,
-        &[
-            "block",
-            "B0001",
-            "--serials",
-            &rows[1]["serial"],
-            "--reason",
-            "stolen",
-        ],
-    );
+    for (serial, why) in [(&rows[1]["serial"], "stolen"), (&rows[2]["serial"], "lost")] {
+        cm.expect(0, &["block", "B0001", "--serials", serial, "--reason", why]);
+    }
     cm.expect(0, &["restore", "copy.db"]);
     let page = crate::portal::PortalProcess::start(&cm, &[]);
     let mut v = crate::portal::Visitor::new(&page.base);
     assert_eq!(v.sign_in(&thief, "").status, 303);
     let a = v.submit("/redeem", "/redeem", &[("code", &stolen)]);
     assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
+    let mut v = crate::portal::Visitor::new(&page.base);
+    assert_eq!(v.sign_in(&lost, "").status, 303);
+    let a = v.submit("/redeem", "/redeem", &[("code", &bought)]);
+    assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
     let state = remote_state(&sb.base());
-    assert_eq!(state.customers[&stolen].balance.to_string(), "5.00");
-    assert_eq!(state.customers[&thief].balance.to_string(), "5.00");
+    for c in [&stolen, &thief, &lost, &bought] {
+        assert_eq!(state.customers[c].balance.to_string(), "5.00", "{c}");
+    }
     // No claim was made: once the reseller has looked (audit), the card is theirs to deal with.
     drop(page);
     let audit = cm.run(&["audit", "B0001"]);

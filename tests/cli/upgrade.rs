@@ -139,6 +139,43 @@ fn commands_opening_an_old_ledger_at_once_migrate_it_once() {
 }
 
 #[test]
+fn a_ledger_a_page_runs_on_is_not_migrated_under_it() {
+    // Before (adversary helper-15): a newer cardmint run by hand brought the ledger to its
+    // schema under a running older page, whose holders then could not sign in.
+    let (schema, dir) = fixtures().into_iter().last().unwrap();
+    let cm = Cardmint::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        std::fs::copy(entry.path(), cm.path(&entry.file_name().to_string_lossy())).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        cm.path("cardmint.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    // What a page holds while it runs: a shared lock on the ledger's users file.
+    let users = std::fs::File::create(cm.path("cardmint.db.users")).unwrap();
+    users.lock_shared().unwrap();
+    let before = std::fs::read(cm.path("cardmint.db")).unwrap();
+    let out = cm.run(&["batches"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("is in use by the page")
+            && out
+                .stderr
+                .contains(&format!("from schema {schema} to {}", schema + 1))
+            && out.stderr.contains("stop it first (nothing was changed)"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read(cm.path("cardmint.db")).unwrap(), before);
+    assert_eq!(schema_of(&cm.path("cardmint.db")), schema);
+    // The page stopped: the next command brings it up to date.
+    drop(users);
+    let out = cm.expect(0, &["batches"]);
+    assert!(out.stderr.contains("brought to"), "{out:?}");
+}
+
+#[test]
 fn a_ledger_newer_than_this_cardmint_is_refused_with_the_version_to_install() {
     let cm = Cardmint::new();
     cm.expect(
@@ -174,12 +211,27 @@ fn a_ledger_newer_than_this_cardmint_is_refused_with_the_version_to_install() {
         before,
         "nothing was changed"
     );
+    // Written by a later build of this very version (before a release was numbered): the
+    // version alone would not help (adversary helper-15: "install cardmint 0.1.0" to 0.1.0).
+    {
+        let conn = rusqlite::Connection::open(&ledger).unwrap();
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'requires'",
+            [env!("CARGO_PKG_VERSION")],
+        )
+        .unwrap();
+    }
+    let out = cm.expect(1, &["batches"]);
+    assert!(
+        out.stderr.contains(&format!(
+            "install a later build of cardmint {}, one that knows schema 99",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{out:?}"
+    );
     // A copy from a newer cardmint is not restored either.
     std::fs::copy(&ledger, cm.path("newer.db")).unwrap();
     let out = cm.expect(1, &["--ledger", "other.db", "restore", "newer.db"]);
-    assert!(
-        out.stderr.contains("install cardmint 9.4.0 or newer"),
-        "{out:?}"
-    );
+    assert!(out.stderr.contains("one that knows schema 99"), "{out:?}");
     assert!(!cm.path("other.db").exists());
 }

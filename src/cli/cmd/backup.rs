@@ -98,14 +98,19 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
             global.command_for("audit", "BATCH").trim_end()
         );
     }
-    if restored.contents.open_changes > 0 {
+    if restored.contents.open_changes > 0 || restored.contents.moving > 0 {
         say!(
             global,
-            "{} to settle from the platform's evidence before anything is sent (those in \
+            "{} and {} to settle from the platform's evidence before anything is sent (those in \
              flight when the copy was taken, and the creation and credit of every card \
              unfinished in it, which may have happened since): run `{}`, or `resume` each \
              unfinished batch",
             crate::text::count(restored.contents.open_changes as usize, "change", "changes"),
+            crate::text::count(
+                restored.contents.moving as usize,
+                "movement of credit",
+                "movements of credit"
+            ),
             global.command_for("settle", "").trim_end()
         );
     }
@@ -123,11 +128,12 @@ pub fn restore(global: &Global, args: RestoreArgs) -> Result<Exit, Error> {
 
 fn summary(c: &Contents) -> String {
     format!(
-        "schema {}, {}, {}, {} open, {} bytes",
+        "schema {}, {}, {}, {} open, {} under way, {} bytes",
         c.schema,
         crate::text::count(c.batches as usize, "batch", "batches"),
         crate::text::count(c.cards as usize, "card", "cards"),
         crate::text::count(c.open_changes as usize, "change", "changes"),
+        crate::text::count(c.moving as usize, "movement", "movements"),
         c.bytes
     )
 }

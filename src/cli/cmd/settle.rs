@@ -144,14 +144,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             }));
             if now.status.is_pending() {
                 exit = Exit::Incomplete;
-                say!(
-                    global,
-                    "  check the account on the platform, then record what you find: {} \
-                     --resolve {}=applied (or {}=not-applied)",
-                    global.command_for("settle", serial),
-                    now.id,
-                    now.id
-                );
+                say!(global, "{}", resolve_hint(global, serial, now.id));
             }
         }
         crate::batch::refresh_outputs(&ledger, &batch_id)?;
@@ -192,6 +185,29 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 m.id,
                 m.kind.as_str()
             );
+            // A step left for a human (its evidence could not decide): the command for them.
+            if let Advance::Stopped { movement, .. } = &advance {
+                let cards: Vec<_> = [Some(movement.source), movement.target]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| ledger.card_by_id(id).ok().flatten())
+                    .collect();
+                for intent in crate::money::pending_of(&ledger, &cards)? {
+                    if intent.status == IntentStatus::Unsettled
+                        && let Some(card) = cards.iter().find(|c| c.id == intent.card_id)
+                    {
+                        say!(
+                            global,
+                            "  {} #{}: {}: {}",
+                            card.serial,
+                            intent.id,
+                            intent.kind,
+                            intent.evidence.as_deref().unwrap_or("unsettled")
+                        );
+                        say!(global, "{}", resolve_hint(global, &card.serial, intent.id));
+                    }
+                }
+            }
             if !done {
                 exit = Exit::Incomplete;
             }
@@ -208,6 +224,15 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
         "complete": exit == Exit::Success,
     }));
     Ok(exit)
+}
+
+/// What a human runs for a change its evidence left to them.
+fn resolve_hint(global: &Global, serial: &str, id: i64) -> String {
+    format!(
+        "  check the account on the platform, then record what you find: {} --resolve \
+         {id}=applied (or {id}=not-applied)",
+        global.command_for("settle", serial)
+    )
 }
 
 /// A human's decision about one pending change.
