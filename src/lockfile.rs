@@ -159,6 +159,20 @@ pub fn exclude_users_if_any(guarded: &Path) -> Result<Option<Lock>, LockError> {
     exclude_users(guarded).map(Some)
 }
 
+/// Whether a page runs on `guarded` now (holds its users lock), without taking the lock.
+pub fn page_runs(guarded: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().read(true).open(users_path(guarded)) else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
 /// Who holds the lock on `guarded` now, without taking it: `None` when nobody does.
 pub fn holder_of(guarded: &Path) -> Option<String> {
     let mut file = OpenOptions::new()

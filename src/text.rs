@@ -122,6 +122,18 @@ pub fn money(amount: rust_decimal::Decimal) -> rust_decimal::Decimal {
     a
 }
 
+/// A path as a shell reads it back: as it is when plain, else in single quotes.
+pub fn shell_quote(path: &std::path::Path) -> String {
+    let s = path.display().to_string();
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 /// Choices in a sentence: `a`, `a or b`, `a, b or c`.
 pub fn one_of(items: &[String]) -> String {
     match items.split_last() {

@@ -1,7 +1,7 @@
 //! What every subcommand shares: the global flags, turned once into a ledger and a client
 //! (the platform, or an embedded sandbox beside the ledger).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::api::Client;
 use crate::config::{self, Config, ProcessEnv};
@@ -405,24 +405,13 @@ impl Global {
     pub fn command_for(&self, subcommand: &str, batch: &str) -> String {
         let mut line = String::from("cardmint");
         if let Some(l) = &self.ledger {
-            line.push_str(&format!(" --ledger {}", shell_quote(l)));
+            line.push_str(&format!(" --ledger {}", crate::text::shell_quote(l)));
         }
         if self.sandbox {
             line.push_str(" --sandbox");
         }
         line.push_str(&format!(" {subcommand} {batch}"));
         line
-    }
-}
-
-fn shell_quote(path: &Path) -> String {
-    let s = path.display().to_string();
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
-    {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 

@@ -88,27 +88,8 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
         }
         _ => {}
     }
-    // A copy only ever replaces a copy: a file used as a ledger (its lock or log beside it, or
-    // open in a process) is another ledger, maybe a page's, and `restore` is the way to put
-    // a copy in its place (it keeps the one it replaces).
     if out.is_file() {
-        let used = LIVE_SIBLINGS
-            .iter()
-            .map(|s| with_suffix(out, s))
-            .find(|s| s.exists())
-            .map(|s| format!("{} is beside it", s.display()))
-            .or_else(|| {
-                let users = users_of(out);
-                (!users.is_empty()).then(|| format!("it is open in {}", users.join(", ")))
-            });
-        if let Some(why) = used {
-            return Err(LedgerError::Copy(format!(
-                "--out {} is a ledger in use ({why}), not a copy: a backup never replaces a \
-                 ledger; give another file, or put a copy in a ledger's place with `cardmint \
-                 restore` (nothing was written)",
-                out.display()
-            )));
-        }
+        replaceable(out, ledger)?;
     }
     // A backup killed on the way (its copy holds every code) left its temporary file: gone.
     remove_stale_copies(out);
@@ -120,6 +101,71 @@ pub fn backup(ledger: &Path, out: &Path) -> Result<Contents, LedgerError> {
         return Err(LedgerError::Foreign(ledger.to_path_buf()));
     }
     copy_checked(&source, out)
+}
+
+/// A backup only ever replaces an older copy: a file `backup` wrote (a cardmint ledger of one
+/// file, in rollback mode, nothing beside it, open in no process), and not one of the copies
+/// cardmint keeps of the ledger (before a restore, before a migration). A ledger in use, a
+/// ledger copied by hand while live (its header in WAL mode), the config, a manifest or a PDF
+/// named by mistake is refused, with nothing written.
+fn replaceable(out: &Path, ledger: &Path) -> Result<(), LedgerError> {
+    let refuse = |what: String| {
+        Err(LedgerError::Copy(format!(
+            "--out {} {what}: a backup replaces only an older copy; give another file \
+             (nothing was written)",
+            out.display()
+        )))
+    };
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    if let (Some(kept), Some(of)) = (name(out), name(ledger))
+        && std::fs::canonicalize(folder_of(out)).ok()
+            == std::fs::canonicalize(folder_of(ledger)).ok()
+        && (kept.starts_with(&format!("{of}.before-restore-"))
+            || (kept.starts_with(&format!("{of}.schema-")) && kept.ends_with(".bak")))
+    {
+        return refuse(
+            "is a copy cardmint keeps of the ledger (the one a restore replaced, or the one \
+             before a migration)"
+                .into(),
+        );
+    }
+    if let Some(side) = LIVE_SIBLINGS
+        .iter()
+        .map(|s| with_suffix(out, s))
+        .find(|s| s.exists())
+    {
+        return refuse(format!(
+            "is a ledger in use ({} is beside it), not a copy; put a copy in a ledger's place \
+             with `cardmint restore`",
+            side.display()
+        ));
+    }
+    let users = users_of(out);
+    if !users.is_empty() {
+        return refuse(format!("is open in {}", users.join(", ")));
+    }
+    let mut header = [0u8; 100];
+    let read = std::fs::File::open(out).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut header)
+    });
+    if read.is_err() || &header[..16] != b"SQLite format 3\0" {
+        return refuse("exists and is not a copy of a ledger (not an SQLite database)".into());
+    }
+    if header[18] == 2 || header[19] == 2 {
+        return refuse(
+            "is a ledger in write-ahead-log mode, as a live ledger is (a copy `backup` wrote is \
+             not)"
+                .into(),
+        );
+    }
+    let schema = Connection::open_with_flags(out, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))
+        .unwrap_or(0);
+    if schema == 0 {
+        return refuse("exists and is not a copy of a ledger (another database)".into());
+    }
+    Ok(())
 }
 
 /// Checks a copy: SQLite's integrity check, a cardmint schema this binary knows, its tables.
@@ -199,7 +245,11 @@ pub fn restore(file: &Path, ledger: &Path, command: &str) -> Result<Restored, Le
         if let Some((serials, batches)) = given_in(ledger) {
             restored.write(|tx| tx.at_least_given(serials, batches))?;
         }
-        restored.write(|tx| tx.set_replaced(aside.as_deref()))?;
+        // Named in full: a command printed later runs from anywhere.
+        let named = aside
+            .as_deref()
+            .map(|a| std::path::absolute(a).unwrap_or(a.to_path_buf()));
+        restored.write(|tx| tx.set_replaced(named.as_deref()))?;
         // One file again: the log of the steps just written folded into it.
         restored
             .conn
@@ -508,57 +558,45 @@ impl Ledger {
                 }
             }
         }
-        // A movement the copy holds mid-way: its deduction and its load may have been applied
-        // after the copy was taken. Each step not already open is opened as a change of
-        // unknown outcome, judged by the card's whole history (what the ledger loaded on it,
-        // the calls charged), before the movement sends anything more.
+        // A movement the copy holds before its load may have gone on since (in the ledger
+        // the restore replaced). One whose deduction was not in flight in the copy is measured
+        // again, from the source's whole history (`restored`, see `money::advance`): the copy's
+        // amount may not be what left the card (a deduction lowered since, or sent and
+        // applied). One whose deduction was in flight is settled on that change's own
+        // evidence. Its load, not already open, is opened for a human: the target's history
+        // may lack changes made since the copy.
+        let mut restored = Vec::new();
         for m in self.unfinished_movements()? {
             let has = |card: i64, kind: fn(&IntentKind) -> bool| {
                 open.iter().any(|i| i.card_id == card && kind(&i.kind))
             };
-            let id = m.id;
-            let mut steps = Vec::new();
-            // A replacement deducts only once its new card is recorded and provisioned: one
-            // the copy does not hold was recorded after it (in the ledger replaced), and the
-            // movement goes on from its measure, which finds what the card holds now.
-            if m.state == MovementState::Measured
-                && m.target.is_some()
-                && !has(m.source, |k| matches!(k, IntentKind::Deduct { .. }))
-            {
-                steps.push((
-                    m.source,
-                    IntentKind::Deduct {
-                        amount: m.amount(),
-                        movement: id,
-                    },
-                ));
-            }
-            if let Some(target) = m.target
-                && matches!(m.state, MovementState::Measured | MovementState::Deducted)
-                && !has(target, |k| matches!(k, IntentKind::Move { .. }))
-            {
-                steps.push((
-                    target,
-                    IntentKind::Move {
-                        amount: m.loads(),
-                        movement: id,
-                    },
-                ));
-            }
-            for (card, kind) in steps {
-                let Some(card) = self.card_by_id(card)? else {
-                    continue;
-                };
-                new.push(NewIntent::restored_step(&card, kind));
+            let deducting = has(m.source, |k| matches!(k, IntentKind::Deduct { .. }));
+            match m.state {
+                MovementState::Claimed => restored.push(m.id),
+                MovementState::Measured if !deducting => restored.push(m.id),
+                MovementState::Measured | MovementState::Deducted => {
+                    if let Some(target) = m.target
+                        && !has(target, |k| matches!(k, IntentKind::Move { .. }))
+                        && let Some(card) = self.card_by_id(target)?
+                    {
+                        let kind = IntentKind::Move {
+                            amount: m.loads(),
+                            movement: m.id,
+                        };
+                        new.push(NewIntent::restored_step(&card, kind));
+                    }
+                }
+                _ => {}
             }
         }
         self.write(|tx| {
             for intent in &new {
                 tx.add_intent(intent)?;
             }
-            // A movement only claimed in the copy may have gone to its end since: its measure
-            // reads the source with its whole history (`money::advance`).
-            let count = new.len() as i64 + tx.mark_restored()?;
+            for id in &restored {
+                tx.set_restored(*id)?;
+            }
+            let count = (new.len() + restored.len()) as i64;
             tx.journal(&JournalEntry {
                 batch_id: None,
                 card_id: None,
@@ -675,24 +713,31 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
                 report: format!("not a whole cardmint ledger: {e}"),
             })
     };
-    // Every table its schema has (a copy missing one is no whole ledger).
+    // Every table its schema has, with every column (a copy missing one is no whole ledger).
     let tables = super::store::tables_at(schema)?;
-    for table in &tables {
-        let found = count(&format!(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
-        ))?;
-        if found == 0 {
-            return Err(LedgerError::Damaged {
-                path: path.to_path_buf(),
-                report: format!(
-                    "not a whole cardmint ledger: its table {table} is missing (schema {schema} \
-                     has {})",
-                    tables.join(", ")
-                ),
-            });
+    let damaged = |report: String| LedgerError::Damaged {
+        path: path.to_path_buf(),
+        report: format!("not a whole cardmint ledger: {report}"),
+    };
+    for (table, columns) in &tables {
+        let found = super::store::columns_of(conn, table)?;
+        if found.is_empty() {
+            return Err(damaged(format!(
+                "its table {table} is missing (schema {schema} has {})",
+                tables
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if let Some(column) = columns.iter().find(|c| !found.contains(c)) {
+            return Err(damaged(format!(
+                "the column {column} of its table {table} is missing"
+            )));
         }
     }
-    let has = |table: &str| tables.iter().any(|t| t == table);
+    let has = |table: &str| tables.iter().any(|(t, _)| t == table);
     Ok(Contents {
         schema,
         batches: count("SELECT count(*) FROM batches")?,

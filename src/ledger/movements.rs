@@ -47,10 +47,11 @@ impl FromStr for MovementKind {
 pub enum MovementState {
     /// Claimed: next, block the source card and read what it holds.
     Claimed,
-    /// Claimed in the copy a restore put back: its steps may have gone on after the copy was
-    /// taken (in the ledger the restore replaced). Next, block the source and read it with its
+    /// Claimed, or measured with no deduction in flight, in the copy a restore put back: its
+    /// steps may have gone on after the copy was taken (in the ledger the restore replaced),
+    /// and its amount may have been lowered since. Next, block the source and read it with its
     /// whole history: credit that left it since is the deduction the copy does not hold, and
-    /// its deduction and load are judged on evidence before anything is sent.
+    /// its deduction and load are opened before anything is sent (the load for a human).
     Restored,
     /// The source is blocked and its balance measured: next, deduct `amount` from it.
     Measured,
@@ -329,16 +330,15 @@ impl LedgerTx<'_> {
         Ok(())
     }
 
-    /// Marks `restored` the movements a restore put back before their deduction could be
-    /// sent: claimed and not measured, or a replacement measured before its new card was
-    /// recorded (the card, and the deduction after it, may be in the ledger replaced only).
-    /// Their measure is read again, with the source's history. Returns how many.
-    pub fn mark_restored(&self) -> Result<i64, LedgerError> {
-        Ok(self.exec(
-            "UPDATE movements SET state = 'restored' WHERE state = 'claimed' \
-             OR (state = 'measured' AND target IS NULL)",
-            [],
-        )? as i64)
+    /// Marks a movement `restored` (a restore put back a copy holding it before its deduction
+    /// was sent): its measure is read again, with the source's history.
+    pub fn set_restored(&self, id: i64) -> Result<(), LedgerError> {
+        self.exec(
+            "UPDATE movements SET state = 'restored' WHERE id = ?1 \
+             AND state IN ('claimed', 'measured')",
+            [id],
+        )?;
+        Ok(())
     }
 
     /// Records the card a movement goes to (a replacement, recorded once measured).

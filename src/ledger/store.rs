@@ -198,20 +198,63 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE intents ADD COLUMN before_restored INTEGER NOT NULL DEFAULT 0;",
 ];
 
-/// The tables a ledger of this schema has: the migrations up to it, run on an empty database.
-pub(super) fn tables_at(schema: i64) -> Result<Vec<String>, LedgerError> {
+/// What to install for a ledger of schema `found`, from the version that wrote it (`requires`,
+/// as the file says: shown only when it is a plain version newer than this one).
+fn to_install(requires: Option<&str>, found: i64) -> String {
+    // Major, minor, patch, by their leading digits (`0.2.0-rc1` is 0.2.0).
+    let numbers = |v: &str| -> Vec<u64> {
+        v.split('.')
+            .take(3)
+            .map(|p| {
+                p.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    let plain = |v: &&str| {
+        v.len() <= 40
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+    };
+    match requires.filter(plain) {
+        Some(v) if numbers(v) > numbers(env!("CARGO_PKG_VERSION")) => {
+            format!("cardmint {v} or newer")
+        }
+        // A later build of this version (or of an older one, by its number).
+        Some(_) => format!("a later build of cardmint, one that knows schema {found}"),
+        None => format!("a cardmint that knows schema {found}"),
+    }
+}
+
+/// The tables a ledger of this schema has, each with its columns: the migrations up to it,
+/// run on an empty database.
+pub(super) fn tables_at(schema: i64) -> Result<Vec<(String, Vec<String>)>, LedgerError> {
     let conn = Connection::open_in_memory()?;
     for sql in MIGRATIONS.iter().take(schema.max(0) as usize) {
         conn.execute_batch(sql)?;
     }
-    let mut stmt = conn.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         ORDER BY name",
-    )?;
-    let names = stmt
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             ORDER BY name",
+        )?
         .query_map([], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(names)
+        .collect::<Result<_, _>>()?;
+    tables
+        .into_iter()
+        .map(|t| Ok((t.clone(), columns_of(&conn, &t)?)))
+        .collect()
+}
+
+/// The columns of a table, by name.
+pub(super) fn columns_of(conn: &Connection, table: &str) -> Result<Vec<String>, LedgerError> {
+    Ok(conn
+        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -230,14 +273,7 @@ pub enum LedgerError {
         "ledger {path}: schema version {found} is newer than this cardmint ({}) knows ({known}); \
          install {} (nothing was changed)",
         env!("CARGO_PKG_VERSION"),
-        match requires.as_deref() {
-            // A build of the same version made later (before a release was numbered).
-            Some(v) if v == env!("CARGO_PKG_VERSION") => {
-                format!("a later build of cardmint {v}, one that knows schema {found}")
-            }
-            Some(v) => format!("cardmint {v} or newer"),
-            None => format!("a cardmint that knows schema {found}"),
-        }
+        to_install(requires.as_deref(), *found)
     )]
     NewerSchema {
         path: PathBuf,

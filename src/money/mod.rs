@@ -212,6 +212,18 @@ pub fn claim_redeem(ledger: &Ledger, card: &Card, onto: &Card) -> Result<Claim, 
                 why: format!("it is {}", onto.state),
             }));
         }
+        // Another card's credit still on its way to it (stopped, or waiting for a human after
+        // a restore): this one's would wait behind it, its card blocked meanwhile.
+        if let Some(m) = tx.unfinished_onto(onto.id)? {
+            return Ok(Err(Refusal::TargetUnusable {
+                serial: onto.serial.clone(),
+                why: format!(
+                    "credit is still moving onto it ({} #{}): run `cardmint settle` first",
+                    m.kind.as_str(),
+                    m.id
+                ),
+            }));
+        }
         let claim = tx.claim_movement(
             MovementKind::Redeem,
             card.id,
@@ -505,16 +517,17 @@ fn measure_restored(
         // replaced: that ledger finishes it, this one moves nothing again.
         let serial = &source.serial;
         let there = match ledger.replaced_ledger()? {
-            Some(kept) => format!(
-                "that ledger, kept as {}, holds the card: see `cardmint --ledger {} card \
-                 {serial}`, and if its new card was not loaded, `cardmint --ledger {} replace \
-                 {serial}` finishes it there",
-                kept.display(),
-                kept.display(),
-                kept.display()
-            ),
-            None => "no ledger was replaced (the restore found none): give the holder a card \
-                     by hand"
+            Some(kept) => {
+                let kept = crate::text::shell_quote(&kept);
+                format!(
+                    "that ledger, kept as {kept}, holds the card: see `cardmint --ledger {kept} \
+                     card {serial}`, and if its new card was not loaded, `cardmint --ledger \
+                     {kept} replace {serial}` finishes it there"
+                )
+            }
+            None => "the restore replaced no ledger (it was lost): the new card is on the \
+                     platform with the credit; find its printed card (its batch folder under \
+                     the output folder), and issue no other"
                 .into(),
         };
         return Ok(Err(Stop::ForHuman(format!(

@@ -367,6 +367,54 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
             && out.stderr.contains("its table intents is missing"),
         "{out:?}"
     );
+    // Or a column (before: restored, "checked", and then `card` failed on it).
+    cm.expect(0, &["backup", "--out", "part.db"]);
+    rusqlite::Connection::open(cm.path("part.db"))
+        .unwrap()
+        .execute_batch("ALTER TABLE card_events DROP COLUMN detail")
+        .unwrap();
+    let out = cm.expect(1, &["restore", "part.db"]);
+    assert!(
+        out.stderr
+            .contains("the column detail of its table card_events is missing"),
+        "{out:?}"
+    );
+    // A backup replaces only an older copy (adversary helper-17: the config, a manifest, the
+    // copies cardmint keeps, a ledger copied live, all replaced without a word).
+    std::fs::write(cm.path("cardmint.toml.bak"), "secret = 1\n").unwrap();
+    std::fs::copy(
+        cm.path("copy.db"),
+        cm.path("cardmint.db.before-restore-20261204T000000Z"),
+    )
+    .unwrap();
+    std::fs::copy(cm.path("copy.db"), cm.path("cardmint.db.schema-7.bak")).unwrap();
+    std::fs::copy(cm.path("cardmint.db"), cm.path("live.db")).unwrap();
+    for (file, why) in [
+        (
+            "cardmint.toml.bak",
+            "is not a copy of a ledger (not an SQLite database)",
+        ),
+        (
+            "cardmint.db.before-restore-20261204T000000Z",
+            "is a copy cardmint keeps of the ledger",
+        ),
+        (
+            "cardmint.db.schema-7.bak",
+            "is a copy cardmint keeps of the ledger",
+        ),
+        ("live.db", "write-ahead-log mode"),
+    ] {
+        let before = std::fs::read(cm.path(file)).unwrap();
+        let said = cm.expect(1, &["backup", "--out", file]);
+        assert!(
+            said.stderr.contains(why)
+                && said.stderr.contains("a backup replaces only an older copy"),
+            "{file}: {said:?}"
+        );
+        assert_eq!(std::fs::read(cm.path(file)).unwrap(), before, "{file}");
+    }
+    // An older copy is replaced.
+    cm.expect(0, &["backup", "--out", "copy.db"]);
     // Another ledger, in use (a page's, say: its lock beside it), is never replaced by a copy
     // (adversary helper-15: `backup --out` over a live ledger swapped it without a word).
     let other = Cardmint::new();
@@ -379,7 +427,7 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
     let said = cm.expect(1, &["backup", "--out", live.to_str().unwrap()]);
     assert!(
         said.stderr.contains("is a ledger in use")
-            && said.stderr.contains("a backup never replaces a ledger"),
+            && said.stderr.contains("a backup replaces only an older copy"),
         "{said:?}"
     );
     assert_eq!(std::fs::read(&live).unwrap(), before);
@@ -413,9 +461,19 @@ fn movement_state(cm: &Cardmint) -> Option<(String, i64)> {
 #[test]
 fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
     // Before: a copy holding a replacement between its steps (deducted, the load not yet
-    // claimed) was restored and settled, and the new card was loaded a second time.
-    for at in ["measured", "deducted"] {
-        let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
+    // claimed) was restored and settled, and the new card was loaded a second time. Then
+    // (adversary helper-16): a copy at "measured" whose deduction was lowered after it (a
+    // call billed at the block) reopened the copy's amount, and 0.50 was created or lost.
+    for (at, call, moved) in [
+        ("measured", None, "5.00"),
+        ("deducted", None, "5.00"),
+        ("measured", Some("0.50"), "4.50"),
+    ] {
+        let mut args = vec!["--addr", "127.0.0.1:0", "--latency-ms", "700"];
+        if let Some(call) = call {
+            args.extend(["--call-at-block", call, "--call-at-block-reads", "2"]);
+        }
+        let sb = SandboxProcess::spawn(&args);
         let cm = Cardmint::against(&sb.url);
         cm.expect(
             0,
@@ -446,12 +504,16 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
                 .flat_map(|c| c.transactions.iter().map(|t| t.amount.to_string()))
                 .collect()
         };
-        assert_eq!(loaded(&remote_state(&sb.base())), ["5.00"], "{at}");
+        assert_eq!(loaded(&remote_state(&sb.base())), [moved], "{at}");
         // The copy, older than the platform, comes back; everything open is settled but the
         // load onto the new card, which a human decides (the card may have taken changes
         // since the copy that a change of the same amount would look like).
         let out = cm.expect(0, &["restore", "copy.db"]);
         assert!(says(&out.stdout, "to settle"), "{at}: {out:?}");
+        // What the copy holds goes on (the new card provisioned, the deduction found in the
+        // old card's history) up to the load.
+        cm.run(&["settle"]);
+        cm.run(&["replace", &serial]);
         let out = cm.expect(3, &["settle"]);
         assert!(out.stdout.contains("a human decides"), "{at}: {out:?}");
         resolve_as_applied(&cm, &out.stdout);
@@ -460,7 +522,7 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
         cm.run(&["resume", "B0002"]);
         assert_eq!(
             loaded(&remote_state(&sb.base())),
-            ["5.00"],
+            [moved],
             "{at}: loaded once: {out:?}"
         );
         let audit = cm.run(&["audit", "B0002"]);
@@ -473,6 +535,12 @@ fn a_copy_taken_while_credit_moves_never_moves_it_twice_after_a_restore() {
 
 /// Runs the `settle --resolve` that a settle's output gives a human, deciding "applied".
 fn resolve_as_applied(cm: &Cardmint, said: &str) {
+    let out = cm.expect(0, &resolve_command(said));
+    assert!(says(&out.stdout, "applied"), "{out:?}");
+}
+
+/// The `settle --resolve ID=applied` a settle's output gives a human (without `cardmint`).
+fn resolve_command(said: &str) -> Vec<&str> {
     let line = said
         .lines()
         .find(|l| l.contains("--resolve"))
@@ -482,9 +550,7 @@ fn resolve_as_applied(cm: &Cardmint, said: &str) {
         .nth(1)
         .and_then(|rest| rest.split(" (or").next())
         .unwrap_or_else(|| panic!("{line}"));
-    let args: Vec<&str> = command.split(' ').collect();
-    let out = cm.expect(0, &args);
-    assert!(says(&out.stdout, "applied"), "{out:?}");
+    command.split(' ').collect()
 }
 
 /// The state of the ledger's first movement, read beside the writer.
@@ -519,7 +585,7 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
     // history read "not loaded", and the credit was loaded again.
     let sb = SandboxProcess::spawn(&["--addr", "127.0.0.1:0", "--latency-ms", "700"]);
     let cm = Cardmint::against(&sb.url);
-    let rows = crate::portal::stock(&cm, 2, 2);
+    let rows = crate::portal::stock(&cm, 3, 3);
     let (account, card) = (rows[0]["customer"].clone(), rows[1]["customer"].clone());
     let page = crate::portal::PortalProcess::start(&cm, &[]);
     let mut v = crate::portal::Visitor::new(&page.base);
@@ -557,7 +623,35 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
         [dec("5"), dec("5"), dec("-5")],
         "not loaded again"
     );
-    resolve_as_applied(&cm, &out.stdout);
+    // Meanwhile the holder redeems another card: refused while the first one's credit is on
+    // its way (before, its card was blocked and emptied, its credit waiting behind the first).
+    let page = crate::portal::PortalProcess::start(&cm, &[]);
+    let mut v = crate::portal::Visitor::new(&page.base);
+    assert_eq!(v.sign_in(&account, "").status, 303);
+    let a = v.submit("/redeem", "/redeem", &[("code", &rows[2]["customer"])]);
+    assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
+    assert_eq!(amounts(&rows[2]["customer"]), [dec("5")]);
+    drop(page);
+    // The history suggests "not loaded" (the correction); deciding against it takes what
+    // the human knows that it does not (adversary helper-16: a decision against the history
+    // was taken as it came, and loaded the credit twice).
+    let resolve = resolve_command(&out.stdout);
+    let refused = cm.run(&resolve);
+    assert_eq!(refused.code, 9, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("the card's history suggests not-applied")
+            && refused.stderr.contains("--without-read --why TEXT"),
+        "{refused:?}"
+    );
+    let mut knowing = resolve.clone();
+    knowing.extend([
+        "--without-read",
+        "--why",
+        "the kept ledger shows a correction of 5.00 after the copy",
+    ]);
+    cm.expect(0, &knowing);
     let out = cm.expect(0, &["settle"]);
     assert!(says(&out.stdout, "nothing to settle"), "{out:?}");
     assert_eq!(amounts(&account), [dec("5"), dec("5"), dec("-5")]);
@@ -565,7 +659,7 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
     // ledger holds (the correction), and nothing else.
     let audit = cm.run(&["audit", "B0001"]);
     assert!(
-        says(&audit.stdout, "2 cards audited, 1 mismatch")
+        says(&audit.stdout, "3 cards audited, 1 mismatch")
             && audit.stdout.contains(&rows[0]["serial"])
             && audit.stdout.contains("5.00 missing"),
         "{audit:?}"
@@ -637,9 +731,10 @@ fn a_replacement_only_claimed_in_the_copy_stops_for_a_human_after_a_restore() {
             assert!(
                 out.stdout.contains(&format!(
                     "for a human: 5.00 left card {serial} after the restored copy was taken"
-                )) && out
-                    .stdout
-                    .contains(&format!("`cardmint --ledger {kept} card {serial}`")),
+                )) && out.stdout.contains(&format!(
+                    "`cardmint --ledger {} card {serial}`",
+                    cm.path(&kept).display()
+                )),
                 "{at}: {args:?}: {out:?}"
             );
         }

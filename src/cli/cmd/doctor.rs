@@ -172,9 +172,11 @@ fn ledger(path: &Path) -> Result<(Status, String), String> {
     }
     let (found, known) = ledger.schema().map_err(|e| e.to_string())?;
     let batches = ledger.batches().map_err(|e| e.to_string())?.len();
-    let lock = match holder {
-        Some(h) => format!("; in use by {h}"),
-        None => "; not in use".into(),
+    let page = crate::lockfile::page_runs(path).then_some("the page (a `cardmint portal`)");
+    let users: Vec<String> = holder.into_iter().chain(page.map(String::from)).collect();
+    let lock = match users.is_empty() {
+        true => "; not in use".into(),
+        false => format!("; in use by {}", users.join(" and ")),
     };
     Ok((
         Status::Ok,

@@ -177,6 +177,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 }
                 return Ok(Exit::Success);
             }
+            // For a human: running it again would stop there again.
+            Advance::Stopped {
+                why: why @ crate::money::Stop::ForHuman(_),
+                ..
+            } => {
+                say!(global, "card {}: {why}", old.serial);
+                return Ok(Exit::Incomplete);
+            }
             Advance::Stopped { why, .. } => {
                 say!(global, "card {}: {why}; {again}", old.serial);
                 return Ok(Exit::Incomplete);

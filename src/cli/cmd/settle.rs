@@ -144,7 +144,7 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
             }));
             if now.status.is_pending() {
                 exit = Exit::Incomplete;
-                say!(global, "{}", resolve_hint(global, serial, now.id));
+                say!(global, "{}", resolve_hint(global, &ledger, serial, &now));
             }
         }
         crate::batch::refresh_outputs(&ledger, &batch_id)?;
@@ -204,7 +204,11 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                             intent.kind,
                             intent.evidence.as_deref().unwrap_or("unsettled")
                         );
-                        say!(global, "{}", resolve_hint(global, &card.serial, intent.id));
+                        say!(
+                            global,
+                            "{}",
+                            resolve_hint(global, &ledger, &card.serial, &intent)
+                        );
                     }
                 }
             }
@@ -227,12 +231,24 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
 }
 
 /// What a human runs for a change its evidence left to them.
-fn resolve_hint(global: &Global, serial: &str, id: i64) -> String {
-    format!(
+fn resolve_hint(global: &Global, ledger: &Ledger, serial: &str, intent: &Intent) -> String {
+    let id = intent.id;
+    let mut hint = format!(
         "  check the account on the platform, then record what you find: {} --resolve \
          {id}=applied (or {id}=not-applied)",
         global.command_for("settle", serial)
-    )
+    );
+    // A change a restore opened: the ledger it replaced knows what happened since the copy.
+    if intent.before.restored
+        && let Ok(Some(kept)) = ledger.replaced_ledger()
+    {
+        hint.push_str(&format!(
+            "\n  what the card took since the copy is in the ledger the restore replaced: \
+             cardmint --ledger {} card {serial}",
+            crate::text::shell_quote(&kept)
+        ));
+    }
+    hint
 }
 
 /// A human's decision about one pending change.
@@ -280,7 +296,10 @@ fn resolve(
     let id = intent.id;
     let who = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| format!("uid {}", std::process::id()));
+        .unwrap_or_else(|_| match crate::lockfile::current_uid() {
+            Some(uid) => format!("uid {uid}"),
+            None => "an unknown user".into(),
+        });
     let evidence = match without_read {
         Some(why) => format!("decided by {who} without a read (cardmint settle --resolve): {why}"),
         None => {
@@ -326,6 +345,20 @@ fn resolve(
                             .clone()
                             .or_else(|| report.failed.first().map(|(_, f)| f.to_string()))
                             .unwrap_or_else(|| "no answer".into())
+                    )));
+                }
+                // A change a restore opened: its history cannot decide (the card may have changed
+                // since the copy), but a decision against what it suggests needs what the human
+                // knows that it does not (a change after the copy, in the ledger kept).
+                _ if intent.before.restored
+                    && crate::runner::suggested(&seen).is_some_and(|s| s != status) =>
+                {
+                    return Err(Error::Contradicted(format!(
+                        "#{id}: the card's history suggests {} ({seen}); a decision against it is \
+                         recorded only with what you know that the history does not (a change \
+                         after the copy, shown by the ledger the restore kept): add \
+                         --without-read --why TEXT; nothing was recorded",
+                        crate::runner::suggested(&seen).map_or("", |s| s.as_str())
                     )));
                 }
                 _ => format!(
