@@ -355,30 +355,26 @@ fn a_restore_keeps_the_ledgers_owner_and_refuses_links_and_folders() {
             "{out:?}"
         );
     }
-    // A copy missing a table is named so (before: "ledger: no such table: intents").
-    cm.expect(0, &["backup", "--out", "part.db"]);
-    rusqlite::Connection::open(cm.path("part.db"))
-        .unwrap()
-        .execute_batch("DROP TABLE intents")
-        .unwrap();
-    let out = cm.expect(1, &["restore", "part.db"]);
-    assert!(
-        out.stderr.contains("part.db is damaged")
-            && out.stderr.contains("its table intents is missing"),
-        "{out:?}"
-    );
-    // Or a column (before: restored, "checked", and then `card` failed on it).
-    cm.expect(0, &["backup", "--out", "part.db"]);
-    rusqlite::Connection::open(cm.path("part.db"))
-        .unwrap()
-        .execute_batch("ALTER TABLE card_events DROP COLUMN detail")
-        .unwrap();
-    let out = cm.expect(1, &["restore", "part.db"]);
-    assert!(
-        out.stderr
-            .contains("the column detail of its table card_events is missing"),
-        "{out:?}"
-    );
+    // A copy missing a table is named so (before: "ledger: no such table: intents"), or a
+    // column (before: restored, "checked", and then `card` failed on it).
+    for (cut, why) in [
+        ("DROP TABLE intents", "its table intents is missing"),
+        (
+            "ALTER TABLE card_events DROP COLUMN detail",
+            "the column detail of its table card_events is missing",
+        ),
+    ] {
+        cm.expect(0, &["backup", "--out", "part.db"]);
+        rusqlite::Connection::open(cm.path("part.db"))
+            .unwrap()
+            .execute_batch(cut)
+            .unwrap();
+        let out = cm.expect(1, &["restore", "part.db"]);
+        assert!(
+            out.stderr.contains("part.db is damaged") && out.stderr.contains(why),
+            "{out:?}"
+        );
+    }
     // A backup replaces only an older copy (adversary helper-17: the config, a manifest, the
     // copies cardmint keeps, a ledger copied live, all replaced without a word).
     std::fs::write(cm.path("cardmint.toml.bak"), "secret = 1\n").unwrap();

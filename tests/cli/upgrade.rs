@@ -19,6 +19,21 @@ fn fixtures() -> Vec<(i64, std::path::PathBuf)> {
     all
 }
 
+/// A fresh folder holding a copy of a fixture, its ledger owner-only as cardmint keeps it.
+fn copied(dir: &std::path::Path) -> Cardmint {
+    let cm = Cardmint::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        std::fs::copy(entry.path(), cm.path(&entry.file_name().to_string_lossy())).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        cm.path("cardmint.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    cm
+}
+
 fn schema_of(path: &std::path::Path) -> i64 {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap()
@@ -61,13 +76,8 @@ fn a_ledger_of_every_earlier_schema_is_migrated_copied_first_and_reads_as_before
     );
     assert!(newest < known);
     for (schema, dir) in &all {
-        let cm = Cardmint::new();
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            std::fs::copy(entry.path(), cm.path(&entry.file_name().to_string_lossy())).unwrap();
-        }
+        let cm = copied(dir);
         let ledger = cm.path("cardmint.db");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&ledger, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(schema_of(&ledger), *schema);
         let before = std::fs::read(&ledger).unwrap();
         let out = cm.expect(0, &["batches"]);
@@ -106,16 +116,7 @@ fn a_ledger_of_every_earlier_schema_is_migrated_copied_first_and_reads_as_before
 fn commands_opening_an_old_ledger_at_once_migrate_it_once() {
     let (schema, dir) = fixtures().into_iter().next().unwrap();
     for round in 0..3 {
-        let cm = Cardmint::new();
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            std::fs::copy(entry.path(), cm.path(&entry.file_name().to_string_lossy())).unwrap();
-        }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            cm.path("cardmint.db"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
+        let cm = copied(&dir);
         let runs: Vec<_> = (0..6)
             .map(|_| {
                 cm.command(&["batches"])
@@ -143,16 +144,7 @@ fn a_ledger_a_page_runs_on_is_not_migrated_under_it() {
     // Before (adversary helper-15): a newer cardmint run by hand brought the ledger to its
     // schema under a running older page, whose holders then could not sign in.
     let (schema, dir) = fixtures().into_iter().last().unwrap();
-    let cm = Cardmint::new();
-    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-        std::fs::copy(entry.path(), cm.path(&entry.file_name().to_string_lossy())).unwrap();
-    }
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        cm.path("cardmint.db"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    let cm = copied(&dir);
     // What a page holds while it runs: a shared lock on the ledger's users file.
     let users = std::fs::File::create(cm.path("cardmint.db.users")).unwrap();
     users.lock_shared().unwrap();
