@@ -83,7 +83,7 @@ pub enum Error {
     Usage(String),
     /// The machine failed us: a file or folder that cannot be read or written, the disk full,
     /// standard input unreadable, signals unavailable.
-    #[error("cannot {what}: {source}")]
+    #[error("cannot {what}: {}", crate::text::io_reason(source))]
     Io {
         what: String,
         source: std::io::Error,

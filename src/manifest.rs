@@ -61,7 +61,7 @@ pub enum ManifestError {
          where the batch's codes and passwords go: run `chmod go-w {dir}` or choose another --out"
     )]
     OpenFolder { dir: PathBuf, mode: u32 },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {}", crate::text::io_reason(source))]
     Io {
         path: PathBuf,
         source: std::io::Error,

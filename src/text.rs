@@ -122,6 +122,15 @@ pub fn money(amount: rust_decimal::Decimal) -> rust_decimal::Decimal {
     a
 }
 
+/// An I/O error as the person who can fix it reads it: a full disk or a file-size limit (`ulimit
+/// -f`, a unit's `LimitFSIZE`) is said as such.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(27 | 28 | 122) => format!("{e} (is the disk full, or a file-size limit reached?)"),
+        _ => e.to_string(),
+    }
+}
+
 /// A path as a shell reads it back: as it is when plain, else in single quotes.
 pub fn shell_quote(path: &std::path::Path) -> String {
     let s = path.display().to_string();
@@ -189,6 +198,10 @@ mod tests {
         assert_eq!(list(&[".csv", ".pdf"]), ".csv or .pdf");
         assert_eq!(list(&[".csv", ".xlsx", ".html"]), ".csv, .xlsx or .html");
         assert!(super::has_extension(std::path::Path::new("r.CSV"), "csv"));
+        for (code, said) in [(27, true), (28, true), (2, false)] {
+            let reason = super::io_reason(&std::io::Error::from_raw_os_error(code));
+            assert_eq!(reason.contains("file-size limit"), said, "{reason}");
+        }
         let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
         for (a, shown) in [
             ("7", "7.00"),

@@ -644,7 +644,8 @@ fn short_of_disk(path: &Path, doing: &'static str) -> impl Fn(LedgerError) -> Le
         LedgerError::Sql(e) if super::store::disk_failure(&e) => LedgerError::Open {
             path: path.to_path_buf(),
             source: std::io::Error::other(format!(
-                "{doing}: {e} (is the disk full?); nothing was replaced"
+                "{doing}: {}; nothing was replaced",
+                super::store::sql_reason(&e)
             )),
         },
         e => e,

@@ -259,7 +259,7 @@ pub(super) fn columns_of(conn: &Connection, table: &str) -> Result<Vec<String>, 
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("ledger {path}: {source}")]
+    #[error("ledger {path}: {}", crate::text::io_reason(source))]
     Open {
         path: PathBuf,
         source: std::io::Error,
@@ -316,7 +316,7 @@ pub enum LedgerError {
          cardmint does not touch it: give another --ledger"
     )]
     Foreign(PathBuf),
-    #[error("ledger: {0}")]
+    #[error("ledger: {}", sql_reason(.0))]
     Sql(#[from] rusqlite::Error),
     #[error("ledger: customer {0:?} is already in the ledger")]
     DuplicateCustomer(String),
@@ -350,6 +350,18 @@ pub(super) fn now() -> String {
 
 /// Whether SQLite failed for want of disk, a file it could not open or write: the machine's
 /// fault, not the ledger's (exit 6, "input/output").
+/// An SQLite error as the person who can fix it reads it: a write the disk (or a file-size
+/// limit) refused is said as such.
+pub(super) fn sql_reason(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DiskFull | SystemIoFailure) => {
+            format!("{e} (is the disk full, or a file-size limit reached?)")
+        }
+        _ => e.to_string(),
+    }
+}
+
 pub fn disk_failure(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::*;
     matches!(

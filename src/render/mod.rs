@@ -44,7 +44,7 @@ pub enum RenderError {
     Template(#[from] TemplateError),
     #[error("{0}")]
     Card(String),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {}", crate::text::io_reason(source))]
     Io {
         path: PathBuf,
         source: std::io::Error,

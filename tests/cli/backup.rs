@@ -202,7 +202,8 @@ fn a_restore_killed_or_short_of_disk_leaves_the_ledger_it_was_replacing() {
         assert_eq!(full.code, 6, "{full:?}");
         assert!(
             full.stderr.contains(&format!(
-                "{what}: disk I/O error (is the disk full?); nothing was replaced"
+                "{what}: disk I/O error (is the disk full, or a file-size limit reached?); \
+                 nothing was replaced"
             )),
             "{full:?}"
         );
