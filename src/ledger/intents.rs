@@ -451,6 +451,24 @@ impl LedgerTx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// The load a restore opened for a movement whose overdraft was not read yet carries the
+    /// whole amount; once the overdraft lowers what the movement loads, so does the load
+    /// waiting for a human (the history is then read for the amount that was sent).
+    pub(super) fn lower_restored_load(
+        &self,
+        movement: i64,
+        from: Decimal,
+        to: Decimal,
+    ) -> Result<(), LedgerError> {
+        let detail = |amount| IntentKind::Move { amount, movement }.detail();
+        self.exec(
+            "UPDATE intents SET detail = ?1 WHERE kind = 'move' AND detail = ?2 \
+             AND before_restored = 1 AND status IN ('open', 'unsettled')",
+            params![detail(to), detail(from)],
+        )?;
+        Ok(())
+    }
+
     /// Settles an intent and carries out what that means for its card, in this transaction.
     /// Settling one that is already applied or not applied changes nothing (a second worker's
     /// or process's conclusion never undoes the first).

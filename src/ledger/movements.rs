@@ -322,11 +322,18 @@ impl LedgerTx<'_> {
         } else {
             m.state
         };
-        self.exec(
+        let changed = self.exec(
             "UPDATE movements SET overdrawn = ?2, state = ?3, updated_at = ?4 \
              WHERE id = ?1 AND state = 'deducted' AND overdrawn IS NULL",
             params![id, overdrawn.to_string(), state.as_str(), now()],
         )?;
+        if changed > 0 && !overdrawn.is_zero() {
+            let lowered = Movement {
+                overdrawn: Some(overdrawn),
+                ..m.clone()
+            };
+            self.lower_restored_load(id, m.loads(), lowered.loads())?;
+        }
         Ok(())
     }
 

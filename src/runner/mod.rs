@@ -833,17 +833,20 @@ impl Ctx<'_> {
                 };
                 let loaded = loaded_before(card);
                 let history = judge_history(loaded, *amount, after, after_at, &calls, clock);
+                // Opened by a restore on a card that may have changed since the copy: a change
+                // of the same amount the copy does not hold would read alike. What the history
+                // says is shown; a human decides.
+                if intent.before.restored {
+                    let (Verdict::Applied(e) | Verdict::NotApplied(e) | Verdict::Ambiguous(e)) =
+                        history;
+                    return Ok(Judgement::Ambiguous(format!(
+                        "{e}, by the history the restored ledger holds; the card may have taken \
+                         changes after the copy was taken that it does not (a top-up, another \
+                         redeem), so a human decides: look at the card in the ledger the \
+                         restore replaced, or ask its holder"
+                    )));
+                }
                 match combine(window, history) {
-                    // Opened by a restore on a card that may have changed since the copy: a
-                    // change of the same amount the copy does not hold would read alike.
-                    Verdict::Applied(e) | Verdict::NotApplied(e) if intent.before.restored => {
-                        Judgement::Ambiguous(format!(
-                            "{e}{BY_RESTORED_HISTORY}; the card may have taken changes after the \
-                             copy was taken that it does not (a top-up, another redeem), so a \
-                             human decides: look at the card in the ledger the restore \
-                             replaced, or ask its holder"
-                        ))
-                    }
                     Verdict::Applied(e) => Judgement::Applied(e),
                     Verdict::NotApplied(e) => Judgement::NotApplied(e),
                     Verdict::Ambiguous(e) => Judgement::Ambiguous(e),
@@ -990,22 +993,6 @@ fn loaded_before(card: &Card) -> rust_decimal::Decimal {
         rust_decimal::Decimal::ZERO
     };
     face + card.topups
-}
-
-/// What a restored change's evidence says after its verdict (see `judge`).
-const BY_RESTORED_HISTORY: &str = ", by the history the restored ledger holds";
-
-/// What the history suggested for a change a restore opened (its evidence, as `judge` wrote
-/// it): `None` when it suggested nothing.
-pub fn suggested(evidence: &str) -> Option<IntentStatus> {
-    let (verdict, _) = evidence.split_once(BY_RESTORED_HISTORY)?;
-    if verdict.ends_with(" not applied") {
-        Some(IntentStatus::NotApplied)
-    } else if verdict.ends_with(" applied") {
-        Some(IntentStatus::Applied)
-    } else {
-        None
-    }
 }
 
 /// The remote command that carries a change.

@@ -629,20 +629,19 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
     assert!(a.body.contains("cannot be redeemed"), "{}", a.body);
     assert_eq!(amounts(&rows[2]["customer"]), [dec("5")]);
     drop(page);
-    // The history suggests "not loaded" (the correction); deciding against it takes what
-    // the human knows that it does not (adversary helper-16: a decision against the history
-    // was taken as it came, and loaded the credit twice).
+    // The history suggests "not loaded" (the correction): no read can tell, so the human
+    // says what they looked at (adversary helper-16: a decision against the history was
+    // taken as it came and loaded the credit twice; helper-18: likewise with no suggestion).
     let resolve = resolve_command(&out.stdout);
-    let refused = cm.run(&resolve);
-    assert_eq!(refused.code, 9, "{refused:?}");
+    let plain = &resolve[..4];
+    let refused = cm.run(plain);
+    assert_eq!(refused.code, 2, "{refused:?}");
     assert!(
-        refused
-            .stderr
-            .contains("the card's history suggests not-applied")
+        refused.stderr.contains("was opened by a restore")
             && refused.stderr.contains("--without-read --why TEXT"),
         "{refused:?}"
     );
-    let mut knowing = resolve.clone();
+    let mut knowing = plain.to_vec();
     knowing.extend([
         "--without-read",
         "--why",

@@ -106,7 +106,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 let target = movement
                     .target
                     .and_then(|t| ledger.card_by_id(t).ok().flatten());
-                if let Some(t) = target.filter(|t| t.failure.as_deref() == Some(money::NOT_CREATED))
+                if let Some(t) = target
+                    .clone()
+                    .filter(|t| t.failure.as_deref() == Some(money::NOT_CREATED))
                 {
                     recreated += 1;
                     if recreated > 1 {
@@ -143,7 +145,25 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     Some(&connection),
                 )?;
                 if exit != Exit::Success {
-                    say!(global, "the credit is not moved yet; {again}");
+                    // A load a restore opened waits for a human: running this again would not
+                    // move it; `settle` shows it with the command that decides it.
+                    let waits = target.iter().try_fold(false, |w, t| {
+                        Ok::<_, Error>(
+                            w || money::pending_of(&ledger, std::slice::from_ref(t))?
+                                .iter()
+                                .any(|i| i.before.restored),
+                        )
+                    })?;
+                    if waits {
+                        say!(
+                            global,
+                            "the credit is not moved yet: its load waits for your decision; run \
+                             `{}` to see it and the command that records it",
+                            global.command_for("settle", &old.serial).trim_end()
+                        );
+                    } else {
+                        say!(global, "the credit is not moved yet; {again}");
+                    }
                     return Ok(exit);
                 }
             }

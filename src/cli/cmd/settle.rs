@@ -69,6 +69,17 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 ));
             }
         };
+        // A change a restore opened: no read can decide it (the card may have changed since
+        // the copy), so the human says what they looked at.
+        if decision.intent.before.restored && without_read.is_none() {
+            return Err(Error::Usage(format!(
+                "#{} was opened by a restore: the platform cannot tell whether it was applied \
+                 (the card may have taken changes since the copy); record what you found with \
+                 --without-read --why TEXT, saying what you looked at (the ledger the restore \
+                 kept, or the holder); nothing was recorded",
+                decision.intent.id
+            )));
+        }
         return resolve(global, &ledger, &options, decision, without_read);
     }
     // Movements of credit left part way (a redeem whose portal stopped, a replacement) in
@@ -185,8 +196,12 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                 m.id,
                 m.kind.as_str()
             );
-            // A step left for a human (its evidence could not decide): the command for them.
-            if let Advance::Stopped { movement, .. } = &advance {
+            // A step left for a human (its evidence could not decide), whatever else the
+            // movement waits for: the command for them.
+            if let Advance::Stopped { movement, .. }
+            | Advance::NeedsProvisioning { movement, .. }
+            | Advance::NeedsTarget(movement) = &advance
+            {
                 let cards: Vec<_> = [Some(movement.source), movement.target]
                     .into_iter()
                     .flatten()
@@ -233,9 +248,14 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
 /// What a human runs for a change its evidence left to them.
 fn resolve_hint(global: &Global, ledger: &Ledger, serial: &str, intent: &Intent) -> String {
     let id = intent.id;
+    // A change a restore opened is decided with what the human looked at.
+    let why = match intent.before.restored {
+        true => " --without-read --why TEXT",
+        false => "",
+    };
     let mut hint = format!(
         "  check the account on the platform, then record what you find: {} --resolve \
-         {id}=applied (or {id}=not-applied)",
+         {id}=applied{why} (or {id}=not-applied)",
         global.command_for("settle", serial)
     );
     // A change a restore opened: the ledger it replaced knows what happened since the copy.
@@ -345,20 +365,6 @@ fn resolve(
                             .clone()
                             .or_else(|| report.failed.first().map(|(_, f)| f.to_string()))
                             .unwrap_or_else(|| "no answer".into())
-                    )));
-                }
-                // A change a restore opened: its history cannot decide (the card may have changed
-                // since the copy), but a decision against what it suggests needs what the human
-                // knows that it does not (a change after the copy, in the ledger kept).
-                _ if intent.before.restored
-                    && crate::runner::suggested(&seen).is_some_and(|s| s != status) =>
-                {
-                    return Err(Error::Contradicted(format!(
-                        "#{id}: the card's history suggests {} ({seen}); a decision against it is \
-                         recorded only with what you know that the history does not (a change \
-                         after the copy, shown by the ledger the restore kept): add \
-                         --without-read --why TEXT; nothing was recorded",
-                        crate::runner::suggested(&seen).map_or("", |s| s.as_str())
                     )));
                 }
                 _ => format!(
