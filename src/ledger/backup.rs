@@ -707,19 +707,16 @@ fn inspect(conn: &Connection, path: &Path) -> Result<Contents, LedgerError> {
         });
     }
     super::store::newer(conn, path, schema)?;
-    let count = |sql: &str| -> Result<i64, LedgerError> {
-        conn.query_row(sql, [], |r| r.get(0))
-            .map_err(|e| LedgerError::Damaged {
-                path: path.to_path_buf(),
-                report: format!("not a whole cardmint ledger: {e}"),
-            })
-    };
-    // Every table its schema has, with every column (a copy missing one is no whole ledger).
-    let tables = super::store::tables_at(schema)?;
     let damaged = |report: String| LedgerError::Damaged {
         path: path.to_path_buf(),
         report: format!("not a whole cardmint ledger: {report}"),
     };
+    let count = |sql: &str| -> Result<i64, LedgerError> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| damaged(e.to_string()))
+    };
+    // Every table its schema has, with every column (a copy missing one is no whole ledger).
+    let tables = super::store::tables_at(schema)?;
     for (table, columns) in &tables {
         let found = super::store::columns_of(conn, table)?;
         if found.is_empty() {

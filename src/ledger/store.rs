@@ -348,8 +348,6 @@ pub(super) fn now() -> String {
     crate::clock::stamp(chrono::Utc::now())
 }
 
-/// Whether SQLite failed for want of disk, a file it could not open or write: the machine's
-/// fault, not the ledger's (exit 6, "input/output").
 /// An SQLite error as the person who can fix it reads it: a write the disk (or a file-size
 /// limit) refused is said as such.
 pub(super) fn sql_reason(e: &rusqlite::Error) -> String {
@@ -362,6 +360,8 @@ pub(super) fn sql_reason(e: &rusqlite::Error) -> String {
     }
 }
 
+/// Whether SQLite failed for want of disk, a file it could not open or write: the machine's
+/// fault, not the ledger's (exit 6, "input/output").
 pub fn disk_failure(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::*;
     matches!(

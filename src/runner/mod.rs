@@ -330,6 +330,9 @@ enum Judgement {
     NotApplied(String),
     NotOurs,
     Ambiguous(String),
+    /// No read can decide it, now or later (a change a restore opened): unsettled at once,
+    /// for a human, without the reads again that an ambiguous one gets.
+    ForHuman(String),
 }
 
 /// The evidence of a change the platform answered.
@@ -736,6 +739,10 @@ impl Ctx<'_> {
                 return Ok(Some(Settled::NotOurs(p.intent)));
             }
             Ok(Judgement::Ambiguous(why)) => why,
+            Ok(Judgement::ForHuman(why)) => {
+                p.tries = self.options.settle_tries;
+                why
+            }
             Err(Failure::Stopped) => return Err(Step::Finished(Outcome::Stopped)),
             Err(Failure::Unknown(e) | Failure::Refused(e) | Failure::GaveUp(e, _)) => {
                 format!("could not read the account: {e}")
@@ -839,7 +846,7 @@ impl Ctx<'_> {
                 if intent.before.restored {
                     let (Verdict::Applied(e) | Verdict::NotApplied(e) | Verdict::Ambiguous(e)) =
                         history;
-                    return Ok(Judgement::Ambiguous(format!(
+                    return Ok(Judgement::ForHuman(format!(
                         "{e}, by the history the restored ledger holds; the card may have taken \
                          changes after the copy was taken that it does not (a top-up, another \
                          redeem), so a human decides: look at the card in the ledger the \

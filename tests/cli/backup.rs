@@ -595,13 +595,7 @@ fn a_redeem_only_claimed_in_the_copy_is_finished_from_the_history_after_a_restor
     let body = redeem.join().unwrap();
     assert!(says(&body, "5.00 EUR were added"), "{body}");
     drop(page);
-    let amounts = |c: &str| -> Vec<rust_decimal::Decimal> {
-        remote_state(&sb.base()).customers[c]
-            .transactions
-            .iter()
-            .map(|t| t.amount)
-            .collect()
-    };
+    let amounts = |c: &str| transactions(&sb.base(), c);
     // After the copy, the reseller takes 5.00 back off the account (a correction).
     cm.expect(0, &["topup", &rows[0]["serial"], "-5.00", "--yes", "-q"]);
     let out = cm.expect(0, &["restore", "copy.db"]);

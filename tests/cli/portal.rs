@@ -728,13 +728,7 @@ fn a_retail_card_is_redeemed_once_and_every_refusal_moves_nothing() {
         state.customers[&card].blocked,
         "the redeemed card is used up"
     );
-    let amounts = |c: &str| -> Vec<rust_decimal::Decimal> {
-        remote_state(&sb.base()).customers[c]
-            .transactions
-            .iter()
-            .map(|t| t.amount)
-            .collect()
-    };
+    let amounts = |c: &str| transactions(&sb.base(), c);
     assert_eq!(amounts(&card), vec![dec("5"), dec("-5")]);
     assert_eq!(amounts(&account), vec![dec("5"), dec("5")]);
     assert!(balance_of(&v.get("/account").body).starts_with("10.00"));

@@ -208,7 +208,9 @@ pub fn run(global: &Global, args: Args) -> Result<Exit, Error> {
                     .filter_map(|id| ledger.card_by_id(id).ok().flatten())
                     .collect();
                 for intent in crate::money::pending_of(&ledger, &cards)? {
+                    // Those settled above were said there, with their command.
                     if intent.status == IntentStatus::Unsettled
+                        && !pending.iter().any(|p| p.id == intent.id)
                         && let Some(card) = cards.iter().find(|c| c.id == intent.card_id)
                     {
                         say!(
